@@ -1,0 +1,102 @@
+"""One configuration object for every stage, with a line of help per field.
+
+Load it from a TOML file (``feedback report DATA --config feedback.toml``) or build it in code::
+
+    >>> cfg = Config(n_themes=12)
+    >>> cfg.n_themes
+    12
+    >>> Config.help("seed")
+    'Seed for every random step (sampling, clustering): the same input and seed give the same report.'
+
+A TOML file uses the same field names at top level, plus an optional ``[columns]`` table that maps
+the standard column names to the names in your export::
+
+    period = "week"
+    n_themes = "auto"
+    [columns]
+    text = "Comment"
+    customer_id = "Requester ID"
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .errors import ConfigError
+from .periods import PERIODS
+
+
+def _help(text: str, **kwargs):
+    return field(metadata={"help": text}, **kwargs)
+
+
+@dataclass
+class Config:
+    """Settings for ingest, analysis and the report. Every field has a default that needs no training."""
+
+    columns: dict = _help(
+        "Map standard column names to the names in your export, e.g. {'text': 'Comment'}. "
+        "Applies to feedback, customers and tickets files.", default_factory=dict)
+    period: str = _help("Trend period of the report and KPI tables: 'week' (ISO weeks) or 'month'.", default="week")
+    since: str | None = _help("Only use feedback created on or after this date (YYYY-MM-DD).", default=None)
+    until: str | None = _help("Only use feedback created on or before this date (YYYY-MM-DD).", default=None)
+    n_themes: int | str = _help("Number of pain-point themes to discover, or 'auto' to choose it by silhouette.",
+                                default="auto")
+    min_theme_size: int = _help("Themes with fewer texts than this are folded into 'other'.", default=15)
+    seed: int = _help("Seed for every random step (sampling, clustering): the same input and seed give the same report.",
+                      default=42)
+    redact_pii: bool = _help("Replace e-mail addresses, phone numbers, card numbers, IBANs and tokens in text "
+                             "with placeholders before analysis and reporting.", default=True)
+    min_sample: int = _help("Periods with fewer responses than this are marked as small samples in KPI tables.",
+                            default=30)
+    max_text_chars: int = _help("Texts longer than this are truncated for analysis (the row is kept and flagged).",
+                                default=20_000)
+    quotes_per_theme: int = _help("Representative quotes shown per theme in the report.", default=3)
+    title: str = _help("Title shown at the top of the report.", default="Customer feedback report")
+
+    def __post_init__(self) -> None:
+        if self.period not in PERIODS:
+            raise ConfigError(f"period must be one of {', '.join(PERIODS)}; got {self.period!r}")
+        if self.n_themes != "auto":
+            try:
+                self.n_themes = int(self.n_themes)
+            except (TypeError, ValueError):
+                raise ConfigError(f"n_themes must be a whole number >= 2 or 'auto'; got {self.n_themes!r}") from None
+            if self.n_themes < 2:
+                raise ConfigError(f"n_themes must be a whole number >= 2 or 'auto'; got {self.n_themes!r}")
+        if not isinstance(self.columns, dict):
+            raise ConfigError("columns must be a table mapping standard names to your column names, "
+                              f"e.g. [columns] text = \"Comment\"; got {self.columns!r}")
+        for name in ("min_theme_size", "min_sample", "max_text_chars", "quotes_per_theme"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be a whole number >= 1; got {getattr(self, name)!r}")
+
+    @classmethod
+    def help(cls, name: str) -> str:
+        """The help line of a field."""
+        return {f.name: f.metadata["help"] for f in fields(cls)}[name]
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides) -> "Config":
+        """Read a TOML file; keyword overrides (e.g. from CLI flags) win over the file when not None."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found. Fix: check the path given to --config") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: see the example in README.md") from None
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}. Valid settings: {', '.join(sorted(known))}")
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data)
+
+    @classmethod
+    def build(cls, path: str | Path | None = None, **overrides) -> "Config":
+        """A config from an optional file plus overrides that are not None."""
+        if path is not None:
+            return cls.from_file(path, **overrides)
+        return cls(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,190 @@
+"""The whole job, one readable orchestration: ingest → clean → sentiment → themes → impact → KPIs → report."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .clean import clean_feedback
+from .config import Config
+from .impact import PRIORITY_FORMULA, impact_records, theme_impact
+from .ingest import Dataset, load_dataset
+from .kpis import KPI_DEFINITIONS, compute_kpis
+from .periods import all_periods, period_labels
+from .report import ReportContext, render_report
+from .schema import OTHER_THEME_ID, SKIP_REASONS
+from .sentiment import NEGATIVE_AT_OR_BELOW, POSITIVE_AT_OR_ABOVE, SentimentScorer, score_sentiment
+from .themes import ThemeModel, tag_themes
+
+#: a theme is praise, not a pain point, when its mean sentiment is at least this and few of its mentions are negative
+PRAISE_MIN_SENTIMENT = 0.3
+PRAISE_MAX_NEGATIVE_SHARE = 0.2
+#: quotes are taken from texts of this many words, so they are full thoughts but readable at a glance
+QUOTE_WORDS = (5, 80)
+
+METHODS = {
+    "sentiment": (
+        "VADER (Hutto & Gilbert 2014) scores each sentence; support-language rules (waiting, unresolved repeats, "
+        "cancellation intent, escalation, sarcasm; models/sentiment_rules.toml) shift the sentences they match. "
+        "The document score is the mean of sentence scores weighted by 0.25 + |score|, with courtesy-only sentences "
+        f"down-weighted. Labels: negative ≤ {NEGATIVE_AT_OR_BELOW}, positive ≥ {POSITIVE_AT_OR_ABOVE} (VADER's thresholds)."
+    ),
+    "themes": (
+        "Texts become content lemmas (spaCy stop words and support boilerplate removed, negations kept); TF-IDF over "
+        "lemma unigrams and bigrams is reduced by LSA and clustered with seeded k-means (K by cosine silhouette when "
+        "automatic). Texts far from every theme are 'other'. Labels are the top phrases of each theme by class-based "
+        "TF-IDF. A text may carry up to three theme tags."
+    ),
+    "impact": (
+        "Churn rates compare customers who raised a theme with all other customers; the lift carries a 95% log-normal "
+        "interval and a Mantel–Haenszel estimate stratified by segment, so a theme is not blamed for a segment's churn. "
+        "Revenue at risk is the monthly revenue of affected customers times the churn attributable to the theme."
+    ),
+}
+
+
+@dataclass
+class AnalysisResult:
+    """Everything one run computed: the scored rows, the theme model, the impact table and the KPIs."""
+
+    dataset: Dataset
+    feedback: pd.DataFrame
+    theme_model: ThemeModel
+    impact: pd.DataFrame
+    kpis: dict
+    config: Config
+
+    @property
+    def usable(self) -> pd.Series:
+        return ~self.feedback["quality_issue"].isin(SKIP_REASONS)
+
+
+def analyze_feedback(feedback: pd.DataFrame, config: Config | None = None, theme_model: ThemeModel | None = None,
+                     scorer: SentimentScorer | None = None) -> tuple[pd.DataFrame, ThemeModel]:
+    """Clean, score and tag a standard feedback frame; fits themes on it when no model is given."""
+    config = config or Config()
+    # clean: customer's own words, PII redacted, language and quality flags
+    frame = clean_feedback(feedback, redact=config.redact_pii, max_chars=config.max_text_chars)
+    # sentiment: VADER sentences + support rules
+    frame = score_sentiment(frame, scorer=scorer)
+    # themes: discover (or reuse) and tag
+    frame, model = tag_themes(frame, theme_model, n_themes=config.n_themes, min_theme_size=config.min_theme_size,
+                              seed=config.seed)
+    return frame, model
+
+
+def analyze_dataset(dataset: Dataset, config: Config | None = None, theme_model: ThemeModel | None = None) -> AnalysisResult:
+    """Run every stage on a loaded dataset."""
+    config = config or Config()
+    frame, model = analyze_feedback(dataset.feedback, config, theme_model)
+    usable = frame[~frame["quality_issue"].isin(SKIP_REASONS)]
+    impact = theme_impact(usable, dataset.customers, period=config.period)
+    kpis = compute_kpis(frame[frame["quality_issue"] != "outside_period"], dataset.customers, dataset.tickets,
+                        by=config.period, min_n=config.min_sample)
+    return AnalysisResult(dataset, frame, model, impact, kpis, config)
+
+
+def run(data: str | Path, config: Config | None = None, theme_model: ThemeModel | None = None) -> AnalysisResult:
+    """Load a data folder or file and analyze it."""
+    config = config or Config()
+    return analyze_dataset(load_dataset(data, config), config, theme_model)
+
+
+def _quotes(rows: pd.DataFrame, n: int, prefer: str | None) -> list[str]:
+    words = rows["clean_text"].str.split().str.len()
+    rows = rows[(words >= QUOTE_WORDS[0]) & (words <= QUOTE_WORDS[1])]
+    if prefer == "negative":
+        rows = rows.sort_values(["sentiment", "theme_score"], ascending=[True, False], kind="stable")
+        rows = rows[rows["theme_score"] >= rows["theme_score"].median()] if len(rows) > 3 * n else rows
+    else:
+        rows = rows.sort_values("theme_score", ascending=False, kind="stable")
+    quotes: list[str] = []
+    for text in rows["clean_text"]:
+        if text not in quotes:
+            quotes.append(text)
+        if len(quotes) == n:
+            break
+    return quotes
+
+
+def build_context(result: AnalysisResult) -> ReportContext:
+    """The one object the report templates read, derived from an analysis result."""
+    config, frame = result.config, result.feedback
+    used = frame[result.usable]
+    dated = used[used["created_at"].notna()]
+    periods = all_periods(dated["created_at"].min(), dated["created_at"].max(), config.period) if len(dated) else []
+    phrases = {t.theme_id: t.top_phrases for t in result.theme_model.themes_}
+    records = impact_records(result.impact)
+    painpoints, praise = [], []
+    for record in records:
+        rows = used[used["theme_id"] == record["theme_id"]]
+        is_praise = (record["mean_sentiment"] or 0) >= PRAISE_MIN_SENTIMENT and \
+            (record.get("negative_share") or 0) <= PRAISE_MAX_NEGATIVE_SHARE
+        record["top_phrases"] = phrases.get(record["theme_id"], [])[:6]
+        record["quotes"] = _quotes(rows, config.quotes_per_theme, None if is_praise else "negative")
+        (praise if is_praise else painpoints).append(record)
+    labels = period_labels(dated["created_at"], config.period)
+    by_period = dated.assign(period=labels.to_numpy()).groupby("period")
+    sentiment_trend = []
+    for period in periods:
+        group = by_period.get_group(period) if period in by_period.groups else dated.iloc[:0]
+        sentiment_trend.append({
+            "period": period,
+            "mean_sentiment": float(group["sentiment"].mean()) if len(group) else None,
+            "negative_share": float((group["sentiment_label"] == "negative").mean()) if len(group) else None,
+            "n": int(len(group)),
+        })
+    skipped = used.index.symmetric_difference(frame.index)
+    skip_counts = frame.loc[skipped, "quality_issue"].value_counts()
+    return ReportContext(
+        title=config.title,
+        period=config.period,
+        date_from=str(dated["created_at"].min().date()) if len(dated) else "",
+        date_to=str(dated["created_at"].max().date()) if len(dated) else "",
+        rows_read=int(len(frame)),
+        rows_used=int(len(used)),
+        rows_skipped={str(k): int(v) for k, v in sorted(skip_counts.items())},
+        kpis=result.kpis,
+        kpi_definitions=KPI_DEFINITIONS,
+        painpoints=painpoints,
+        priority_formula=PRIORITY_FORMULA,
+        praise=praise,
+        sentiment_trend=sentiment_trend,
+        theme_volume={r["theme_label"]: r.get("trend") or [] for r in records},
+        periods=periods,
+        quality=result.dataset.quality | {k: v for k, v in _note_counts(frame).items()},
+        methods=METHODS,
+    )
+
+
+def _note_counts(frame: pd.DataFrame) -> dict[str, int]:
+    counts = frame["quality_issue"].value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items()) if k}
+
+
+def write_report(result: AnalysisResult, out: str | Path, templates_dir: str | Path | None = None) -> Path:
+    """Render the HTML report of an analysis to ``out``."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    html = render_report(build_context(result), templates_dir)
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
+def summary_lines(frame: pd.DataFrame) -> list[str]:
+    """Rows read, used and skipped by reason; the numbers always add up."""
+    counts = frame["quality_issue"].value_counts()
+    skipped = {k: int(v) for k, v in counts.items() if k in SKIP_REASONS}
+    notes = {k: int(v) for k, v in counts.items() if k and k not in SKIP_REASONS}
+    used = len(frame) - sum(skipped.values())
+    lines = [f"rows read: {len(frame)}, used: {used}, skipped: {sum(skipped.values())}"
+             + (f" ({', '.join(f'{k} {v}' for k, v in sorted(skipped.items()))})" if skipped else "")]
+    if notes:
+        lines.append("rows used with a note: " + ", ".join(f"{k} {v}" for k, v in sorted(notes.items())))
+    return lines
+
+
+__all__ = ["AnalysisResult", "analyze_feedback", "analyze_dataset", "run", "build_context", "write_report",
+           "summary_lines"]

@@ -1,0 +1,37 @@
+"""The data model: the columns each table must or may have, and the columns each stage adds.
+
+Other tools read these names; they are a contract. Unknown extra columns are kept and passed through.
+"""
+from __future__ import annotations
+
+CHANNELS = ("email", "chat", "survey", "review", "social")
+
+#: feedback rows: one message, survey answer or review
+FEEDBACK_REQUIRED = ("feedback_id", "customer_id", "created_at", "channel", "text")
+FEEDBACK_OPTIONAL = ("csat", "nps", "ces", "ticket_id", "subject")
+
+#: customers: one row per customer
+CUSTOMERS_REQUIRED = ("customer_id", "segment", "plan", "signup_date", "churned", "churn_date",
+                      "monthly_revenue", "acquisition_cost")
+CUSTOMERS_OPTIONAL = ("region",)
+
+#: tickets: one row per support ticket
+TICKETS_REQUIRED = ("ticket_id", "customer_id", "channel", "opened_at", "first_response_at", "resolved_at",
+                    "handle_time_minutes", "contacts_to_resolve")
+
+#: score ranges: (low, high) inclusive
+SCORE_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+
+#: columns added by the stages
+CLEAN_COLUMNS = ("clean_text", "removed_text", "language", "quality_issue")
+SENTIMENT_COLUMNS = ("sentiment", "sentiment_label", "sentiment_drivers", "churn_intent")
+THEME_COLUMNS = ("theme_id", "theme_label", "themes", "theme_ids", "theme_score")
+
+#: theme id and label of texts that match no theme
+OTHER_THEME_ID = -1
+OTHER_THEME_LABEL = "other"
+
+#: quality issues that keep a row out of the analysis (it is still kept, counted and shown)
+SKIP_REASONS = ("empty_text", "non_english", "outside_period")
+#: quality issues that are reported but leave the row usable (e.g. a bad score is blanked, the text is used)
+NOTE_REASONS = ("bad_date", "missing_date", "bad_csat", "bad_nps", "bad_ces", "truncated")

@@ -1,0 +1,79 @@
+"""Clean: the customer's new words survive; quotes, signatures and personal data do not."""
+import pandas as pd
+import pytest
+
+from feedback.clean import clean_feedback, clean_text, detect_language, redact_pii, split_message
+
+
+@pytest.mark.parametrize("body, expected_text, removed_part", [
+    ("Still broken.\n\nOn Tue, 4 Aug 2026 at 10:02, Support <help@ledgerly.example> wrote:\n> Did the fix work?\n> Thanks",
+     "Still broken.", "Did the fix work?"),
+    ("Refund please.\n\n-----Original Message-----\nFrom: Support\nSent: Monday\nSubject: Re: refund", "Refund please.",
+     "Original Message"),
+    ("Please call me back.\n\nFrom: Ledgerly Support <s@ledgerly.example>\nSent: 4 August 2026 10:00\nTo: me\nSubject: Re",
+     "Please call me back.", "From: Ledgerly Support"),
+    ("The export fails.\n--\nJane Doe\nHead of Finance, Acme", "The export fails.", "Jane Doe"),
+    ("The export fails.\n\nSent from my iPhone", "The export fails.", "Sent from my iPhone"),
+    ("The export fails again.\n\nKind regards,\nJane", "The export fails again.", "Jane"),
+    ("I agree with this:\n> old text\nbut now it crashes", "I agree with this:\nbut now it crashes", "old text"),
+])
+def test_split_message_keeps_new_words_and_removed_parts(body, expected_text, removed_part):
+    text, removed = split_message(body)
+    assert text == expected_text
+    assert removed_part in removed
+
+
+def test_thanks_in_the_middle_is_not_a_signature():
+    text, removed = split_message("Thanks,\nbut the invoice is still wrong and I was charged twice for it.")
+    assert "charged twice" in text
+
+
+def test_html_body_becomes_text_and_script_is_dropped():
+    text, _ = clean_text("<html><body><p>Hi team,</p><p>Invoice &amp; receipt missing</p>"
+                         "<script>alert(1)</script></body></html>")
+    assert text == "Invoice & receipt missing"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("write to jane.doe@example.com", "write to [EMAIL]"),
+    ("call +44 20 7946 0958 today", "call [PHONE] today"),
+    ("card 4111-1111-1111-1111 was charged", "card [CARD] was charged"),
+    ("order 4111111111111112 is late", "order 4111111111111112 is late"),  # fails Luhn: an order number, kept
+    ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN [IBAN] please"),
+    ("reset link https://app.example.com/reset?token=abc123 expired", "reset link [URL] expired"),
+    ("invoice 2026-08-04 for $120.50", "invoice 2026-08-04 for $120.50"),
+])
+def test_redact_pii(raw, expected):
+    assert redact_pii(raw) == expected
+
+
+@pytest.mark.parametrize("text, language", [
+    ("I can't log in and the password reset never arrives", "en"),
+    ("Die Rechnung ist falsch und ich kann mich nicht anmelden", "de"),
+    ("La facture est fausse et je ne peux pas me connecter", "fr"),
+    ("مرحبا، لا أستطيع تسجيل الدخول", "unknown"),
+    ("", "unknown"),
+])
+def test_detect_language(text, language):
+    assert detect_language(text) == language
+
+
+def test_clean_feedback_flags_but_keeps_rows():
+    frame = pd.DataFrame({"text": ["Refund please, it has been weeks", "", "No puedo entrar a mi cuenta y la factura está mal",
+                                   "<p>Sent from my iPhone</p>"],
+                          "quality_issue": ["", "", "", ""]})
+    out = clean_feedback(frame)
+    assert len(out) == 4
+    assert out["quality_issue"].tolist() == ["", "empty_text", "non_english", "empty_text"]
+    assert out.loc[3, "removed_text"] == "Sent from my iPhone"
+
+
+def test_long_text_is_truncated_and_flagged():
+    out = clean_feedback(pd.DataFrame({"text": ["word " * 5000]}), max_chars=1000)
+    assert len(out.loc[0, "clean_text"]) <= 1000
+    assert out.loc[0, "quality_issue"] == "truncated"
+
+
+def test_redaction_can_be_turned_off():
+    text, _ = clean_text("mail me at a@b.example", redact=False)
+    assert text == "mail me at a@b.example"

@@ -1,0 +1,203 @@
+"""Tests for feedback.impact: churn lift, segment adjustment, ranking, trends and the JSON records."""
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from feedback.impact import (
+    CONTRACT_COLUMNS,
+    EXTRA_COLUMNS,
+    PRIORITY_FORMULA,
+    impact_records,
+    mantel_haenszel_rr,
+    risk_ratio,
+    theme_impact,
+)
+
+MONDAY_W14 = pd.Timestamp("2026-03-30")  # ISO week 2026-W14
+
+
+def make_feedback(rows: list[tuple[str, list[int]]], *, days: list[int] | None = None, **extra) -> pd.DataFrame:
+    """Feedback rows (customer_id, theme_ids); primary theme first, all texts negative unless overridden."""
+    days = days if days is not None else [0] * len(rows)
+    theme_ids = [tags for _, tags in rows]
+    df = pd.DataFrame({
+        "feedback_id": [f"f{i}" for i in range(len(rows))],
+        "customer_id": [cid for cid, _ in rows],
+        "created_at": [MONDAY_W14 + pd.Timedelta(days=d) for d in days],
+        "channel": "email",
+        "text": "some text",
+        "sentiment": -0.5,
+        "sentiment_label": "negative",
+        "theme_id": [tags[0] if tags else -1 for tags in theme_ids],
+        "theme_label": [f"t{tags[0]}" if tags else "other" for tags in theme_ids],
+        "theme_ids": theme_ids,
+        "themes": ["; ".join(f"t{t}" for t in tags) for tags in theme_ids],
+    })
+    for name, values in extra.items():
+        df[name] = values
+    return df
+
+
+def make_customers(specs: list[tuple[str, str, bool]], revenue: float = 100.0) -> pd.DataFrame:
+    """Customers from (customer_id, segment, churned)."""
+    return pd.DataFrame({
+        "customer_id": [c for c, _, _ in specs],
+        "segment": [s for _, s, _ in specs],
+        "plan": "pro",
+        "signup_date": pd.Timestamp("2025-01-01"),
+        "churned": [ch for _, _, ch in specs],
+        "churn_date": [pd.Timestamp("2026-04-01") if ch else pd.NaT for _, _, ch in specs],
+        "monthly_revenue": revenue,
+        "acquisition_cost": 50.0,
+    })
+
+
+def churn_cohort(n_affected: int, a: int, n_unaffected: int, c: int):
+    """Theme 1 mentioned by n_affected customers of whom a churned; n_unaffected others (c churned) never wrote."""
+    specs = [(f"a{i}", "smb", i < a) for i in range(n_affected)]
+    specs += [(f"u{i}", "smb", i < c) for i in range(n_unaffected)]
+    feedback = make_feedback([(f"a{i}", [1]) for i in range(n_affected)])
+    return feedback, make_customers(specs)
+
+
+def row(result: pd.DataFrame, theme_id: int) -> dict:
+    return result.set_index("theme_id").loc[theme_id].to_dict()
+
+
+def test_churn_lift_is_risk_ratio_of_affected_vs_unaffected_with_hand_computed_ci():
+    feedback, customers = churn_cohort(5, 3, 10, 1)
+    r = row(theme_impact(feedback, customers), 1)
+    assert r["affected_customers"] == 5
+    assert r["churn_rate_affected"] == pytest.approx(0.6)
+    assert r["churn_rate_unaffected"] == pytest.approx(0.1)
+    assert r["churn_lift"] == pytest.approx(6.0)
+    se = math.sqrt(1 / 3 - 1 / 5 + 1 / 1 - 1 / 10)
+    lo, hi = r["churn_lift_ci"]
+    assert lo == pytest.approx(6.0 * math.exp(-1.959964 * se), rel=1e-5)
+    assert hi == pytest.approx(6.0 * math.exp(1.959964 * se), rel=1e-5)
+    assert lo < 1 < hi  # 5 customers do not support a firm conclusion
+
+
+def test_churn_lift_ci_excludes_one_when_the_data_support_it():
+    feedback, customers = churn_cohort(50, 30, 100, 10)
+    r = row(theme_impact(feedback, customers), 1)
+    assert r["churn_lift"] == pytest.approx(6.0)
+    assert r["churn_lift_ci"][0] > 1
+
+
+@pytest.mark.parametrize("a, n1, c, n2", [(1, 5, 0, 10), (1, 5, 1, 0), (0, 0, 1, 10)])
+def test_risk_ratio_is_none_where_undefined(a, n1, c, n2):
+    assert risk_ratio(a, n1, c, n2) == (None, None)
+
+
+def test_mantel_haenszel_with_one_stratum_equals_crude_ratio():
+    rr, ci = mantel_haenszel_rr([(30, 50, 10, 100)])
+    crude, crude_ci = risk_ratio(30, 50, 10, 100)
+    assert rr == pytest.approx(crude)
+    assert ci == pytest.approx(crude_ci)
+
+
+def test_rare_theme_that_multiplies_churn_ranks_above_frequent_harmless_theme():
+    specs = [(f"r{i}", "smb", i < 3) for i in range(5)]          # rare theme: 3/5 churn
+    specs += [(f"f{i}", "smb", i < 4) for i in range(40)]         # frequent theme: 4/40 churn
+    specs += [(f"o{i}", "smb", i < 5) for i in range(50)]         # silent customers: 5/50 churn
+    rows = [(f"r{i}", [7]) for i in range(5)] + [(f"f{i}", [2]) for i in range(40)] * 3
+    result = theme_impact(make_feedback(rows), make_customers(specs))
+    assert result["theme_id"].tolist() == [7, 2]
+    frequent = row(result, 2)
+    assert frequent["mentions"] == 120 and frequent["churn_excess"] == 0.0 and frequent["revenue_at_risk"] == 0.0
+    assert frequent["priority"] > 0  # still ordered by pain among churn-free themes
+    assert row(result, 7)["revenue_at_risk"] > 0
+
+
+def test_segment_confounded_theme_has_naive_lift_but_adjusted_lift_one_and_no_revenue_at_risk():
+    specs = [(f"s{i}", "smb", i in (0, 1, 4, 5)) for i in range(8)]   # smb churns 50 %, affected or not
+    specs += [(f"e{i}", "enterprise", i == 0) for i in range(10)]      # enterprise churns 10 %
+    feedback = make_feedback([(f"s{i}", [3]) for i in range(4)])        # only smb mentions theme 3
+    r = row(theme_impact(feedback, make_customers(specs)), 3)
+    assert r["churn_lift"] == pytest.approx(0.5 / (3 / 14))
+    assert r["churn_lift"] > 2
+    assert r["churn_lift_adjusted"] == pytest.approx(1.0)
+    assert r["churn_lift_adjusted_ci"][0] < 1 < r["churn_lift_adjusted_ci"][1]
+    assert r["churn_excess"] == 0.0
+    assert r["revenue_at_risk"] == 0.0
+    assert r["value_of_fixing"] == 0.0
+    assert r["top_segments"] == [{"segment": "smb", "affected_customers": 4, "churn_rate_affected": 0.5}]
+
+
+def test_multi_tag_rows_count_for_each_theme_and_other_is_excluded():
+    feedback = make_feedback([("a", [1, 2]), ("b", [1]), ("a", [2, 3]), ("c", [])])
+    result = theme_impact(feedback)
+    assert sorted(result["theme_id"]) == [1, 2, 3]
+    assert row(result, 1)["mentions"] == 2 and row(result, 1)["affected_customers"] == 2
+    assert row(result, 2)["mentions"] == 2 and row(result, 2)["affected_customers"] == 1
+    assert row(result, 3)["mentions"] == 1
+    assert row(result, 3)["theme_label"] == "t3"  # label of a secondary tag comes from `themes`
+    assert row(result, 1)["share_customers"] == pytest.approx(2 / 3)
+
+
+def test_without_customers_churn_columns_are_none_and_json_is_strict():
+    feedback = make_feedback([("a", [1]), ("b", [1]), ("c", [2])], csat=[1.0, float("nan"), 5.0])
+    result = theme_impact(feedback, customers=None)
+    for col in ("churn_rate_affected", "churn_rate_unaffected", "churn_lift", "churn_lift_ci", "revenue_at_risk",
+                "churn_lift_adjusted", "churn_lift_adjusted_ci", "churn_excess", "value_of_fixing"):
+        assert result[col].isna().all(), col
+    assert result["theme_id"].tolist() == [1, 2]  # ranked by the volume term alone
+    records = impact_records(result)
+    text = json.dumps(records, allow_nan=False)
+    assert json.loads(text)[0]["churn_lift"] is None
+    assert list(records[0])[: len(CONTRACT_COLUMNS)] == list(CONTRACT_COLUMNS)
+    assert set(EXTRA_COLUMNS) <= set(records[0])
+    assert records[0]["csat_delta"] == pytest.approx(1.0 - 5.0)
+    assert type(records[0]["mentions"]) is int and type(records[0]["theme_id"]) is int
+
+
+def test_records_with_customers_are_plain_json():
+    feedback, customers = churn_cohort(5, 3, 10, 1)
+    records = impact_records(theme_impact(feedback, customers))
+    json.dumps(records, allow_nan=False)
+    assert isinstance(records[0]["churn_lift_ci"], list) and len(records[0]["churn_lift_ci"]) == 2
+    assert records[0]["revenue_at_risk"] == pytest.approx(500 * 0.6 * (1 - 1 / 6))
+
+
+def test_theme_appearing_only_in_last_periods_is_emerging():
+    rows, days = [], []
+    for week in range(6):
+        rows += [(f"c{week}", [1])] * 3
+        days += [7 * week] * 3
+    rows += [(f"n{i}", [5]) for i in range(6)]
+    days += [28, 28, 35, 35, 35, 35]  # weeks 5 and 6 only
+    result = theme_impact(make_feedback(rows, days=days), period="week", min_mentions=5)
+    assert bool(row(result, 5)["emerging"]) is True
+    assert bool(row(result, 1)["emerging"]) is False
+    assert row(result, 5)["trend_slope"] > 0
+
+
+def test_emerging_needs_min_mentions_in_the_last_third():
+    rows = [("a", [1])] * 3 + [("b", [5])] * 2
+    days = [0, 7, 14, 35, 35]
+    result = theme_impact(make_feedback(rows, days=days), min_mentions=5)
+    assert bool(row(result, 5)["emerging"]) is False
+
+
+def test_trend_includes_empty_periods_as_zero():
+    feedback = make_feedback([("a", [1]), ("b", [1]), ("c", [2])], days=[0, 14, 14])
+    trend = row(theme_impact(feedback), 2)["trend"]
+    assert trend == [{"period": "2026-W14", "mentions": 0}, {"period": "2026-W15", "mentions": 0},
+                     {"period": "2026-W16", "mentions": 1}]
+
+
+def test_customers_missing_from_customers_table_count_in_mentions_but_not_churn():
+    feedback, customers = churn_cohort(5, 3, 10, 1)
+    feedback = pd.concat([feedback, make_feedback([("ghost", [1])])], ignore_index=True)
+    r = row(theme_impact(feedback, customers), 1)
+    assert r["mentions"] == 6 and r["affected_customers"] == 6
+    assert r["churn_rate_affected"] == pytest.approx(0.6)
+
+
+def test_priority_formula_is_documented():
+    assert "churn_lift_adjusted" in PRIORITY_FORMULA and "0.05" in PRIORITY_FORMULA

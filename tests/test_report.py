@@ -1,0 +1,451 @@
+"""Tests for feedback.report: the page structure, escaping, formatting, determinism, overrides and exports.
+
+The HTML is parsed with the standard library's html.parser into a small tree; no regex on markup.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import jinja2
+import pytest
+
+from feedback.errors import InputError
+from feedback.report import (
+    MISSING,
+    ReportContext,
+    context_field_help,
+    csv_safe,
+    default_template_dirs,
+    export_tables,
+    fmt_ci,
+    fmt_money,
+    fmt_num,
+    fmt_pct,
+    fmt_signed,
+    make_environment,
+    render_report,
+    write_report,
+)
+
+XSS_QUOTE = ('I hate this <script>alert(1)</script> and <img src=x onerror=alert(1)> '
+             'see javascript:alert(1) or {{ 7*7 }} http://evil.example/x')
+
+# --------------------------------------------------------------------------------------------------
+# A tiny DOM built with html.parser
+# --------------------------------------------------------------------------------------------------
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class Node:
+    def __init__(self, tag: str, attrs: dict, parent: "Node | None" = None):
+        self.tag, self.attrs, self.parent = tag, attrs, parent
+        self.children: list[Node | str] = []
+
+    def iter(self):
+        yield self
+        for c in self.children:
+            if isinstance(c, Node):
+                yield from c.iter()
+
+    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs):
+        for n in self.iter():
+            if tag is not None and n.tag != tag:
+                continue
+            if cls is not None and cls not in n.attrs.get("class", "").split():
+                continue
+            if any(n.attrs.get(k.replace("_", "-")) != v for k, v in attrs.items()):
+                continue
+            yield n
+
+    def find(self, tag=None, cls=None, **attrs):
+        return next(self.find_all(tag, cls, **attrs), None)
+
+    @property
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text for c in self.children)
+
+    def own_text(self) -> str:
+        return "".join(c for c in self.children if isinstance(c, str))
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#root", {})
+        self.current = self.root
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, {k: (v if v is not None else "") for k, v in attrs}, self.current)
+        self.current.children.append(node)
+        if tag not in VOID:
+            self.current = node
+
+    def handle_startendtag(self, tag, attrs):
+        self.current.children.append(Node(tag, {k: (v if v is not None else "") for k, v in attrs}, self.current))
+
+    def handle_endtag(self, tag):
+        node = self.current
+        while node is not self.root and node.tag != tag:
+            node = node.parent
+        assert node is not self.root, f"unbalanced </{tag}>"
+        self.current = node.parent
+
+    def handle_data(self, data):
+        self.current.children.append(data)
+
+
+def parse(html: str) -> Node:
+    builder = TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    return builder.root
+
+
+def visible_text(root: Node) -> str:
+    """All text outside <script>, <style> and <title>/<desc> of SVGs is included; script/style excluded."""
+    parts = []
+
+    def walk(node):
+        if node.tag in ("script", "style"):
+            return
+        for c in node.children:
+            parts.append(c) if isinstance(c, str) else walk(c)
+
+    walk(root)
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# A small context, built by hand
+# --------------------------------------------------------------------------------------------------
+
+def painpoint(label, *, theme_id, mentions, affected, sentiment, lift, ci, revenue, priority, **extra):
+    record = {"theme_id": theme_id, "theme_label": label, "mentions": mentions, "affected_customers": affected,
+              "mean_sentiment": sentiment, "churn_rate_affected": 0.2, "churn_rate_unaffected": 0.1,
+              "churn_lift": lift, "churn_lift_ci": ci, "revenue_at_risk": revenue, "priority": priority}
+    record.update(extra)
+    return record
+
+
+def make_context(**overrides) -> ReportContext:
+    periods = ["2026-W12", "2026-W13", "2026-W14"]
+    kpi = lambda v, n, ci=None: {"value": v, "n": n, "ci": ci}  # noqa: E731
+    values = dict(
+        title="Weekly customer feedback",
+        period="week",
+        date_from="2026-03-16",
+        date_to="2026-04-05",
+        rows_read=1200,
+        rows_used=1150,
+        rows_skipped={"empty_text": 30, "duplicate": 20},
+        kpis={
+            "overall": {"csat": kpi(4.1, 900, [4.0, 4.2]), "churn_rate": kpi(0.05, 800, [0.04, 0.06]),
+                        "clv": kpi(None, 0)},
+            "periods": [
+                {"period": "2026-W12", "csat": kpi(4.0, 300), "churn_rate": kpi(0.04, 250), "clv": kpi(None, 0)},
+                {"period": "2026-W13", "csat": kpi(float("nan"), 0), "churn_rate": kpi(0.05, 260), "clv": kpi(None, 0)},
+                {"period": "2026-W14", "csat": kpi(4.3, 12), "churn_rate": kpi(0.06, 290), "clv": kpi(None, 0)},
+            ],
+        },
+        kpi_definitions={
+            "csat": {"name": "CSAT", "formula": "mean of csat scores (1–5)", "unit": "score"},
+            "churn_rate": {"name": "Churn rate", "formula": "churned customers / customers", "unit": "fraction"},
+            "clv": {"name": "Customer lifetime value", "formula": "monthly_revenue / churn_rate", "unit": "USD"},
+        },
+        painpoints=[
+            painpoint("slow refunds", theme_id=3, mentions=140, affected=1234, sentiment=-0.52, lift=1.523,
+                      ci=[1.1, 2.049], revenue=12500.0, priority=0.91, share_customers=0.12,
+                      trend=[{"period": "2026-W13", "mentions": 30}, {"period": "2026-W14", "mentions": 55}],
+                      emerging=True, top_phrases=["refund took weeks", "still waiting"],
+                      quotes=[XSS_QUOTE, "second quote", "third quote", "fourth quote not shown"],
+                      top_segments=[{"segment": "SMB", "affected_customers": 800, "churn_rate_affected": 0.25}]),
+            painpoint("app crashes", theme_id=1, mentions=300, affected=90, sentiment=-0.3, lift=None, ci=None,
+                      revenue=None, priority=0.5,
+                      trend=[{"period": "2026-W13", "mentions": 80}, {"period": "2026-W14", "mentions": 60}]),
+            painpoint("=HYPERLINK(\"http://x\")", theme_id=7, mentions=20, affected=15, sentiment=float("nan"),
+                      lift=0.8, ci=[0.4912, 0.9381], revenue=300.0, priority=0.1),
+        ],
+        priority_formula="affected_customers × (churn_lift − 1) × monthly revenue",
+        praise=[{"theme_label": "friendly staff", "mentions": 75, "mean_sentiment": 0.71, "quotes": ["Anna was great"]}],
+        sentiment_trend=[{"period": p, "mean_sentiment": s, "negative_share": ns, "n": n}
+                         for p, s, ns, n in zip(periods, [0.1, None, -0.2], [0.2, None, 0.4], [300, 0, 400])],
+        theme_volume={f"theme {i}": [{"period": p, "mentions": i * 10 + j} for j, p in enumerate(periods)]
+                      for i in range(1, 9)},
+        periods=periods,
+        quality={"empty_text": 30, "non_english": 12},
+        methods={"sentiment": "VADER compound score.", "themes": "TF-IDF + NMF.", "impact": "Risk ratio with Wilson CI."},
+    )
+    values.update(overrides)
+    return ReportContext(**values)
+
+
+@pytest.fixture(scope="module")
+def context() -> ReportContext:
+    return make_context()
+
+
+@pytest.fixture(scope="module")
+def html(context) -> str:
+    return render_report(context)
+
+
+@pytest.fixture(scope="module")
+def dom(html) -> Node:
+    return parse(html)
+
+
+def painpoint_rows(dom: Node) -> list[Node]:
+    table = dom.find("table", cls="painpoints")
+    return [tb.find("tr", cls="pp-row") for tb in table.find_all("tbody", cls="pp")]
+
+
+# --------------------------------------------------------------------------------------------------
+# Structure and numbers
+# --------------------------------------------------------------------------------------------------
+
+def test_painpoint_table_order_equals_priority_order(dom, context):
+    shown = [row.find("th", cls="theme").own_text().strip() for row in painpoint_rows(dom)]
+    assert shown == [p["theme_label"] for p in context.painpoints]
+    ranks = [row.find("td", cls="rank").text.strip() for row in painpoint_rows(dom)]
+    assert ranks == ["1", "2", "3"]
+
+
+def test_painpoint_numbers_are_formatted(dom):
+    first = painpoint_rows(dom)[0]
+    assert first.find("td", cls="affected").own_text().strip() == "1,234"
+    assert first.find("td", cls="mentions").text.strip() == "140"
+    assert first.find("td", cls="sentiment").text.strip() == "−0.52"
+    assert first.find("span", cls="lift-value").text == "1.52"
+    assert first.find("span", cls="ci").text == "[1.10–2.05]"
+    assert first.find("td", cls="revenue").text.strip() == "$12,500"
+    assert "rising" in first.find("td", cls="trend").text
+    assert first.find("span", cls="new").text == "new"
+    assert first.find("td", cls="affected").attrs["data-sort"] == "1234.0"
+
+
+def test_missing_values_render_as_dash(dom, html):
+    second, third = painpoint_rows(dom)[1], painpoint_rows(dom)[2]
+    assert second.find("span", cls="lift-value").text == MISSING
+    assert second.find("span", cls="ci").text == MISSING
+    assert second.find("td", cls="revenue").text.strip() == MISSING
+    assert second.find("td", cls="revenue").attrs["data-sort"] == ""
+    assert third.find("td", cls="sentiment").text.strip() == MISSING
+    clv = dom.find("li", data_kpi="clv")
+    assert clv.find("p", cls="tile-value").text.strip() == MISSING
+    words = set(re.findall(r"\w+", visible_text(dom)))
+    assert not words & {"None", "nan", "NaN", "null", "undefined"}
+
+
+def test_details_rows_work_without_javascript(dom):
+    for tbody in dom.find("table", cls="painpoints").find_all("tbody", cls="pp"):
+        assert tbody.find("details") is not None
+        assert tbody.find("summary") is not None
+    first = dom.find("tbody", id="pp-1")
+    quotes = [b.text for b in first.find_all("blockquote")]
+    assert len(quotes) == 3 and "fourth quote not shown" not in quotes
+    assert [li.text for li in first.find("ul", cls="phrases").find_all("li")] == ["refund took weeks", "still waiting"]
+    segment = first.find("table", cls="segments").find("tbody").find("tr")
+    assert [c.text for c in segment.children if isinstance(c, Node)] == ["SMB", "800", "25.0%"]
+
+
+def test_kpi_tiles_show_delta_with_words_not_only_colour(dom):
+    churn = dom.find("li", data_kpi="churn_rate")
+    assert churn.find("p", cls="tile-value").text.strip() == "6.0%"
+    delta = churn.find("p", cls="tile-delta").text
+    assert "▲" in delta and "+1.0 pp" in delta and "(worse)" in delta
+    assert churn.find("svg", cls="spark") is not None
+    csat = dom.find("li", data_kpi="csat")
+    assert csat.find("span", cls="small") is not None  # n=12 < 30
+    assert "no previous value" in csat.find("p", cls="tile-delta").text  # previous period is NaN
+
+
+def test_every_th_has_scope(dom):
+    assert all(th.attrs.get("scope") in ("col", "row") for th in dom.find_all("th"))
+
+
+def test_charts_are_inline_svg_with_title_desc_and_table_fallback(dom):
+    for chart_id in ("chart-sentiment", "chart-volume", "chart-lift"):
+        svg = dom.find("svg", id=chart_id)
+        assert svg is not None, chart_id
+        assert svg.find("title") is not None and svg.find("desc") is not None
+        figure = svg.parent
+        assert figure.find("details", cls="fallback").find("table") is not None
+    legend = [t.text for t in dom.find("svg", id="chart-volume").find_all("text", cls="legend")]
+    assert len(legend) == 7 and legend[-1].startswith("7. all other themes (2)")
+    assert dom.find("svg", id="chart-lift").find("line", cls="ref") is not None
+
+
+def test_sections_and_quality_link(dom):
+    assert dom.find("a", href="#data-quality") is not None
+    quality = dom.find("section", id="data-quality")
+    assert "non english" in quality.text and "50 skipped" in dom.find("header").text
+    methods = dom.find("section", id="methods").text
+    for text in ("churned customers / customers", "monthly_revenue / churn_rate", "VADER compound score.",
+                 "affected_customers × (churn_lift − 1) × monthly revenue"):
+        assert text in methods
+    assert "Anna was great" in dom.find("section", id="praise").text
+
+
+# --------------------------------------------------------------------------------------------------
+# Safety: escaping, no network, CSP
+# --------------------------------------------------------------------------------------------------
+
+def test_hostile_quote_is_text(dom):
+    scripts = list(dom.find_all("script"))
+    assert len(scripts) == 1
+    js = (default_template_dirs()[0] / "report.js").read_text(encoding="utf-8")
+    assert scripts[0].text.strip() == js.strip()
+    assert not list(dom.find_all("img"))
+    for node in dom.iter():
+        assert not any(name.startswith("on") for name in node.attrs), node.tag
+    quote = dom.find("tbody", id="pp-1").find("blockquote")
+    assert quote.text == XSS_QUOTE
+    assert "{{ 7*7 }}" in quote.text and "49" not in quote.text
+
+
+def test_no_external_urls_in_attributes(dom):
+    for node in dom.iter():
+        for name in ("src", "href", "xlink:href", "action", "formaction", "poster", "data"):
+            value = node.attrs.get(name, "").strip().lower()
+            assert not value.startswith(("http:", "https:", "//", "javascript:")), (node.tag, value[:60])
+    assert dom.find("link") is None
+
+
+def test_csp_meta_tag(dom):
+    metas = [m for m in dom.find_all("meta") if m.attrs.get("http-equiv") == "Content-Security-Policy"]
+    assert [m.attrs["content"] for m in metas] == [
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"]
+
+
+def test_autoescape_is_forced_and_undefined_is_strict():
+    env = make_environment()
+    assert env.autoescape is True
+    assert env.undefined is jinja2.StrictUndefined
+
+
+def test_template_using_unknown_field_fails(tmp_path, context):
+    (tmp_path / "_praise.html").write_text("{{ ctx.not_a_field }}", encoding="utf-8")
+    with pytest.raises(jinja2.UndefinedError):
+        render_report(context, tmp_path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Determinism, overrides, files
+# --------------------------------------------------------------------------------------------------
+
+def test_rendering_is_deterministic(context, html):
+    assert render_report(context) == html
+    assert render_report(make_context()) == html
+
+
+def test_user_templates_dir_overrides_a_partial(tmp_path, context):
+    (tmp_path / "_praise.html").write_text(
+        '<section id="praise"><p class="custom">{{ ctx.praise|length }} praised themes</p></section>', encoding="utf-8")
+    dom = parse(render_report(context, templates_dir=tmp_path))
+    assert dom.find("p", cls="custom").text == "1 praised themes"
+    assert dom.find("ul", cls="praise") is None
+    assert dom.find("table", cls="painpoints") is not None  # the other defaults still apply
+
+
+def test_missing_templates_dir_is_a_clear_error(tmp_path, context):
+    with pytest.raises(InputError, match="templates folder not found.*Fix: pass an existing folder"):
+        render_report(context, tmp_path / "nope")
+
+
+def test_write_report(tmp_path, context, html):
+    out = write_report(context, tmp_path / "sub" / "report.html")
+    assert out.read_text(encoding="utf-8") == html
+
+
+def test_every_context_field_is_documented():
+    assert all(help_text for help_text in context_field_help().values())
+
+
+def test_empty_context_renders():
+    dom = parse(render_report(ReportContext()))
+    assert dom.find("section", id="data-quality") is not None
+    assert dom.find("table", cls="painpoints") is None
+
+
+# --------------------------------------------------------------------------------------------------
+# Filters and exports
+# --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("func", [fmt_pct, fmt_num, fmt_money, fmt_signed, fmt_ci])
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_filters_show_dash_for_missing(func, missing):
+    assert func(missing) == MISSING
+
+
+@pytest.mark.parametrize("func, value, expected", [
+    (fmt_pct, 0.123, "12.3%"),
+    (fmt_num, 1234567, "1,234,567"),
+    (fmt_money, 1234.4, "$1,234"),
+    (fmt_signed, 0.5, "+0.50"),
+    (fmt_ci, [0.49, 0.94], "[0.49–0.94]"),
+])
+def test_filters_format(func, value, expected):
+    assert func(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+    ("+1", "'+1"),
+    ("-2", "'-2"),
+    ("@x", "'@x"),
+    ("\tx", "'\tx"),
+    ("\rx", "'\rx"),
+    ("normal text", "normal text"),
+    (-0.5, -0.5),
+    (None, ""),
+])
+def test_csv_safe(value, expected):
+    assert csv_safe(value) == expected
+
+
+def test_export_tables_csv_is_safe_and_json_is_valid(context):
+    tables = export_tables(context)
+    rows = list(csv.DictReader(io.StringIO(tables["painpoints.csv"])))
+    assert [r["theme_label"] for r in rows] == ["slow refunds", "app crashes", '\'=HYPERLINK("http://x")']
+    assert rows[0]["affected_customers"] == "1234" and rows[0]["churn_lift_ci_low"] == "1.1"
+    assert rows[1]["churn_lift"] == "" and rows[2]["mean_sentiment"] == ""
+    pps = json.loads(tables["painpoints.json"])
+    assert pps[2]["mean_sentiment"] is None and pps[0]["quotes"][0] == XSS_QUOTE
+    kpis = list(csv.DictReader(io.StringIO(tables["kpis.csv"])))
+    assert {"scope": "overall", "kpi": "csat", "value": "4.1", "n": "900", "ci_low": "4.0", "ci_high": "4.2"} in kpis
+    assert json.loads(tables["kpis.json"])["periods"][1]["csat"]["value"] is None
+
+
+def test_download_links_are_data_uris(dom, context):
+    tables = export_tables(context)
+    links = list(dom.find("p", cls="downloads").find_all("a"))
+    assert [a.attrs["download"] for a in links] == list(tables)
+    for a in links:
+        href = a.attrs["href"]
+        kind = "text/csv" if a.attrs["download"].endswith(".csv") else "application/json"
+        prefix = f"data:{kind};charset=utf-8,"
+        assert href.startswith(prefix)
+        assert unquote(href[len(prefix):]) == tables[a.attrs["download"]]
+
+
+
+def test_numpy_values_render_like_plain_python(context, html):
+    np = pytest.importorskip("numpy")
+    records = []
+    for p in context.painpoints:
+        r = dict(p)
+        r["affected_customers"] = np.int64(r["affected_customers"])
+        r["mean_sentiment"] = np.float64(r["mean_sentiment"])
+        r["churn_lift_ci"] = None if r["churn_lift_ci"] is None else np.array(r["churn_lift_ci"])
+        if "quotes" in r:
+            r["quotes"] = np.array(r["quotes"], dtype=object)
+        records.append(r)
+    assert render_report(make_context(painpoints=records)) == html
+    assert export_tables(make_context(painpoints=records)) == export_tables(context)

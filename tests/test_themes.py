@@ -1,0 +1,119 @@
+"""Themes: discovered, labelled in phrases, assigned to new text, saved and loaded unchanged."""
+import json
+import pickle
+
+import pandas as pd
+import pytest
+
+from feedback import ConfigError, InputError, ModelError, ThemeModel, tag_themes
+
+REFUND = ["my refund was not received", "still waiting for my refund", "refund not received after two weeks",
+          "where is my refund", "I never received the refund you promised", "the refund has not arrived yet"]
+CRASH = ["the mobile app crashes when I scan a receipt", "app crashes on startup", "the app keeps crashing on android",
+         "mobile app crashed again while scanning", "crashes every time I open the app", "the app crashes on my iphone"]
+LOGIN = ["cannot log in, password reset email never arrives", "password reset link does not work",
+         "locked out, the password reset email is missing", "I cannot log in since the password change",
+         "the password reset page shows an error", "login fails after password reset"]
+CORPUS = (REFUND + CRASH + LOGIN) * 4
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ThemeModel(n_themes=3, min_theme_size=5, seed=1).fit(CORPUS)
+
+
+def test_finds_the_three_obvious_themes(model):
+    assigned = model.transform(CORPUS)
+    groups = [set(assigned["theme_id"].iloc[i::18]) for i in range(18)]
+    assert all(len(g) == 1 for g in groups)  # every repeat of a text lands in the same theme
+    assert set(assigned["theme_id"][:6]) != set(assigned["theme_id"][6:12])
+    assert len(set(assigned["theme_id"])) == 3
+
+
+def test_labels_are_phrases_from_the_texts(model):
+    labels = sorted(t.label for t in model.themes_)
+    assert any("refund" in label for label in labels)
+    assert any("crash" in label for label in labels)
+    assert any("password" in label or "log" in label for label in labels)
+    for theme in model.themes_:
+        assert theme.top_phrases and all(p.strip() for p in theme.top_phrases)
+        assert not any(word in theme.label.split() for word in ("the", "my", "and", "hi", "thanks"))
+
+
+def test_every_theme_has_example_quotes_from_its_members(model):
+    for theme in model.themes_:
+        assert len(theme.examples) >= 3
+
+
+def test_unrelated_text_is_other(model):
+    out = model.transform(["quarterly tax filing deadline for lawn furniture", ""])
+    assert out["theme_id"].tolist() == [-1, -1]
+    assert out["theme_label"].tolist() == ["other", "other"]
+    assert out["theme_ids"].tolist() == [[], []]
+
+
+def test_same_data_and_seed_give_identical_themes():
+    a = ThemeModel(n_themes=3, min_theme_size=5, seed=7).fit(CORPUS)
+    b = ThemeModel(n_themes=3, min_theme_size=5, seed=7).fit(CORPUS)
+    assert [t.label for t in a.themes_] == [t.label for t in b.themes_]
+    pd.testing.assert_frame_equal(a.transform(CORPUS), b.transform(CORPUS))
+
+
+def test_auto_k_finds_a_sensible_number():
+    model = ThemeModel(n_themes="auto", min_theme_size=5, seed=0).fit(CORPUS * 3)
+    assert 3 <= len(model.themes_) <= 8
+    assert hasattr(model, "k_scores_")
+
+
+def test_save_load_round_trip_gives_identical_output(model, tmp_path):
+    model.save(tmp_path / "m")
+    loaded = ThemeModel.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(model.transform(CORPUS), loaded.transform(CORPUS))
+    meta = json.loads((tmp_path / "m" / "themes.json").read_text())
+    assert [t["label"] for t in meta["themes"]] == [t.label for t in model.themes_]
+
+
+def test_pickle_round_trip_gives_identical_output(model):
+    clone = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(model.transform(REFUND), clone.transform(REFUND))
+
+
+def test_load_refuses_another_format_version(model, tmp_path):
+    model.save(tmp_path / "m")
+    meta_path = tmp_path / "m" / "themes.json"
+    meta = json.loads(meta_path.read_text())
+    meta["format_version"] = 999
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="format 999.*refit"):
+        ThemeModel.load(tmp_path / "m")
+
+
+def test_load_of_a_non_model_folder_says_how_to_make_one(tmp_path):
+    with pytest.raises(ModelError, match="feedback themes fit"):
+        ThemeModel.load(tmp_path)
+
+
+def test_transform_before_fit_raises():
+    with pytest.raises(ModelError, match="not fitted"):
+        ThemeModel().transform(["x"])
+
+
+@pytest.mark.parametrize("bad", [1, "many", -3])
+def test_invalid_n_themes_is_rejected_at_fit(bad):
+    with pytest.raises(ConfigError, match="n_themes"):
+        ThemeModel(n_themes=bad).fit(CORPUS)
+
+
+def test_too_little_text_is_a_clear_error():
+    with pytest.raises(InputError, match="at least 4 texts"):
+        ThemeModel().fit(["hi", "", "thanks"])
+
+
+def test_tag_themes_leaves_skipped_rows_other():
+    frame = pd.DataFrame({"clean_text": CORPUS + ["", "texto en español"],
+                          "quality_issue": [""] * len(CORPUS) + ["empty_text", "non_english"]})
+    out, model = tag_themes(frame, n_themes=3, min_theme_size=5)
+    assert out["theme_id"].tolist()[-2:] == [-1, -1]
+    assert out["theme_ids"].tolist()[-2:] == [[], []]
+    assert (out["theme_id"][:-2] >= 0).all()
+    assert out["themes"].iloc[0] == out["theme_label"].iloc[0] or out["themes"].iloc[0].startswith(out["theme_label"].iloc[0])
