@@ -6,43 +6,94 @@
 
 Method (one line per stage, as in :meth:`ThemeModel.fit`):
 
-1. texts become content lemmas (spaCy stop words, boilerplate words out, negations kept);
-2. TF-IDF over lemma unigrams and bigrams, reduced by LSA (truncated SVD) to dense vectors;
-3. k-means on the unit-length LSA vectors, seeded; with ``n_themes="auto"`` K maximises the cosine
-   silhouette on a seeded sample;
+1. texts become content lemmas (spaCy stop words, boilerplate words out, negations kept for labels); texts
+   that match a taxonomy theme's seed phrases (``models/taxonomy.toml``) get a guide token, so paraphrases
+   that share few words are pulled together;
+2. TF-IDF over lemma unigrams and bigrams, reduced by LSA (truncated SVD) to unit-length dense vectors;
+3. seeded k-means; with ``n_themes="auto"`` the data is over-clustered into ``AUTO_K_START`` groups, then
+   groups merge when most of their texts match one taxonomy theme or their centroids are closer than
+   ``AUTO_MERGE_SIMILARITY`` (the stated criterion for K);
 4. texts far from every centroid (cosine below ``other_threshold``) and themes smaller than
    ``min_theme_size`` become ``other``;
-5. labels are the top phrases of each theme by class-based TF-IDF (c-TF-IDF) over lemma n-grams, shown
-   in the surface form customers wrote most often.
+5. labels are the taxonomy name when most of a theme matches it, otherwise the top phrase by class-based
+   TF-IDF (c-TF-IDF) over lemma n-grams, shown in the surface form customers wrote most often.
 """
 from __future__ import annotations
 
 import json
 import pickle
+import re
+import tomllib
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
+from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 
 from .errors import ConfigError, InputError, ModelError
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
-from .text import content_tokens
+from .text import content_tokens, lemma_string
+
+DEFAULT_TAXONOMY = Path(__file__).resolve().parent.parent / "models" / "taxonomy.toml"
 
 #: bump when the saved format changes; load() refuses other versions with a clear message
 FORMAT_VERSION = 1
-#: K candidates tried by n_themes="auto" (clipped to what the data can support)
-AUTO_K_CANDIDATES = (6, 8, 10, 12, 14, 16, 20, 24, 30)
-#: texts sampled to choose K; silhouette is quadratic in the sample size
-AUTO_K_SAMPLE = 3000
+#: n_themes="auto" first over-clusters into this many groups (fewer when the data is small) ...
+AUTO_K_START = 24
+#: ... then merges groups whose centroids are closer than this cosine similarity: the stated criterion for K
+AUTO_MERGE_SIMILARITY = 0.4
+#: a discovered theme takes a taxonomy name when at least this share of its texts match that name's seeds
+GUIDE_LABEL_SHARE = 0.5
+#: in small inputs a theme may be smaller than min_theme_size, down to this share of the texts (but >= 3)
+SMALL_DATA_THEME_SHARE = 0.05
+#: how strongly a taxonomy match pulls texts together: repetitions of the guide token added to the text
+GUIDE_TOKEN_REPEAT = 2
 #: LSA dimensions (fewer when the vocabulary is small)
 LSA_COMPONENTS = 100
+#: texts with fewer content words than this ("Fine.", "Nothing to add.") carry no topic to learn from; they are
+#: left out of discovery and only tagged when they clearly match a theme
+MIN_CONTENT_WORDS = 3
+#: negations and other function words kept for readable labels ("refund not received") but not clustered on:
+#: alone they say nothing about the topic and would pull every complaint together
+LABEL_ONLY_WORDS = frozenset({"not", "no", "never", "nothing", "again", "without", "cannot", "over", "off", "down"})
+
+
+@dataclass(frozen=True)
+class GuideTheme:
+    """A taxonomy entry: a name and its seed phrases as lemmas."""
+
+    name: str
+    seeds: tuple[str, ...]
+
+
+def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> tuple[GuideTheme, ...]:
+    """Read a taxonomy TOML file (see ``models/taxonomy.toml`` for the format and how to edit it)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: taxonomy file not found. Fix: check the path, or use the default taxonomy") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: not valid TOML ({exc}). Fix: compare with models/taxonomy.toml") from None
+    themes = []
+    for i, entry in enumerate(data.get("theme", []), start=1):
+        name, seeds = entry.get("name"), entry.get("seeds")
+        if not isinstance(name, str) or not name.strip() or not isinstance(seeds, list) or not seeds:
+            raise ModelError(f"{path}: theme {i} needs a name and a non-empty list of seeds. "
+                             "Fix: [[theme]] name = \"refund\" seeds = [\"refund\", \"money back\"]")
+        lemmas = tuple(dict.fromkeys(l for l in (lemma_string(str(seed)) for seed in seeds) if l))
+        themes.append(GuideTheme(name.strip(), lemmas))
+    return tuple(themes)
+
+
+def _guide_patterns(guide: tuple[GuideTheme, ...]) -> list[re.Pattern]:
+    return [re.compile(r"(?<!\S)(?:" + "|".join(re.escape(seed) for seed in sorted(g.seeds, key=len, reverse=True))
+                       + r")(?!\S)") for g in guide]
 
 
 @dataclass
@@ -78,13 +129,16 @@ class ThemeModel:
     Parameters
     ----------
     n_themes : int or "auto"
-        Number of themes, or "auto" to pick K by silhouette.
+        Number of themes, or "auto": over-cluster, then merge groups the taxonomy or centroid similarity joins.
     min_theme_size : int
-        Themes with fewer texts are folded into ``other``.
+        Themes with fewer texts are folded into ``other`` (in small inputs, down to 5% of the texts, at least 3).
     other_threshold : float
         Cosine similarity to the nearest theme centroid below which a text is ``other``.
     tag_threshold : float
         A text is also tagged with a second (third …) theme when its similarity to it is at least this.
+    taxonomy : "default", a path, or None
+        Guide themes with seed phrases (``models/taxonomy.toml``): texts matching a theme's seeds are pulled
+        together, and a discovered theme mostly made of them takes the taxonomy's name. None discovers freely.
     seed : int
         Seed of every random step.
 
@@ -92,17 +146,18 @@ class ThemeModel:
     ...         ["app crashes on start", "the app crashes again", "crashes when I open the app"] * 5
     >>> model = ThemeModel(n_themes=2, min_theme_size=3).fit(texts)
     >>> sorted(t.label for t in model.themes_)
-    ['app crashes', 'refund']
+    ['app crashes', 'refund not received']
     >>> model.transform(["my refund is missing"])["theme_label"].tolist()
-    ['refund']
+    ['refund not received']
     """
 
     def __init__(self, n_themes: int | str = "auto", min_theme_size: int = 15, other_threshold: float = 0.3,
-                 tag_threshold: float = 0.45, seed: int = 42) -> None:
+                 tag_threshold: float = 0.45, taxonomy: str | Path | None = "default", seed: int = 42) -> None:
         self.n_themes = n_themes
         self.min_theme_size = min_theme_size
         self.other_threshold = other_threshold
         self.tag_threshold = tag_threshold
+        self.taxonomy = taxonomy
         self.seed = seed
 
     # ------------------------------------------------------------------ fitting
@@ -112,64 +167,108 @@ class ThemeModel:
         if not 0 <= self.other_threshold < 1:
             raise ConfigError(f"The 'other_threshold' parameter must be in [0, 1). Got {self.other_threshold!r} instead.")
 
-    def _embed(self, lemma_docs: list[str]) -> np.ndarray:
-        vectors = self.svd_.transform(self.vectorizer_.transform(lemma_docs))
-        return normalize(vectors)
+    def _guide_matches(self, lemma_docs: list[str]) -> np.ndarray:
+        """Boolean matrix: does text i match the seeds of taxonomy theme j."""
+        patterns = _guide_patterns(self.guide_)
+        return np.array([[bool(p.search(doc)) for p in patterns] for doc in lemma_docs], dtype=bool).reshape(
+            len(lemma_docs), len(patterns))
 
-    def _choose_k(self, vectors: np.ndarray) -> int:
-        # Exact duplicates would let silhouette reward one theme per repeated text.
-        usable = np.unique(np.round(vectors[np.linalg.norm(vectors, axis=1) > 0], 6), axis=0)
-        max_k = max(2, len(usable) // max(self.min_theme_size, 1))
-        candidates = [k for k in AUTO_K_CANDIDATES if k <= max_k] or [min(max_k, AUTO_K_CANDIDATES[0])]
-        rng = np.random.default_rng(self.seed)
-        sample = usable[rng.choice(len(usable), size=min(AUTO_K_SAMPLE, len(usable)), replace=False)]
-        scores = {}
-        for k in candidates:
-            if k >= len(sample):
-                continue
-            labels = KMeans(n_clusters=k, n_init=2, random_state=self.seed).fit_predict(sample)
-            scores[k] = silhouette_score(sample, labels, metric="cosine")
-        self.k_scores_ = scores
-        return max(scores, key=lambda k: (round(scores[k], 3), -k)) if scores else 2
+    def _guided(self, lemma_docs: list[str], matches: np.ndarray) -> list[str]:
+        if not self.guide_:
+            return lemma_docs
+        out = []
+        for doc, row in zip(lemma_docs, matches):
+            extra = " ".join(f"zzguide{j}" for j in np.flatnonzero(row) for _ in range(GUIDE_TOKEN_REPEAT))
+            out.append(f"{doc} {extra}" if extra else doc)
+        return out
+
+    def _embed(self, lemma_docs: list[str]) -> np.ndarray:
+        guided = self._guided(lemma_docs, self._guide_matches(lemma_docs))
+        matrix = normalize(self.vectorizer_.transform(guided)[:, self.feature_mask_])
+        return normalize(self.svd_.transform(matrix))
+
+    def _cluster(self, vectors: np.ndarray, matches: np.ndarray) -> np.ndarray:
+        """Unit-length centroids: k-means with a fixed K, or for "auto" over-cluster then merge.
+
+        Groups merge when most of their texts match the same taxonomy theme (the taxonomy says they are one
+        theme), or when their centroids are closer than ``AUTO_MERGE_SIMILARITY``.
+        """
+        if self.n_themes != "auto":
+            k = min(int(self.n_themes), len(np.unique(np.round(vectors, 5), axis=0)))
+            return normalize(KMeans(n_clusters=k, n_init=4, random_state=self.seed).fit(vectors).cluster_centers_)
+        distinct = len(np.unique(np.round(vectors, 5), axis=0))
+        k = int(max(2, min(AUTO_K_START, distinct, len(vectors) // self.min_size_)))
+        kmeans = KMeans(n_clusters=k, n_init=2, random_state=self.seed).fit(vectors)
+        centroids = normalize(kmeans.cluster_centers_)
+        if k < 3:
+            return centroids
+        merge = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                        distance_threshold=1 - AUTO_MERGE_SIMILARITY).fit_predict(centroids)
+        if matches.shape[1]:
+            offset = merge.max() + 1
+            for c in range(k):
+                shares = matches[kmeans.labels_ == c].mean(axis=0) if (kmeans.labels_ == c).any() else matches[0] * 0.0
+                best = int(np.argmax(shares))
+                if shares[best] >= GUIDE_LABEL_SHARE:
+                    merge[c] = offset + best  # one group per taxonomy theme
+            merge = np.unique(merge, return_inverse=True)[1]
+        groups = [g for g in (np.flatnonzero(merge == g) for g in range(merge.max() + 1))
+                  if np.isin(kmeans.labels_, g).any()]
+        # A merged theme's centroid is the mean of its members, so big groups weigh by their size.
+        return normalize(np.vstack([vectors[np.isin(kmeans.labels_, g)].mean(axis=0) for g in groups]))
 
     def fit(self, texts, y=None) -> "ThemeModel":
         """Learn themes from an iterable of cleaned texts."""
         self._check_params()
         texts = [str(t) for t in texts]
-        lemma_docs = _lemma_docs(texts)
-        non_empty = sum(bool(d) for d in lemma_docs)
+        all_lemma_docs = _lemma_docs(texts)
+        # Discovery learns from texts that say something; every text is assigned afterwards.
+        informative = [i for i, d in enumerate(all_lemma_docs) if len(d.split()) >= MIN_CONTENT_WORDS]
+        if len(informative) < 4:
+            informative = [i for i, d in enumerate(all_lemma_docs) if d]
+        texts = [texts[i] for i in informative]
+        lemma_docs = [all_lemma_docs[i] for i in informative]
+        non_empty = len(lemma_docs)
         if non_empty < 4:
             raise InputError(f"themes need at least 4 texts with content words; got {non_empty}",
                              fix="use more data, or check that the text column holds the messages")
-        # 1-2. TF-IDF over lemma n-grams, then LSA
+        self.min_size_ = int(min(self.min_theme_size, max(3, SMALL_DATA_THEME_SHARE * non_empty)))
+        # 1. the taxonomy guide marks texts that match its seed phrases
+        self.guide_ = () if self.taxonomy is None else load_taxonomy(
+            DEFAULT_TAXONOMY if self.taxonomy == "default" else self.taxonomy)
+        matches = self._guide_matches(lemma_docs)
+        guided_docs = self._guided(lemma_docs, matches)
+        # 2. TF-IDF over lemma n-grams, then LSA
         min_df = 2 if non_empty < 2000 else 3
         self.vectorizer_ = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), min_df=min_df, max_df=0.5,
                                            sublinear_tf=True, max_features=50_000, dtype=np.float32)
         try:
-            matrix = self.vectorizer_.fit_transform(lemma_docs)
+            matrix = self.vectorizer_.fit_transform(guided_docs)
         except ValueError:
             self.vectorizer_.set_params(min_df=1)
-            matrix = self.vectorizer_.fit_transform(lemma_docs)
+            matrix = self.vectorizer_.fit_transform(guided_docs)
         self.vocabulary_ = self.vectorizer_.vocabulary_
+        names = self.vectorizer_.get_feature_names_out()
+        self.feature_mask_ = np.flatnonzero([name not in LABEL_ONLY_WORDS for name in names])
+        if len(self.feature_mask_) < 2:
+            self.feature_mask_ = np.arange(len(names))
+        matrix = normalize(matrix[:, self.feature_mask_])
         n_components = max(2, min(LSA_COMPONENTS, matrix.shape[1] - 1, non_empty - 1))
         self.svd_ = TruncatedSVD(n_components=n_components, random_state=self.seed).fit(matrix)
         vectors = normalize(self.svd_.transform(matrix))
         # 3. k-means with a chosen or automatic K
-        k = self._choose_k(vectors) if self.n_themes == "auto" else int(self.n_themes)
-        k = min(k, non_empty)
-        kmeans = KMeans(n_clusters=k, n_init=4, random_state=self.seed).fit(vectors)
-        centroids = normalize(kmeans.cluster_centers_)
+        centroids = self._cluster(vectors, matches)
         # 4. small themes fold into other; ids follow size so they read biggest first
         sims = vectors @ centroids.T
         nearest = sims.argmax(axis=1)
         best = sims.max(axis=1)
         assigned = np.where(best >= self.other_threshold, nearest, -1)
         sizes = Counter(assigned[assigned >= 0].tolist())
-        kept = sorted((c for c, n in sizes.items() if n >= self.min_theme_size), key=lambda c: (-sizes[c], c))
+        kept = sorted((c for c, n in sizes.items() if n >= self.min_size_), key=lambda c: (-sizes[c], c))
         self.centroids_ = centroids[kept] if kept else np.zeros((0, vectors.shape[1]), dtype=np.float32)
         primary = self._assign(vectors)[0]
         # 5. labels from class-based TF-IDF over phrases
-        self.themes_ = self._describe(texts, lemma_docs, primary, vectors)
+        self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches)
         self.n_features_in_ = matrix.shape[1]
         return self
 
@@ -190,7 +289,7 @@ class ThemeModel:
             tags.append([int(p)] + others[:2])
         return primary, best, tags
 
-    def _describe(self, texts, lemma_docs, primary, vectors) -> list[Theme]:
+    def _describe(self, texts, lemma_docs, primary, vectors, matches) -> list[Theme]:
         counter = CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 3), min_df=2 if len(texts) > 20 else 1)
         try:
             counts = counter.fit_transform(lemma_docs)
@@ -218,14 +317,20 @@ class ThemeModel:
                 if class_counts[i, j] < 2:
                     continue
                 phrase = surface.get(phrases[j], phrases[j])
-                if any(phrase in t or t in phrase for t in top):
+                words = phrase.split()
+                if len(set(words)) < len(words) or any(phrase in t or t in phrase for t in top):
                     continue
                 top.append(phrase)
                 if len(top) == 8:
                     break
-            label = next((p for p in top if p not in used_labels), f"theme {i}")
-            used_labels.add(label)
             members = np.flatnonzero(primary == i)
+            label = next((p for p in top if p not in used_labels), f"theme {i}")
+            if self.guide_ and len(members):
+                shares = matches[members].mean(axis=0)
+                best = int(shares.argmax())
+                if shares[best] >= GUIDE_LABEL_SHARE and self.guide_[best].name not in used_labels:
+                    label = self.guide_[best].name
+            used_labels.add(label)
             closeness = vectors[members] @ self.centroids_[i]
             examples = []
             for j in members[np.argsort(-closeness, kind="stable")]:
@@ -297,7 +402,8 @@ class ThemeModel:
 
     def get_params(self, deep: bool = True) -> dict:
         return {"n_themes": self.n_themes, "min_theme_size": self.min_theme_size, "other_threshold": self.other_threshold,
-                "tag_threshold": self.tag_threshold, "seed": self.seed}
+                "tag_threshold": self.tag_threshold, "taxonomy": None if self.taxonomy is None else str(self.taxonomy),
+                "seed": self.seed}
 
     def set_params(self, **params) -> "ThemeModel":
         for key, value in params.items():
