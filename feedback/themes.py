@@ -49,6 +49,10 @@ AUTO_K_START = 24
 AUTO_MERGE_SIMILARITY = 0.4
 #: a discovered theme takes a taxonomy name when at least this share of its texts match that name's seeds
 GUIDE_LABEL_SHARE = 0.5
+#: a text matching one taxonomy theme's seeds joins the theme of that name at this share of other_threshold
+PIN_RELAX = 0.5
+#: on a refit, a new theme continues an old one when at least this share of its texts fell in that old theme
+CONTINUITY_SHARE = 0.5
 #: in small inputs a theme may be smaller than min_theme_size, down to this share of the texts (but >= 3)
 SMALL_DATA_THEME_SHARE = 0.05
 #: how strongly a taxonomy match pulls texts together: repetitions of the guide token added to the text
@@ -105,6 +109,8 @@ class Theme:
     top_phrases: list[str]
     size: int
     examples: list[str] = field(default_factory=list)
+    #: "discovered" on a first fit; on a refit with a previous model: "kept" (same id and label) or "emerging"
+    status: str = "discovered"
 
 
 def _lemma_docs(texts) -> list[str]:
@@ -182,10 +188,11 @@ class ThemeModel:
             out.append(f"{doc} {extra}" if extra else doc)
         return out
 
-    def _embed(self, lemma_docs: list[str]) -> np.ndarray:
-        guided = self._guided(lemma_docs, self._guide_matches(lemma_docs))
-        matrix = normalize(self.vectorizer_.transform(guided)[:, self.feature_mask_])
-        return normalize(self.svd_.transform(matrix))
+    def _embed(self, lemma_docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Unit-length LSA vectors of texts, and their taxonomy matches."""
+        matches = self._guide_matches(lemma_docs)
+        matrix = normalize(self.vectorizer_.transform(self._guided(lemma_docs, matches))[:, self.feature_mask_])
+        return normalize(self.svd_.transform(matrix)), matches
 
     def _cluster(self, vectors: np.ndarray, matches: np.ndarray) -> np.ndarray:
         """Unit-length centroids: k-means with a fixed K, or for "auto" over-cluster then merge.
@@ -217,8 +224,14 @@ class ThemeModel:
         # A merged theme's centroid is the mean of its members, so big groups weigh by their size.
         return normalize(np.vstack([vectors[np.isin(kmeans.labels_, g)].mean(axis=0) for g in groups]))
 
-    def fit(self, texts, y=None) -> "ThemeModel":
-        """Learn themes from an iterable of cleaned texts."""
+    def fit(self, texts, y=None, previous: "ThemeModel | None" = None) -> "ThemeModel":
+        """Learn themes from an iterable of cleaned texts.
+
+        With ``previous`` (last week's model), a theme whose texts mostly fell in one previous theme keeps that
+        theme's id and label (status "kept"); other themes get new ids (status "emerging"); previous themes
+        with no successor are listed in ``gone_themes_``. Matching is by assignment of the new texts, so it
+        works whatever changed in the vocabulary.
+        """
         self._check_params()
         texts = [str(t) for t in texts]
         all_lemma_docs = _lemma_docs(texts)
@@ -266,20 +279,63 @@ class ThemeModel:
         sizes = Counter(assigned[assigned >= 0].tolist())
         kept = sorted((c for c, n in sizes.items() if n >= self.min_size_), key=lambda c: (-sizes[c], c))
         self.centroids_ = centroids[kept] if kept else np.zeros((0, vectors.shape[1]), dtype=np.float32)
+        self.guide_themes_ = {}
         primary = self._assign(vectors)[0]
         # 5. labels from class-based TF-IDF over phrases
+        self.theme_ids_ = np.arange(len(self.centroids_))
         self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches)
+        self.gone_themes_: list[Theme] = []
+        if previous is not None:
+            self._continue_from(previous, texts, primary)
         self.n_features_in_ = matrix.shape[1]
         return self
 
-    def _assign(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
-        """Primary theme index (-1 other), its similarity, and all tags of each vector."""
+    def _continue_from(self, previous: "ThemeModel", texts: list[str], primary: np.ndarray) -> None:
+        """Give themes that persist their previous id and label; number new ones after the previous ids."""
+        previous._check_fitted()
+        old = previous.transform(texts)["theme_id"].to_numpy()
+        candidates = []
+        for index in range(len(self.themes_)):
+            members = old[primary == index]
+            members = members[members >= 0]
+            for old_id, count in Counter(members.tolist()).items():
+                share = count / max((primary == index).sum(), 1)
+                if share >= CONTINUITY_SHARE:
+                    candidates.append((-share, index, old_id))
+        matched: dict[int, int] = {}
+        for _, index, old_id in sorted(candidates):
+            if index not in matched and old_id not in matched.values():
+                matched[index] = old_id
+        old_themes = {t.theme_id: t for t in previous.themes_}
+        earlier = previous.themes_ + getattr(previous, "gone_themes_", [])
+        next_id = max([t.theme_id for t in earlier] + [-1]) + 1
+        for index, theme in enumerate(self.themes_):
+            if index in matched:
+                theme.theme_id, theme.label, theme.status = matched[index], old_themes[matched[index]].label, "kept"
+            else:
+                theme.theme_id, theme.status = next_id, "emerging"
+                next_id += 1
+            self.theme_ids_[index] = theme.theme_id
+        self.gone_themes_ = [t for t in previous.themes_ if t.theme_id not in matched.values()]
+
+    def _assign(self, vectors: np.ndarray, matches: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+        """Primary theme index (-1 other), its similarity, and all tags of each vector.
+
+        A text that matches the seeds of exactly one taxonomy theme is pinned to the discovered theme carrying
+        that name when it is at least ``PIN_RELAX`` × ``other_threshold`` similar to it.
+        """
         if len(self.centroids_) == 0:
             return np.full(len(vectors), -1), np.zeros(len(vectors)), [[] for _ in range(len(vectors))]
         sims = vectors @ self.centroids_.T
         nearest = sims.argmax(axis=1)
         best = sims[np.arange(len(sims)), nearest]
         primary = np.where(best >= self.other_threshold, nearest, -1)
+        if matches is not None and getattr(self, "guide_themes_", None):
+            for row in np.flatnonzero(matches.sum(axis=1) == 1):
+                index = self.guide_themes_.get(int(np.flatnonzero(matches[row])[0]))
+                if index is not None and sims[row, index] >= PIN_RELAX * self.other_threshold:
+                    primary[row], best[row] = index, sims[row, index]
         tags = []
         for row, p in zip(sims, primary):
             if p < 0:
@@ -330,6 +386,7 @@ class ThemeModel:
                 best = int(shares.argmax())
                 if shares[best] >= GUIDE_LABEL_SHARE and self.guide_[best].name not in used_labels:
                     label = self.guide_[best].name
+                    self.guide_themes_[best] = i
             used_labels.add(label)
             closeness = vectors[members] @ self.centroids_[i]
             examples = []
@@ -351,8 +408,14 @@ class ThemeModel:
         """Assign themes: a frame with ``theme_id``, ``theme_label``, ``theme_ids``, ``themes``, ``theme_score``."""
         self._check_fitted()
         texts = [str(t) for t in texts]
-        vectors = self._embed(_lemma_docs(texts)) if texts else np.zeros((0, self.svd_.n_components))
-        primary, best, tags = self._assign(vectors)
+        if texts:
+            vectors, matches = self._embed(_lemma_docs(texts))
+        else:
+            vectors, matches = np.zeros((0, self.svd_.n_components)), None
+        primary, best, tags = self._assign(vectors, matches)
+        ids = getattr(self, "theme_ids_", np.arange(len(self.centroids_)))
+        primary = np.where(primary >= 0, ids[np.maximum(primary, 0)], OTHER_THEME_ID) if len(ids) else primary
+        tags = [[int(ids[t]) for t in tag] for tag in tags]
         labels = {t.theme_id: t.label for t in self.themes_}
         return pd.DataFrame({
             "theme_id": primary.astype(int),
@@ -378,7 +441,8 @@ class ThemeModel:
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / "model.pkl", "wb") as fh:
             pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        meta = {"format_version": FORMAT_VERSION, "params": self.get_params(), "themes": [asdict(t) for t in self.themes_]}
+        meta = {"format_version": FORMAT_VERSION, "params": self.get_params(), "themes": [asdict(t) for t in self.themes_],
+                "gone_themes": [asdict(t) for t in self.gone_themes_]}
         (folder / "themes.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return folder
 
@@ -429,11 +493,14 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
     if model is None:
         model = ThemeModel(n_themes=n_themes, min_theme_size=min_theme_size, seed=seed).fit(texts)
     assigned = model.transform(texts)
-    for column in ("theme_id", "theme_label", "theme_ids", "themes", "theme_score"):
-        default = {"theme_id": OTHER_THEME_ID, "theme_label": OTHER_THEME_LABEL, "theme_ids": None, "themes": "",
-                   "theme_score": 0.0}[column]
-        values = pd.Series([default] * len(out), index=out.index, dtype=object)
-        values[usable.to_numpy()] = assigned[column].tolist()
+    positions = np.flatnonzero(usable.to_numpy())
+    defaults = {"theme_id": OTHER_THEME_ID, "theme_label": OTHER_THEME_LABEL, "theme_ids": None, "themes": "",
+                "theme_score": 0.0}
+    for column, default in defaults.items():
+        # Built as a plain list: a masked Series assignment would try to broadcast the lists of theme_ids.
+        values = [default] * len(out)
+        for position, value in zip(positions, assigned[column].tolist()):
+            values[position] = value
         out[column] = values
     out["theme_ids"] = [v if isinstance(v, list) else [] for v in out["theme_ids"]]
     out["theme_id"] = out["theme_id"].astype(int)

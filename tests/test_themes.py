@@ -115,4 +115,74 @@ def test_tag_themes_leaves_skipped_rows_other():
     assert out["theme_id"].tolist()[-2:] == [-1, -1]
     assert out["theme_ids"].tolist()[-2:] == [[], []]
     assert (out["theme_id"][:-2] >= 0).all()
+    assert all(ids and ids[0] == primary for ids, primary in zip(out["theme_ids"][:-2], out["theme_id"][:-2]))
     assert out["themes"].iloc[0] == out["theme_label"].iloc[0] or out["themes"].iloc[0].startswith(out["theme_label"].iloc[0])
+
+
+EXPORT = ["the csv export gives an empty file", "export to excel is broken", "exporting invoices fails every time",
+          "the pdf export button does nothing", "export download never starts", "exported file has no rows"]
+
+
+def test_refit_keeps_ids_and_labels_of_persisting_themes_and_marks_new_ones():
+    week1 = ThemeModel(n_themes=3, min_theme_size=5, seed=1).fit(CORPUS)
+    week2 = ThemeModel(n_themes=4, min_theme_size=5, seed=3).fit((CRASH + LOGIN + REFUND + EXPORT) * 4, previous=week1)
+    before = {t.label: t.theme_id for t in week1.themes_}
+    kept = [t for t in week2.themes_ if t.status == "kept"]
+    emerging = [t for t in week2.themes_ if t.status == "emerging"]
+    assert len(kept) == 3 and all(before[t.label] == t.theme_id for t in kept)
+    assert len(emerging) == 1 and emerging[0].theme_id == max(before.values()) + 1
+    assert "export" in emerging[0].label
+    tagged = week2.transform(["the csv export is broken", "my refund was not received"])
+    assert tagged["theme_id"].tolist() == [emerging[0].theme_id, before[week1.transform(REFUND[:1])["theme_label"][0]]]
+
+
+def test_refit_lists_vanished_themes_as_gone():
+    week1 = ThemeModel(n_themes=3, min_theme_size=5, seed=1).fit(CORPUS)
+    week2 = ThemeModel(n_themes=2, min_theme_size=5, seed=1).fit((CRASH + LOGIN) * 4, previous=week1)
+    gone = [t.label for t in week2.gone_themes_]
+    assert len(gone) == 1 and "refund" in gone[0]
+
+
+def _taxonomy(tmp_path, text):
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_taxonomy_names_a_theme_it_matches(tmp_path):
+    path = _taxonomy(tmp_path, '[[theme]]\nname = "Money back"\nseeds = ["refund"]\n')
+    model = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=path, seed=1).fit(CORPUS)
+    assert "Money back" in [t.label for t in model.themes_]
+
+
+def test_taxonomy_seeds_pull_paraphrases_without_shared_words_into_one_theme(tmp_path):
+    lost = ["my invoices vanished overnight", "all client records disappeared", "the sync wiped everything",
+            "all customer data vanished after the update", "everything was erased yesterday", "records deleted without warning"]
+    texts = (lost + CRASH) * 4
+    path = _taxonomy(tmp_path, '[[theme]]\nname = "data loss"\nseeds = ["vanished", "disappeared", "wiped", "gone", '
+                               '"erased", "deleted"]\n')
+    guided = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=path, seed=1).fit_transform(texts)
+    assert guided["theme_label"][:6].tolist() == ["data loss"] * 6
+
+
+def test_taxonomy_merge_puts_two_topics_under_one_name(tmp_path):
+    path = _taxonomy(tmp_path, '[[theme]]\nname = "access and money"\nseeds = ["refund", "password", "log"]\n')
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=path, seed=1).fit(CORPUS * 2)
+    out = model.transform(REFUND + LOGIN)
+    assert set(out["theme_label"]) == {"access and money"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[theme]]\nseeds = ['x']\n", "needs a name"),
+    ("[[theme]]\nname = 'x'\nseeds = []\n", "non-empty list of seeds"),
+    ("[[theme\n", "not valid TOML"),
+])
+def test_bad_taxonomy_files_get_clear_errors(tmp_path, text, message):
+    with pytest.raises(ModelError, match=message):
+        ThemeModel(taxonomy=_taxonomy(tmp_path, text)).fit(CORPUS)
+
+
+def test_without_taxonomy_labels_come_from_the_texts():
+    model = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit(CORPUS)
+    assert all(t.status == "discovered" for t in model.themes_)
+    assert any("refund" in t.label for t in model.themes_)
