@@ -12,16 +12,37 @@ Each pipeline stage is a plain function over a DataFrame that adds named columns
 
 or all at once: ``result = feedback.run("sample_data")``.
 """
-from .clean import clean_feedback, clean_text, redact_pii
-from .config import Config
+from importlib import import_module
+
 from .errors import ConfigError, FeedbackError, InputError, ModelError
-from .impact import impact_records, theme_impact
-from .ingest import Dataset, load_dataset, load_feedback, read_table
-from .kpis import compute_kpis, kpi_table
-from .pipeline import AnalysisResult, analyze_dataset, analyze_feedback, build_context, run, write_report
-from .report import ReportContext, render_report
-from .sentiment import SentimentScorer, score_sentiment
-from .themes import ThemeModel, tag_themes
+
+#: public name -> module that defines it; imported on first use so that `feedback --help` or `feedback score`
+#: do not pay for spaCy, scikit-learn and pandas before they need them
+_EXPORTS = {
+    "clean_feedback": "clean", "clean_text": "clean", "redact_pii": "clean",
+    "Config": "config",
+    "impact_records": "impact", "theme_impact": "impact",
+    "Dataset": "ingest", "load_dataset": "ingest", "load_feedback": "ingest", "read_table": "ingest",
+    "compute_kpis": "kpis", "kpi_table": "kpis",
+    "AnalysisResult": "pipeline", "analyze_dataset": "pipeline", "analyze_feedback": "pipeline",
+    "build_context": "pipeline", "run": "pipeline", "write_report": "pipeline",
+    "ReportContext": "report", "render_report": "report",
+    "SentimentScorer": "sentiment", "score_sentiment": "sentiment",
+    "ThemeModel": "themes", "tag_themes": "themes",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'feedback' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __version__ = "0.1.0"
 

@@ -11,7 +11,10 @@ import html
 import re
 from html.parser import HTMLParser
 
+import numpy as np
 import pandas as pd
+
+from .schema import NOTE_REASONS
 
 # ------------------------------------------------------------------------------------------- HTML to text
 
@@ -64,33 +67,54 @@ def html_to_text(text: str) -> str:
 
 # ------------------------------------------------------------------------------------------- replies, signatures
 
+#: the attribution line of a quoted reply, in the languages detect_language knows; mail clients wrap long ones, so it
+#: may run over two lines ("On Mon, ... Support <\nhelp@x.example> wrote:")
+_ATTRIBUTION = (
+    r"(?:On|Am|Le|El|Il|Op|Em|Den|W dniu)\s[^\n]{4,200}?(?:\n[^\n]{0,200}?)?"
+    r"(?:wrote|schrieb[^\n]*|a écrit|escribió|ha scritto|schreef[^\n]*|escreveu|skrev[^\n]*|napisał[^\n]*)\s*:\s*$"
+)
 #: where a quoted earlier message starts: everything from here on is the thread, not the new message
 _QUOTE_START = re.compile(
     r"^(?:"
-    r"On .{4,200}?wrote:\s*$"                                   # Gmail / Apple Mail
+    + _ATTRIBUTION +                                            # Gmail / Apple Mail / Thunderbird
     r"|-{2,}\s*Original Message\s*-{2,}"                        # Outlook (old)
-    r"|-{2,}\s*Forwarded message\s*-{2,}"
+    r"|-{2,}\s*Forwarded message\s*-{2,}"                       # Gmail forward
+    r"|Begin forwarded message:"                                # Apple Mail forward
     r"|From:\s.+\n(?:.*\n){0,2}?(?:Sent|Date):\s"               # Outlook header block
-    r"|_{10,}\s*$"
+    r"|_{10,}\s*$"                                              # Outlook separator line
     r")",
     re.I | re.M,
 )
-_QUOTED_LINE = re.compile(r"^[ \t]*>.*$\n?", re.M)
+#: a quoted line: ">" then a space, another ">" or the end of the line (so ">50% of the time" is not a quote)
+_QUOTED_LINE = re.compile(r"^[ \t]*>(?:[ \t>].*)?$\n?", re.M)
+#: a mail client's footer: these lines are never the customer's words
+_CLIENT_FOOTER = (r"(?:Sent (?:from|via|with) (?:my |the )?(?:iPhone|iPad|Android|Galaxy|Samsung|BlackBerry|Huawei|Pixel|"
+                  r"Xiaomi|mobile|phone|smartphone|tablet|Yahoo Mail|Mail for Windows|Outlook|AOL|Gmail|Proton ?Mail|\w+ device)\b"
+                  r"|Sent from my \w+|Get Outlook for \w+)")
 #: unmistakable signature starts: may stand anywhere in the last lines, even first
-_SIGNATURE_MARK = re.compile(r"^(?:--\s*$|Sent from my \w+|Get Outlook for \w+)", re.I)
+_SIGNATURE_MARK = re.compile(r"^(?:--\s*$|" + _CLIENT_FOOTER + ")", re.I)
 #: sign-offs: a signature only after some message text, so a lone "Thanks," is not cut
 _SIGNATURE_START = re.compile(
-    r"^(?:--\s*$"
-    r"|Sent from my \w+"
-    r"|Get Outlook for \w+"
-    r"|(?:Best|Kind|Warm)?\s*regards,?\s*$"
-    r"|(?:Many )?thanks(?: in advance)?,\s*$"
-    r"|Cheers,?\s*$|Best,?\s*$|Sincerely,?\s*$|Thank you,\s*$"
+    r"^(?:(?:Best|Kind|Warm|Warmest|Many)?\s*regards[,.!]?\s*$"
+    r"|(?:Many |Big )?thanks(?: in advance| again| so much| a lot)?[,.!]*\s*$"
+    r"|Thank you(?: in advance| again| so much)?[,.!]*\s*$"
+    r"|Cheers[,.!]?\s*$|Best[,.!]?\s*$|All the best[,.!]?\s*$|Sincerely(?: yours)?[,.]?\s*$|Yours (?:truly|sincerely)[,.]?\s*$"
+    r"|Regards[,.]?\s*$|Mit freundlichen Grüßen[,.]?\s*$|Cordialement[,.]?\s*$|Saludos[,.]?\s*$"
     r")",
-    re.I | re.M,
+    re.I,
 )
-_DISCLAIMER = re.compile(r"^(?:CONFIDENTIALITY|DISCLAIMER|This e-?mail (?:and any attachments )?(?:is|may be) confidential).*",
-                         re.I | re.M | re.S)
+#: lines after a sign-off are a signature block only when each is at most this long (a name, a title, a phone)
+SIGNATURE_LINE_MAX = 80
+_DISCLAIMER = re.compile(
+    r"^(?:CONFIDENTIALITY|DISCLAIMER|IMPORTANT NOTICE|LEGAL NOTICE"
+    r"|(?:This|The information in this|The information contained in this) (?:e-?mail|message|communication)"
+    r"(?: and any (?:attachments?|files?)[^\n.]{0,40}?)?\s(?:is|are|may be|may contain|contains|is intended)\b[^\n]{0,40}?"
+    r"(?:confidential|privileged|intended (?:solely|only)))"
+    r".*",
+    re.I | re.M | re.S)
+#: a warning banner a mail gateway puts above the message ("CAUTION: This email originated from outside ...")
+_BANNER = re.compile(r"\A\s*(?:\[?EXTERNAL(?: E-?MAIL)?\]?:?|CAUTION:|WARNING:)[^\n]*(?:\n[^\n]+)*\n\s*\n"
+                     r"|\A\s*\[EXTERNAL\]\s*", re.I)
 #: a signature is only looked for this close to the end, so "thanks," in the middle of a message survives
 SIGNATURE_TAIL_LINES = 8
 
@@ -98,30 +122,40 @@ SIGNATURE_TAIL_LINES = 8
 def split_message(text: str) -> tuple[str, str]:
     """Split a message body into the customer's new words and what was removed (quotes, signature, disclaimer).
 
+    Removed parts are returned in the order they appeared; quoted text (a reply's history) goes entirely,
+    so a thread's earlier messages are not counted again in each reply.
+
     >>> split_message("Still broken.\\n\\nOn Mon, 3 Aug 2026, Support <s@x.example> wrote:\\n> Did it work?")
     ('Still broken.', 'On Mon, 3 Aug 2026, Support <s@x.example> wrote:\\n> Did it work?')
     >>> split_message("Refund please.\\n--\\nJane Doe\\nAcme Ltd")
     ('Refund please.', '--\\nJane Doe\\nAcme Ltd')
     """
     removed: list[str] = []
+    banner = _BANNER.match(text)
+    if banner and text[banner.end():].strip():
+        removed.append(banner.group().strip())
+        text = text[banner.end():]
+    signature_at = len(removed)
     match = _QUOTE_START.search(text)
-    if match and match.start() > 0:
+    if match and text[:match.start()].strip():
         removed.append(text[match.start():].strip())
         text = text[:match.start()]
     quoted = _QUOTED_LINE.findall(text)
-    if quoted and len(quoted) < len(text.splitlines()):
+    if quoted:
         removed.append("".join(quoted).strip())
         text = _QUOTED_LINE.sub("", text)
     match = _DISCLAIMER.search(text)
-    if match and match.start() > 0:
+    if match and text[:match.start()].strip():
         removed.append(text[match.start():].strip())
         text = text[:match.start()]
     lines = text.rstrip().split("\n")
     tail_start = max(0, len(lines) - SIGNATURE_TAIL_LINES)
     for i in range(tail_start, len(lines)):
         line = lines[i].strip()
-        if _SIGNATURE_MARK.match(line) or (i > 0 and _SIGNATURE_START.match(line)):
-            removed.insert(0, "\n".join(lines[i:]).strip())
+        block_after = all(len(rest.strip()) <= SIGNATURE_LINE_MAX for rest in lines[i + 1:])
+        has_text_before = any(previous.strip() for previous in lines[:i])
+        if _SIGNATURE_MARK.match(line) or (has_text_before and block_after and _SIGNATURE_START.match(line)):
+            removed.insert(signature_at, "\n".join(lines[i:]).strip())
             lines = lines[:i]
             break
     return "\n".join(lines).strip(), "\n\n".join(r for r in removed if r)
@@ -189,6 +223,28 @@ def redact_pii(text: str) -> str:
     return _PHONE.sub(_redact_phone, text)
 
 
+#: columns that hold identifiers, not prose: never rewritten by :func:`redact_columns`
+ID_COLUMNS = ("feedback_id", "customer_id", "ticket_id", "thread_id", "duplicate_of")
+
+
+def redact_columns(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """A copy with :func:`redact_pii` applied to text columns (default: every string column but the ids).
+
+    Used before an export is written, so a pass-through column ("Requester email", the raw ``text``) does not
+    carry personal data out.
+
+    >>> redact_columns(pd.DataFrame({"text": ["mail a@b.example"], "customer_id": ["C1"]}))["text"].tolist()
+    ['mail [EMAIL]']
+    """
+    out = frame.copy()
+    if columns is None:
+        columns = [c for c in out.columns if c not in ID_COLUMNS
+                   and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c]))]
+    for column in columns:
+        out[column] = [redact_pii(v) if isinstance(v, str) else v for v in out[column]]
+    return out
+
+
 # ------------------------------------------------------------------------------------------- language
 
 #: frequent function words per language; a text is English when English words dominate
@@ -231,20 +287,73 @@ def detect_language(text: str) -> str:
 _FUNCTION_WORDS_SETS = {lang: frozenset(words) for lang, words in _FUNCTION_WORDS.items()}
 
 
+# ------------------------------------------------------------------------------------------- duplicates
+
+#: two messages from one customer with the same normalized text this close in time are one message sent twice
+#: (a resend, a double-submitted form, the same mail exported in two folders). Survey waves and repeated
+#: short answers ("Fine.") are days apart, so they stay separate responses: in the bundled sample data the
+#: closest same-customer, same-text pair is more than a day apart.
+DUPLICATE_WINDOW = pd.Timedelta(hours=24)
+_NOT_WORD = re.compile(r"[\W_]+", re.U)
+
+
+def normalize_for_duplicates(text: str) -> str:
+    """Case, punctuation and spacing folded, so near-identical resends compare equal.
+
+    >>> normalize_for_duplicates("Refund   please!!") == normalize_for_duplicates("refund, please")
+    True
+    """
+    return _NOT_WORD.sub(" ", text.casefold()).strip()
+
+
+def find_duplicates(df: pd.DataFrame, text_column: str = "clean_text",
+                    window: pd.Timedelta = DUPLICATE_WINDOW) -> pd.Series:
+    """``duplicate_of``: the feedback_id of the earlier message this row repeats, or "".
+
+    A row repeats an earlier one when both have the same customer and the same normalized text and were
+    created within ``window`` of it (or either has no date). The earliest of a run is the original; it is
+    never flagged. Texts that are empty after normalization are never duplicates.
+    """
+    out = pd.Series("", index=df.index, dtype=object)
+    if "customer_id" not in df.columns or not len(df):
+        return out
+    keys = pd.Series([normalize_for_duplicates(str(t)) for t in df[text_column]], index=df.index)
+    customers = df["customer_id"].astype(str)
+    times = pd.to_datetime(df["created_at"], errors="coerce") if "created_at" in df.columns \
+        else pd.Series(pd.NaT, index=df.index)
+    ids = df["feedback_id"].astype(str) if "feedback_id" in df.columns else pd.Series(df.index.astype(str), index=df.index)
+    frame = pd.DataFrame({"customer": customers, "key": keys, "time": times, "id": ids,
+                          "pos": np.arange(len(df))}, index=df.index)
+    frame = frame[(frame["key"] != "") & frame.duplicated(["customer", "key"], keep=False)]
+    for _, group in frame.sort_values(["time", "pos"], na_position="first", kind="stable").groupby(
+            ["customer", "key"], sort=False):
+        anchor_time, anchor_id = None, None
+        for index, time, row_id in zip(group.index, group["time"], group["id"]):
+            if anchor_id is not None and (pd.isna(time) or pd.isna(anchor_time) or time - anchor_time <= window):
+                out[index] = anchor_id
+            else:
+                anchor_time, anchor_id = time, row_id
+    return out
+
+
 # ------------------------------------------------------------------------------------------- stage
 
 def clean_text(text: str, redact: bool = True, max_chars: int | None = None) -> tuple[str, str]:
     """Cleaned text and removed parts of one message.
 
     >>> clean_text("<p>Hi team,</p><p>Charged twice, call me on 0201 234 5678</p><p>Sent from my iPhone</p>")
-    ('Charged twice, call me on [PHONE]', 'Sent from my iPhone')
+    ('Charged twice, call me on [PHONE]', 'Hi team,\\n\\nSent from my iPhone')
     """
     if not text:
         return "", ""
     body = html_to_text(text).replace("\r\n", "\n").replace("\r", "\n")
     body, removed = split_message(body)
-    body = strip_greeting(body)
+    greeting = _GREETING.match(body)
+    if greeting:  # kept with the removed parts, like quotes and signatures
+        removed = "\n\n".join(part for part in (greeting.group().strip(), removed) if part)
+        body = body[greeting.end():]
     body = re.sub(r"[ \t]+", " ", body)
+    body = "\n".join(line.strip() for line in body.split("\n"))
     body = re.sub(r"\n\s*\n+", "\n\n", body).strip()
     if max_chars and len(body) > max_chars:
         body = body[:max_chars]
@@ -255,10 +364,12 @@ def clean_text(text: str, redact: bool = True, max_chars: int | None = None) -> 
 
 def clean_feedback(df: pd.DataFrame, text_column: str = "text", redact: bool = True,
                    max_chars: int | None = 20_000) -> pd.DataFrame:
-    """Add ``clean_text``, ``removed_text`` and ``language``; flag empty and non-English rows.
+    """Add ``clean_text``, ``removed_text``, ``language`` and ``duplicate_of``; flag empty, non-English and repeated rows.
 
     A row's ``quality_issue`` keeps an earlier reason (from ingest) and is otherwise set to ``empty_text``
-    when nothing is left after cleaning, ``non_english`` for another language, or ``truncated``.
+    when nothing is left after cleaning, ``non_english`` for another language, or ``truncated``. A row that
+    repeats an earlier message of the same customer (see :func:`find_duplicates`) is flagged ``duplicate``, a
+    skip reason, so a resent complaint is counted once; its ``duplicate_of`` names the original's feedback_id.
     """
     out = df.copy()
     texts = out[text_column].astype(object).where(out[text_column].notna(), "").astype(str).tolist()
@@ -275,5 +386,8 @@ def clean_feedback(df: pd.DataFrame, text_column: str = "text", redact: bool = T
     if max_chars:
         truncated = pd.Series([len(t) > max_chars for t in texts], index=out.index)
         issues[truncated & (issues == "")] = "truncated"
+    # A repeat is skipped even when it carries a note (a blanked score, no date): it is counted once, as its original.
+    out["duplicate_of"] = find_duplicates(out)
+    issues[(out["duplicate_of"] != "") & issues.isin(["", *NOTE_REASONS])] = "duplicate"
     out["quality_issue"] = issues
     return out

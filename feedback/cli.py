@@ -30,6 +30,16 @@ def _load_themes(path):
     return ThemeModel.load(path)
 
 
+def _load_scorer(args):
+    """The calibrated sentiment model of --sentiment-model DIR, or None for the default scorer."""
+    path = getattr(args, "sentiment_model", None)
+    if path is None:
+        return None
+    from .sentiment import load_scorer
+
+    return load_scorer(path)
+
+
 def _say(*lines: str) -> None:
     for line in lines:
         print(line, file=sys.stderr)
@@ -37,18 +47,80 @@ def _say(*lines: str) -> None:
 
 # ------------------------------------------------------------------------------------------ commands
 
-def cmd_report(args) -> int:
-    from .pipeline import run, summary_lines, write_report
+def _data_or_db(args) -> None:
+    """report/kpis/impact read either DATA or a workspace (--db), not both."""
+    from .errors import InputError as _InputError
 
+    if (args.data is None) == (getattr(args, "db", None) is None):
+        raise _InputError("give either DATA or --db PATH" if args.data is None else "give DATA or --db PATH, not both",
+                          fix="`feedback %s DATA ...` analyzes an export; `feedback %s --db feedback.sqlite ...` reads "
+                              "every week stored by `feedback add`" % (args.command, args.command))
+
+
+def _stored_result(args, config):
+    """An analysis of every row stored in the workspace --db (no text analyzed again)."""
+    from .pipeline import analyze_stored
+    from .workspace import load_frames
+
+    stored = load_frames(args.db)
+    return analyze_stored(stored.feedback, stored.customers, stored.tickets, config, stored.theme_model)
+
+
+def cmd_add(args) -> int:
+    from .workspace import add
+
+    result = add(args.db, args.data, _config(args), keep_raw=args.keep_raw, theme_model=_load_themes(args.themes),
+                 scorer=_load_scorer(args), preset=args.preset, strict=args.strict, progress=_say)
+    print("\n".join(result.lines()))
+    return 0
+
+
+def cmd_db_info(args) -> int:
+    from .workspace import info, info_lines
+
+    summary = info(args.db)
+    print(json.dumps(summary) if args.json else "\n".join(info_lines(summary)))
+    return 0
+
+
+def cmd_db_export(args) -> int:
+    from .workspace import export_parquet
+
+    for path in export_parquet(args.db, args.dir):
+        print(path)
+    return 0
+
+
+def cmd_themes_refit(args) -> int:
+    from .workspace import refit
+
+    print("\n".join(refit(args.db, _config(args), progress=_say).lines()))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .ingest import load_dataset, read_summary
+    from .pipeline import analyze_dataset, summary_lines, write_report
+
+    _data_or_db(args)
     config = _config(args)
-    result = run(args.data, config, _load_themes(args.themes))
+    if args.db:
+        result = _stored_result(args, config)
+        out = write_report(result, args.out, args.templates)
+        _say(*summary_lines(result.feedback), f"workspace: {args.db}", f"themes: {len(result.theme_model.themes_)}",
+             f"wrote {out}")
+        return 0
+    dataset = load_dataset(args.data, config, preset=args.preset, strict=args.strict)
+    result = analyze_dataset(dataset, config, _load_themes(args.themes), scorer=_load_scorer(args))
     out = write_report(result, args.out, args.templates)
-    _say(*summary_lines(result.feedback), f"themes: {len(result.theme_model.themes_)}", f"wrote {out}")
+    _say(*summary_lines(result.feedback), *read_summary(dataset.feedback, dataset.encodings.get("feedback")),
+         f"themes: {len(result.theme_model.themes_)}", f"wrote {out}")
     return 0
 
 
 def cmd_analyze(args) -> int:
-    from .ingest import load_feedback
+    from .clean import redact_columns
+    from .ingest import load_feedback, read_summary
     from .pipeline import analyze_feedback, summary_lines
 
     config = _config(args)
@@ -56,43 +128,77 @@ def cmd_analyze(args) -> int:
     if out.suffix.lower() not in WRITERS:
         raise InputError(f"cannot write {out.suffix or 'a file without suffix'}", path=out,
                          fix=f"end the output name with one of {', '.join(sorted(WRITERS))}")
-    frame, _ = load_feedback(args.file, config, text_column=args.text_column, id_column=args.id_column)
-    frame, model = analyze_feedback(frame, config, _load_themes(args.themes))
+    frame, encoding = load_feedback(args.file, config, text_column=args.text_column, id_column=args.id_column,
+                                    preset=args.preset, strict=args.strict)
+    read_lines = read_summary(frame, encoding)
+    frame, model = analyze_feedback(frame, config, _load_themes(args.themes), scorer=_load_scorer(args))
+    if config.redact_pii:  # the export carries no raw personal data, in the input columns either
+        frame = redact_columns(frame)
     write_rows(frame, out)
-    _say(*summary_lines(frame), f"themes: {len(model.themes_)}", f"wrote {out}")
+    _say(*summary_lines(frame), *read_lines, f"themes: {len(model.themes_)}", f"wrote {out}")
     return 0
 
 
 def cmd_score(args) -> int:
-    from .sentiment import default_scorer
+    from .ingest import EMAIL_SUFFIXES, read_email
+    from .scoring import score_messages
 
+    subjects: list[str | None] = [None]
     if args.file in (None, "-"):
-        text = sys.stdin.read()
+        texts = [sys.stdin.read()]
     else:
         path = Path(args.file)
-        if not path.exists():
-            raise InputError("file not found", path=path, fix="pass a text file, or - to read standard input")
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    from .clean import clean_text
-
-    cleaned, _ = clean_text(text)
-    doc = default_scorer().score(cleaned)
-    result = doc.to_dict()
-    if args.themes:
-        tagged = _load_themes(args.themes).transform([cleaned])
-        result["themes"] = tagged["themes"].iloc[0].split("; ") if tagged["themes"].iloc[0] else []
-    else:
-        result["themes"] = []
-    result["redacted_text"] = cleaned
+        if not path.is_file():
+            raise InputError("file not found", path=path, fix="pass a text, .eml or .mbox file, or - to read standard input")
+        if path.suffix.lower() in EMAIL_SUFFIXES:
+            messages = read_email(path)
+            if messages.empty:
+                raise InputError("no messages found", path=path, fix="pass an mbox file with 'From ' separator lines")
+            texts, subjects = messages["text"].tolist(), messages["subject"].tolist()
+        else:
+            texts = [path.read_bytes().decode("utf-8", errors="replace")]
+    results = score_messages(texts, subjects, _load_themes(args.themes), scorer=_load_scorer(args))
+    many = len(results) > 1 or (args.file or "").lower().endswith(".mbox")
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        # One object; an mbox gives JSON Lines, one object per message.
+        for result in results:
+            print(json.dumps(result, ensure_ascii=False, indent=None if many else 2))
         return 0
-    flags = [name for name in ("churn_intent", "escalation", "urgency") if result[name]]
-    print(f"{result['label']} ({result['compound']:+.3f})" + (f"  flags: {', '.join(flags)}" if flags else ""))
-    if result["themes"]:
-        print("themes: " + ", ".join(result["themes"]))
-    for sentence in result["drivers"]:
-        print(f"  > {sentence}")
+    for number, result in enumerate(results, start=1):
+        flags = [name for name in ("churn_intent", "escalation", "urgency") if result[name]]
+        if many:  # an mbox: one line per message
+            print(f"{number:>4}  {result['label']:<8} {result['compound']:+.3f}  {','.join(flags) or '-':<32}  "
+                  f"{'; '.join(result['themes']) or '-'}  | {result['subject'][:60]}")
+            continue
+        print(f"{result['label']} ({result['compound']:+.3f})" + (f"  flags: {', '.join(flags)}" if flags else ""))
+        if result["themes"]:
+            print("themes: " + ", ".join(result["themes"]))
+        for sentence in result["drivers"]:
+            print(f"  > {sentence}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .service import serve
+
+    serve(args.host, args.port, args.themes, args.token)
+    return 0
+
+
+def cmd_sentiment_fit(args) -> int:
+    from .calibration import cross_validate, fit_calibrated, read_labelled, resolve_label_kind
+
+    texts, labels, skipped = read_labelled(args.file, args.label_column, args.text_column, args.label_kind)
+    kind = resolve_label_kind(args.label_column, args.label_kind)
+    scorer = fit_calibrated(texts, labels, seed=args.seed, source=Path(args.file).name, label_column=args.label_column,
+                            label_kind=kind)
+    scorer.save(args.out)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(scorer.meta["label_counts"].items()))
+    _say(f"trained on {len(texts)} rows ({counts}); skipped {skipped} rows with a blank {args.label_column!r}",
+         f"saved to {args.out}")
+    if args.cv:
+        result = cross_validate(texts, labels, folds=args.cv, seed=args.seed)
+        print(f"{args.cv}-fold cross-validation: accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
     return 0
 
 
@@ -120,19 +226,55 @@ def cmd_themes_show(args) -> int:
     return 0
 
 
+def _customers_only_folder(data) -> Path | None:
+    """The customers file of a DATA folder that holds a customers table but no feedback, else None."""
+    from .ingest import EMAIL_SUFFIXES, TABLE_SUFFIXES
+
+    folder = Path(data) if data is not None else None
+    if folder is None or not folder.is_dir():
+        return None
+    files = [p for p in folder.iterdir() if p.is_file()]
+    if any(p.stem == "feedback" and p.suffix.lower() in TABLE_SUFFIXES for p in files) or \
+            any(p.suffix.lower() in EMAIL_SUFFIXES for p in files):
+        return None
+    found = sorted(p for p in files if p.stem == "customers" and p.suffix.lower() in TABLE_SUFFIXES)
+    return found[0] if found else None
+
+
 def cmd_kpis(args) -> int:
-    from .ingest import load_dataset
+    from .ingest import load_dataset, prepare_customers, read_table
     from .kpis import compute_kpis, kpi_table
 
     config = _config(args)
-    data = load_dataset(args.data, config)
-    feedback = data.feedback[data.feedback["quality_issue"] != "outside_period"]
-    result = compute_kpis(feedback, data.customers, data.tickets, by=args.by, min_n=config.min_sample)
+    folder_customers = _customers_only_folder(args.data)
+    customers_only = not args.db and (folder_customers is not None or (args.customers and args.data is None))
+    customers_file = args.customers or folder_customers
+    if customers_only:  # a customers table alone: churn, retention, CLV, CAC, by segment
+        feedback = tickets = None
+    else:
+        _data_or_db(args)
+        if args.db:
+            from .workspace import load_frames
+
+            data = load_frames(args.db)
+        else:
+            data = load_dataset(args.data, config)
+        feedback = data.feedback[data.feedback["quality_issue"] != "outside_period"]
+        customers, tickets = data.customers, data.tickets
+    if customers_file is not None:
+        customers = prepare_customers(read_table(customers_file)[0], customers_file, config)
+    result = compute_kpis(feedback, customers, tickets, by=args.by, min_n=config.min_sample)
     if args.json:
         print(json.dumps(result, allow_nan=False))
     else:
+        values = kpi_table(result, include_overall=True).dropna(axis=1, how="all")
+        counts = kpi_table(result, include_overall=True, field="n")[values.columns].astype("Int64")
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500):
-            print(kpi_table(result, include_overall=True).round(3).to_string())
+            print(values.round(3).to_string())
+            print("\nn (the denominator of each value):")
+            print(counts.to_string())
+        for note in result.get("notes", []):
+            print(f"note: {note}")
     return 0
 
 
@@ -140,7 +282,11 @@ def cmd_impact(args) -> int:
     from .impact import impact_records
     from .pipeline import run
 
-    result = run(args.data, _config(args), _load_themes(args.themes))
+    _data_or_db(args)
+    if args.db:
+        result = _stored_result(args, _config(args))
+    else:
+        result = run(args.data, _config(args), _load_themes(args.themes))
     records = impact_records(result.impact)
     if args.json:
         contract = ("theme_id", "theme_label", "mentions", "affected_customers", "mean_sentiment", "churn_rate_affected",
@@ -149,7 +295,7 @@ def cmd_impact(args) -> int:
                           for r in records], allow_nan=False, ensure_ascii=False))
         return 0
     columns = ["theme_label", "mentions", "affected_customers", "mean_sentiment", "churn_lift", "churn_lift_adjusted",
-               "revenue_at_risk", "priority", "emerging"]
+               "churn_lift_vs_writers", "csat_delta", "csat_coef", "revenue_at_risk", "priority", "emerging"]
     table = result.impact[[c for c in columns if c in result.impact.columns]]
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
         print(table.round(3).to_string(index=False))
@@ -200,7 +346,20 @@ def write_rows(frame: pd.DataFrame, out: Path) -> None:
 
 # ------------------------------------------------------------------------------------------ parser
 
+def _ingest_options(p) -> None:
+    from .presets import PRESETS
+
+    p.add_argument("--preset", choices=sorted(PRESETS), metavar="NAME",
+                   help="Column mapping of a known export: " + "; ".join(f"{k}: {v.help}" for k, v in sorted(PRESETS.items()))
+                   + " Default: detected from the headers; [columns] in --config wins.")
+    p.add_argument("--strict", action="store_true",
+                   help="Stop with an error naming file, row, column and value at the first bad row (bad date, "
+                        "score out of range, empty text) instead of flagging and counting it.")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .workspace import DEFAULT_DB
+
     parser = argparse.ArgumentParser(
         prog="feedback",
         description="Turn customer text into decisions: sentiment, pain-point themes, churn impact, KPIs, and a report.",
@@ -216,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="Analyze a data folder and write the HTML report.",
                        description="Analyze DATA (a folder with feedback.csv and optional customers.csv, tickets.csv, "
                                    "or one feedback file) and write one self-contained HTML report.")
-    p.add_argument("data", metavar="DATA", help="Folder holding feedback.csv (+ customers.csv, tickets.csv) or a feedback file.")
+    p.add_argument("data", metavar="DATA", nargs="?",
+                   help="Folder holding feedback.csv (+ customers.csv, tickets.csv) or a feedback file (or use --db).")
+    p.add_argument("--db", metavar="PATH", help="Read every week stored in this workspace (written by `feedback add`) instead of DATA; no text is analyzed again.")
     p.add_argument("--out", required=True, metavar="FILE", help="Where to write the HTML report.")
     p.add_argument("--period", choices=["week", "month"], help="Trend period (default week).")
     p.add_argument("--since", metavar="DATE", help="Only feedback on or after DATE (YYYY-MM-DD).")
@@ -224,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-themes", metavar="K", help="Number of themes, or 'auto' (default).")
     p.add_argument("--templates", metavar="DIR", help="Folder of template overrides (same names as templates/).")
     common(p)
+    p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
+    _ingest_options(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("analyze", help="Score and tag every row of a file.",
@@ -235,14 +398,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id-column", metavar="NAME", help="Column holding the row id (default: feedback_id, or row numbers).")
     p.add_argument("--n-themes", metavar="K", help="Number of themes, or 'auto' (default).")
     common(p)
+    p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
+    _ingest_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("score", help="Score one text: label, compound, driving sentences, themes.",
-                       description="Score one text from TEXT_FILE or standard input (-).")
-    p.add_argument("file", nargs="?", metavar="TEXT_FILE", help="Text file to score; - or nothing reads standard input.")
+                       description="Score one text from TEXT_FILE or standard input (-); an .eml file is one message, "
+                                   "an .mbox file gives one line (with --json one JSON object) per message.")
+    p.add_argument("file", nargs="?", metavar="TEXT_FILE",
+                   help="Text, .eml or .mbox file to score; - or nothing reads standard input.")
     p.add_argument("--json", action="store_true", help="Print JSON instead of a short summary.")
     p.add_argument("--themes", metavar="MODEL_DIR", help="Tag themes with a saved theme model.")
+    p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("serve", help="Run the scoring service and the agent page over HTTP.",
+                       description="Serve POST /v1/score, POST /v1/score/batch, GET /healthz, GET /v1/version, "
+                                   "/docs and the agent page at /. Binds to loopback unless --host says otherwise; "
+                                   "any other host needs a token.")
+    p.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1, this machine only).")
+    p.add_argument("--port", type=int, default=8000, help="Port to listen on (default 8000).")
+    p.add_argument("--themes", metavar="MODEL_DIR", help="Tag themes with a saved theme model.")
+    p.add_argument("--token", metavar="TOKEN", help="Require 'Authorization: Bearer TOKEN' on every request "
+                   "(default: $FEEDBACK_TOKEN; prefer the variable, a command line is visible to other users).")
+    p.set_defaults(func=cmd_serve)
+
+    sentiment = sub.add_parser("sentiment", help="Calibrate sentiment to your own labelled feedback.",
+                               description="Calibrate sentiment to your own labelled feedback.")
+    sentiment_sub = sentiment.add_subparsers(dest="sentiment_command", metavar="ACTION", required=True)
+    p = sentiment_sub.add_parser("fit", help="Learn a sentiment model from labelled FILE and save it.",
+                                 description="Learn a logistic regression on VADER, support-rule and n-gram features from "
+                                             "FILE's labels (negative/neutral/positive, or CSAT 1-5 / NPS 0-10 as weak "
+                                             "labels) and save it to --out; use it with --sentiment-model DIR.")
+    p.add_argument("file", metavar="FILE", help="Labelled feedback file (CSV, TSV, JSONL, JSON, Parquet).")
+    p.add_argument("--label-column", required=True, metavar="COL",
+                   help="Column with the labels: negative/neutral/positive words, or a csat (1-5) or nps (0-10) column.")
+    p.add_argument("--text-column", default="text", metavar="NAME", help="Column holding the text (default: text).")
+    p.add_argument("--label-kind", choices=["auto", "label", "csat", "nps"], default="auto",
+                   help="How to read the labels; auto reads columns named csat/nps as ratings (default auto).")
+    p.add_argument("--out", required=True, metavar="DIR", help="Folder to save the model to.")
+    p.add_argument("--cv", type=int, default=0, metavar="K", help="Also report K-fold cross-validated macro-F1 (default off).")
+    p.add_argument("--seed", type=int, default=42, metavar="S", help="Seed for the folds and the model (default 42).")
+    p.set_defaults(func=cmd_sentiment_fit)
 
     themes = sub.add_parser("themes", help="Fit or inspect a theme model.", description="Fit or inspect a theme model.")
     themes_sub = themes.add_subparsers(dest="themes_command", metavar="ACTION", required=True)
@@ -258,10 +455,24 @@ def build_parser() -> argparse.ArgumentParser:
                               description="List each theme's id, label, top phrases, size and example texts.")
     p.add_argument("model_dir", metavar="MODEL_DIR", help="Folder written by `feedback themes fit`.")
     p.set_defaults(func=cmd_themes_show)
+    p = themes_sub.add_parser("refit", help="Refit the workspace's themes on every stored row and retag them.",
+                              description="Fit themes on every stored row with the stored model as the previous one "
+                                          "(themes that persist keep their id and label; new ones are 'emerging'), "
+                                          "retag every row and store the model as the next version.")
+    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
+    p.add_argument("--n-themes", metavar="K", help="Number of themes, or 'auto' (default).")
+    common(p, themes=False)
+    p.set_defaults(func=cmd_themes_refit)
 
     p = sub.add_parser("kpis", help="Print the KPI table.", description="Compute CSAT, NPS, CES, churn, CLV, CAC, FCR, "
                        "handle and resolution times for DATA, overall and per period or group.")
-    p.add_argument("data", metavar="DATA", help="Folder holding feedback.csv (+ customers.csv, tickets.csv) or a feedback file.")
+    p.add_argument("data", metavar="DATA", nargs="?",
+                   help="Folder holding feedback.csv (+ customers.csv, tickets.csv) or a feedback file (or use --db).")
+    p.add_argument("--db", metavar="PATH", help="Read every week stored in this workspace (written by `feedback add`) instead of DATA; no text is analyzed again.")
+    p.add_argument("--customers", metavar="FILE",
+                   help="Customers table (CSV, JSONL, Parquet ...; columns mapped by [columns] in --config). Without "
+                        "DATA: the customer KPIs of this table alone (churn, retention, CLV, CAC; --by segment). With "
+                        "DATA: used instead of DATA's customers file. A DATA folder holding only customers.csv works too.")
     p.add_argument("--by", choices=["week", "month", "segment", "channel"], default="week", help="Group rows by (default week).")
     p.add_argument("--json", action="store_true", help="Print the KPI JSON object.")
     p.add_argument("--config", metavar="FILE", help="TOML config file.")
@@ -269,10 +480,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("impact", help="Print the ranked pain-point table.",
                        description="Rank pain-point themes by priority: affected customers, churn lift, revenue at risk.")
-    p.add_argument("data", metavar="DATA", help="Folder holding feedback.csv (+ customers.csv) or a feedback file.")
+    p.add_argument("data", metavar="DATA", nargs="?",
+                   help="Folder holding feedback.csv (+ customers.csv) or a feedback file (or use --db).")
+    p.add_argument("--db", metavar="PATH", help="Read every week stored in this workspace (written by `feedback add`) instead of DATA; no text is analyzed again.")
     p.add_argument("--json", action="store_true", help="Print the table as a JSON list, highest priority first.")
     common(p)
     p.set_defaults(func=cmd_impact)
+
+    p = sub.add_parser("add", help="Analyze a new export and store it in the workspace.",
+                       description="Analyze the rows of DATA the workspace does not hold yet (or that changed) and store "
+                                   "their scores and theme tags, customers and tickets in one transaction. Re-adding "
+                                   "an export changes nothing; new weeks are tagged with the stored theme model.")
+    p.add_argument("data", metavar="DATA", help="Folder holding feedback.csv (+ customers.csv, tickets.csv) or a feedback file.")
+    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}; created if missing).")
+    p.add_argument("--keep-raw", action="store_true",
+                   help="Also store the raw text (PII included). By default only the redacted clean_text is stored.")
+    p.add_argument("--n-themes", metavar="K", help="Number of themes when the first add fits the model, or 'auto'.")
+    common(p)
+    p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
+    _ingest_options(p)
+    p.set_defaults(func=cmd_add)
+
+    db = sub.add_parser("db", help="Inspect or export the workspace.", description="Inspect or export the workspace.")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    p = db_sub.add_parser("info", help="Rows per table, date range, schema and theme model version.",
+                          description="Rows per table, date range, schema and theme model version, last adds.")
+    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
+    p.add_argument("--json", action="store_true", help="Print JSON.")
+    p.set_defaults(func=cmd_db_info)
+    p = db_sub.add_parser("export", help="Write the stored tables as files.",
+                          description="Write feedback, customers, tickets and themes as DIR/<table>.parquet.")
+    p.add_argument("dir", metavar="DIR", help="Folder to write to.")
+    p.add_argument("--format", choices=["parquet"], default="parquet", help="File format (default parquet).")
+    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
+    p.set_defaults(func=cmd_db_export)
 
     p = sub.add_parser("sample", help="Regenerate the bundled sample data.",
                        description="Write seeded sample data (feedback.csv, customers.csv, tickets.csv) to --out.")

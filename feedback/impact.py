@@ -19,6 +19,38 @@ Churn statistics are per customer over the whole data window (``customers.churne
 * ``revenue_at_risk`` = Σ monthly_revenue of affected customers × churn_excess (monthly revenue).
 * ``value_of_fixing`` = affected customers × churn_excess (churned customers avoided) × mean CLV of the
   affected customers, with CLV = monthly_revenue × 12 × min(1 / annual churn rate, 5 years).
+* ``churn_lift_vs_writers`` compares the affected customers with a second group: customers of the customers
+  table who wrote feedback (any theme, or none) but never this theme. People who write to support churn
+  more than silent customers, so ``churn_lift`` (vs everyone else) mixes "complained at all" with "complained
+  about this"; ``churn_lift_vs_writers`` isolates the second. Same risk ratio and log-normal CI; None when no
+  other writer is in the customers table.
+
+Driver analysis (how a theme moves the scores), over feedback rows with a score (a row counts for every theme
+it is tagged with):
+
+* ``csat_delta`` = mean CSAT (1–5) of rows tagged with the theme − mean CSAT of all other rows with a CSAT,
+  ``csat_delta_ci`` its Welch 95 % CI (unequal variances, Welch–Satterthwaite df) and ``csat_delta_p`` the
+  Welch t-test p-value; ``csat_n`` = tagged rows with a CSAT. Reads: "texts about X score CSAT 1.1 lower".
+* ``csat_coef`` = coefficient of the theme's 0/1 indicator in one OLS regression of CSAT on the indicators of
+  all themes (a text can carry several) plus segment dummies (the customer's ``segment`` when a customers
+  table with two or more segments is given, "unknown" for customers not in it), with a 95 % CI
+  ``csat_coef_ci`` from cluster-robust standard errors (CR1, clustered by customer, t with G − 1 df): the
+  CSAT difference of a text about X against a text in the same segment without X, other themes held fixed.
+  None when the indicator has no scored row or is collinear with others.
+* ``nps_delta``/``nps_delta_ci``/``nps_coef``/``nps_coef_ci``: the same on NPS points, coding each 0–10
+  answer +100 (9–10), 0 (7–8), −100 (0–6), whose mean is the NPS; ``nps_delta`` is the NPS of tagged rows
+  minus the NPS of the others.
+
+Every column (``COLUMN_DEFINITIONS`` has a line on each, with its type): ``theme_id`` (int), ``theme_label``
+(str), ``mentions``, ``affected_customers`` (int); ``mean_sentiment``, ``churn_rate_affected``,
+``churn_rate_unaffected``, ``churn_lift``, ``revenue_at_risk``, ``priority``, ``share_customers``,
+``negative_share``, ``churn_lift_adjusted``, ``churn_excess``, ``value_of_fixing``, ``churn_rate_other_writers``,
+``churn_lift_vs_writers``, ``csat_n``, ``csat_delta``, ``csat_delta_p``, ``csat_coef``, ``nps_n``, ``nps_delta``,
+``nps_coef``, ``trend_slope`` (numbers, None when undefined; ``csat_n``/``nps_n`` None without that score column, never NaN in ``impact_records``); intervals
+``churn_lift_ci``, ``churn_lift_adjusted_ci``, ``churn_lift_vs_writers_ci``, ``csat_delta_ci``, ``csat_coef_ci``,
+``nps_delta_ci``, ``nps_coef_ci`` ([low, high] or None); ``emerging`` (bool); ``trend`` (list of
+{period, mentions}) and ``top_segments`` (list of {segment, affected_customers, churn_rate_affected}).
+``NUMERIC_COLUMNS`` lists the number columns, any of which the report may sort by.
 
 No random numbers are drawn: every interval is analytical, so ``seed`` is accepted only for API symmetry
 with the other stages.
@@ -30,6 +62,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from feedback.errors import InputError
 from feedback.periods import all_periods, period_labels
@@ -67,14 +100,67 @@ CONTRACT_COLUMNS = (
 )
 EXTRA_COLUMNS = (
     "share_customers", "negative_share", "churn_lift_adjusted", "churn_lift_adjusted_ci", "churn_excess",
-    "value_of_fixing", "csat_delta", "nps_delta", "trend", "trend_slope", "emerging", "top_segments",
+    "value_of_fixing", "churn_rate_other_writers", "churn_lift_vs_writers", "churn_lift_vs_writers_ci",
+    "csat_n", "csat_delta", "csat_delta_ci", "csat_delta_p", "csat_coef", "csat_coef_ci",
+    "nps_n", "nps_delta", "nps_delta_ci", "nps_coef", "nps_coef_ci",
+    "trend", "trend_slope", "emerging", "top_segments",
 )
 COLUMNS = CONTRACT_COLUMNS + EXTRA_COLUMNS
 #: columns that are None when no customers table is given
 CHURN_COLUMNS = (
     "churn_rate_affected", "churn_rate_unaffected", "churn_lift", "churn_lift_ci", "revenue_at_risk",
     "churn_lift_adjusted", "churn_lift_adjusted_ci", "churn_excess", "value_of_fixing", "top_segments",
+    "churn_rate_other_writers", "churn_lift_vs_writers", "churn_lift_vs_writers_ci",
 )
+#: columns holding one number (or None): the report may sort the ranking by any of them
+NUMERIC_COLUMNS = (
+    "theme_id", "mentions", "affected_customers", "mean_sentiment", "churn_rate_affected", "churn_rate_unaffected",
+    "churn_lift", "revenue_at_risk", "priority", "share_customers", "negative_share", "churn_lift_adjusted",
+    "churn_excess", "value_of_fixing", "churn_rate_other_writers", "churn_lift_vs_writers", "csat_n", "csat_delta",
+    "csat_delta_p", "csat_coef", "nps_n", "nps_delta", "nps_coef", "trend_slope",
+)
+#: columns holding a 95 % interval [low, high] (or None)
+INTERVAL_COLUMNS = ("churn_lift_ci", "churn_lift_adjusted_ci", "churn_lift_vs_writers_ci", "csat_delta_ci",
+                    "csat_coef_ci", "nps_delta_ci", "nps_coef_ci")
+
+#: one line per column: (type, definition); the report's methods section may print it
+COLUMN_DEFINITIONS: dict[str, tuple[str, str]] = {
+    "theme_id": ("int", "theme number (-1 'other' is never listed)"),
+    "theme_label": ("str", "theme name"),
+    "mentions": ("int", "texts tagged with the theme (a text can carry several themes)"),
+    "affected_customers": ("int", "distinct customers with at least one such text"),
+    "mean_sentiment": ("float|None", "mean compound sentiment (-1..1) of those texts"),
+    "churn_rate_affected": ("float|None", "churned share of affected customers found in the customers table"),
+    "churn_rate_unaffected": ("float|None", "churned share of every other customer of the table, silent ones included"),
+    "churn_lift": ("float|None", "churn_rate_affected / churn_rate_unaffected (risk ratio)"),
+    "churn_lift_ci": ("[float, float]|None", "95% log-normal interval of churn_lift"),
+    "revenue_at_risk": ("float|None", "monthly revenue of affected customers x churn_excess"),
+    "priority": ("float", PRIORITY_FORMULA),
+    "share_customers": ("float|None", "affected customers / customers who wrote feedback"),
+    "negative_share": ("float|None", "share of the theme's texts labelled negative"),
+    "churn_lift_adjusted": ("float|None", "Mantel-Haenszel risk ratio stratified by segment"),
+    "churn_lift_adjusted_ci": ("[float, float]|None", "Greenland-Robins 95% interval of churn_lift_adjusted"),
+    "churn_excess": ("float|None", "churn_rate_affected x (1 - 1/churn_lift_adjusted), 0 when the adjusted lift <= 1"),
+    "value_of_fixing": ("float|None", "affected customers x churn_excess x mean CLV of affected customers"),
+    "churn_rate_other_writers": ("float|None", "churned share of customers who wrote feedback but not about the theme"),
+    "churn_lift_vs_writers": ("float|None", "churn_rate_affected / churn_rate_other_writers (risk ratio)"),
+    "churn_lift_vs_writers_ci": ("[float, float]|None", "95% log-normal interval of churn_lift_vs_writers"),
+    "csat_n": ("int|None", "texts tagged with the theme that carry a CSAT"),
+    "csat_delta": ("float|None", "mean CSAT of tagged texts - mean CSAT of the other texts (1-5 points)"),
+    "csat_delta_ci": ("[float, float]|None", "Welch 95% interval of csat_delta"),
+    "csat_delta_p": ("float|None", "two-sided Welch t-test p-value of csat_delta"),
+    "csat_coef": ("float|None", "OLS coefficient of the theme on CSAT, other themes and segment held fixed"),
+    "csat_coef_ci": ("[float, float]|None", "95% interval of csat_coef, cluster-robust by customer (CR1)"),
+    "nps_n": ("int|None", "texts tagged with the theme that carry an NPS answer"),
+    "nps_delta": ("float|None", "NPS of tagged texts - NPS of the other texts (points)"),
+    "nps_delta_ci": ("[float, float]|None", "Welch 95% interval of nps_delta (answers coded +100/0/-100)"),
+    "nps_coef": ("float|None", "OLS coefficient of the theme on the coded NPS answer (points), as csat_coef"),
+    "nps_coef_ci": ("[float, float]|None", "95% interval of nps_coef, cluster-robust by customer (CR1)"),
+    "trend": ("list", "mentions per period, every period of the data, empty ones as 0"),
+    "trend_slope": ("float|None", "least-squares slope of the theme's share of texts per period"),
+    "emerging": ("bool", "almost absent in the first 2/3 of the periods, present in the last third"),
+    "top_segments": ("list|None", "largest segments among affected customers, with their churn rate"),
+}
 
 
 # ---------------------------------------------------------------------------------------------- statistics
@@ -128,6 +214,72 @@ def mantel_haenszel_rr(strata: list[tuple[int, int, int, int]]) -> tuple[float |
     return rr, [math.exp(log_rr - Z95 * se), math.exp(log_rr + Z95 * se)]
 
 
+def welch_difference(x: np.ndarray, y: np.ndarray) -> tuple[float | None, list[float] | None, float | None]:
+    """mean(x) − mean(y) with its Welch 95 % CI and two-sided p-value; None parts where undefined.
+
+    The difference is None when a side is empty; CI and p need two values on each side and some spread.
+
+    >>> d, ci, p = welch_difference(np.array([1.0, 2.0, 3.0]), np.array([3.0, 4.0, 5.0, 6.0]))
+    >>> d, [round(v, 3) for v in ci], round(p, 4)
+    (-2.5, [-4.732, -0.268], 0.0346)
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) == 0 or len(y) == 0:
+        return None, None, None
+    diff = float(x.mean() - y.mean())
+    if len(x) < 2 or len(y) < 2:
+        return diff, None, None
+    v1, v2 = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    if v1 + v2 == 0:
+        return diff, None, None
+    se = math.sqrt(v1 + v2)
+    df = (v1 + v2) ** 2 / ((v1 * v1 / (len(x) - 1)) + (v2 * v2 / (len(y) - 1)))
+    half = float(stats.t.ppf(0.975, df)) * se
+    p_value = float(2 * stats.t.sf(abs(diff) / se, df))
+    return diff, [diff - half, diff + half], p_value
+
+
+def ols_cluster(y: np.ndarray, X: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OLS of ``y`` on ``X`` (include the constant yourself) with cluster-robust CR1 95 % intervals.
+
+    Columns that are constant zero or linear combinations of earlier columns are dropped; their coefficient
+    and interval are NaN. CR1: V = (X'X)⁻¹ [Σ_g X_g' e_g e_g' X_g] (X'X)⁻¹ × G/(G−1) × (n−1)/(n−k), t with
+    G − 1 df. Returns (coef, low, high), each of length X.shape[1].
+
+    >>> X = np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1]])
+    >>> coef, lo, hi = ols_cluster(np.array([4.0, 5, 4, 2, 3, 2]), X, np.arange(6))
+    >>> [round(float(c), 3) for c in coef]
+    [4.333, -2.0]
+    """
+    n, k_all = X.shape
+    keep: list[int] = []
+    for j in range(k_all):
+        if not X[:, j].any():
+            continue
+        trial = keep + [j]
+        if np.linalg.matrix_rank(X[:, trial]) == len(trial):
+            keep = trial
+    coef = np.full(k_all, np.nan)
+    low, high = coef.copy(), coef.copy()
+    k = len(keep)
+    groups, codes = np.unique(clusters, return_inverse=True)
+    g = len(groups)
+    if k == 0 or n <= k or g < 2:
+        return coef, low, high
+    Xk = X[:, keep]
+    xtx_inv = np.linalg.inv(Xk.T @ Xk)
+    beta = xtx_inv @ Xk.T @ y
+    resid = y - Xk @ beta
+    scores = np.zeros((g, k))
+    np.add.at(scores, codes, Xk * resid[:, None])
+    meat = scores.T @ scores
+    cov = xtx_inv @ meat @ xtx_inv * (g / (g - 1)) * ((n - 1) / (n - k))
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    half = float(stats.t.ppf(0.975, g - 1)) * se
+    coef[keep], low[keep], high[keep] = beta, beta - half, beta + half
+    return coef, low, high
+
+
 def _slope(values: list[float]) -> float | None:
     """Least-squares slope of ``values`` against 0, 1, 2, …; None with fewer than two points."""
     if len(values) < 2:
@@ -150,21 +302,18 @@ def _is_emerging(counts: list[int], min_mentions: int) -> bool:
     return float(np.mean(early)) < EMERGING_EARLY_SHARE * float(np.mean(late))
 
 
-def _nps_score(scores: pd.Series) -> float | None:
-    """NPS on -100..100 from 0–10 ratings; None without ratings."""
-    scores = scores.dropna()
-    if scores.empty:
-        return None
-    return float(100 * ((scores >= 9).mean() - (scores <= 6).mean()))
+def _nps_points(scores: pd.Series) -> pd.Series:
+    """Each 0–10 answer coded +100 (9–10), 0 (7–8), −100 (0–6); NaN stays NaN. Their mean is the NPS."""
+    coded = pd.Series(0.0, index=scores.index)
+    coded[scores >= 9] = 100.0
+    coded[scores <= 6] = -100.0
+    return coded.where(scores.notna())
 
 
 def _mean(series: pd.Series) -> float | None:
     series = pd.to_numeric(series, errors="coerce").dropna()
     return float(series.mean()) if len(series) else None
 
-
-def _delta(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else a - b
 
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -284,6 +433,7 @@ def theme_impact(
     rows_per_period = row_period.value_counts().reindex(periods, fill_value=0)
 
     cust = _prepare_customers(customers) if customers is not None else None
+    writer_ids = set(cust_ids.dropna())
     if cust is not None:
         if cust["churn_date"].notna().any():
             latest = cust["churn_date"].max()
@@ -295,6 +445,11 @@ def theme_impact(
         cust["clv"] = cust["monthly_revenue"] * 12 * lifespan
     else:
         mean_revenue = 1.0
+
+    # driver analysis: one regression per score over every theme indicator (+ segment), shared by all themes
+    scores = {"csat": csat, "nps": _nps_points(nps) if nps is not None else None}
+    drivers = {name: _drivers(values, tags, fb, cust, cust_ids) for name, values in scores.items()
+               if values is not None}
 
     records = []
     for theme_id, group in tags.groupby("theme_id", sort=True):
@@ -310,9 +465,20 @@ def theme_impact(
             "mean_sentiment": _mean(sentiment[in_theme]) if sentiment is not None else None,
             "share_customers": len(affected) / writers if writers else None,
             "negative_share": float(negative[in_theme].mean()) if negative is not None else None,
-            "csat_delta": _delta(_mean(csat[in_theme]), _mean(csat[~in_theme])) if csat is not None else None,
-            "nps_delta": _delta(_nps_score(nps[in_theme]), _nps_score(nps[~in_theme])) if nps is not None else None,
         }
+        for name, values in scores.items():
+            if values is None:
+                rec.update(dict.fromkeys((f"{name}_n", f"{name}_delta", f"{name}_delta_ci", f"{name}_coef",
+                                          f"{name}_coef_ci")))
+                continue
+            inside, outside = values[in_theme].dropna().to_numpy(), values[~in_theme].dropna().to_numpy()
+            diff, ci, p_value = welch_difference(inside, outside)
+            coef, coef_ci = drivers[name].get(int(theme_id), (None, None))
+            rec.update({f"{name}_n": len(inside), f"{name}_delta": diff, f"{name}_delta_ci": ci,
+                        f"{name}_coef": coef, f"{name}_coef_ci": coef_ci})
+            if name == "csat":
+                rec["csat_delta_p"] = p_value
+        rec.setdefault("csat_delta_p", None)
         counts = row_period[in_theme].value_counts().reindex(periods, fill_value=0)
         rec["trend"] = [{"period": p, "mentions": int(n)} for p, n in counts.items()]
         shares = [(n / t if t else 0.0) for n, t in zip(counts.to_numpy(), rows_per_period.to_numpy())]
@@ -323,7 +489,7 @@ def theme_impact(
             rec.update(dict.fromkeys(CHURN_COLUMNS))
             lost = 0.0
         else:
-            rec.update(_churn_figures(cust, affected))
+            rec.update(_churn_figures(cust, affected, writer_ids))
             lost = rec.pop("_lost")
         neg = rec["negative_share"] if rec["negative_share"] is not None else 1.0
         rec["priority"] = float(lost * mean_revenue * MONTHS_LOST_PER_CHURN
@@ -331,17 +497,25 @@ def theme_impact(
         records.append(rec)
 
     out = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    for name in NUMERIC_COLUMNS:  # None -> NaN, so every number column has a numeric dtype and sorts
+        out[name] = pd.to_numeric(out[name], errors="coerce")
     out = out.sort_values(["priority", "theme_id"], ascending=[False, True], kind="mergesort")
     return out.reset_index(drop=True)
 
 
-def _churn_figures(cust: pd.DataFrame, affected: set[str]) -> dict[str, Any]:
-    """Churn and revenue columns of one theme; ``_lost`` is the expected number of customers lost to it."""
+def _churn_figures(cust: pd.DataFrame, affected: set[str], writers: set[str]) -> dict[str, Any]:
+    """Churn and revenue columns of one theme; ``_lost`` is the expected number of customers lost to it.
+
+    ``writers``: ids of every customer who wrote feedback, for the comparison with the other writers.
+    """
     exposed = cust["customer_id"].isin(affected).to_numpy()
     churned = cust["churned"].to_numpy()
     a, n1 = int((churned & exposed).sum()), int(exposed.sum())
     c, n2 = int((churned & ~exposed).sum()), int((~exposed).sum())
     lift, lift_ci = risk_ratio(a, n1, c, n2)
+    other_writers = cust["customer_id"].isin(writers).to_numpy() & ~exposed
+    c_w, n_w = int((churned & other_writers).sum()), int(other_writers.sum())
+    lift_w, lift_w_ci = risk_ratio(a, n1, c_w, n_w)
 
     strata = []
     for _, seg in cust.assign(_exposed=exposed).groupby("segment", sort=True):
@@ -374,6 +548,9 @@ def _churn_figures(cust: pd.DataFrame, affected: set[str]) -> dict[str, Any]:
         "churn_lift": lift,
         "churn_lift_ci": lift_ci,
         "revenue_at_risk": revenue,
+        "churn_rate_other_writers": c_w / n_w if n_w else None,
+        "churn_lift_vs_writers": lift_w,
+        "churn_lift_vs_writers_ci": lift_w_ci,
         "churn_lift_adjusted": lift_adj,
         "churn_lift_adjusted_ci": lift_adj_ci,
         "churn_excess": excess,
@@ -381,6 +558,39 @@ def _churn_figures(cust: pd.DataFrame, affected: set[str]) -> dict[str, Any]:
         "top_segments": top,
         "_lost": lost,
     }
+
+
+def _drivers(values: pd.Series, tags: pd.DataFrame, fb: pd.DataFrame, cust: pd.DataFrame | None,
+             cust_ids: pd.Series) -> dict[int, tuple[float | None, list[float] | None]]:
+    """theme id -> (coefficient, 95 % CI) of its indicator in the OLS of ``values`` on all theme indicators.
+
+    Rows without a value are left out. Segment dummies (first segment in sort order as the baseline) join the
+    regression when ``cust`` has two or more segments; customers not in it are segment "unknown". Standard
+    errors are clustered by customer (a row without a customer id is its own cluster). See :func:`ols_cluster`.
+    """
+    scored = values.notna().to_numpy()
+    if scored.sum() < 3:
+        return {}
+    theme_order = sorted(int(t) for t in tags["theme_id"].unique())
+    position = {t: j for j, t in enumerate(theme_order)}
+    indicators = np.zeros((len(fb), len(theme_order)))
+    indicators[tags["row"].to_numpy(), tags["theme_id"].map(position).to_numpy()] = 1.0
+    columns = [np.ones((len(fb), 1)), indicators]
+    if cust is not None and cust["segment"].nunique() >= 2:
+        lookup = dict(zip(cust["customer_id"], cust["segment"]))
+        segment = np.array([lookup.get(c, "unknown") if c is not None else "unknown" for c in cust_ids], dtype=object)
+        levels = sorted(set(segment))
+        columns.append(np.column_stack([(segment == level).astype(float) for level in levels[1:]])
+                       if len(levels) > 1 else np.zeros((len(fb), 0)))
+    X = np.hstack(columns)[scored]
+    clusters = np.array([c if c is not None else f"\x00row{i}" for i, c in enumerate(cust_ids)], dtype=object)[scored]
+    coef, low, high = ols_cluster(values.to_numpy(dtype=float)[scored], X, clusters.astype(str))
+    out: dict[int, tuple[float | None, list[float] | None]] = {}
+    for theme, j in position.items():
+        b, lo, hi = coef[1 + j], low[1 + j], high[1 + j]
+        out[theme] = (None if not np.isfinite(b) else float(b),
+                      None if not (np.isfinite(lo) and np.isfinite(hi)) else [float(lo), float(hi)])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- JSON
@@ -412,7 +622,7 @@ def impact_records(df: pd.DataFrame) -> list[dict]:
     records = []
     for row in df[ordered].to_dict("records"):
         rec = {k: _plain(v) for k, v in row.items()}
-        for key in ("theme_id", "mentions", "affected_customers"):
+        for key in ("theme_id", "mentions", "affected_customers", "csat_n", "nps_n"):
             if isinstance(rec.get(key), float):
                 rec[key] = int(rec[key])
         records.append(rec)

@@ -1,20 +1,37 @@
 """Ingest: read feedback, customer and ticket exports into the standard tables, losing no row.
 
-Readers accept CSV/TSV (delimiter sniffed, BOM and UTF-16 handled, cp1252 fallback), JSON Lines, JSON arrays,
-Parquet, and e-mail (.eml files, folders of them, .mbox). Columns are renamed through ``Config.columns``;
-unknown columns pass through. Rows that cannot be used are kept and flagged in ``quality_issue``; the
-counts by reason are returned in :class:`Dataset.quality`.
+Readers accept CSV/TSV (delimiter sniffed, quoted multi-line fields, BOM, UTF-16, cp1252), JSON Lines, JSON
+arrays, Parquet, Excel ``.xlsx`` (optional extra ``feedback[excel]``) and e-mail (.eml files, folders of them,
+.mbox). Text is decoded strictly where possible, a stray cp1252 byte in a UTF-8 file is decoded as cp1252
+rather than lost, and mojibake (UTF-8 read as cp1252, "CafÃ©") is repaired with ``ftfy``; the encoding used is
+reported.
+
+Columns are renamed through ``Config.columns`` (the user's mapping always wins), then through a preset
+(``feedback.presets``: Zendesk, Typeform, SurveyMonkey, NPS survey) chosen by name or detected from the
+headers; unknown columns pass through. Rows that cannot be used are kept and flagged in ``quality_issue``;
+``strict=True`` turns the first bad row into an :class:`~feedback.errors.InputError` instead. Large CSV and
+JSON Lines files can be read in chunks with :func:`iter_feedback_chunks`.
+
+Row numbers in errors count records, not physical lines: in CSV and Excel files the header is row 1 and the
+first data row is row 2; in JSON Lines and JSON arrays the first record is row 1; in mail the first message is 1.
+A blank line in a CSV file is a record (an empty answer in a one-column export): it is kept and flagged
+``empty_text``, never skipped, so rows in always equal rows out.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import email
 import email.policy
 import hashlib
 import io
+import json
 import mailbox
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -23,12 +40,47 @@ import pandas as pd
 
 from .config import Config
 from .errors import InputError
-from .schema import (CHANNELS, CUSTOMERS_REQUIRED, FEEDBACK_OPTIONAL, SCORE_RANGES, TICKETS_REQUIRED)
+from .presets import PRESETS, detect_preset, get_preset, preset_mapping
+from .schema import SCORE_RANGES
 
-TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq", ".xlsx"}
 EMAIL_SUFFIXES = {".eml", ".mbox"}
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 #: bytes read to guess the encoding and the delimiter
 SNIFF_BYTES = 64 * 1024
+#: records of the sniff window parsed per candidate delimiter
+SNIFF_RECORDS = 50
+#: candidate delimiters, in order of preference when several fit
+DELIMITERS = (",", "\t", ";", "|")
+#: the separator used for a one-column file (ASCII "unit separator"; never found in text), so commas stay text
+ONE_COLUMN_SEP = "\x1f"
+#: rows per chunk of :func:`iter_feedback_chunks` (about 50 MB of frame for short texts)
+DEFAULT_CHUNKSIZE = 100_000
+#: codec error handler: an undecodable byte in a UTF-8 file is read as cp1252 (Windows tools mix the two)
+CP1252_FALLBACK = "feedback-cp1252-fallback"
+#: ingest quality issues that ``strict=True`` turns into errors, with the fix each one needs
+STRICT_FIXES = {
+    "bad_date": "write the date as YYYY-MM-DD or YYYY-MM-DD HH:MM, or leave the cell empty",
+    "missing_date": "fill in the date, or run without --strict to keep the row with no date",
+    "empty_text": "fill in the text or delete the row, or run without --strict to keep it flagged",
+}
+STRICT_FIXES.update({f"bad_{name}": f"use a number from {low} to {high}, or leave the cell empty"
+                     for name, (low, high) in SCORE_RANGES.items()})
+#: what each ingest issue means, for error messages
+ISSUE_MESSAGES = {"bad_date": "not a date", "missing_date": "no date", "empty_text": "empty text"}
+ISSUE_MESSAGES.update({f"bad_{name}": f"{name.upper()} score not a number from {low} to {high}"
+                       for name, (low, high) in SCORE_RANGES.items()})
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start:exc.end]
+    return bytes(bad).decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error(CP1252_FALLBACK, _cp1252_fallback)
 
 
 @dataclass
@@ -43,6 +95,10 @@ class Dataset:
     rows_read: dict = field(default_factory=dict)
     #: encoding used per file
     encodings: dict = field(default_factory=dict)
+    #: rows whose text was repaired from mojibake, per table
+    repaired: dict = field(default_factory=dict)
+    #: preset used per table (None when no preset applied)
+    presets: dict = field(default_factory=dict)
 
     @property
     def quality(self) -> dict[str, int]:
@@ -54,10 +110,10 @@ class Dataset:
         return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
-# --------------------------------------------------------------------------------------------- reading files
+# --------------------------------------------------------------------------------------------- encodings
 
 def detect_encoding(raw: bytes) -> str:
-    """Pick the text encoding of a file's first bytes: BOMs first, then UTF-8, else cp1252.
+    """Pick the text encoding of a file's first bytes: BOMs first, then UTF-16 without BOM, UTF-8, else cp1252.
 
     >>> detect_encoding("héllo".encode("utf-8"))
     'utf-8'
@@ -65,33 +121,233 @@ def detect_encoding(raw: bytes) -> str:
     'cp1252'
     >>> detect_encoding("\\ufeffhi".encode("utf-8"))
     'utf-8-sig'
+    >>> detect_encoding("text,id".encode("utf-16-le"))
+    'utf-16-le'
+    >>> detect_encoding("déjà ".encode("utf-8") + "vu é".encode("cp1252"))  # mixed: UTF-8, cp1252 bytes kept
+    'utf-8'
     """
     if raw.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    sample = raw[:4096]
+    if len(sample) >= 4 and sample.count(b"\x00") >= len(sample) // 4:
+        # ASCII text in UTF-16 has a zero byte in every other position; which side tells the byte order.
+        odd, even = sample[1::2].count(b"\x00"), sample[0::2].count(b"\x00")
+        if odd > 3 * max(even, 1):
+            return "utf-16-le"
+        if even > 3 * max(odd, 1):
+            return "utf-16-be"
     try:
         raw.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
         # A multi-byte character cut by the sniff window is still UTF-8.
-        if exc.start >= len(raw) - 3:
+        if exc.start >= len(raw) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"
-        return "cp1252"
+    # Valid multi-byte UTF-8 next to invalid bytes: a UTF-8 file with a few cp1252 bytes pasted in. It is read as
+    # UTF-8 with the cp1252 fallback handler, which keeps both; a pure cp1252 file has no such sequences.
+    return "utf-8" if _UTF8_MULTIBYTE.search(raw) else "cp1252"
 
 
-def _sniff_delimiter(sample: str, path: Path) -> str:
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _decode_errors(encoding: str) -> str:
+    """The codec error handler for an encoding: UTF-8 falls back to cp1252 byte by byte; others replace."""
+    return CP1252_FALLBACK if encoding in ("utf-8", "utf-8-sig") else "replace"
+
+
+#: a UTF-8 lead byte read as cp1252/latin-1 followed by a continuation byte read the same way: likely mojibake
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+
+
+def repair_mojibake(values: pd.Series) -> tuple[pd.Series, int]:
+    """Repair UTF-8 text that was decoded as cp1252 somewhere upstream ("CafÃ©" → "Café"); count the rows fixed.
+
+    Only cells with a mojibake-looking pair are given to ``ftfy.fix_encoding``, which changes nothing else
+    (quotes, ligatures and width are left as written).
+
+    >>> fixed, n = repair_mojibake(pd.Series(["CafÃ© â€” ok", "naïve “quotes”"]))
+    >>> fixed.tolist(), n
+    (['Café — ok', 'naïve “quotes”'], 1)
+    """
+    import ftfy
+
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    suspect = text.str.contains(_MOJIBAKE_HINT, regex=True)
+    if not suspect.any():
+        return values, 0
+    fixed = text[suspect].map(ftfy.fix_encoding)
+    changed = fixed != text[suspect]
+    out = values.astype(object).copy()
+    out[fixed.index] = fixed
+    return out, int(changed.sum())
+
+
+# --------------------------------------------------------------------------------------------- CSV options
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        base, n = name, seen.get(name, 0)
+        while name in seen:
+            n += 1
+            name = f"{base}.{n}"
+        seen[base] = n
+        seen[name] = 0
+        out.append(name)
+    return out
+
+
+def sniff_delimiter(sample: str, truncated: bool = False) -> str:
+    """The delimiter that splits the first records into the same number (> 1) of fields.
+
+    Quoted fields are honoured, so a comma inside quotes does not count. When no delimiter splits the header,
+    the file has one column and :data:`ONE_COLUMN_SEP` is returned (commas in the text stay text).
+
+    >>> sniff_delimiter('text;score\\n"a, b";3\\nc;4\\n')
+    ';'
+    >>> sniff_delimiter("text\\nhello, world\\n") == ONE_COLUMN_SEP
+    True
+    """
+    best, best_fields, header_splits = None, 1, False
+    for delimiter in DELIMITERS:
+        try:
+            records = []
+            for record in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
+                if record:
+                    records.append(len(record))
+                if len(records) > SNIFF_RECORDS:
+                    break
+        except csv.Error:
+            continue
+        if truncated and len(records) > 1:
+            records = records[:-1]
+        if not records:
+            continue
+        header_splits = header_splits or records[0] > 1
+        if len(set(records)) == 1 and records[0] > best_fields:
+            best, best_fields = delimiter, records[0]
+    if best is not None:
+        return best
+    return "," if header_splits else ONE_COLUMN_SEP
+
+
+def _csv_options(path: Path, head: bytes) -> dict:
+    encoding = detect_encoding(head)
     if path.suffix.lower() == ".tsv":
-        return "\t"
-    first_lines = "\n".join(sample.splitlines()[:20])
+        sep = "\t"
+    else:
+        sample = head.decode(encoding, errors=_decode_errors(encoding))
+        sep = sniff_delimiter(sample, truncated=len(head) >= SNIFF_BYTES)
+    return {"sep": sep, "encoding": encoding, "encoding_errors": _decode_errors(encoding), "dtype": str,
+            "keep_default_na": False, "na_filter": False, "on_bad_lines": "error",
+            # a blank or whitespace-only line is a record (an empty answer), kept and flagged, never skipped
+            "skip_blank_lines": False}
+
+
+def _parser_error(exc: Exception, path: Path) -> InputError:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    row = None
+    found = re.search(r"line (\d+)", message)
+    if found:
+        row = int(found.group(1))
+    return InputError(f"cannot parse as a table ({message})", path=path, row=row,
+                      fix="check the quoting of that row (a field holding the delimiter or a line break must be in "
+                          "double quotes), or save the file again as CSV (UTF-8)")
+
+
+def _check_columns(frame: pd.DataFrame, path: Path, row_offset: int = 0) -> pd.DataFrame:
+    """Reject rows pandas would silently shift, and give columns clean unique names."""
+    if not isinstance(frame.index, pd.RangeIndex):
+        # Every data row had one field more than the header: pandas would turn the first into an index.
+        raise InputError("the data rows have more fields than the header", path=path, row=row_offset + 2,
+                         fix="add the missing column name to the header, or quote fields that contain the delimiter")
+    frame.columns = _dedupe([str(c).strip() for c in frame.columns])
+    return frame
+
+
+# --------------------------------------------------------------------------------------------- JSON
+
+def _json_records(items: list, path: Path, first_row: int = 1) -> pd.DataFrame:
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InputError("not a JSON object", path=path, row=first_row + i, value=json.dumps(item)[:60],
+                             fix="each record must be an object such as {\"text\": \"...\"}")
+    rows = [{str(k): (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v))
+             for k, v in item.items()} for item in items]
+    frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+    if rows and not len(frame.columns):  # records without keys are still records
+        frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
+    frame.columns = _dedupe([str(c).strip() for c in frame.columns])
+    return frame.astype(object).where(frame.notna(), "") if len(frame.columns) else frame
+
+
+def _iter_jsonl(path: Path, encoding: str, chunksize: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    """JSON Lines in chunks of records; yields (frame, number of the chunk's first record)."""
+    items, first, number = [], 1, 0
+    with open(path, encoding=encoding, errors=_decode_errors(encoding), newline="") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            number += 1
+            try:
+                items.append(json.loads(line))
+            except (ValueError, RecursionError) as exc:
+                raise InputError(f"not valid JSON ({exc})", path=path, row=number,
+                                 fix="each line must be one JSON object; check quotes and commas") from None
+            if len(items) == chunksize:
+                yield _json_records(items, path, first), first
+                items, first = [], number + 1
+    if first == 1 and not items:
+        raise InputError("no JSON records in the file", path=path, fix="write one JSON object per line")
+    if items:
+        yield _json_records(items, path, first), first
+
+
+def _read_json(path: Path, encoding: str) -> pd.DataFrame:
     try:
-        return csv.Sniffer().sniff(first_lines, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
+        with open(path, encoding=encoding, errors=_decode_errors(encoding)) as fh:
+            data = json.load(fh)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"cannot parse as JSON ({exc})", path=path,
+                         fix="use JSON Lines (one object per line) or a JSON array of objects") from None
+    if isinstance(data, dict):
+        # {"records": [...]} or {"data": [...]}: the one list of objects inside
+        lists = [v for v in data.values() if isinstance(v, list)]
+        data = lists[0] if len(lists) == 1 else [data]
+    if not isinstance(data, list):
+        raise InputError("JSON is not a list of records", path=path, value=json.dumps(data)[:60],
+                         fix="use a JSON array of objects, or JSON Lines (one object per line)")
+    return _json_records(data, path)
+
+
+# --------------------------------------------------------------------------------------------- reading files
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    try:
+        import openpyxl  # noqa: F401  (pandas needs it for .xlsx)
+    except ImportError:
+        raise InputError("reading .xlsx needs the optional Excel support", path=path,
+                         fix="install it with: pip install 'feedback[excel]' (adds openpyxl), or save the sheet as CSV") from None
+    try:
+        frame = pd.read_excel(path, dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises zipfile, KeyError, ValueError... for a broken workbook
+        raise InputError(f"cannot read the Excel workbook ({type(exc).__name__}: {exc})", path=path,
+                         fix="open it in Excel and save it again as .xlsx, or save the first sheet as CSV") from None
+    frame.columns = _dedupe([str(c).strip() for c in frame.columns])
+    return frame
 
 
 def read_table(path: str | Path) -> tuple[pd.DataFrame, str | None]:
-    """Read one tabular file as text columns; returns the frame and the encoding used (None for binary formats)."""
+    """Read one tabular file as text columns; returns the frame and the encoding used (None for binary formats).
+
+    Mojibake is not repaired here (see :func:`repair_mojibake`, applied to text columns by ``prepare_feedback``).
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", path=path, fix="check the path, or run `feedback sample --out DIR` for example data")
@@ -100,100 +356,178 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, str | None]:
         return read_email(path), None
     if suffix in (".parquet", ".pq"):
         try:
-            return pd.read_parquet(path), None
+            frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for a broken file
             raise InputError(f"cannot read Parquet ({exc})", path=path, fix="check that the file is a complete Parquet file") from None
+        frame.columns = _dedupe([str(c).strip() for c in frame.columns])
+        return frame, None
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_excel(path), None
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
         raise InputError("file is empty", path=path, fix="export the data again; the file has no header and no rows")
     encoding = detect_encoding(head)
+    if suffix in JSONL_SUFFIXES or (suffix == ".json" and head.lstrip()[:1] == b"{" and b"\n{" in head):
+        frames = [chunk for chunk, _ in _iter_jsonl(path, encoding, chunksize=10**12)]
+        return frames[0], encoding
+    if suffix == ".json":
+        return _read_json(path, encoding), encoding
+    options = _csv_options(path, head)
     try:
-        if suffix in (".jsonl", ".ndjson") or (suffix == ".json" and head.lstrip()[:1] == b"{"):
-            frame = pd.read_json(path, lines=True, dtype=False, encoding=encoding)
-        elif suffix == ".json":
-            frame = pd.read_json(path, dtype=False, encoding=encoding)
-        else:
-            sep = _sniff_delimiter(head.decode(encoding, errors="replace"), path)
-            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding,
-                                encoding_errors="replace", on_bad_lines="error")
-    except pd.errors.ParserError as exc:
-        raise InputError(f"cannot parse as a table ({exc})", path=path,
-                         fix="check the quoting of that line, or save the file again as CSV (UTF-8)") from None
-    except ValueError as exc:
-        raise InputError(f"cannot parse as JSON ({exc})", path=path,
-                         fix="use JSON Lines (one object per line) or a JSON array of objects") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame, encoding
+        frame = pd.read_csv(path, **options)
+    except pd.errors.EmptyDataError:
+        raise InputError("file has no header row", path=path, fix="export the data again with column names in the first row") from None
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+        raise _parser_error(exc, path) from None
+    return _check_columns(frame, path), encoding
 
 
 def _stable_pseudonym(address: str) -> str:
-    """A stable customer id for an e-mail address that does not reveal it."""
+    """A stable customer id for an e-mail address that does not show it (the first 12 hex digits of its SHA-256).
+
+    >>> _stable_pseudonym("Ann@Example.com ") == _stable_pseudonym("ann@example.com")
+    True
+    """
     return "E" + hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()[:12]
 
 
+_ADDRESS = re.compile(r"^\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*$")
+
+
+def pseudonymize_addresses(ids: pd.Series) -> pd.Series:
+    """Customer ids that are e-mail addresses become the same stable pseudonyms mail senders get.
+
+    >>> pseudonymize_addresses(pd.Series(["C1", "Ann@example.com"])).tolist()[1] == _stable_pseudonym("ann@example.com")
+    True
+    """
+    looks = ids.str.match(_ADDRESS)
+    if not looks.any():
+        return ids
+    return ids.where(~looks, ids[looks].map(_stable_pseudonym))
+
+
+def _part_text(part: email.message.Message) -> str:
+    try:
+        return part.get_content()
+    except (LookupError, ValueError, AttributeError, TypeError, AssertionError):
+        payload = part.get_payload(decode=True) or b""
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            return payload.decode(charset, errors="replace")
+        except LookupError:  # an unknown charset name
+            return payload.decode("utf-8", errors=CP1252_FALLBACK)
+
+
 def _email_body(message: email.message.EmailMessage) -> tuple[str, int]:
-    """Plain-text body of a message (HTML converted later by the cleaner) and the number of attachments."""
+    """Plain-text body of a message (else its HTML, converted by the caller) and the number of attachments.
+
+    An attachment is any part marked ``attachment``, or any non-text part with a file name (inline images).
+    """
     attachments = 0
     plain, html = None, None
     for part in message.walk() if message.is_multipart() else [message]:
         if part.is_multipart():
             continue
-        if part.get_content_disposition() == "attachment":
+        ctype = part.get_content_type()
+        disposition = part.get_content_disposition()
+        if disposition == "attachment" or (part.get_filename() and not ctype.startswith("text/")):
             attachments += 1
             continue
-        ctype = part.get_content_type()
-        try:
-            content = part.get_content()
-        except (LookupError, ValueError):
-            content = part.get_payload(decode=True).decode("utf-8", errors="replace")
         if ctype == "text/plain" and plain is None:
-            plain = content
+            plain = _part_text(part)
         elif ctype == "text/html" and html is None:
-            html = content
+            html = _part_text(part)
     return (plain if plain is not None else html or ""), attachments
 
 
-def read_email(path: str | Path) -> pd.DataFrame:
-    """Read a .eml file, a folder of .eml files or an .mbox file: one row per message."""
-    path = Path(path)
+def _email_date(value: str | None) -> object:
+    """A UTC, tz-naive timestamp; the raw header when it cannot be parsed (flagged bad_date later)."""
+    if not value:
+        return ""
+    try:
+        stamp = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return value
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+    return pd.Timestamp(stamp)
+
+
+def _messages(path: Path) -> Iterator[tuple[str, email.message.Message]]:
+    parse = lambda raw: email.message_from_bytes(raw, policy=email.policy.default)  # noqa: E731
     if path.is_dir():
-        messages = [(p, email.message_from_bytes(p.read_bytes(), policy=email.policy.default))
-                    for p in sorted(path.glob("*.eml"))]
+        for item in sorted(p for p in path.iterdir() if p.suffix.lower() in EMAIL_SUFFIXES):
+            yield from _messages(item)
     elif path.suffix.lower() == ".mbox":
-        box = mailbox.mbox(path, factory=lambda f: email.message_from_binary_file(f, policy=email.policy.default))
-        messages = [(path, m) for m in box]
+        box = mailbox.mbox(path, factory=None, create=False)
+        for key in box.iterkeys():
+            yield path.name, parse(box.get_bytes(key))
     else:
-        messages = [(path, email.message_from_bytes(path.read_bytes(), policy=email.policy.default))]
+        yield path.name, parse(path.read_bytes())
+
+
+EMAIL_COLUMNS = ["feedback_id", "customer_id", "created_at", "channel", "subject", "text", "thread_id", "attachments"]
+
+
+def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> pd.DataFrame:
+    """Read a .eml file, a folder of .eml/.mbox files or an .mbox file: one row per message.
+
+    ``text`` is the body as plain text (HTML converted; quotes and signatures are cut later by the cleaner,
+    which keeps them in ``removed_text``). ``customer_id`` is ``address_map[sender]`` when given (keys are
+    lower-case addresses), else a stable pseudonym of the sender address. ``thread_id`` is the first
+    Message-ID in References, else In-Reply-To, else the message's own Message-ID.
+    """
+    from .clean import html_to_text
+
+    path = Path(path)
+    address_map = {k.strip().lower(): str(v) for k, v in (address_map or {}).items()}
     rows = []
-    for index, (source, msg) in enumerate(messages):
+    for index, (source, msg) in enumerate(_messages(path)):
         body, attachments = _email_body(msg)
-        sender = email.utils.parseaddr(str(msg.get("From", "")))[1]
-        try:
-            created = parsedate_to_datetime(str(msg["Date"])).astimezone(None).replace(tzinfo=None) if msg["Date"] else None
-        except (TypeError, ValueError):
-            created = None
-        refs = str(msg.get("References", "")).split()
-        thread = refs[0] if refs else str(msg.get("In-Reply-To") or msg.get("Message-ID") or "")
+        sender = email.utils.parseaddr(str(msg.get("From", "") or ""))[1].strip().lower()
+        own_id = str(msg.get("Message-ID", "") or "").strip().strip("<>")
+        refs = re.findall(r"<([^<>]+)>", str(msg.get("References", "") or ""))
+        reply_to = re.findall(r"<([^<>]+)>", str(msg.get("In-Reply-To", "") or ""))
+        feedback_id = own_id or f"{source}#{index + 1}"
         rows.append({
-            "feedback_id": str(msg.get("Message-ID") or f"{source.name}#{index + 1}").strip("<>"),
-            "customer_id": _stable_pseudonym(sender) if sender else "",
-            "created_at": created,
+            "feedback_id": feedback_id,
+            "customer_id": address_map.get(sender) or (_stable_pseudonym(sender) if sender else ""),
+            "created_at": _email_date(str(msg["Date"]) if msg["Date"] else None),
             "channel": "email",
-            "subject": str(msg.get("Subject", "")),
-            "text": body,
-            "thread_id": thread.strip("<>"),
+            "subject": str(msg.get("Subject", "") or ""),
+            "text": html_to_text(body),
+            "thread_id": (refs or reply_to or [feedback_id])[0],
             "attachments": attachments,
         })
-    return pd.DataFrame(rows, columns=["feedback_id", "customer_id", "created_at", "channel", "subject", "text",
-                                       "thread_id", "attachments"])
+    return pd.DataFrame(rows, columns=EMAIL_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------- columns
 
-def _apply_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
-    renames = {source: standard for standard, source in mapping.items() if source in frame.columns}
-    return frame.rename(columns=renames)
+def _apply_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename export columns to standard names; returns the frame and {standard: original header}.
+
+    One header may feed two standard names (a Zendesk ``Id`` is both feedback and ticket id). A column that
+    already has the standard name but is not the mapped one is kept as ``NAME.original``.
+    """
+    renames: dict[str, str] = {}
+    copies: list[tuple[str, str]] = []
+    origins: dict[str, str] = {}
+    for standard, source in mapping.items():
+        if source not in frame.columns or standard == source:
+            continue
+        if source in renames:
+            copies.append((standard, renames[source]))
+        elif standard not in renames.values():
+            renames[source] = standard
+        origins[standard] = source
+    clashes = {s: f"{s}.original" for s in renames.values() if s in frame.columns and s not in renames}
+    frame = frame.rename(columns=clashes).rename(columns=renames)
+    for standard, renamed in copies:
+        if standard not in frame.columns:
+            frame[standard] = frame[renamed]
+    return frame, origins
 
 
 def _longest_text_column(frame: pd.DataFrame) -> list[str]:
@@ -204,13 +538,22 @@ def _longest_text_column(frame: pd.DataFrame) -> list[str]:
     return [best] if best is not None and lengths[best] >= 10 else []
 
 
+#: header names that usually hold the message in an export, for the "did you mean" hint
+TEXT_SYNONYMS = {"comment", "comments", "message", "body", "description", "feedback", "review", "verbatim", "response",
+                 "reason", "content", "answer", "note", "notes", "remarks", "details"}
+#: channel names tools use, mapped to the standard channels (others pass through lower-cased)
+CHANNEL_SYNONYMS = {"mail": "email", "e-mail": "email", "web widget": "chat", "messaging": "chat", "live chat": "chat",
+                    "whatsapp": "chat", "twitter": "social", "facebook": "social", "instagram": "social", "x": "social"}
+
+
 def require_columns(frame: pd.DataFrame, required: tuple[str, ...], path: Path | str, option_hint: str = "") -> None:
     """Raise an error naming the missing column, the columns found and the closest match."""
     for name in required:
         if name in frame.columns:
             continue
-        found = ", ".join(repr(c) for c in list(frame.columns)[:12])
-        close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1, cutoff=0.5)
+        found = ", ".join(repr(c) for c in list(frame.columns)[:12]) or "no columns"
+        close = [c for c in frame.columns if name == "text" and str(c).strip().lower() in TEXT_SYNONYMS][:1]
+        close = close or difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1, cutoff=0.5)
         if not close:
             close = [c for c in frame.columns if name.replace("_", "") in str(c).lower().replace("_", "").replace(" ", "")][:1]
         if not close and name == "text":
@@ -221,11 +564,17 @@ def require_columns(frame: pd.DataFrame, required: tuple[str, ...], path: Path |
             fix = f"did you mean {close[0]!r}? Map it in the config file: [columns] {name} = {close[0]!r}"
         else:
             fix = f"add a column {name!r}, or map one in the config file: [columns] {name} = \"Your column\""
+        if name == "text":
+            fix += f" Or pick a preset with --preset ({', '.join(sorted(PRESETS))})"
         raise InputError(f"no column {name!r}; found {found}", path=path, column=name, fix=fix)
 
 
 def _parse_dates(values: pd.Series) -> pd.Series:
-    parsed = pd.to_datetime(values.replace("", None), errors="coerce", utc=True, format="mixed")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_convert(None) if values.dt.tz is not None else values
+    cleaned = values.astype(object).where(values.notna(), None)
+    cleaned = cleaned.where(cleaned.astype(str).str.strip() != "", None)
+    parsed = pd.to_datetime(cleaned, errors="coerce", utc=True, format="mixed")
     return parsed.dt.tz_convert(None)
 
 
@@ -240,47 +589,97 @@ def _parse_scores(frame: pd.DataFrame, name: str, issues: pd.Series) -> pd.Serie
     return numbers.where(~bad)
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as strings, missing as ""; a column that is already text is returned without a copy."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.fillna("") if values.hasnans else values
+    return values.astype(object).where(values.notna(), "").astype(str)
+
+
 # --------------------------------------------------------------------------------------------- tables
 
+def _choose_preset(frame: pd.DataFrame, preset: str | None, user_mapping: dict[str, str]) -> str | None:
+    """The preset to apply: the one named, else one detected from the headers when the file lacks 'text'."""
+    if preset:
+        return get_preset(preset).name
+    if "text" in frame.columns or "text" in user_mapping:
+        return None
+    return detect_preset(list(frame.columns))
+
+
+def feedback_mapping(columns: list[str], config: Config | None = None, text_column: str | None = None,
+                     id_column: str | None = None, preset: str | None = None) -> tuple[dict[str, str], str | None]:
+    """The ``{standard: header}`` mapping for a feedback file, and the preset used.
+
+    The config's ``[columns]`` wins, then ``--text-column``/``--id-column``, then the preset (named, or
+    detected from the headers when the file has no ``text`` column).
+
+    >>> feedback_mapping(["Id", "Subject", "Requester", "Created at", "Description"])[0]["text"]
+    'Description'
+    >>> feedback_mapping(["Id", "Subject", "Requester", "Created at", "Description", "Notes"],
+    ...                  Config(columns={"text": "Notes"}))[0]["text"]
+    'Notes'
+    """
+    config = config or Config()
+    user = dict(config.columns)
+    if text_column and "text" not in user:
+        user["text"] = text_column
+    if id_column and "feedback_id" not in user:
+        user["feedback_id"] = id_column
+    frame_stub = pd.DataFrame(columns=list(columns))
+    chosen = _choose_preset(frame_stub, preset, user)
+    mapping = {}
+    if chosen:
+        taken = set(user.values())
+        mapping = {k: v for k, v in preset_mapping(chosen, list(columns)).items() if k not in user and v not in taken}
+    mapping.update(user)
+    return mapping, chosen
+
+
 def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: Config | None = None,
-                     text_column: str | None = None, id_column: str | None = None) -> pd.DataFrame:
+                     text_column: str | None = None, id_column: str | None = None, *, preset: str | None = None,
+                     strict: bool = False, row_offset: int = 0, header_rows: int = 1) -> pd.DataFrame:
     """Turn a raw feedback export into the standard feedback table; every input row is kept.
 
     Missing optional columns are added empty; rows with empty text, a bad date or an out-of-range score are
-    flagged in ``quality_issue`` (the first reason found) instead of being dropped.
+    flagged in ``quality_issue`` (the first reason found) instead of being dropped. ``strict=True`` raises an
+    :class:`InputError` for the first flagged row instead, naming the file, the row (``row_offset`` +
+    position + ``header_rows``; with a header the first data row is row 2), the column as the export names it,
+    the value and the fix. Mojibake in ``text`` and ``subject`` is repaired (``frame.attrs["mojibake_repaired"]``).
     """
-    config = config or Config()
-    mapping = dict(config.columns)
-    if text_column:
-        mapping["text"] = text_column
-    if id_column:
-        mapping["feedback_id"] = id_column
-    frame = _apply_mapping(frame.copy(), mapping)
+    mapping, chosen = feedback_mapping(list(frame.columns), config, text_column, id_column, preset)
+    raw_columns = frame
+    frame, origins = _apply_mapping(frame.copy(), mapping)
     require_columns(frame, ("text",), path, option_hint="--text-column")
     if id_column and "feedback_id" not in frame.columns:
         require_columns(frame, ("feedback_id",), path, option_hint="--id-column")
 
     n = len(frame)
+    positions = np.arange(row_offset + 1, row_offset + n + 1)
     issues = pd.Series([""] * n, index=frame.index, dtype=object)
-    text = frame["text"].astype(object).where(frame["text"].notna(), "").astype(str)
-    frame["text"] = text
+    frame["text"], repaired = repair_mojibake(_as_text(frame["text"]))
+    frame["text"] = _as_text(frame["text"])
     if "feedback_id" not in frame.columns:
-        frame["feedback_id"] = [f"row{i + 1}" for i in range(n)]
-    frame["feedback_id"] = frame["feedback_id"].astype(str)
+        frame["feedback_id"] = [f"row{i}" for i in positions]
+    frame["feedback_id"] = _as_text(frame["feedback_id"])
     if "customer_id" not in frame.columns:
         # Without a customer column each row stands for its own (anonymous) customer.
         frame["customer_id"] = "anon-" + frame["feedback_id"]
-    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["customer_id"] = pseudonymize_addresses(_as_text(frame["customer_id"]))
     if "created_at" in frame.columns:
-        created = _parse_dates(frame["created_at"])
-        issues[created.isna() & (frame["created_at"].astype(str).str.strip() != "")] = "bad_date"
+        raw_dates = frame["created_at"]
+        created = _parse_dates(raw_dates)
+        blank = raw_dates.isna() | (_as_text(raw_dates).str.strip() == "")
+        issues[created.isna() & ~blank] = "bad_date"
         issues[created.isna() & (issues == "")] = "missing_date"
         frame["created_at"] = created
     else:
         frame["created_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     if "channel" not in frame.columns:
-        frame["channel"] = "unknown"
-    frame["channel"] = frame["channel"].astype(str).str.strip().str.lower().replace("", "unknown")
+        preset_channel = PRESETS[chosen].channel if chosen else None
+        frame["channel"] = preset_channel or "unknown"
+    channel = _as_text(frame["channel"]).str.strip().str.lower()
+    frame["channel"] = channel.map(lambda c: CHANNEL_SYNONYMS.get(c, c or "unknown"))
     for name in ("csat", "nps", "ces"):
         if name in frame.columns:
             frame[name] = _parse_scores(frame, name, issues)
@@ -289,22 +688,43 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     for name in ("ticket_id", "subject"):
         if name not in frame.columns:
             frame[name] = ""
-        frame[name] = frame[name].astype(object).where(frame[name].notna(), "").astype(str)
+        frame[name] = _as_text(frame[name])
+    frame["subject"], repaired_subjects = repair_mojibake(frame["subject"])
+    frame["subject"] = _as_text(frame["subject"])
     issues[(frame["text"].str.strip() == "") & (issues == "")] = "empty_text"
     frame["quality_issue"] = issues
+    frame.attrs["mojibake_repaired"] = repaired + repaired_subjects
+    frame.attrs["preset"] = chosen
+    if strict:
+        _raise_first_issue(frame, raw_columns, origins, path, row_offset, header_rows)
     return frame
+
+
+def _raise_first_issue(frame: pd.DataFrame, raw: pd.DataFrame, origins: dict[str, str], path: Path | str,
+                       row_offset: int, header_rows: int) -> None:
+    flagged = np.flatnonzero(frame["quality_issue"].isin(list(STRICT_FIXES)).to_numpy())
+    if not len(flagged):
+        return
+    i = int(flagged[0])
+    reason = frame["quality_issue"].iloc[i]
+    standard = "text" if reason == "empty_text" else "created_at" if reason.endswith("date") else reason[4:]
+    column = origins.get(standard, standard)
+    value = raw[column].iloc[i] if column in raw.columns else None
+    counting = "; row numbers count the header as row 1" if header_rows else ""
+    raise InputError(f"{ISSUE_MESSAGES[reason]} (--strict{counting})", path=path,
+                     row=row_offset + i + 1 + header_rows, column=column, value=value, fix=STRICT_FIXES[reason])
 
 
 def prepare_customers(frame: pd.DataFrame, path: Path | str, config: Config | None = None) -> pd.DataFrame:
     """Standard customers table: ids as text, dates parsed, churned as bool, money as float."""
     config = config or Config()
-    frame = _apply_mapping(frame.copy(), config.columns)
+    frame, _ = _apply_mapping(frame.copy(), config.columns)
     require_columns(frame, ("customer_id",), path)
-    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["customer_id"] = pseudonymize_addresses(_as_text(frame["customer_id"]))
     for name in ("segment", "plan"):
         if name not in frame.columns:
             frame[name] = "all"
-        frame[name] = frame[name].astype(str).replace("", "unknown")
+        frame[name] = _as_text(frame[name]).replace("", "unknown")
     for name in ("signup_date", "churn_date"):
         frame[name] = _parse_dates(frame[name]) if name in frame.columns else pd.NaT
     if "churned" in frame.columns:
@@ -324,7 +744,7 @@ FALSE_WORDS = {"false", "no", "n", "0", "f", "", "active"}
 
 
 def _parse_bool(values: pd.Series, path: Path | str) -> pd.Series:
-    words = values.astype(str).str.strip().str.lower()
+    words = _as_text(values).str.strip().str.lower()
     bad = ~words.isin(TRUE_WORDS | FALSE_WORDS)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -336,9 +756,9 @@ def _parse_bool(values: pd.Series, path: Path | str) -> pd.Series:
 def prepare_tickets(frame: pd.DataFrame, path: Path | str, config: Config | None = None) -> pd.DataFrame:
     """Standard tickets table: timestamps parsed, durations and contact counts numeric."""
     config = config or Config()
-    frame = _apply_mapping(frame.copy(), config.columns)
+    frame, _ = _apply_mapping(frame.copy(), config.columns)
     require_columns(frame, ("ticket_id",), path)
-    frame["ticket_id"] = frame["ticket_id"].astype(str)
+    frame["ticket_id"] = _as_text(frame["ticket_id"])
     for name in ("opened_at", "first_response_at", "resolved_at"):
         frame[name] = _parse_dates(frame[name]) if name in frame.columns else pd.NaT
     for name in ("handle_time_minutes", "contacts_to_resolve"):
@@ -346,22 +766,96 @@ def prepare_tickets(frame: pd.DataFrame, path: Path | str, config: Config | None
     for name in ("customer_id", "channel"):
         if name not in frame.columns:
             frame[name] = ""
-        frame[name] = frame[name].astype(str)
+        frame[name] = _as_text(frame[name])
     return frame
 
 
+def _header_rows(path: Path) -> int:
+    """Rows before the first record, for error row numbers: 1 for CSV/TSV/Excel (the header), else 0."""
+    return 1 if path.suffix.lower() in CSV_SUFFIXES | {".xlsx", ".xlsm"} else 0
+
+
 def load_feedback(path: str | Path, config: Config | None = None, text_column: str | None = None,
-                  id_column: str | None = None) -> tuple[pd.DataFrame, str | None]:
+                  id_column: str | None = None, *, preset: str | None = None, strict: bool = False,
+                  address_map: dict[str, str] | None = None) -> tuple[pd.DataFrame, str | None]:
     """Read and standardise one feedback file; returns the table and the encoding used."""
-    raw, encoding = read_table(path)
-    return prepare_feedback(raw, path, config, text_column=text_column, id_column=id_column), encoding
+    path = Path(path)
+    if address_map and path.exists() and (path.is_dir() or path.suffix.lower() in EMAIL_SUFFIXES):
+        raw, encoding = read_email(path, address_map), None
+    else:
+        raw, encoding = read_table(path)
+    return prepare_feedback(raw, path, config, text_column=text_column, id_column=id_column, preset=preset,
+                            strict=strict, header_rows=_header_rows(path)), encoding
 
 
-def load_dataset(data: str | Path, config: Config | None = None) -> Dataset:
+def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, config: Config | None = None,
+                         text_column: str | None = None, id_column: str | None = None, *, preset: str | None = None,
+                         strict: bool = False) -> Iterator[pd.DataFrame]:
+    """Read a CSV/TSV or JSON Lines feedback file in standardised chunks of ``chunksize`` rows.
+
+    Memory stays bounded by the chunk size, not the file size, so reading a large export starts at once.
+    Row ids (``row{N}``) and error row numbers continue across chunks; the encoding and delimiter are
+    sniffed once, from the first 64 KB. The preset (named or detected) is chosen from the header.
+    ``chunk.attrs["encoding"]`` holds the encoding used.
+    """
+    path = Path(path)
+    if chunksize < 1:
+        raise InputError(f"chunksize must be a whole number >= 1; got {chunksize!r}", fix="pass e.g. chunksize=100_000")
+    if not path.exists():
+        raise InputError("file not found", path=path, fix="check the path")
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES | JSONL_SUFFIXES:
+        raise InputError(f"cannot stream {suffix or 'a file without suffix'} in chunks", path=path,
+                         fix="stream CSV, TSV or JSON Lines; read other formats whole with load_feedback()")
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not head.strip():
+        raise InputError("file is empty", path=path, fix="export the data again; the file has no header and no rows")
+    encoding = detect_encoding(head)
+    header_rows = _header_rows(path)
+    if suffix in JSONL_SUFFIXES:
+        for chunk, first in _iter_jsonl(path, encoding, chunksize):
+            out = prepare_feedback(chunk, path, config, text_column, id_column, preset=preset, strict=strict,
+                                   row_offset=first - 1, header_rows=header_rows)
+            out.attrs["encoding"] = encoding
+            yield out
+        return
+    options = _csv_options(path, head)
+    offset = 0
+    try:
+        with pd.read_csv(path, chunksize=chunksize, **options) as reader:
+            for chunk in reader:
+                chunk = _check_columns(chunk, path, offset)
+                chunk.index = pd.RangeIndex(len(chunk))
+                out = prepare_feedback(chunk, path, config, text_column, id_column, preset=preset, strict=strict,
+                                       row_offset=offset, header_rows=header_rows)
+                out.index = pd.RangeIndex(offset, offset + len(out))
+                out.attrs["encoding"] = encoding
+                offset += len(chunk)
+                yield out
+    except pd.errors.EmptyDataError:
+        raise InputError("file has no header row", path=path, fix="export the data again with column names in the first row") from None
+    except (pd.errors.ParserError, csv.Error) as exc:
+        raise _parser_error(exc, path) from None
+
+
+def read_summary(frame: pd.DataFrame, encoding: str | None) -> list[str]:
+    """Lines for the CLI: the encoding used, the preset applied, how many texts were repaired from mojibake."""
+    parts = [f"encoding: {encoding or 'n/a (binary format or e-mail)'}"]
+    if frame.attrs.get("preset"):
+        parts.append(f"preset: {frame.attrs['preset']}")
+    if frame.attrs.get("mojibake_repaired"):
+        parts.append(f"mojibake repaired in {frame.attrs['mojibake_repaired']} rows")
+    return ["; ".join(parts)]
+
+
+def load_dataset(data: str | Path, config: Config | None = None, *, preset: str | None = None,
+                 strict: bool = False) -> Dataset:
     """Load a data folder (``feedback.csv`` plus optional ``customers.csv``/``tickets.csv``) or one feedback file.
 
-    Files may be any supported format: ``feedback.jsonl`` or ``feedback.parquet`` are found too.
-    Feedback outside ``config.since``/``config.until`` is left out of the analysis and counted.
+    Files may be any supported format: ``feedback.jsonl``, ``feedback.parquet`` or an ``.mbox`` are found
+    too. When the customers table has an ``email`` column, mail senders are mapped to its ``customer_id``
+    instead of pseudonyms. Feedback outside ``config.since``/``config.until`` is kept, flagged and counted.
     """
     config = config or Config()
     data = Path(data)
@@ -377,20 +871,29 @@ def load_dataset(data: str | Path, config: Config | None = None) -> Dataset:
         if "feedback" not in sources:
             emails = sorted(p for p in data.iterdir() if p.suffix.lower() in EMAIL_SUFFIXES)
             if emails:
-                sources["feedback"] = emails[0] if len(emails) == 1 or emails[0].suffix == ".mbox" else data
+                sources["feedback"] = emails[0] if len(emails) == 1 else data
             else:
                 listed = ", ".join(sorted(p.name for p in data.iterdir())[:10]) or "nothing"
-                raise InputError(f"no feedback.csv (or .jsonl/.parquet/.mbox) in the folder; found {listed}",
+                raise InputError(f"no feedback.csv (or .jsonl/.parquet/.xlsx/.mbox) in the folder; found {listed}",
                                  path=data, fix="name the feedback export feedback.csv, or pass the file itself")
     else:
         sources["feedback"] = data
-    feedback, encoding = load_feedback(sources["feedback"], config)
-    dataset = Dataset(feedback=feedback, sources=sources, rows_read={"feedback": len(feedback)},
-                      encodings={"feedback": encoding})
+    dataset = Dataset(feedback=pd.DataFrame(), sources=sources)
+    address_map = None
     if "customers" in sources:
         raw, enc = read_table(sources["customers"])
         dataset.customers = prepare_customers(raw, sources["customers"], config)
         dataset.rows_read["customers"], dataset.encodings["customers"] = len(raw), enc
+        if "email" in dataset.customers.columns:
+            address_map = dict(zip(_as_text(dataset.customers["email"]).str.strip().str.lower(),
+                                   dataset.customers["customer_id"]))
+            address_map.pop("", None)
+    feedback, encoding = load_feedback(sources["feedback"], config, preset=preset, strict=strict,
+                                       address_map=address_map)
+    dataset.feedback = feedback
+    dataset.rows_read["feedback"], dataset.encodings["feedback"] = len(feedback), encoding
+    dataset.repaired["feedback"] = feedback.attrs.get("mojibake_repaired", 0)
+    dataset.presets["feedback"] = feedback.attrs.get("preset")
     if "tickets" in sources:
         raw, enc = read_table(sources["tickets"])
         dataset.tickets = prepare_tickets(raw, sources["tickets"], config)
@@ -401,7 +904,7 @@ def load_dataset(data: str | Path, config: Config | None = None) -> Dataset:
 
 def _apply_date_window(dataset: Dataset, config: Config) -> None:
     created = dataset.feedback["created_at"]
-    issues = dataset.feedback["quality_issue"]
+    issues = dataset.feedback["quality_issue"].copy()
     for bound, outside in ((config.since, lambda t, b: t < b), (config.until, lambda t, b: t >= b + pd.Timedelta(days=1))):
         if bound is None:
             continue

@@ -15,6 +15,22 @@ Rules kept everywhere:
   ``json.dumps(result, allow_nan=False)`` works.
 - Periods run without gaps from the first to the last timestamp; an empty period is listed with null
   survey/ticket KPIs and ``n`` 0.
+- A change between periods is called significant only by the test named in :data:`CHANGE_TESTS` (and in
+  ``KPI_DEFINITIONS[kpi]["change_test"]``): a two-proportion z-test for shares, a Welch t-test for means, a
+  normal test on the NPS difference; always two-sided at ``ALPHA`` = 0.05, with no correction for the number
+  of periods and KPIs looked at (about one change in twenty is flagged by chance when nothing changed).
+
+Two kinds of customers table:
+
+- *dated* (some ``churn_date`` or ``signup_date`` known): churn_rate is a per-period rate, customers lost in
+  the period / customers active at its start.
+- *snapshot* (no dates at all, e.g. a CRM export with a churned flag and a tenure): there is no period, so
+  churn_rate is the churned share of the table, churned customers / all customers with a churned flag, and
+  says so (``"basis": "snapshot"`` on the KPI and a line in ``result["notes"]``). CLV then needs the tenure
+  in months (column ``tenure_months``, mappable with ``[columns] tenure_months = "tenure"``): the monthly
+  churn hazard is churned customers / total months of tenure (the constant-hazard estimate, in which
+  customers still active count their months so far), lifespan = 1 / annualised hazard. Without a tenure
+  CLV is null, because a churned share has no time unit.
 
 Each formula is documented on its ``_kpi_*`` function and summarised in :data:`KPI_DEFINITIONS`,
 which the report prints in its methods section.
@@ -59,6 +75,19 @@ DAYS_PER_YEAR = 365.25
 
 #: the KPIs for which the period-over-period change is tested (two-proportion z-test)
 PROPORTION_KPIS = ("csat", "fcr", "churn_rate", "retention_rate")
+#: the KPIs whose change is tested with Welch's t-test on (mean, sd, n) of each period
+MEAN_KPIS = ("ces", "aht_minutes", "resolution_hours", "first_response_hours")
+
+#: the stated test behind every ``change_significant`` flag (None: the change of that KPI is never tested,
+#: because it has no sampling distribution here: CLV and CAC:CLV are derived, CAC is per acquired cohort)
+CHANGE_TESTS = {
+    "proportion": "two-sided two-proportion z-test with pooled standard error, alpha 0.05",
+    "mean": "two-sided Welch t-test (unequal variances) from each period's mean, sd and n, alpha 0.05",
+    "nps": "two-sided z-test on the NPS difference, se = sqrt(var1/n1 + var2/n2) with "
+           "var = p_p + p_d - (p_p - p_d)^2 (NPS/100 scale), alpha 0.05",
+}
+#: standard name of the optional tenure column (months with the company) of a snapshot customers table
+TENURE_COLUMN = "tenure_months"
 
 KPI_DEFINITIONS: dict[str, dict[str, Any]] = {
     "csat": {"name": "CSAT", "unit": "fraction", "higher_is_better": True, "ci_method": "Wilson score 95%",
@@ -71,18 +100,24 @@ KPI_DEFINITIONS: dict[str, dict[str, Any]] = {
     "churn_rate": {"name": "Churn rate", "unit": "fraction", "higher_is_better": False,
                    "ci_method": "Wilson score 95%",
                    "formula": "customers active at the period start (signed up before it, not yet churned) "
-                              "whose churn_date falls in the period / customers active at the period start"},
+                              "whose churn_date falls in the period / customers active at the period start; "
+                              "a snapshot table without dates: churned customers / all customers (the churned "
+                              "share, not a per-period rate)"},
     "retention_rate": {"name": "Retention rate", "unit": "fraction", "higher_is_better": True,
                        "ci_method": "1 - churn rate interval",
                        "formula": "1 - churn rate (same customers)"},
     "clv": {"name": "CLV", "unit": "currency", "higher_is_better": True, "ci_method": "none",
             "formula": "mean monthly revenue x 12 x lifespan in years (x margin if given); "
                        "lifespan = 1 / annualised churn rate, annual = 1 - (1 - period churn)^(periods per year); "
-                       "null when nobody churned"},
+                       "snapshot table: period churn = monthly hazard = churned / total tenure months, 12 periods "
+                       "a year; null when nobody churned or (snapshot) no tenure is given"},
     "cac": {"name": "CAC", "unit": "currency", "higher_is_better": False, "ci_method": "Student t 95%",
-            "formula": "sum of acquisition_cost of customers who signed up in the period / number of them"},
+            "formula": "sum of acquisition_cost of customers who signed up in the period / number of them "
+                       "(overall and per segment: over every customer with an acquisition_cost); null when no "
+                       "acquisition_cost is given"},
     "clv_cac": {"name": "CLV:CAC", "unit": "ratio", "higher_is_better": True, "ci_method": "none",
-                "formula": "CLV / CAC; null when either is null or CAC is 0"},
+                "formula": "CLV / CAC; null when either is null or CAC is 0 (CAC is null when no "
+                           "acquisition_cost is given)"},
     "fcr": {"name": "First-contact resolution", "unit": "fraction", "higher_is_better": True,
             "ci_method": "Wilson score 95%",
             "formula": "resolved tickets closed in one contact / resolved tickets"},
@@ -95,6 +130,11 @@ KPI_DEFINITIONS: dict[str, dict[str, Any]] = {
                              "ci_method": "Student t 95%",
                              "formula": "mean hours from opened_at to first_response_at over answered tickets"},
 }
+
+for _name, _definition in KPI_DEFINITIONS.items():
+    _definition["change_test"] = (CHANGE_TESTS["proportion"] if _name in PROPORTION_KPIS else
+                                  CHANGE_TESTS["mean"] if _name in MEAN_KPIS else
+                                  CHANGE_TESTS["nps"] if _name == "nps" else None)
 
 
 # --------------------------------------------------------------------------- numbers and intervals
@@ -164,8 +204,9 @@ def _mean(values: pd.Series, min_n: int, **extra: Any) -> dict[str, Any]:
     arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     arr = arr[np.isfinite(arr)]
     if len(arr) == 0:
-        return _absent(min_n)
-    return _kpi(float(arr.mean()), len(arr), mean_ci(arr), min_n, **extra)
+        return _absent(min_n, sd=None, **{k: None for k in extra})
+    sd = float(np.std(arr, ddof=1)) if len(arr) > 1 else None
+    return _kpi(float(arr.mean()), len(arr), mean_ci(arr), min_n, sd=sd, **extra)
 
 
 def _column(df: pd.DataFrame | None, name: str) -> pd.Series | None:
@@ -354,6 +395,107 @@ def _customer_kpis(cust: pd.DataFrame | None, start: pd.Timestamp | None, end: p
     return out
 
 
+def is_snapshot(customers: pd.DataFrame | None) -> bool:
+    """True for a customers table with a ``churned`` flag but no date to place customers in time.
+
+    That is: no ``churn_date`` at all, and either no ``signup_date`` at all or someone flagged churned (whose
+    churn cannot be placed in a period). Such a table gets the snapshot definitions (module docstring).
+
+    >>> is_snapshot(pd.DataFrame({"customer_id": ["a", "b"], "churned": [True, False]}))
+    True
+    >>> is_snapshot(pd.DataFrame({"customer_id": ["a"], "churned": [True], "churn_date": ["2026-04-01"]}))
+    False
+    """
+    if customers is None or "churned" not in customers.columns or len(customers) == 0:
+        return False
+    dates = {name: (_datetimes(customers[name]).notna().any() if name in customers.columns else False)
+             for name in ("signup_date", "churn_date")}
+    if dates["churn_date"]:
+        return False
+    return not dates["signup_date"] or bool(_flags(customers["churned"]).any())
+
+
+def _flags(values: pd.Series) -> pd.Series:
+    """Churned flags as a nullable boolean Series (NA where unknown)."""
+    return values.astype("boolean")
+
+
+SNAPSHOT_NOTE = ("customers table without dates (a snapshot): churn_rate = churned customers / all customers "
+                 "with a churned flag (n), the share churned at the time of the export, not a per-period rate; "
+                 "retention_rate = 1 - that share")
+SNAPSHOT_CLV_NOTE = ("CLV = mean monthly_revenue x 12 x lifespan, lifespan = 1 / (1 - (1 - h)^12) years with "
+                     "the monthly churn hazard h = churned customers / total tenure months")
+SNAPSHOT_NO_TENURE_NOTE = (f"CLV is null: a snapshot's churned share has no time unit; give the tenure in months "
+                           f"(column {TENURE_COLUMN}, e.g. [columns] {TENURE_COLUMN} = \"tenure\") to estimate it")
+SNAPSHOT_PERIOD_NOTE = "the customers table has no dates: churn, retention, CLV and CAC are not split by period"
+
+
+def _snapshot_customer_kpis(cust: pd.DataFrame | None, min_n: int, margin: float | None) -> dict[str, dict[str, Any]]:
+    """churn_rate, retention_rate, clv, cac and clv_cac of a snapshot customers table (no dates).
+
+    churn_rate = churned / customers with a known churned flag (n), Wilson CI, ``basis`` "snapshot".
+    clv = mean monthly_revenue x 12 x lifespan [x margin], lifespan = 1 / annual churn, annual = 1 - (1 - h)^12,
+    h = churned / sum of ``tenure_months`` over customers with a tenure and a flag (extra keys
+    ``monthly_churn_hazard``, ``lifespan_years`` and ``extrapolated``: True when the lifespan is longer than the
+    longest tenure seen, so CLV extrapolates a constant hazard beyond the data); n = customers with a revenue; null without a tenure column,
+    with no tenure months or when nobody churned. cac = mean acquisition_cost over every customer with one.
+
+    >>> c = pd.DataFrame({"churned": [True, False, False, False], "monthly_revenue": [10.0, 20, 30, 40],
+    ...                   "tenure_months": [6, 12, 12, 18]})
+    >>> k = _snapshot_customer_kpis(c, 1, None)
+    >>> k["churn_rate"]["value"], k["churn_rate"]["n"], round(k["clv"]["value"], 2), k["cac"]["value"]
+    (0.25, 4, 1343.77, None)
+    """
+    if cust is None or "churned" not in cust.columns:
+        return _customer_kpis(None, None, None, None, min_n, margin)
+    out: dict[str, dict[str, Any]] = {}
+    flags = _flags(cust["churned"])
+    known = flags.notna().to_numpy()
+    churned = flags.fillna(False).astype(bool).to_numpy()
+    k, n = int(churned[known].sum()), int(known.sum())
+    out["churn_rate"] = _proportion(k, n, min_n) | {"basis": "snapshot"}
+    c = out["churn_rate"]
+    out["retention_rate"] = (_kpi(1 - c["value"], n, [1 - c["ci"][1], 1 - c["ci"][0]], min_n) if n
+                             else _absent(min_n)) | {"basis": "snapshot"}
+
+    revenue = _scores(cust, "monthly_revenue")
+    tenure = (pd.to_numeric(cust[TENURE_COLUMN], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+              if TENURE_COLUMN in cust.columns else None)
+    hazard = lifespan = clv = longest = None
+    if tenure is not None:
+        usable = known & np.isfinite(tenure) & (tenure >= 0)
+        months = float(tenure[usable].sum())
+        longest = float(tenure[usable].max()) / 12 if usable.any() else None
+        if months > 0:
+            hazard = int(churned[usable].sum()) / months
+            if 0 < hazard < 1:
+                lifespan = 1 / (1 - (1 - hazard) ** 12)
+    if revenue is None or revenue.empty:
+        out["clv"] = _absent(min_n)
+    else:
+        if lifespan is not None:
+            clv = float(revenue.mean()) * 12 * lifespan * (1.0 if margin is None else margin)
+        out["clv"] = _kpi(clv, len(revenue), None, min_n)
+    out["clv"] |= {"basis": "snapshot", "monthly_churn_hazard": _num(hazard), "lifespan_years": _num(lifespan),
+                   "extrapolated": None if lifespan is None or longest is None else bool(lifespan > longest)}
+
+    cost = _column(cust, "acquisition_cost")
+    out["cac"] = _absent(min_n) if cost is None else _mean(cost, min_n)
+    clv_v, cac_v = out["clv"]["value"], out["cac"]["value"]
+    ratio = clv_v / cac_v if clv_v is not None and cac_v not in (None, 0) else None
+    n_ratio = min(out["clv"]["n"], out["cac"]["n"])
+    out["clv_cac"] = _kpi(ratio, n_ratio, None, min_n) if n_ratio else _absent(min_n)
+    return out
+
+
+def _snapshot_notes(cust: pd.DataFrame | None, by: str) -> list[str]:
+    notes = [SNAPSHOT_NOTE, SNAPSHOT_CLV_NOTE if cust is not None and TENURE_COLUMN in cust.columns
+             else SNAPSHOT_NO_TENURE_NOTE]
+    if by in PERIODS_PER_YEAR:
+        notes.append(SNAPSHOT_PERIOD_NOTE)
+    return notes
+
+
 # --------------------------------------------------------------------------- significance and deltas
 
 def significant_change(prev: dict[str, Any], cur: dict[str, Any], alpha: float = ALPHA) -> dict[str, Any]:
@@ -383,8 +525,77 @@ def significant_change(prev: dict[str, Any], cur: dict[str, Any], alpha: float =
     return {"z": float(z), "p_value": p_value, "significant": bool(p_value < alpha)}
 
 
+def significant_mean_change(prev: dict[str, Any], cur: dict[str, Any], alpha: float = ALPHA) -> dict[str, Any]:
+    """Two-sided Welch t-test between two mean KPI dicts, from their ``value`` (mean), ``sd`` and ``n``.
+
+    Returns ``{"t", "df", "p_value", "significant"}``; all None when a side lacks a value, has n < 2 or no sd.
+    Two periods with zero spread: t and p_value None, ``significant`` True when the means differ.
+
+    >>> r = significant_mean_change({"value": 2.0, "sd": 1.0, "n": 10}, {"value": 3.0, "sd": 1.0, "n": 10})
+    >>> round(r["t"], 3), round(r["df"], 1), round(r["p_value"], 4), r["significant"]
+    (2.236, 18.0, 0.0382, True)
+    """
+    none = {"t": None, "df": None, "p_value": None, "significant": None}
+    if not prev or not cur or prev.get("value") is None or cur.get("value") is None:
+        return none
+    n1, n2 = int(prev.get("n") or 0), int(cur.get("n") or 0)
+    s1, s2 = prev.get("sd"), cur.get("sd")
+    if n1 < 2 or n2 < 2 or s1 is None or s2 is None:
+        return none
+    v1, v2 = s1 * s1 / n1, s2 * s2 / n2
+    diff = float(cur["value"]) - float(prev["value"])
+    if v1 + v2 == 0:
+        return {"t": None, "df": None, "p_value": None, "significant": diff != 0}
+    t = diff / math.sqrt(v1 + v2)
+    df = (v1 + v2) ** 2 / ((v1 * v1 / (n1 - 1) if v1 else 0.0) + (v2 * v2 / (n2 - 1) if v2 else 0.0))
+    p_value = float(2 * stats.t.sf(abs(t), df))
+    return {"t": float(t), "df": float(df), "p_value": p_value, "significant": bool(p_value < alpha)}
+
+
+def significant_nps_change(prev: dict[str, Any], cur: dict[str, Any], alpha: float = ALPHA) -> dict[str, Any]:
+    """Two-sided z-test on the difference of two NPS KPI dicts (``value``, ``n``, ``promoters``, ``detractors``).
+
+    se = sqrt(var1/n1 + var2/n2) on the NPS/100 scale, var = p_p + p_d - (p_p - p_d)^2. Returns
+    ``{"z", "p_value", "significant"}``, all None when a side is missing.
+
+    >>> r = significant_nps_change({"value": 0.0, "n": 100, "promoters": 0.3, "detractors": 0.3},
+    ...                            {"value": 30.0, "n": 100, "promoters": 0.5, "detractors": 0.2})
+    >>> round(r["z"], 2), r["significant"]
+    (2.73, True)
+    """
+    none = {"z": None, "p_value": None, "significant": None}
+    sides = []
+    for kpi in (prev, cur):
+        if not kpi or kpi.get("value") is None or not kpi.get("n") or kpi.get("promoters") is None \
+                or kpi.get("detractors") is None:
+            return none
+        pp, pd_ = float(kpi["promoters"]), float(kpi["detractors"])
+        sides.append((pp - pd_, max(pp + pd_ - (pp - pd_) ** 2, 0.0) / int(kpi["n"])))
+    (d1, var1), (d2, var2) = sides
+    if var1 + var2 == 0:
+        return {"z": None, "p_value": None, "significant": d1 != d2}
+    z = (d2 - d1) / math.sqrt(var1 + var2)
+    p_value = float(2 * stats.norm.sf(abs(z)))
+    return {"z": float(z), "p_value": p_value, "significant": bool(p_value < alpha)}
+
+
+def change_test(name: str, prev: dict[str, Any], cur: dict[str, Any], alpha: float = ALPHA) -> dict[str, Any] | None:
+    """The stated test of KPI ``name`` between two periods (see :data:`CHANGE_TESTS`); None when not tested."""
+    if name in PROPORTION_KPIS:
+        return significant_change(prev, cur, alpha)
+    if name in MEAN_KPIS:
+        return significant_mean_change(prev, cur, alpha)
+    if name == "nps":
+        return significant_nps_change(prev, cur, alpha)
+    return None
+
+
 def _add_changes(entries: list[dict[str, Any]], compare: bool) -> None:
-    """Add ``delta`` and ``change_significant`` to every KPI of every entry (None for the first or groups)."""
+    """Add ``delta`` and ``change_significant`` to every KPI of every entry (None for the first or groups).
+
+    ``change_significant`` is the result of :func:`change_test` at ALPHA (True/False), None when the KPI is
+    not tested (clv, cac, clv_cac) or a side is missing.
+    """
     for i, entry in enumerate(entries):
         prev = entries[i - 1] if compare and i > 0 else None
         for name in KPI_NAMES:
@@ -394,8 +605,8 @@ def _add_changes(entries: list[dict[str, Any]], compare: bool) -> None:
                 kpi["delta"] = None
             else:
                 kpi["delta"] = _num(kpi["value"] - before["value"])
-            kpi["change_significant"] = (significant_change(before, kpi)["significant"]
-                                         if before is not None and name in PROPORTION_KPIS else None)
+            test = change_test(name, before, kpi) if before is not None else None
+            kpi["change_significant"] = None if test is None else test["significant"]
 
 
 # --------------------------------------------------------------------------- orchestration
@@ -480,9 +691,14 @@ def compute_kpis(
     key ``"period"`` for the group name; their ``delta`` and ``change_significant`` are None (groups have no
     order).
 
+    A snapshot customers table (no dates, see :func:`is_snapshot`) gets churned-share definitions overall and
+    per segment, null customer KPIs per period, ``"customer_basis": "snapshot"`` and explanatory
+    ``"notes"`` (strings the CLI and report print); a dated table gives ``"customer_basis": "dated"``.
+
     Every KPI dict has ``value``, ``n``, ``ci``, ``small_sample`` (n < ``min_n``); period entries add ``delta``
     (value minus the previous period's value, None when either is None) and ``change_significant`` (two-
-    proportion z-test at 0.05 for csat, fcr, churn_rate, retention_rate; None for the others).
+    proportion z-test at 0.05 for csat, fcr, churn_rate, retention_rate; Welch t-test for ces and the ticket
+    times; z-test on the difference for nps; None for clv, cac, clv_cac -- see :data:`CHANGE_TESTS`).
     ``margin`` (e.g. 0.7) multiplies CLV.
 
     >>> fb = pd.DataFrame({"created_at": pd.to_datetime(["2026-03-30", "2026-03-31", "2026-04-01", "2026-04-02"]),
@@ -497,11 +713,15 @@ def compute_kpis(
         raise ConfigError(f"KPIs can be grouped by one of {', '.join(GROUP_BY)}; got {by!r}")
     if not isinstance(min_n, (int, np.integer)) or min_n < 1:
         raise ConfigError(f"min_n must be a whole number of at least 1; got {min_n!r}")
-    cust = _customer_frame(customers)
+    snapshot = is_snapshot(customers)
+    cust = customers.copy() if snapshot else _customer_frame(customers)
+    notes = _snapshot_notes(cust, by) if snapshot else []
 
     # overall
-    window = _window(feedback, tickets, cust)
-    if window is None:
+    window = _window(feedback, tickets, None if snapshot else cust)
+    if snapshot:
+        customer_kpis = _snapshot_customer_kpis(cust, min_n, margin)
+    elif window is None:
         customer_kpis = _customer_kpis(cust, None, None, None, min_n, margin)
         customer_kpis["cac"] = _customer_kpis(cust, None, None, None, min_n, margin,
                                               acquired_in_window=False)["cac"]
@@ -515,7 +735,7 @@ def compute_kpis(
     # periods or groups
     entries: list[dict[str, Any]] = []
     if by in PERIODS_PER_YEAR:
-        span = _period_range(feedback, tickets, cust)
+        span = _period_range(feedback, tickets, None if snapshot else cust)
         labels = all_periods(span[0], span[1], by) if span else []
         fb_labels = (period_labels(_datetimes(feedback["created_at"]), by)
                      if feedback is not None and "created_at" in feedback.columns else None)
@@ -526,7 +746,7 @@ def compute_kpis(
             kpis = _survey_and_ticket_kpis(
                 _rows_where(feedback, None if fb_labels is None else fb_labels == label),
                 _rows_where(tickets, None if tk_labels is None else tk_labels == label), min_n)
-            kpis |= _customer_kpis(cust, start, end, PERIODS_PER_YEAR[by], min_n, margin)
+            kpis |= _customer_kpis(None if snapshot else cust, start, end, PERIODS_PER_YEAR[by], min_n, margin)
             entries.append({"period": label, **_ordered(kpis)})
         _add_changes(entries, compare=True)
     else:
@@ -538,7 +758,9 @@ def compute_kpis(
             kpis = _survey_and_ticket_kpis(
                 _rows_where(feedback, None if fb_groups is None else fb_groups.astype(object) == name),
                 _rows_where(tickets, None if tk_groups is None else tk_groups.astype(object) == name), min_n)
-            if window is None or by == "channel":
+            if snapshot and by == "segment":
+                kpis |= _snapshot_customer_kpis(sub_cust, min_n, margin)
+            elif window is None or by == "channel":
                 kpis |= _customer_kpis(None, None, None, None, min_n, margin)
             else:
                 start, end = window
@@ -548,11 +770,19 @@ def compute_kpis(
             entries.append({"period": name, **_ordered(kpis)})
         _add_changes(entries, compare=False)
 
+    if snapshot:
+        stretched = [name for name, kpis in [("overall", overall)] + [(e["period"], e) for e in entries]
+                     if kpis["clv"].get("extrapolated")]
+        if stretched:
+            notes.append(f"CLV of {', '.join(stretched)} rests on a lifespan longer than the longest tenure in the "
+                         "table: it extrapolates a constant churn hazard, read it as an order of magnitude")
     return {
         "overall": overall,
         "periods": entries,
         "group_by": by,
         "window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
+        "customer_basis": None if cust is None else "snapshot" if snapshot else "dated",
+        "notes": notes,
     }
 
 
@@ -573,11 +803,11 @@ def _group_keys(feedback, tickets, cust, by: str):
     return segment_of(feedback), segment_of(tickets), cust["segment"]
 
 
-def kpi_table(result: dict[str, Any], include_overall: bool = False) -> pd.DataFrame:
+def kpi_table(result: dict[str, Any], include_overall: bool = False, field: str = "value") -> pd.DataFrame:
     """A table of KPI values: one row per period (or group), one column per KPI; null values become NaN.
 
     The index is named after ``result["group_by"]`` ("period" when absent). With ``include_overall`` a last
-    row "overall" is added.
+    row "overall" is added. ``field`` picks what the cells hold: "value" (default) or "n" (the denominators).
 
     >>> table = kpi_table({"overall": {"csat": {"value": 0.5, "n": 4, "ci": None}},
     ...                    "periods": [{"period": "2026-W14", "csat": {"value": 0.5, "n": 4, "ci": None}}]})
@@ -588,10 +818,10 @@ def kpi_table(result: dict[str, Any], include_overall: bool = False) -> pd.DataF
     rows, index = [], []
     for entry in result.get("periods", []):
         index.append(entry["period"])
-        rows.append([(entry.get(k) or {}).get("value") for k in names])
+        rows.append([(entry.get(k) or {}).get(field) for k in names])
     if include_overall:
         index.append("overall")
-        rows.append([(result["overall"].get(k) or {}).get("value") for k in names])
+        rows.append([(result["overall"].get(k) or {}).get(field) for k in names])
     table = pd.DataFrame(rows, index=pd.Index(index, name=result.get("group_by", "period")), columns=names,
                          dtype=float)
     return table

@@ -9,13 +9,14 @@ import pandas as pd
 
 from .clean import clean_feedback
 from .config import Config
-from .impact import PRIORITY_FORMULA, impact_records, theme_impact
+from .impact import EMERGING_EARLY_SHARE, PRIORITY_FORMULA, impact_records, theme_impact
 from .ingest import Dataset, load_dataset
 from .kpis import KPI_DEFINITIONS, compute_kpis
 from .periods import all_periods, period_labels
-from .report import ReportContext, render_report
+from .report import PAINPOINT_DEFINITIONS, ReportContext, render_report
 from .schema import OTHER_THEME_ID, SKIP_REASONS
-from .sentiment import NEGATIVE_AT_OR_BELOW, POSITIVE_AT_OR_ABOVE, SentimentScorer, score_sentiment
+from .sentiment import (NEGATIVE_AT_OR_BELOW, POSITIVE_AT_OR_ABOVE, SENTENCE_BASE_WEIGHT, SentimentScorer,
+                        score_sentiment)
 from .themes import ThemeModel, tag_themes
 
 #: a theme is praise, not a pain point, when its mean sentiment is at least this and few of its mentions are negative
@@ -28,8 +29,10 @@ METHODS = {
     "sentiment": (
         "VADER (Hutto & Gilbert 2014) scores each sentence; support-language rules (waiting, unresolved repeats, "
         "cancellation intent, escalation, sarcasm; models/sentiment_rules.toml) shift the sentences they match. "
-        "The document score is the mean of sentence scores weighted by 0.25 + |score|, with courtesy-only sentences "
-        f"down-weighted. Labels: negative ≤ {NEGATIVE_AT_OR_BELOW}, positive ≥ {POSITIVE_AT_OR_ABOVE} (VADER's thresholds)."
+        f"The document score is the mean of sentence scores weighted by {SENTENCE_BASE_WEIGHT} + |score|, with "
+        "courtesy-only sentences down-weighted and a sentence opening with 'But'/'However' weighted up. Labels: "
+        f"negative ≤ {NEGATIVE_AT_OR_BELOW}, positive ≥ {POSITIVE_AT_OR_ABOVE} (chosen on VADER's human-rated "
+        "ground truth; VADER's own are ±0.05)."
     ),
     "themes": (
         "Texts become content lemmas (spaCy stop words and support boilerplate removed, negations kept); TF-IDF over "
@@ -75,10 +78,16 @@ def analyze_feedback(feedback: pd.DataFrame, config: Config | None = None, theme
     return frame, model
 
 
-def analyze_dataset(dataset: Dataset, config: Config | None = None, theme_model: ThemeModel | None = None) -> AnalysisResult:
-    """Run every stage on a loaded dataset."""
+def analyze_dataset(dataset: Dataset, config: Config | None = None, theme_model: ThemeModel | None = None,
+                    scorer: SentimentScorer | None = None) -> AnalysisResult:
+    """Run every stage on a loaded dataset (``scorer``: e.g. a calibrated model from ``load_scorer(DIR)``)."""
     config = config or Config()
-    frame, model = analyze_feedback(dataset.feedback, config, theme_model)
+    frame, model = analyze_feedback(dataset.feedback, config, theme_model, scorer=scorer)
+    return _measure(dataset, frame, model, config)
+
+
+def _measure(dataset: Dataset, frame: pd.DataFrame, model: ThemeModel, config: Config) -> AnalysisResult:
+    """The stages after text analysis: impact of every theme and the KPIs."""
     usable = frame[~frame["quality_issue"].isin(SKIP_REASONS)]
     impact = theme_impact(usable, dataset.customers, period=config.period)
     kpis = compute_kpis(frame[frame["quality_issue"] != "outside_period"], dataset.customers, dataset.tickets,
@@ -86,10 +95,30 @@ def analyze_dataset(dataset: Dataset, config: Config | None = None, theme_model:
     return AnalysisResult(dataset, frame, model, impact, kpis, config)
 
 
-def run(data: str | Path, config: Config | None = None, theme_model: ThemeModel | None = None) -> AnalysisResult:
+def analyze_stored(feedback: pd.DataFrame, customers: pd.DataFrame | None, tickets: pd.DataFrame | None,
+                   config: Config | None = None, theme_model: ThemeModel | None = None) -> AnalysisResult:
+    """Impact and KPIs from rows already cleaned, scored and tagged (a workspace, see ``feedback.workspace``).
+
+    No text is analyzed again: the stored sentiment and theme columns are used as they are. Rows outside
+    ``config.since``/``config.until`` are kept, flagged ``outside_period`` and counted, as ``load_dataset`` does.
+    """
+    from .ingest import _apply_date_window
+
+    config = config or Config()
+    frame = feedback.copy()
+    frame["quality_issue"] = frame["quality_issue"].astype(object).where(frame["quality_issue"].notna(), "")
+    frame.loc[frame["quality_issue"] == "outside_period", "quality_issue"] = ""  # a window is the reader's, not stored
+    dataset = Dataset(feedback=frame, customers=customers, tickets=tickets, sources={"workspace": "stored rows"},
+                      rows_read={"feedback": len(frame)})
+    _apply_date_window(dataset, config)
+    return _measure(dataset, dataset.feedback, theme_model, config)
+
+
+def run(data: str | Path, config: Config | None = None, theme_model: ThemeModel | None = None,
+        scorer: SentimentScorer | None = None) -> AnalysisResult:
     """Load a data folder or file and analyze it."""
     config = config or Config()
-    return analyze_dataset(load_dataset(data, config), config, theme_model)
+    return analyze_dataset(load_dataset(data, config), config, theme_model, scorer=scorer)
 
 
 def _quotes(rows: pd.DataFrame, n: int, prefer: str | None) -> list[str]:
@@ -102,11 +131,57 @@ def _quotes(rows: pd.DataFrame, n: int, prefer: str | None) -> list[str]:
         rows = rows.sort_values("theme_score", ascending=False, kind="stable")
     quotes: list[str] = []
     for text in rows["clean_text"]:
-        if text not in quotes:
+        if not any(_near_duplicate(text, q) for q in quotes):
             quotes.append(text)
         if len(quotes) == n:
             break
+    for text in rows["clean_text"]:  # too few distinct texts: fill with exact-distinct ones
+        if len(quotes) >= n:
+            break
+        if text not in quotes:
+            quotes.append(text)
     return quotes
+
+
+#: two quotes whose word sets overlap at least this much (Jaccard) say the same thing; the report shows one
+QUOTE_MAX_OVERLAP = 0.6
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    """True for the same complaint with a name, a typo or a greeting changed.
+
+    >>> _near_duplicate("Thanks for the quick help, Grace was lovely.", "Thanks for the quick help, Ahmed was lovely.")
+    True
+    >>> _near_duplicate("The refund never arrived.", "The app crashes on start.")
+    False
+    """
+    wa, wb = set(a.lower().split()), set(b.lower().split())
+    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= QUOTE_MAX_OVERLAP
+
+
+def _segment_breakdown(customers: pd.DataFrame | None, affected: set[str]) -> list[dict]:
+    """Per customer segment: affected customers, their share of the segment, churn of affected vs the others there.
+
+    Shows whether a theme's churn is the theme's or its segment's. Largest affected count first; [] without a
+    customers table with a segment column.
+    """
+    if customers is None or not len(customers) or "segment" not in customers.columns or "churned" not in customers.columns:
+        return []
+    cust = customers.drop_duplicates("customer_id", keep="last")
+    segment = cust["segment"].astype(object).where(cust["segment"].notna(), "unknown").astype(str)
+    churned = cust["churned"].astype("boolean").fillna(False).astype(bool)
+    hit = cust["customer_id"].astype(str).isin(affected)
+    out = []
+    for seg in sorted(segment.unique()):
+        in_seg = (segment == seg).to_numpy()
+        a, others = in_seg & hit.to_numpy(), in_seg & ~hit.to_numpy()
+        if not a.any():
+            continue
+        out.append({"segment": seg, "customers": int(in_seg.sum()), "affected_customers": int(a.sum()),
+                    "share_of_segment": float(a.sum() / in_seg.sum()),
+                    "churn_rate_affected": float(churned.to_numpy()[a].mean()),
+                    "churn_rate_unaffected": float(churned.to_numpy()[others].mean()) if others.any() else None})
+    return sorted(out, key=lambda r: (-r["affected_customers"], r["segment"]))
 
 
 def build_context(result: AnalysisResult) -> ReportContext:
@@ -124,6 +199,8 @@ def build_context(result: AnalysisResult) -> ReportContext:
             (record.get("negative_share") or 0) <= PRAISE_MAX_NEGATIVE_SHARE
         record["top_phrases"] = phrases.get(record["theme_id"], [])[:6]
         record["quotes"] = _quotes(rows, config.quotes_per_theme, None if is_praise else "negative")
+        tagged = used["theme_ids"].map(lambda ids, tid=record["theme_id"]: tid in ids)  # every tag, as impact counts
+        record["segments"] = _segment_breakdown(result.dataset.customers, set(used.loc[tagged, "customer_id"].astype(str)))
         (praise if is_praise else painpoints).append(record)
     labels = period_labels(dated["created_at"], config.period)
     by_period = dated.assign(period=labels.to_numpy()).groupby("period")
@@ -150,6 +227,9 @@ def build_context(result: AnalysisResult) -> ReportContext:
         kpi_definitions=KPI_DEFINITIONS,
         painpoints=painpoints,
         priority_formula=PRIORITY_FORMULA,
+        painpoint_definitions=PAINPOINT_DEFINITIONS | {
+            "New": f"an emerging theme: its mean mentions per period in the first two thirds of the periods are below "
+                   f"{EMERGING_EARLY_SHARE:.0%} of its mean in the last third"},
         praise=praise,
         sentiment_trend=sentiment_trend,
         theme_volume={r["theme_label"]: r.get("trend") or [] for r in records},
@@ -186,5 +266,5 @@ def summary_lines(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-__all__ = ["AnalysisResult", "analyze_feedback", "analyze_dataset", "run", "build_context", "write_report",
+__all__ = ["AnalysisResult", "analyze_feedback", "analyze_dataset", "analyze_stored", "run", "build_context", "write_report",
            "summary_lines"]

@@ -7,13 +7,16 @@ every piece of customer text reaches the page escaped, including inside the SVG.
 
 Security and portability rules the page follows:
 
-* a Content-Security-Policy meta tag allows inline CSS/JS and ``data:`` images only;
+* a Content-Security-Policy meta tag allows inline CSS, the one inline script by its SHA-256 hash (so an
+  injected ``<script>`` or ``onerror=`` handler would not run even if escaping failed) and ``data:`` images;
 * no external URL: CSS and JS are inlined, downloads are ``data:`` URIs;
 * CSV downloads pass every cell through :func:`csv_safe` (formula injection).
 """
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 import math
@@ -69,6 +72,24 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#9
 
 _PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
+#: Definitions of the pain-point columns shown in Methods (the impact module's formulas, in words and symbols).
+#: ``build_context`` may pass its own (e.g. with the exact thresholds of the impact stage).
+PAINPOINT_DEFINITIONS = {
+    "Affected customers": "distinct customers with at least one text tagged with the theme (a text can carry "
+                          "several themes); the share is affected customers ÷ customers who wrote feedback",
+    "Mentions": "texts tagged with the theme",
+    "Mean sentiment": "mean of the texts' compound sentiment scores, from −1 (very negative) to +1 (very positive)",
+    "Churn lift": "churn_rate_affected ÷ churn_rate_unaffected, where churn rates are the share of customers "
+                  "with churned = true among customers who raised the theme and among all other customers; "
+                  "95% interval exp(ln RR ± 1.96·√(1/a − 1/n₁ + 1/c − 1/n₂))",
+    "Adjusted churn lift": "Mantel–Haenszel risk ratio stratified by customer segment (Greenland–Robins 95% interval)",
+    "Revenue at risk (per month)": "Σ monthly_revenue of affected customers × churn_excess, with churn_excess = "
+                                   "churn_rate_affected × (1 − 1/adjusted churn lift), 0 when the adjusted lift ≤ 1",
+    "Trend": "mentions in the latest period compared with the period before (▲ rising, ▼ falling, → flat)",
+    "New": "an emerging theme: almost absent in the first two thirds of the periods, present in the last third",
+    "Negative share": "share of the theme's texts labelled negative",
+}
+
 
 @dataclass
 class ReportContext:
@@ -101,6 +122,9 @@ class ReportContext:
                              metadata={"help": "Impact records, highest priority first, plus optional extras."})
     # How "priority" is computed, in words or a formula.
     priority_formula: str = field(default="", metadata={"help": "How the priority that ranks pain points is computed."})
+    # Column name -> definition of every pain-point column, shown in Methods.
+    painpoint_definitions: dict = field(default_factory=lambda: dict(PAINPOINT_DEFINITIONS),
+                                        metadata={"help": "Pain-point column -> its definition or formula (Methods)."})
     # Positive themes: {"theme_label", "mentions", "mean_sentiment", "quotes"}.
     praise: list = field(default_factory=list,
                          metadata={"help": 'Praise themes: {"theme_label", "mentions", "mean_sentiment", "quotes"}.'})
@@ -210,6 +234,49 @@ def fmt_ci(value: Any, digits: int = 2) -> str:
     return f"[{float(lo):,.{digits}f}–{float(hi):,.{digits}f}]"
 
 
+def fmt_kpi_ci(value: Any, kpi: str, unit: str = "") -> str:
+    """A KPI's confidence interval in the KPI's own unit (percent for rates, dollars for money).
+
+    >>> fmt_kpi_ci([0.7612, 0.8534], "csat", "fraction"), fmt_kpi_ci([24.41, 48.72], "nps"), fmt_kpi_ci(None, "nps")
+    ('[76.1–85.3%]', '[24.4–48.7]', '—')
+    >>> fmt_kpi_ci([1200, 1350.4], "cac")
+    '[$1,200–$1,350]'
+    """
+    if is_missing(value):
+        return MISSING
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        return MISSING
+    if is_missing(lo) or is_missing(hi):
+        return MISSING
+    kind = _kpi_kind(kpi, unit)
+    if kind == "rate":
+        return f"[{float(lo) * 100:.1f}–{float(hi) * 100:.1f}%]"
+    if kind == "money":
+        return f"[{fmt_money(lo)}–{fmt_money(hi)}]"
+    digits = KPI_DIGITS.get(kpi, 2)
+    return f"[{float(lo):,.{digits}f}–{float(hi):,.{digits}f}]"
+
+
+def kpi_delta_is_zero(value: Any, kpi: str, unit: str = "") -> bool:
+    """True when a KPI change rounds to zero at the precision it is shown with (so no arrow, "no change").
+
+    >>> kpi_delta_is_zero(0.0004, "fcr"), kpi_delta_is_zero(0.004, "ces"), kpi_delta_is_zero(0.3, "clv")
+    (True, True, True)
+    >>> kpi_delta_is_zero(0.006, "fcr"), kpi_delta_is_zero(0.006, "ces")
+    (False, False)
+    """
+    if is_missing(value):
+        return False
+    kind = _kpi_kind(kpi, unit)
+    if kind == "rate":
+        return round(abs(float(value)) * 100, 1) == 0
+    if kind == "money":
+        return round(abs(float(value))) == 0
+    return round(abs(float(value)), KPI_DIGITS.get(kpi, 2)) == 0
+
+
 def fmt_label(value: Any) -> str:
     """A snake_case reason as words.
 
@@ -304,7 +371,7 @@ def kpi_tiles(ctx: ReportContext) -> list[dict]:
         delta = None if is_missing(value) or is_missing(before) else float(value) - float(before)
         if delta is None:
             direction, verdict = "none", ""
-        elif abs(delta) < 1e-12:
+        elif kpi_delta_is_zero(delta, key, unit):
             direction, verdict = "flat", "no change"
         else:
             direction = "up" if delta > 0 else "down"
@@ -325,6 +392,8 @@ def kpi_tiles(ctx: ReportContext) -> list[dict]:
             "current_period": per_period[-1].get("period", "") if per_period else "",
             "overall_value": whole.get("value"),
             "overall_n": whole.get("n") or 0,
+            "previous_period": per_period[-2].get("period", "") if len(per_period) > 1 else "",
+            "n_periods": len(per_period),
             "sparkline": sparkline([v for v, _ in series], [p for _, p in series], definition.get("name") or key),
         })
     return tiles
@@ -397,6 +466,19 @@ def _svg_open(chart_id: str, width: float, height: float, title: str, desc: str)
         id=chart_id, w=width, h=height, title=title, desc=desc)
 
 
+def tick_indices(count: int, max_ticks: int = 8) -> list[int]:
+    """Which of ``count`` period positions get an axis label: evenly spaced, anchored on the latest period
+    (the one a reader looks for), so the last two labels never collide.
+
+    >>> tick_indices(12), tick_indices(3), tick_indices(0)
+    ([1, 3, 5, 7, 9, 11], [0, 1, 2], [])
+    """
+    if count <= 0:
+        return []
+    every = max(1, math.ceil(count / max_ticks))
+    return [i for i in range(count) if (count - 1 - i) % every == 0]
+
+
 def sentiment_chart(ctx: ReportContext) -> Markup:
     """Line chart of mean sentiment per period, with a zero line. Empty when there is no data."""
     rows = ctx.sentiment_trend or []
@@ -404,7 +486,7 @@ def sentiment_chart(ctx: ReportContext) -> Markup:
     present = [float(v) for v in values if not is_missing(v)]
     if not present:
         return Markup("")
-    width, height, left, right, top, bottom = 640.0, 260.0, 48.0, 16.0, 16.0, 40.0
+    width, height, left, right, top, bottom = 640.0, 260.0, 48.0, 36.0, 16.0, 40.0
     bound = max(0.25, math.ceil(max(abs(v) for v in present) / 0.25) * 0.25)
     bound = min(bound, 1.0)
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -423,9 +505,9 @@ def sentiment_chart(ctx: ReportContext) -> Markup:
                           '<text class="tick" x="{tx:.1f}" y="{ty:.1f}" text-anchor="end">{label}</text>').format(
             cls="zero" if tick == 0 else "grid", x1=left, x2=width - right, y=y, tx=left - 6, ty=y + 4,
             label=f"{tick:+g}".replace("-", "−") if tick else "0"))
-    every = max(1, math.ceil(len(rows) / 8))
+    ticks = set(tick_indices(len(rows)))
     for i, r in enumerate(rows):
-        if i % every == 0 or i == len(rows) - 1:
+        if i in ticks:
             out.append(Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{label}</text>').format(
                 x=x_of(i), y=height - bottom + 18, label=r.get("period", "")))
     segment: list[str] = []
@@ -514,7 +596,7 @@ def theme_volume_chart(ctx: ReportContext) -> Markup:
         out.append(Markup('<line class="grid" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}"/>'
                           '<text class="tick" x="{tx:.1f}" y="{ty:.1f}" text-anchor="end">{label}</text>').format(
             x1=left, x2=width - right, y=y, tx=left - 6, ty=y + 4, label=fmt_num(y_max * frac)))
-    every = max(1, math.ceil(len(periods) / 8))
+    ticks = set(tick_indices(len(periods)))
     for i, period in enumerate(periods):
         x = left + i * slot + (slot - bar_w) / 2
         base = top + plot_h
@@ -527,7 +609,7 @@ def theme_volume_chart(ctx: ReportContext) -> Markup:
             out.append(Markup('<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{c}">'
                               '<title>{t}</title></rect>').format(
                 x=x, y=base, w=bar_w, h=h, c=s["color"], t=f"{period} — {s['label']}: {fmt_num(v)}"))
-        if i % every == 0 or i == len(periods) - 1:
+        if i in ticks:
             out.append(Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{label}</text>').format(
                 x=left + i * slot + slot / 2, y=top + plot_h + 18, label=period))
     for j, s in enumerate(series):
@@ -777,15 +859,20 @@ def make_environment(templates_dir: str | Path | None = None) -> jinja2.Environm
         lstrip_blocks=True,
     )
     env.filters.update(pct=fmt_pct, num=fmt_num, money=fmt_money, signed=fmt_signed, ci=fmt_ci,
-                       label=fmt_label, kpi=fmt_kpi, kpi_delta=fmt_kpi_delta, sortkey=_sort_key)
+                       label=fmt_label, kpi=fmt_kpi, kpi_delta=fmt_kpi_delta, kpi_ci=fmt_kpi_ci,
+                       sortkey=_sort_key)
 
     def asset(name: str) -> str:
         """Text of a trusted static file (report.css / report.js) found through the same loaders."""
         source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
         return source
 
+    def csp_hash(text: str) -> str:
+        """CSP source for one inline script: only this exact text may run (inline event handlers never)."""
+        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
     env.globals.update(
-        asset=asset, kpi_tiles=kpi_tiles, trend_info=trend_info, sentiment_chart=sentiment_chart,
+        asset=asset, csp_hash=csp_hash, kpi_tiles=kpi_tiles, trend_info=trend_info, sentiment_chart=sentiment_chart,
         theme_volume_chart=theme_volume_chart, theme_volume_series=theme_volume_series, lift_chart=lift_chart,
         downloads=downloads, is_missing=is_missing, MISSING=MISSING, SMALL_SAMPLE_N=SMALL_SAMPLE_N,
         QUOTES_SHOWN=QUOTES_SHOWN,

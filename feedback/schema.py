@@ -31,7 +31,8 @@ THEME_COLUMNS = ("theme_id", "theme_label", "themes", "theme_ids", "theme_score"
 OTHER_THEME_ID = -1
 OTHER_THEME_LABEL = "other"
 
-#: quality issues that keep a row out of the analysis (it is still kept, counted and shown)
-SKIP_REASONS = ("empty_text", "non_english", "outside_period")
+#: quality issues that keep a row out of the analysis (it is still kept, counted and shown);
+#: "duplicate": the same customer sent the same text again within a day (see clean.find_duplicates)
+SKIP_REASONS = ("empty_text", "non_english", "outside_period", "duplicate")
 #: quality issues that are reported but leave the row usable (e.g. a bad score is blanked, the text is used)
 NOTE_REASONS = ("bad_date", "missing_date", "bad_csat", "bad_nps", "bad_ces", "truncated")

@@ -49,6 +49,18 @@ AUTO_K_START = 24
 AUTO_MERGE_SIMILARITY = 0.4
 #: a discovered theme takes a taxonomy name when at least this share of its texts match that name's seeds
 GUIDE_LABEL_SHARE = 0.5
+#: themes are discovered on at most this many texts (a seeded sample of larger inputs); every text is tagged.
+#: 20,000 texts hold a theme of 0.5% with ~100 examples, and keep fitting time flat as inputs grow
+MAX_FIT_TEXTS = 20_000
+#: vector spaces a ThemeModel can cluster in
+EMBEDDINGS = ("static", "tfidf", "minilm")
+#: default cosine below which a text is "other", per vector space: LSA vectors of short texts are far apart
+#: (0.3); the static MiniLM table puts 99% of Banking77 texts above 0.63 to their theme, so 0.5 marks only
+#: texts unlike every theme (measured by the embeddings benchmark)
+DEFAULT_OTHER_THRESHOLD = {"tfidf": 0.3, "static": 0.5, "minilm": 0.35}
+#: weight of the taxonomy block appended to an embedding: two texts matching the same taxonomy theme gain
+#: about w²/(1+w²) ≈ 0.33 cosine, enough to join paraphrases, not enough to merge unrelated texts
+GUIDE_EMBEDDING_WEIGHT = 0.7
 #: a text matching one taxonomy theme's seeds joins the theme of that name at this share of other_threshold
 PIN_RELAX = 0.5
 #: on a refit, a new theme continues an old one when at least this share of its texts fell in that old theme
@@ -138,10 +150,15 @@ class ThemeModel:
         Number of themes, or "auto": over-cluster, then merge groups the taxonomy or centroid similarity joins.
     min_theme_size : int
         Themes with fewer texts are folded into ``other`` (in small inputs, down to 5% of the texts, at least 3).
-    other_threshold : float
-        Cosine similarity to the nearest theme centroid below which a text is ``other``.
+    other_threshold : float or None
+        Cosine similarity to the nearest theme centroid below which a text is ``other``; None takes the
+        default of the vector space (``DEFAULT_OTHER_THRESHOLD``).
     tag_threshold : float
         A text is also tagged with a second (third …) theme when its similarity to it is at least this.
+    embeddings : "static", "tfidf" or "minilm"
+        The vector space: "static" (default) a static embedding table distilled from all-MiniLM-L6-v2 and
+        shipped in ``models/`` (meaning, not only shared words; numpy only); "tfidf" lemma TF-IDF + LSA;
+        "minilm" the full all-MiniLM-L6-v2 through the optional extra ``feedback[embeddings]``.
     taxonomy : "default", a path, or None
         Guide themes with seed phrases (``models/taxonomy.toml``): texts matching a theme's seeds are pulled
         together, and a discovered theme mostly made of them takes the taxonomy's name. None discovers freely.
@@ -157,12 +174,14 @@ class ThemeModel:
     ['refund not received']
     """
 
-    def __init__(self, n_themes: int | str = "auto", min_theme_size: int = 15, other_threshold: float = 0.3,
-                 tag_threshold: float = 0.45, taxonomy: str | Path | None = "default", seed: int = 42) -> None:
+    def __init__(self, n_themes: int | str = "auto", min_theme_size: int = 15, other_threshold: float | None = None,
+                 tag_threshold: float | None = None, embeddings: str = "static", taxonomy: str | Path | None = "default",
+                 seed: int = 42) -> None:
         self.n_themes = n_themes
         self.min_theme_size = min_theme_size
         self.other_threshold = other_threshold
         self.tag_threshold = tag_threshold
+        self.embeddings = embeddings
         self.taxonomy = taxonomy
         self.seed = seed
 
@@ -170,8 +189,11 @@ class ThemeModel:
     def _check_params(self) -> None:
         if self.n_themes != "auto" and (not isinstance(self.n_themes, (int, np.integer)) or self.n_themes < 2):
             raise ConfigError(f"The 'n_themes' parameter of ThemeModel must be an int >= 2 or 'auto'. Got {self.n_themes!r} instead.")
-        if not 0 <= self.other_threshold < 1:
+        if self.other_threshold is not None and not 0 <= self.other_threshold < 1:
             raise ConfigError(f"The 'other_threshold' parameter must be in [0, 1). Got {self.other_threshold!r} instead.")
+        if self.embeddings not in EMBEDDINGS:
+            raise ConfigError(f"The 'embeddings' parameter of ThemeModel must be one of {', '.join(map(repr, EMBEDDINGS))}. "
+                              f"Got {self.embeddings!r} instead.")
 
     def _guide_matches(self, lemma_docs: list[str]) -> np.ndarray:
         """Boolean matrix: does text i match the seeds of taxonomy theme j."""
@@ -188,11 +210,22 @@ class ThemeModel:
             out.append(f"{doc} {extra}" if extra else doc)
         return out
 
-    def _embed(self, lemma_docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Unit-length LSA vectors of texts, and their taxonomy matches."""
+    def _embed(self, texts: list[str], lemma_docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Unit-length vectors of texts in the model's space, and their taxonomy matches."""
         matches = self._guide_matches(lemma_docs)
-        matrix = normalize(self.vectorizer_.transform(self._guided(lemma_docs, matches))[:, self.feature_mask_])
-        return normalize(self.svd_.transform(matrix)), matches
+        if self.embeddings == "tfidf":
+            matrix = normalize(self.vectorizer_.transform(self._guided(lemma_docs, matches))[:, self.feature_mask_])
+            return normalize(self.svd_.transform(matrix)), matches
+        from .embeddings import embed
+
+        vectors = embed(texts, backend=self.embeddings)
+        # Texts with no content word are "other" whatever the embedding says.
+        vectors[np.array([not d for d in lemma_docs], dtype=bool)] = 0.0
+        if matches.shape[1]:
+            guide = matches.astype(np.float32)
+            guide /= np.maximum(np.sqrt(guide.sum(axis=1, keepdims=True)), 1.0)
+            vectors = np.hstack([vectors, GUIDE_EMBEDDING_WEIGHT * guide * (np.linalg.norm(vectors, axis=1, keepdims=True) > 0)])
+        return normalize(vectors), matches
 
     def _cluster(self, vectors: np.ndarray, matches: np.ndarray) -> np.ndarray:
         """Unit-length centroids: k-means with a fixed K, or for "auto" over-cluster then merge.
@@ -206,7 +239,12 @@ class ThemeModel:
         distinct = len(np.unique(np.round(vectors, 5), axis=0))
         k = int(max(2, min(AUTO_K_START, distinct, len(vectors) // self.min_size_)))
         kmeans = KMeans(n_clusters=k, n_init=2, random_state=self.seed).fit(vectors)
-        centroids = normalize(kmeans.cluster_centers_)
+        return self._merge(vectors, kmeans.labels_, normalize(kmeans.cluster_centers_), matches)
+
+    def _merge(self, vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, matches: np.ndarray) -> np.ndarray:
+        """Merge groups whose centroids are closer than AUTO_MERGE_SIMILARITY or whose texts mostly match one
+        taxonomy theme; returns the centroids of the merged groups."""
+        k = len(centroids)
         if k < 3:
             return centroids
         merge = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
@@ -214,15 +252,26 @@ class ThemeModel:
         if matches.shape[1]:
             offset = merge.max() + 1
             for c in range(k):
-                shares = matches[kmeans.labels_ == c].mean(axis=0) if (kmeans.labels_ == c).any() else matches[0] * 0.0
+                if not (labels == c).any():
+                    continue
+                shares = matches[labels == c].mean(axis=0)
                 best = int(np.argmax(shares))
                 if shares[best] >= GUIDE_LABEL_SHARE:
                     merge[c] = offset + best  # one group per taxonomy theme
             merge = np.unique(merge, return_inverse=True)[1]
-        groups = [g for g in (np.flatnonzero(merge == g) for g in range(merge.max() + 1))
-                  if np.isin(kmeans.labels_, g).any()]
+        groups = [g for g in (np.flatnonzero(merge == g) for g in range(merge.max() + 1)) if np.isin(labels, g).any()]
         # A merged theme's centroid is the mean of its members, so big groups weigh by their size.
-        return normalize(np.vstack([vectors[np.isin(kmeans.labels_, g)].mean(axis=0) for g in groups]))
+        return normalize(np.vstack([vectors[np.isin(labels, g)].mean(axis=0) for g in groups]))
+
+    def _cluster_embeddings(self, vectors: np.ndarray, matches: np.ndarray) -> np.ndarray:
+        """Deterministic Ward clustering of embeddings (feedback.clustering), then the same merges as "auto"."""
+        from .clustering import fit_clusters
+
+        result = fit_clusters(vectors, self.n_themes if self.n_themes == "auto" else int(self.n_themes), self.seed,
+                              other_threshold=-1.0, min_size=self.min_size_)
+        if self.n_themes != "auto":
+            return result.centroids
+        return self._merge(vectors, result.labels, result.centroids, matches)
 
     def fit(self, texts, y=None, previous: "ThemeModel | None" = None) -> "ThemeModel":
         """Learn themes from an iterable of cleaned texts.
@@ -234,11 +283,18 @@ class ThemeModel:
         """
         self._check_params()
         texts = [str(t) for t in texts]
+        if len(texts) > 3 * MAX_FIT_TEXTS:
+            # Lemmatizing a million texts to pick 20,000 would cost more than the whole fit.
+            pool = np.random.default_rng(self.seed).choice(len(texts), size=3 * MAX_FIT_TEXTS, replace=False)
+            texts = [texts[i] for i in np.sort(pool)]
         all_lemma_docs = _lemma_docs(texts)
         # Discovery learns from texts that say something; every text is assigned afterwards.
         informative = [i for i, d in enumerate(all_lemma_docs) if len(d.split()) >= MIN_CONTENT_WORDS]
         if len(informative) < 4:
             informative = [i for i, d in enumerate(all_lemma_docs) if d]
+        if len(informative) > MAX_FIT_TEXTS:
+            rng = np.random.default_rng(self.seed)
+            informative = sorted(rng.choice(informative, size=MAX_FIT_TEXTS, replace=False).tolist())
         texts = [texts[i] for i in informative]
         lemma_docs = [all_lemma_docs[i] for i in informative]
         non_empty = len(lemma_docs)
@@ -250,8 +306,37 @@ class ThemeModel:
         self.guide_ = () if self.taxonomy is None else load_taxonomy(
             DEFAULT_TAXONOMY if self.taxonomy == "default" else self.taxonomy)
         matches = self._guide_matches(lemma_docs)
+        if self.embeddings == "tfidf":
+            vectors, centroids = self._fit_tfidf(lemma_docs, matches, non_empty)
+        else:
+            # 2-3. sentence embeddings (+ the taxonomy block), Ward clustering
+            vectors, _ = self._embed(texts, lemma_docs)
+            centroids = self._cluster_embeddings(vectors, matches)
+        # 4. small themes fold into other; ids follow size so they read biggest first
+        self.other_threshold_ = DEFAULT_OTHER_THRESHOLD[self.embeddings] if self.other_threshold is None \
+            else self.other_threshold
+        self.tag_threshold_ = self.other_threshold_ + 0.15 if self.tag_threshold is None else self.tag_threshold
+        sims = vectors @ centroids.T
+        nearest = sims.argmax(axis=1)
+        best = sims.max(axis=1)
+        assigned = np.where(best >= self.other_threshold_, nearest, -1)
+        sizes = Counter(assigned[assigned >= 0].tolist())
+        kept = sorted((c for c, n in sizes.items() if n >= self.min_size_), key=lambda c: (-sizes[c], c))
+        self.centroids_ = centroids[kept] if kept else np.zeros((0, vectors.shape[1]), dtype=np.float32)
+        self.guide_themes_ = {}
+        primary = self._assign(vectors)[0]
+        # 5. labels from class-based TF-IDF over phrases
+        self.theme_ids_ = np.arange(len(self.centroids_))
+        self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches)
+        self.gone_themes_: list[Theme] = []
+        if previous is not None:
+            self._continue_from(previous, texts, primary)
+        self.n_features_in_ = vectors.shape[1]
+        return self
+
+    def _fit_tfidf(self, lemma_docs: list[str], matches: np.ndarray, non_empty: int) -> tuple[np.ndarray, np.ndarray]:
+        """2-3. TF-IDF over lemma n-grams (with guide tokens), LSA, k-means."""
         guided_docs = self._guided(lemma_docs, matches)
-        # 2. TF-IDF over lemma n-grams, then LSA
         min_df = 2 if non_empty < 2000 else 3
         self.vectorizer_ = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), min_df=min_df, max_df=0.5,
                                            sublinear_tf=True, max_features=50_000, dtype=np.float32)
@@ -269,26 +354,7 @@ class ThemeModel:
         n_components = max(2, min(LSA_COMPONENTS, matrix.shape[1] - 1, non_empty - 1))
         self.svd_ = TruncatedSVD(n_components=n_components, random_state=self.seed).fit(matrix)
         vectors = normalize(self.svd_.transform(matrix))
-        # 3. k-means with a chosen or automatic K
-        centroids = self._cluster(vectors, matches)
-        # 4. small themes fold into other; ids follow size so they read biggest first
-        sims = vectors @ centroids.T
-        nearest = sims.argmax(axis=1)
-        best = sims.max(axis=1)
-        assigned = np.where(best >= self.other_threshold, nearest, -1)
-        sizes = Counter(assigned[assigned >= 0].tolist())
-        kept = sorted((c for c, n in sizes.items() if n >= self.min_size_), key=lambda c: (-sizes[c], c))
-        self.centroids_ = centroids[kept] if kept else np.zeros((0, vectors.shape[1]), dtype=np.float32)
-        self.guide_themes_ = {}
-        primary = self._assign(vectors)[0]
-        # 5. labels from class-based TF-IDF over phrases
-        self.theme_ids_ = np.arange(len(self.centroids_))
-        self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches)
-        self.gone_themes_: list[Theme] = []
-        if previous is not None:
-            self._continue_from(previous, texts, primary)
-        self.n_features_in_ = matrix.shape[1]
-        return self
+        return vectors, self._cluster(vectors, matches)
 
     def _continue_from(self, previous: "ThemeModel", texts: list[str], primary: np.ndarray) -> None:
         """Give themes that persist their previous id and label; number new ones after the previous ids."""
@@ -330,18 +396,18 @@ class ThemeModel:
         sims = vectors @ self.centroids_.T
         nearest = sims.argmax(axis=1)
         best = sims[np.arange(len(sims)), nearest]
-        primary = np.where(best >= self.other_threshold, nearest, -1)
+        primary = np.where(best >= self.other_threshold_, nearest, -1)
         if matches is not None and getattr(self, "guide_themes_", None):
             for row in np.flatnonzero(matches.sum(axis=1) == 1):
                 index = self.guide_themes_.get(int(np.flatnonzero(matches[row])[0]))
-                if index is not None and sims[row, index] >= PIN_RELAX * self.other_threshold:
+                if index is not None and sims[row, index] >= PIN_RELAX * self.other_threshold_:
                     primary[row], best[row] = index, sims[row, index]
         tags = []
         for row, p in zip(sims, primary):
             if p < 0:
                 tags.append([])
                 continue
-            others = [int(j) for j in np.argsort(-row) if j != p and row[j] >= self.tag_threshold]
+            others = [int(j) for j in np.argsort(-row) if j != p and row[j] >= self.tag_threshold_]
             tags.append([int(p)] + others[:2])
         return primary, best, tags
 
@@ -409,9 +475,9 @@ class ThemeModel:
         self._check_fitted()
         texts = [str(t) for t in texts]
         if texts:
-            vectors, matches = self._embed(_lemma_docs(texts))
+            vectors, matches = self._embed(texts, _lemma_docs(texts))
         else:
-            vectors, matches = np.zeros((0, self.svd_.n_components)), None
+            vectors, matches = np.zeros((0, self.centroids_.shape[1])), None
         primary, best, tags = self._assign(vectors, matches)
         ids = getattr(self, "theme_ids_", np.arange(len(self.centroids_)))
         primary = np.where(primary >= 0, ids[np.maximum(primary, 0)], OTHER_THEME_ID) if len(ids) else primary
@@ -466,7 +532,7 @@ class ThemeModel:
 
     def get_params(self, deep: bool = True) -> dict:
         return {"n_themes": self.n_themes, "min_theme_size": self.min_theme_size, "other_threshold": self.other_threshold,
-                "tag_threshold": self.tag_threshold, "taxonomy": None if self.taxonomy is None else str(self.taxonomy),
+                "tag_threshold": self.tag_threshold, "embeddings": self.embeddings, "taxonomy": None if self.taxonomy is None else str(self.taxonomy),
                 "seed": self.seed}
 
     def set_params(self, **params) -> "ThemeModel":

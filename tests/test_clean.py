@@ -1,4 +1,7 @@
 """Clean: the customer's new words survive; quotes, signatures and personal data do not."""
+import html
+import re
+
 import pandas as pd
 import pytest
 
@@ -77,3 +80,77 @@ def test_long_text_is_truncated_and_flagged():
 def test_redaction_can_be_turned_off():
     text, _ = clean_text("mail me at a@b.example", redact=False)
     assert text == "mail me at a@b.example"
+
+
+# ------------------------------------------------------------------------------------------- hand-labelled bodies
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+EMAIL_CASES = json.loads((Path(__file__).parent / "fixtures" / "emails" / "cases.json").read_text(encoding="utf-8"))
+
+
+def test_there_are_at_least_30_labelled_email_bodies():
+    assert len(EMAIL_CASES) >= 30
+    assert len({c["id"] for c in EMAIL_CASES}) == len(EMAIL_CASES)
+
+
+@pytest.mark.parametrize("case", EMAIL_CASES, ids=[c["id"] for c in EMAIL_CASES])
+def test_email_body_cleans_to_the_hand_labelled_text(case):
+    text, removed = clean_text(case["body"])
+    assert text == case["expected"]
+    # nothing is thrown away: every word of the body is in the text or in what was removed (or redacted)
+    kept = text + " " + removed
+    visible = redact_pii(html.unescape(re.sub(r"<(style|head)>.*?</\1>|<[^>]+>", " ", case["body"])))
+    for word in re.findall(r"[^\W\d_]{4,}", visible):
+        assert word in kept, word
+
+
+# ------------------------------------------------------------------------------------------- duplicates
+
+def _rows(*rows):
+    return pd.DataFrame(rows, columns=["feedback_id", "customer_id", "created_at", "text"]).assign(
+        created_at=lambda f: pd.to_datetime(f["created_at"]), quality_issue="")
+
+
+def test_resent_message_is_flagged_as_a_duplicate_of_the_first():
+    out = clean_feedback(_rows(
+        ("a", "C1", "2026-04-01 10:00", "The export is broken!"),
+        ("b", "C1", "2026-04-01 10:05", "the export is broken"),          # same words, case and punctuation differ
+        ("c", "C2", "2026-04-01 10:06", "The export is broken!"),         # another customer: not a duplicate
+        ("d", "C1", "2026-04-09 10:00", "The export is broken!"),         # a week later: a new complaint
+        ("e", "C1", "2026-04-01 11:00", "The export is broken!\n\nOn Mon, Support wrote:\n> fixed?"),  # quote differs
+    ))
+    assert out["duplicate_of"].tolist() == ["", "a", "", "", "a"]
+    assert out["quality_issue"].tolist() == ["", "duplicate", "", "", "duplicate"]
+
+
+def test_duplicate_is_a_skip_reason_and_counts_add_up():
+    from feedback.pipeline import summary_lines
+    from feedback.schema import SKIP_REASONS
+
+    assert "duplicate" in SKIP_REASONS
+    out = clean_feedback(_rows(("a", "C1", "2026-04-01", "Refund please, it has been weeks"),
+                               ("b", "C1", "2026-04-01", "Refund please, it has been weeks"),
+                               ("c", "C1", "2026-04-01", "")))
+    assert summary_lines(out)[0] == "rows read: 3, used: 1, skipped: 2 (duplicate 1, empty_text 1)"
+
+
+def test_short_repeated_survey_answers_days_apart_are_not_duplicates():
+    out = clean_feedback(_rows(("a", "C1", "2026-04-01", "Fine."), ("b", "C1", "2026-04-08", "Fine.")))
+    assert out["duplicate_of"].tolist() == ["", ""]
+
+
+def test_redact_columns_clears_pass_through_columns_but_not_ids():
+    from feedback.clean import redact_columns
+
+    frame = pd.DataFrame({"feedback_id": ["m1@mail.example"], "Requester email": ["jane@acme.example"],
+                          "text": ["call +44 20 7946 0958"], "csat": [3.0]})
+    out = redact_columns(frame)
+    assert out.loc[0, "Requester email"] == "[EMAIL]" and out.loc[0, "text"] == "call [PHONE]"
+    assert out.loc[0, "feedback_id"] == "m1@mail.example" and out.loc[0, "csat"] == 3.0
+
+
+def test_quoted_looking_numbers_are_not_quotes():
+    text, removed = split_message(">50% of my invoices fail to send")
+    assert text == ">50% of my invoices fail to send" and removed == ""

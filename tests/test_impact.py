@@ -6,10 +6,15 @@ import math
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from feedback.impact import (
+    COLUMN_DEFINITIONS,
+    COLUMNS,
     CONTRACT_COLUMNS,
     EXTRA_COLUMNS,
+    INTERVAL_COLUMNS,
+    NUMERIC_COLUMNS,
     PRIORITY_FORMULA,
     impact_records,
     mantel_haenszel_rr,
@@ -201,3 +206,119 @@ def test_customers_missing_from_customers_table_count_in_mentions_but_not_churn(
 
 def test_priority_formula_is_documented():
     assert "churn_lift_adjusted" in PRIORITY_FORMULA and "0.05" in PRIORITY_FORMULA
+
+
+# ------------------------------------------------------------------ churn lift against the other writers
+
+def test_churn_lift_vs_writers_compares_with_customers_who_wrote_about_something_else():
+    # theme 1: 10 customers, 6 churn; 10 others wrote about theme 2 (4 churn); 20 never wrote (2 churn)
+    specs = [(f"a{i}", "smb", i < 6) for i in range(10)] + [(f"w{i}", "smb", i < 4) for i in range(10)]
+    specs += [(f"s{i}", "smb", i < 2) for i in range(20)]
+    feedback = make_feedback([(f"a{i}", [1]) for i in range(10)] + [(f"w{i}", [2]) for i in range(10)])
+    r = row(theme_impact(feedback, make_customers(specs)), 1)
+    assert r["churn_lift"] == pytest.approx(0.6 / (6 / 30))  # vs everyone else: 3.0
+    assert r["churn_rate_other_writers"] == pytest.approx(0.4)
+    assert r["churn_lift_vs_writers"] == pytest.approx(1.5)  # complainers churn more anyway
+    se = math.sqrt(1 / 6 - 1 / 10 + 1 / 4 - 1 / 10)
+    assert r["churn_lift_vs_writers_ci"] == pytest.approx([1.5 * math.exp(-1.959964 * se),
+                                                           1.5 * math.exp(1.959964 * se)], rel=1e-5)
+
+
+def test_churn_lift_vs_writers_is_none_when_everyone_who_wrote_mentions_the_theme():
+    feedback, customers = churn_cohort(5, 3, 10, 1)
+    r = row(theme_impact(feedback, customers), 1)
+    assert r["churn_lift_vs_writers"] is None or math.isnan(r["churn_lift_vs_writers"])
+    assert impact_records(theme_impact(feedback, customers))[0]["churn_lift_vs_writers"] is None
+
+
+# ------------------------------------------------------------------ driver analysis
+
+def test_csat_delta_has_a_welch_interval_matching_scipy():
+    csat = [1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 4.0, 5.0, 5.0]
+    feedback = make_feedback([(f"c{i}", [1] if i < 4 else [2]) for i in range(9)], csat=csat)
+    r = row(theme_impact(feedback), 1)
+    inside, outside = csat[:4], csat[4:]
+    assert r["csat_n"] == 4
+    assert r["csat_delta"] == pytest.approx(2.0 - 4.6)
+    welch = stats.ttest_ind(inside, outside, equal_var=False)
+    assert r["csat_delta_p"] == pytest.approx(welch.pvalue)
+    low, high = welch.confidence_interval(0.95)
+    assert r["csat_delta_ci"] == pytest.approx([low, high])
+
+
+def test_csat_coefficient_with_one_theme_is_the_difference_in_means():
+    csat = [1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 4.0, 5.0, 5.0]
+    feedback = make_feedback([(f"c{i}", [1] if i < 4 else []) for i in range(9)], csat=csat)
+    r = row(theme_impact(feedback), 1)
+    assert r["csat_coef"] == pytest.approx(r["csat_delta"])
+    assert r["csat_coef_ci"][0] < r["csat_coef"] < r["csat_coef_ci"][1] < 0
+
+
+def test_csat_coefficients_separate_overlapping_themes():
+    # CSAT = 5 - 1 x theme 1 - 2 x theme 2 exactly; texts about both score 2
+    tags = [[1], [1], [2], [2], [1, 2], [1, 2], [], [], []]
+    csat = [5.0 - (1 in t) - 2 * (2 in t) for t in tags]
+    feedback = make_feedback([(f"c{i}", t) for i, t in enumerate(tags)], csat=csat)
+    result = theme_impact(feedback)
+    assert row(result, 1)["csat_coef"] == pytest.approx(-1.0)
+    assert row(result, 2)["csat_coef"] == pytest.approx(-2.0)
+    assert row(result, 2)["csat_delta"] == pytest.approx(2.5 - 4.6)  # (3+3+2+2)/4 vs (4+4+5+5+5)/5: mixes both
+
+
+def test_csat_coefficient_controls_for_segment():
+    # smb customers score 2, enterprise 5, whatever they write; only smb customers mention theme 3
+    specs = [(f"s{i}", "smb", False) for i in range(8)] + [(f"e{i}", "enterprise", False) for i in range(8)]
+    rows = [(f"s{i}", [3] if i < 4 else [9]) for i in range(8)] + [(f"e{i}", [9]) for i in range(8)]
+    csat = [2.0, 2.0, 2.0, 2.0, 2.0, 3.0, 1.0, 2.0] + [5.0, 4.0, 5.0, 5.0, 5.0, 4.0, 5.0, 5.0]
+    csat[0], csat[1] = 1.0, 3.0  # some spread inside the theme
+    r = row(theme_impact(make_feedback(rows, csat=csat), make_customers(specs)), 3)
+    assert r["csat_delta"] < -1.5  # raw: the theme looks harmful
+    assert r["csat_coef"] == pytest.approx(0.0, abs=1e-9)  # within smb it changes nothing
+    assert r["csat_coef_ci"][0] < 0 < r["csat_coef_ci"][1]
+
+
+def test_nps_driver_is_in_nps_points():
+    nps = [0.0, 3.0, 9.0, 10.0, 10.0, 9.0, 8.0, 7.0]  # theme 1: 2 detractors, 2 promoters -> NPS 0
+    feedback = make_feedback([(f"c{i}", [1] if i < 4 else [2]) for i in range(8)], nps=nps)
+    r = row(theme_impact(feedback), 1)
+    assert r["nps_n"] == 4
+    assert r["nps_delta"] == pytest.approx(0.0 - 50.0)  # others: 2 promoters, 2 passives -> NPS 50
+    assert r["nps_delta_ci"][0] < -50 < r["nps_delta_ci"][1]
+
+
+def test_driver_columns_are_none_without_scores():
+    r = impact_records(theme_impact(make_feedback([("a", [1]), ("b", [2])])))[0]
+    for key in ("csat_n", "csat_delta", "csat_delta_ci", "csat_delta_p", "csat_coef", "csat_coef_ci",
+                "nps_n", "nps_delta", "nps_delta_ci", "nps_coef", "nps_coef_ci"):
+        assert r[key] is None, key
+
+
+# ------------------------------------------------------------------ columns: typed, numeric, documented
+
+def test_every_column_is_documented_in_the_docstring_and_definitions():
+    import feedback.impact as impact
+
+    for column in COLUMNS:
+        assert f"``{column}``" in impact.__doc__, column
+        kind, text = COLUMN_DEFINITIONS[column]
+        assert kind and text
+    assert set(NUMERIC_COLUMNS) | set(INTERVAL_COLUMNS) <= set(COLUMNS)
+
+
+def test_number_columns_are_numeric_and_records_hold_plain_numbers_or_none():
+    specs = [(f"a{i}", "smb", i < 3) for i in range(6)] + [(f"w{i}", "ent", i < 1) for i in range(6)]
+    feedback = make_feedback([(f"a{i}", [1]) for i in range(6)] + [(f"w{i}", [2]) for i in range(6)],
+                             csat=[1.0, 2.0, 2.0, 3.0, 1.0, None, 5.0, 4.0, 5.0, 4.0, 5.0, 5.0])
+    result = theme_impact(feedback, make_customers(specs))
+    for column in NUMERIC_COLUMNS:
+        assert pd.api.types.is_numeric_dtype(result[column]), column
+    assert result.sort_values("csat_coef")["theme_id"].tolist() == [1, 2]
+    records = impact_records(result)
+    json.dumps(records, allow_nan=False)
+    for rec in records:
+        for column in NUMERIC_COLUMNS:
+            assert rec[column] is None or type(rec[column]) in (int, float), (column, rec[column])
+        for column in INTERVAL_COLUMNS:
+            ci = rec[column]
+            assert ci is None or (len(ci) == 2 and all(type(v) is float for v in ci) and ci[0] <= ci[1]), column
+    assert type(records[0]["csat_n"]) is int

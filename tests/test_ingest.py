@@ -1,5 +1,7 @@
 """Ingest: every format and encoding reads, every row is kept, bad input gets a teaching error."""
 import json
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -145,3 +147,316 @@ def test_prepare_feedback_without_ids_numbers_rows():
     frame = prepare_feedback(pd.DataFrame({"text": ["a b", "c d"]}))
     assert frame["feedback_id"].tolist() == ["row1", "row2"]
     assert frame["customer_id"].tolist() == ["anon-row1", "anon-row2"]
+
+
+# ------------------------------------------------------------------------------------------- fixtures: nasty files
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ACCENTED = ["Café crème — déjà vu: I was charged €20 twice", "“Smart quotes” and naïve façade, the export still fails",
+            "Straße, Ærø, Ångström: the app crashes on login"]
+
+
+@pytest.mark.parametrize("name, encoding", [("utf8.csv", "utf-8"), ("utf8_bom.csv", "utf-8-sig"),
+                                            ("utf16le_bom.csv", "utf-16"), ("cp1252.csv", "cp1252")])
+def test_fixture_encodings_decode_to_the_same_text(name, encoding):
+    frame, used = load_feedback(FIXTURES / "encodings" / name)
+    assert used == encoding
+    assert frame["text"].tolist() == ACCENTED
+    assert frame["csat"].tolist() == [2.0, 3.0, 1.0]
+    assert frame.columns[0] == "feedback_id"  # no BOM glued to the first header
+
+
+def test_mojibake_is_repaired_and_counted():
+    frame, used = load_feedback(FIXTURES / "encodings" / "mojibake.csv")
+    assert frame["text"].tolist() == [ACCENTED[0], ACCENTED[2]]
+    assert frame.attrs["mojibake_repaired"] == 1
+    assert used == "utf-8"
+
+
+def test_stray_cp1252_bytes_in_a_utf8_file_are_kept_not_replaced():
+    frame, used = load_feedback(FIXTURES / "encodings" / "mixed_utf8_cp1252.csv")
+    assert used == "utf-8"
+    assert frame["text"].tolist() == ACCENTED + ["Résumé upload broken"]
+    assert not frame["text"].str.contains("\ufffd").any()
+
+
+def test_crlf_quoted_newlines_and_doubled_quotes():
+    frame, _ = load_feedback(FIXTURES / "crlf_quoted_newlines.csv")
+    assert frame["feedback_id"].tolist() == ["F1", "F2", "F3"]
+    assert frame.loc[0, "text"] == 'First line\r\nsecond line, with a comma\r\nthird "quoted" line'
+    assert frame.loc[2, "text"] == "Ends with a line break\r\n"
+
+
+def test_a_10000_character_row_is_read_whole():
+    frame, _ = load_feedback(FIXTURES / "long_row.csv")
+    assert frame["text"].str.len().tolist() == [9, 10_000, 9]
+
+
+def test_emoji_and_right_to_left_text_survive_reading():
+    frame, _ = load_feedback(FIXTURES / "emoji_rtl.csv")
+    assert frame.loc[0, "text"] == "Love the new app 😍👍🏽 but sync is slow 🐢"
+    assert frame.loc[1, "text"] == "لا أستطيع تسجيل الدخول إلى حسابي"
+    assert frame.loc[3, "text"] == "Family plan 👨\u200d👩\u200d👧\u200d👦 billing is wrong"
+    assert frame.loc[4, "text"] == "Cafe\u0301 with a combining accent"
+
+
+def test_utf16_without_bom_is_detected(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes((HEADER + ROWS).encode("utf-16-le"))
+    frame, used = load_feedback(path)
+    assert used == "utf-16-le"
+    assert frame["text"].tolist() == ["Charged twice, please refund", "Love the new dashboard"]
+
+
+def test_one_column_file_keeps_unquoted_commas(tmp_path):
+    path = tmp_path / "comments.csv"
+    path.write_text("text\nslow, very slow\nfine\n", encoding="utf-8")
+    frame, _ = load_feedback(path)
+    assert frame["text"].tolist() == ["slow, very slow", "fine"]
+
+
+def test_rows_with_an_extra_field_are_an_error_not_a_silent_shift(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("text,customer_id\nhello,C1,extra\nbye,C2,extra\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"f\.csv, row 2: the data rows have more fields than the header"):
+        load_feedback(path)
+
+
+# ------------------------------------------------------------------------------------------- Excel
+
+def test_xlsx_reads_as_text_columns(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["text", "customer_id", "csat"])
+    sheet.append(["Refund please 😀", "C1", 2])
+    sheet.append(["", "C2", 5])
+    book.save(tmp_path / "feedback.xlsx")
+    frame, used = load_feedback(tmp_path / "feedback.xlsx")
+    assert used is None
+    assert frame["text"].tolist() == ["Refund please 😀", ""]
+    assert frame["csat"].tolist() == [2.0, 5.0]
+    assert frame["quality_issue"].tolist() == ["", "empty_text"]
+
+
+def test_xlsx_without_openpyxl_names_the_extra(tmp_path, monkeypatch):
+    (tmp_path / "f.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # import openpyxl now raises ImportError
+    with pytest.raises(InputError, match=r"f\.xlsx: reading \.xlsx needs.*pip install 'feedback\[excel\]'"):
+        load_feedback(tmp_path / "f.xlsx")
+
+
+def test_broken_xlsx_is_an_input_error(tmp_path):
+    pytest.importorskip("openpyxl")
+    (tmp_path / "f.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(InputError, match="cannot read the Excel workbook"):
+        load_feedback(tmp_path / "f.xlsx")
+
+
+# ------------------------------------------------------------------------------------------- e-mail
+
+def test_mbox_fixture_html_attachments_threads_and_pseudonyms():
+    frame, _ = load_feedback(FIXTURES / "mail" / "inbox.mbox")
+    assert len(frame) == 5  # one row per message
+    first = frame.iloc[0]
+    assert first["attachments"] == 2  # the PDF attachment and the inline screenshot
+    assert "<p>" not in first["text"] and "color:red" not in first["text"]
+    assert "charged twice — please fix it" in first["text"]
+    assert frame["thread_id"].tolist() == ["m1@mail.example"] * 4 + ["b1@example.org"]
+    assert frame["created_at"].iloc[0] == pd.Timestamp("2026-04-06 08:00:00")  # +0200 converted to UTC
+    assert frame["customer_id"].iloc[0] == frame["customer_id"].iloc[2] != frame["customer_id"].iloc[1]
+    assert frame["subject"].iloc[4] == "App stürzt ab"  # RFC 2047 header decoded
+    assert frame["text"].iloc[4].strip().endswith("Grüße.")  # latin-1 quoted-printable body decoded
+    assert not frame["customer_id"].str.contains("@").any()
+
+
+def test_eml_forwarded_and_outlook_reply_keep_only_the_new_words():
+    from feedback.clean import clean_feedback
+
+    frame, _ = load_feedback(FIXTURES / "mail")  # a folder: both .eml files and the .mbox
+    assert len(frame) == 7
+    cleaned = clean_feedback(frame).set_index("feedback_id")
+    assert cleaned.loc["f1@example.net", "clean_text"] == \
+        "This happened again today, third time this month. Please check my card."
+    assert "Forwarded message" in cleaned.loc["f1@example.net", "removed_text"]
+    assert "token=abc123" not in cleaned.loc["f1@example.net", "removed_text"]  # redacted there too
+    assert cleaned.loc["o1@corp.example", "clean_text"] == "The export still times out – we can’t close the month."
+    assert "Finance Director" in cleaned.loc["o1@corp.example", "removed_text"]
+    assert cleaned.loc["o1@corp.example", "thread_id"] == "s9@ledgerly.example"
+
+
+def test_email_senders_map_to_customer_ids_when_the_customers_table_has_emails(tmp_path):
+    import shutil
+
+    shutil.copy(FIXTURES / "mail" / "inbox.mbox", tmp_path / "inbox.mbox")
+    (tmp_path / "customers.csv").write_text("customer_id,email,segment\nC9,ANN@example.com,smb\n", encoding="utf-8")
+    data = load_dataset(tmp_path)
+    assert data.feedback["customer_id"].tolist()[0] == "C9"
+    assert data.feedback["customer_id"].tolist()[4].startswith("E")  # unknown sender: a pseudonym
+
+
+def test_customer_ids_that_are_addresses_become_pseudonyms(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("text,customer_id\nhello there,Jane@Example.com\n", encoding="utf-8")
+    frame, _ = load_feedback(path)
+    assert frame.loc[0, "customer_id"].startswith("E") and "@" not in frame.loc[0, "customer_id"]
+
+
+def test_analyze_an_mbox_with_no_options_writes_one_row_per_message(tmp_path, capsys):
+    from feedback.cli import main
+
+    out = tmp_path / "scored.csv"
+    assert main(["analyze", str(FIXTURES / "mail" / "inbox.mbox"), "--out", str(out)]) == 0
+    scored = pd.read_csv(out, keep_default_na=False)
+    assert len(scored) == 5
+    assert scored["channel"].eq("email").all()
+    assert {"clean_text", "removed_text", "thread_id", "attachments", "duplicate_of", "sentiment_label"} <= set(scored)
+    written = out.read_text(encoding="utf-8")
+    assert "ann@example.com" not in written and "7946 0958" not in written  # no raw PII in the export
+    assert scored["quality_issue"].tolist() == ["", "", "", "duplicate", ""]
+    err = capsys.readouterr().err
+    assert "rows read: 5, used: 4, skipped: 1 (duplicate 1)" in err
+    assert "encoding:" in err
+
+
+# ------------------------------------------------------------------------------------------- presets
+
+@pytest.mark.parametrize("name, preset, text, extra", [
+    ("zendesk_tickets.csv", "zendesk", "The VAT on invoice 1042 is wrong.", "Tags"),
+    ("typeform_responses.csv", "typeform", "Fast invoicing, great support", "Start Date (UTC)"),
+    ("surveymonkey_responses.csv", "surveymonkey", "Mostly good, reports are slow", "Collector ID"),
+    ("nps_survey.csv", "nps", "Everything just works", None),
+])
+def test_presets_are_detected_from_headers(name, preset, text, extra):
+    frame, _ = load_feedback(FIXTURES / "exports" / name)
+    assert frame.attrs["preset"] == preset
+    assert frame.loc[0, "text"] == text
+    assert frame["created_at"].notna().all()
+    if extra:
+        assert extra in frame.columns  # unknown columns pass through
+
+
+def test_zendesk_preset_fills_ids_customer_and_channel():
+    frame, _ = load_feedback(FIXTURES / "exports" / "zendesk_tickets.csv")
+    assert frame["feedback_id"].tolist() == ["1042", "1043"] == frame["ticket_id"].tolist()
+    assert frame["customer_id"].tolist() == ["R77", "R78"]
+    assert frame["channel"].tolist() == ["email", "chat"]  # Zendesk's "Mail" / "Web Widget"
+    assert frame["subject"].tolist() == ["Invoice wrong", "Login"]
+
+
+def test_nps_preset_reads_the_score_and_flags_out_of_range():
+    frame, _ = load_feedback(FIXTURES / "exports" / "nps_survey.csv")
+    assert frame["nps"].tolist()[:2] == [10.0, 2.0]
+    assert pd.isna(frame["nps"].iloc[2]) and frame["quality_issue"].iloc[2] == "bad_nps"
+    assert frame["channel"].eq("survey").all()
+
+
+def test_typeform_preset_takes_the_recommend_question_as_nps():
+    frame, _ = load_feedback(FIXTURES / "exports" / "typeform_responses.csv")
+    assert frame["nps"].tolist() == [9.0, 3.0]
+    assert frame["feedback_id"].tolist() == ["a1b2", "c3d4"]
+
+
+def test_user_mapping_wins_over_a_preset():
+    frame, _ = load_feedback(FIXTURES / "exports" / "zendesk_tickets.csv", Config(columns={"text": "Subject"}),
+                             preset="zendesk")
+    assert frame["text"].tolist() == ["Invoice wrong", "Login"]
+    assert "Description" in frame.columns  # the preset's text column now passes through
+
+
+def test_unknown_preset_lists_the_valid_ones():
+    from feedback import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown preset 'jira'. Valid presets: nps, surveymonkey, typeform, zendesk"):
+        load_feedback(FIXTURES / "exports" / "nps_survey.csv", preset="jira")
+
+
+# ------------------------------------------------------------------------------------------- strict
+
+def test_without_strict_bad_rows_are_flagged():
+    frame, _ = load_feedback(FIXTURES / "exports" / "bad_rows.csv",
+                             Config(columns={"text": "Comment", "created_at": "Created", "csat": "CSAT"}))
+    assert frame["quality_issue"].tolist() == ["", "bad_date", "empty_text"]
+
+
+def test_strict_names_file_row_original_column_value_and_fix():
+    config = Config(columns={"text": "Comment", "created_at": "Created", "csat": "CSAT"})
+    with pytest.raises(InputError, match=r"bad_rows\.csv, row 3, column 'Created': not a date \(--strict; row numbers "
+                                         r"count the header as row 1\) \(got 'yesterday-ish'\)\. Fix: write the date"):
+        load_feedback(FIXTURES / "exports" / "bad_rows.csv", config, strict=True)
+
+
+def test_strict_reports_scores_and_empty_text(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("text,csat\nfine,5\nok,9\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 3, column 'csat'.*\(got '9'\).*number from 1 to 5"):
+        load_feedback(path, strict=True)
+    path.write_text("text,csat\nfine,5\n,4\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 3, column 'text': empty text"):
+        load_feedback(path, strict=True)
+
+
+def test_strict_cli_exits_2_with_the_row(tmp_path, capsys):
+    from feedback.cli import main
+
+    path = tmp_path / "f.csv"
+    path.write_text("text,created_at\nthe app is slow,2026-04-01\nthe app crashes,31/31/2026\n", encoding="utf-8")
+    assert main(["analyze", str(path), "--out", str(tmp_path / "o.csv"), "--strict"]) == 2
+    assert "row 3, column 'created_at': not a date" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
+# ------------------------------------------------------------------------------------------- streaming
+
+def test_chunks_cover_every_row_once_with_continuing_ids(tmp_path):
+    from feedback.ingest import iter_feedback_chunks
+
+    path = tmp_path / "big.csv"
+    lines = ["text,csat"] + [f'"row {i}, with a comma",{1 + i % 5}' for i in range(1, 1001)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    chunks = list(iter_feedback_chunks(path, chunksize=300))
+    assert [len(c) for c in chunks] == [300, 300, 300, 100]
+    whole = pd.concat(chunks)
+    assert whole["feedback_id"].tolist() == [f"row{i}" for i in range(1, 1001)]
+    assert whole["text"].tolist() == [f"row {i}, with a comma" for i in range(1, 1001)]
+    full, _ = load_feedback(path)
+    pd.testing.assert_frame_equal(whole.reset_index(drop=True), full)
+
+
+def test_chunked_strict_errors_count_rows_across_chunks(tmp_path):
+    from feedback.ingest import iter_feedback_chunks
+
+    path = tmp_path / "big.csv"
+    path.write_text("text,csat\n" + "fine,5\n" * 250 + "bad,77\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 252, column 'csat'"):
+        list(iter_feedback_chunks(path, chunksize=100, strict=True))
+
+
+def test_jsonl_streams_in_chunks(tmp_path):
+    from feedback.ingest import iter_feedback_chunks
+
+    path = tmp_path / "f.jsonl"
+    path.write_text("\n".join(json.dumps({"text": f"t{i}"}) for i in range(7)) + "\n\n", encoding="utf-8")
+    assert [len(c) for c in iter_feedback_chunks(path, chunksize=3)] == [3, 3, 1]
+
+
+def test_jsonl_error_names_the_line(tmp_path):
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"text": "ok"}\n{"text": "broken\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"f\.jsonl, row 2: not valid JSON"):
+        load_feedback(path)
+
+
+def test_a_bare_score_column_is_not_taken_for_nps_unless_asked(tmp_path):
+    path = tmp_path / "survey.csv"
+    path.write_text("Comment,Score\nthe app is slow every morning,3\n", encoding="utf-8")
+    frame, _ = load_feedback(path, preset="nps")
+    assert frame.loc[0, "nps"] == 3.0 and frame.loc[0, "text"] == "the app is slow every morning"
+
+
+def test_blank_and_whitespace_lines_are_kept_as_empty_rows(tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text("text\nslow\n\n \t\nfast\n", encoding="utf-8")
+    frame, _ = load_feedback(path)
+    assert len(frame) == 4
+    assert frame["quality_issue"].tolist() == ["", "empty_text", "empty_text", ""]

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from feedback.errors import ConfigError, InputError
-from feedback.kpis import (KPI_DEFINITIONS, KPI_NAMES, compute_kpis, kpi_table, significant_change,
-                           wilson_ci)
+from feedback.kpis import (CHANGE_TESTS, KPI_DEFINITIONS, KPI_NAMES, compute_kpis, is_snapshot, kpi_table,
+                           significant_change, significant_mean_change, significant_nps_change, wilson_ci)
 
 # ISO weeks used below: 2026-W14 = Mon 2026-03-30 .. Sun 2026-04-05, W15 = 04-06 .. 04-12, W16 = 04-13 .. 04-19
 T = pd.Timestamp
@@ -130,12 +130,52 @@ def test_significant_change_with_missing_side_is_none():
     assert significant_change({"value": None, "n": 0}, {"value": 0.6, "n": 10})["significant"] is None
 
 
-def test_change_significant_marked_for_proportions_only():
+def test_change_significant_is_tested_for_proportions_and_means_not_derived_kpis():
     fb = feedback_frame(["2026-03-30"] * 50 + ["2026-04-06"] * 50,
-                        csat=[1] * 50 + [5] * 50, ces=[1] * 50 + [7] * 50)
+                        csat=[1] * 50 + [5] * 50, ces=[1, 2] * 25 + [6, 7] * 25)
     w15 = period(compute_kpis(fb), "2026-W15")
     assert w15["csat"]["change_significant"] is True
-    assert w15["ces"]["change_significant"] is None
+    assert w15["ces"]["change_significant"] is True  # Welch t-test
+    assert w15["clv"]["change_significant"] is None  # derived KPI: never tested
+
+
+def test_mean_change_is_welch_t_test_by_hand():
+    # means 2 and 3, sd 1 and 2, n 10 and 20: se = sqrt(1/10 + 4/20) = sqrt(0.3)
+    r = significant_mean_change({"value": 2.0, "sd": 1.0, "n": 10}, {"value": 3.0, "sd": 2.0, "n": 20})
+    v1, v2 = 0.1, 0.2
+    assert r["t"] == pytest.approx(1 / math.sqrt(0.3))
+    assert r["df"] == pytest.approx((v1 + v2) ** 2 / (v1 ** 2 / 9 + v2 ** 2 / 19))
+    from scipy import stats
+    expected = stats.ttest_ind_from_stats(3.0, 2.0, 20, 2.0, 1.0, 10, equal_var=False)
+    assert r["p_value"] == pytest.approx(expected.pvalue)
+    assert r["significant"] is False
+
+
+def test_mean_change_with_one_value_is_not_tested():
+    assert significant_mean_change({"value": 2.0, "sd": None, "n": 1},
+                                   {"value": 3.0, "sd": 1.0, "n": 9})["significant"] is None
+
+
+def test_nps_change_is_z_test_on_the_difference():
+    # var1 = 0.6 / 100, var2 = (0.7 - 0.09) / 100; z = 0.3 / sqrt(0.0121)
+    r = significant_nps_change({"value": 0.0, "n": 100, "promoters": 0.3, "detractors": 0.3},
+                               {"value": 30.0, "n": 100, "promoters": 0.5, "detractors": 0.2})
+    assert r["z"] == pytest.approx(0.3 / math.sqrt(0.0121))
+    assert r["significant"] is True
+
+
+def test_period_nps_change_uses_the_nps_test():
+    fb = feedback_frame(["2026-03-30"] * 40 + ["2026-04-06"] * 40, nps=[0] * 40 + [10] * 40)
+    assert period(compute_kpis(fb), "2026-W15")["nps"]["change_significant"] is True
+
+
+@pytest.mark.parametrize("name", KPI_NAMES)
+def test_every_change_flag_names_its_test(name):
+    test = KPI_DEFINITIONS[name]["change_test"]
+    if name in ("clv", "cac", "clv_cac"):
+        assert test is None
+    else:
+        assert test in CHANGE_TESTS.values() and "alpha 0.05" in test
 
 
 # ------------------------------------------------------------------ customers
@@ -399,3 +439,193 @@ def test_every_kpi_is_defined_for_the_methods_section(name):
     definition = KPI_DEFINITIONS[name]
     assert definition["name"] and definition["formula"]
     assert definition["unit"] in {"fraction", "score", "currency", "minutes", "hours", "ratio"}
+
+
+# ------------------------------------------------------------------ snapshot customers table (no dates)
+
+def snapshot_customers(tenure=True, cost=False):
+    """Segment A: 1 of 4 churned; segment B: 2 of 2 churned. No dates at all."""
+    frame = pd.DataFrame({
+        "customer_id": ["a1", "a2", "a3", "a4", "b1", "b2"],
+        "segment": ["A", "A", "A", "A", "B", "B"],
+        "churned": [True, False, False, False, True, True],
+        "monthly_revenue": [10.0, 20.0, 30.0, 40.0, 50.0, 50.0],
+    })
+    if tenure:
+        frame["tenure_months"] = [6, 12, 12, 18, 1, 3]
+    if cost:
+        frame["acquisition_cost"] = [100.0, 100.0, 200.0, 200.0, 300.0, np.nan]
+    return frame
+
+
+def snapshot_clv(revenue, churned, months):
+    hazard = churned / months
+    return revenue * 12 / (1 - (1 - hazard) ** 12)
+
+
+def test_table_without_dates_is_a_snapshot():
+    assert is_snapshot(snapshot_customers())
+    assert not is_snapshot(customers_frame(CHURN_CUSTOMERS))
+    assert not is_snapshot(None)
+
+
+def test_snapshot_churn_rate_is_churned_share_with_its_denominator():
+    result = compute_kpis(None, snapshot_customers())
+    churn = result["overall"]["churn_rate"]
+    assert churn["value"] == 0.5 and churn["n"] == 6 and churn["basis"] == "snapshot"
+    assert churn["ci"] == pytest.approx(wilson_ci(3, 6))
+    assert result["overall"]["retention_rate"]["value"] == 0.5
+    assert result["customer_basis"] == "snapshot"
+    assert any("churned customers / all customers" in note for note in result["notes"])
+
+
+def test_snapshot_clv_uses_the_monthly_hazard_from_tenure():
+    clv = compute_kpis(None, snapshot_customers())["overall"]["clv"]
+    # 3 churned over 6 + 12 + 12 + 18 + 1 + 3 = 52 months; mean revenue 200 / 6
+    assert clv["value"] == pytest.approx(snapshot_clv(200 / 6, 3, 52))
+    assert clv["monthly_churn_hazard"] == pytest.approx(3 / 52)
+    assert clv["n"] == 6
+
+
+def test_snapshot_clv_margin_multiplies_the_hand_value():
+    clv = compute_kpis(None, snapshot_customers(), margin=0.6)["overall"]["clv"]
+    assert clv["value"] == pytest.approx(0.6 * snapshot_clv(200 / 6, 3, 52))
+
+
+def test_snapshot_without_tenure_has_null_clv_and_says_why():
+    result = compute_kpis(None, snapshot_customers(tenure=False))
+    assert result["overall"]["clv"]["value"] is None
+    assert result["overall"]["churn_rate"]["value"] == 0.5
+    assert any("tenure" in note for note in result["notes"])
+
+
+def test_snapshot_cac_is_null_without_acquisition_cost_and_mean_with_it():
+    assert compute_kpis(None, snapshot_customers())["overall"]["cac"]["value"] is None
+    assert compute_kpis(None, snapshot_customers())["overall"]["clv_cac"]["value"] is None
+    overall = compute_kpis(None, snapshot_customers(cost=True))["overall"]
+    assert overall["cac"]["value"] == 180.0 and overall["cac"]["n"] == 5
+    assert overall["clv_cac"]["value"] == pytest.approx(snapshot_clv(200 / 6, 3, 52) / 180.0)
+
+
+def test_snapshot_by_segment_splits_every_customer_kpi():
+    result = compute_kpis(None, snapshot_customers(), by="segment")
+    assert [p["period"] for p in result["periods"]] == ["A", "B"]
+    a, b = period(result, "A"), period(result, "B")
+    assert a["churn_rate"]["value"] == 0.25 and a["churn_rate"]["n"] == 4
+    assert b["churn_rate"]["value"] == 1.0 and b["churn_rate"]["n"] == 2
+    assert a["clv"]["value"] == pytest.approx(snapshot_clv(25.0, 1, 48))
+    assert b["clv"]["value"] == pytest.approx(snapshot_clv(50.0, 2, 4))
+    assert a["csat"]["value"] is None
+
+
+def test_snapshot_segment_where_nobody_churned_has_null_clv():
+    customers = snapshot_customers()
+    customers.loc[0, "churned"] = False
+    a = period(compute_kpis(None, customers, by="segment"), "A")
+    assert a["churn_rate"]["value"] == 0.0 and a["clv"]["value"] is None  # infinite lifespan: null, not inf
+
+
+def test_snapshot_unknown_flags_are_left_out_of_the_denominator():
+    customers = snapshot_customers()
+    customers["churned"] = pd.array([True, None, False, False, True, True], dtype="boolean")
+    churn = compute_kpis(None, customers)["overall"]["churn_rate"]
+    assert churn["value"] == pytest.approx(3 / 5) and churn["n"] == 5
+
+
+def test_snapshot_with_dated_feedback_has_no_per_period_churn():
+    fb = feedback_frame(["2026-03-30", "2026-04-07"], customer_id=["a1", "b1"], csat=[5, 4])
+    result = compute_kpis(fb, snapshot_customers())
+    assert [p["period"] for p in result["periods"]] == ["2026-W14", "2026-W15"]
+    assert all(p["churn_rate"]["value"] is None for p in result["periods"])
+    assert result["overall"]["churn_rate"]["value"] == 0.5
+    assert any("not split by period" in note for note in result["notes"])
+    json.dumps(result, allow_nan=False)
+
+
+def test_dated_table_has_no_notes():
+    result = churn_result()
+    assert result["customer_basis"] == "dated" and result["notes"] == []
+
+
+# ------------------------------------------------------------------ more hand computations (dated tables)
+
+def test_clv_with_margin_by_hand():
+    customers = customers_frame([(f"c{i}", "smb", "2026-01-01", "2026-04-10" if i == 0 else None, 100, 50)
+                                 for i in range(4)])
+    april = period(compute_kpis(feedback_frame(["2026-04-01"], csat=[5]), customers, by="month", margin=0.7),
+                   "2026-04")
+    assert april["clv"]["value"] == pytest.approx(0.7 * 100 * 12 / (1 - 0.75 ** 12))
+
+
+def test_cac_per_period_is_null_when_nobody_was_acquired():
+    cac = period(churn_result(), "2026-W15")["cac"]
+    assert cac["value"] is None and cac["n"] == 0
+    assert period(churn_result(), "2026-W15")["clv_cac"]["value"] is None
+
+
+def test_clv_cac_per_period_by_hand():
+    # W14: at risk {a, b} (revenue 10, 30), churn 1/2 -> annual 1 - 0.5^52; CAC mean of c, d = 350
+    w14 = period(churn_result(), "2026-W14")
+    clv = 20 * 12 / (1 - 0.5 ** 52)
+    assert w14["clv"]["value"] == pytest.approx(clv)
+    assert w14["clv_cac"]["value"] == pytest.approx(clv / 350)
+
+
+def test_retention_of_a_period_with_nobody_at_risk_is_null():
+    customers = customers_frame([("a", "smb", "2026-04-08", None, 10, 100)])
+    w14 = period(compute_kpis(feedback_frame(["2026-03-30", "2026-04-07"], csat=[5, 5]), customers), "2026-W14")
+    assert w14["retention_rate"]["value"] is None and w14["retention_rate"]["n"] == 0
+    assert w14["churn_rate"]["change_significant"] is None
+
+
+def test_by_channel_ticket_kpis_by_hand_and_customer_kpis_null():
+    tickets = tickets_frame(TICKETS, channel=["email", "chat", "chat", "chat"])
+    result = compute_kpis(None, customers_frame(CHURN_CUSTOMERS), tickets, by="channel")
+    chat, email = period(result, "chat"), period(result, "email")
+    assert chat["fcr"]["value"] == 0.5 and chat["fcr"]["n"] == 2  # resolved: tickets 2 (1 contact) and 3 (2)
+    assert chat["resolution_hours"]["value"] == 5.0  # (6 + 4) / 2
+    assert email["first_response_hours"]["value"] == 1.0
+    for name in ("churn_rate", "retention_rate", "clv", "cac", "clv_cac"):
+        assert chat[name]["value"] is None and chat[name]["n"] == 0
+
+
+def test_mean_kpis_carry_their_standard_deviation():
+    aht = compute_kpis(None, tickets=tickets_frame(TICKETS))["overall"]["aht_minutes"]
+    assert aht["sd"] == pytest.approx(np.std([10, 20, 30, 40], ddof=1))
+
+
+def test_snapshot_clv_beyond_the_longest_tenure_is_marked_as_extrapolated():
+    result = compute_kpis(None, snapshot_customers(), by="segment")
+    # A: hazard 1/48 -> lifespan 4.5 years > 18 months seen; B: hazard 1/2 -> lifespan about 1 year > 3 months
+    assert period(result, "A")["clv"]["extrapolated"] is True
+    assert any("extrapolates" in note and "A" in note for note in result["notes"])
+    short = snapshot_customers()
+    short["tenure_months"] = [600, 12, 12, 18, 1, 3]  # 3 churned over 646 months, longest 50 years
+    assert compute_kpis(None, short)["overall"]["clv"]["extrapolated"] is False
+
+
+def test_cli_kpis_of_a_customers_table_alone(tmp_path, capsys):
+    from feedback.cli import main
+
+    snapshot_customers().rename(columns={"segment": "Plan tier", "tenure_months": "tenure"}).to_csv(
+        tmp_path / "customers.csv", index=False)
+    config = tmp_path / "map.toml"
+    config.write_text('[columns]\nsegment = "Plan tier"\ntenure_months = "tenure"\n', encoding="utf-8")
+    assert main(["kpis", "--customers", str(tmp_path / "customers.csv"), "--config", str(config),
+                 "--by", "segment", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["overall"]["churn_rate"]["value"] == 0.5 and result["overall"]["churn_rate"]["n"] == 6
+    assert period(result, "B")["churn_rate"]["value"] == 1.0
+    assert period(result, "A")["clv"]["value"] == pytest.approx(snapshot_clv(25.0, 1, 48))
+    assert result["overall"]["cac"]["value"] is None
+    # a folder holding only customers.csv works too, and the text output names the denominator and the definition
+    assert main(["kpis", str(tmp_path), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "churn_rate" in out and "n (the denominator" in out and "churned customers / all customers" in out
+
+
+def test_cli_kpis_without_data_or_customers_explains(capsys):
+    from feedback.cli import main
+
+    assert main(["kpis"]) == 2
+    assert "DATA" in capsys.readouterr().err

@@ -4,7 +4,9 @@ The HTML is parsed with the standard library's html.parser into a small tree; no
 """
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 import re
@@ -318,10 +320,23 @@ def test_no_external_urls_in_attributes(dom):
     assert dom.find("link") is None
 
 
-def test_csp_meta_tag(dom):
+def test_csp_meta_tag_allows_only_the_shipped_script(dom):
     metas = [m for m in dom.find_all("meta") if m.attrs.get("http-equiv") == "Content-Security-Policy"]
-    assert [m.attrs["content"] for m in metas] == [
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"]
+    assert len(metas) == 1
+    policy = dict(part.strip().split(" ", 1) for part in metas[0].attrs["content"].split(";"))
+    script = dom.find("script").text
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    assert policy == {"default-src": "'none'", "style-src": "'unsafe-inline'", "script-src": f"'sha256-{digest}'",
+                      "img-src": "data:", "form-action": "'none'", "base-uri": "'none'"}
+    assert "unsafe-inline" not in policy["script-src"]  # an injected handler would not run
+
+
+def test_csp_hash_follows_a_user_script_override(tmp_path, context):
+    (tmp_path / "report.js").write_text("console.log('custom');\n", encoding="utf-8")
+    dom = parse(render_report(context, tmp_path))
+    digest = base64.b64encode(hashlib.sha256(b"console.log('custom');\n").digest()).decode()
+    assert dom.find("script").text == "console.log('custom');\n"
+    assert f"'sha256-{digest}'" in dom.find("meta", http_equiv="Content-Security-Policy").attrs["content"]
 
 
 def test_autoescape_is_forced_and_undefined_is_strict():
@@ -449,3 +464,54 @@ def test_numpy_values_render_like_plain_python(context, html):
         records.append(r)
     assert render_report(make_context(painpoints=records)) == html
     assert export_tables(make_context(painpoints=records)) == export_tables(context)
+
+
+# --------------------------------------------------------------------------------------------------
+# At a glance, segments, KPI units, definitions
+# --------------------------------------------------------------------------------------------------
+
+def test_at_a_glance_names_the_top_pain_points_and_worse_kpis(dom):
+    summary = dom.find("section", id="summary")
+    items = [li.text for li in summary.find("ol", cls="glance-list").find_all("li")]
+    assert len(items) == 3
+    assert "slow refunds" in items[0] and "1,234 customers" in items[0] and "$12,500" in items[0]
+    assert "rising" in items[0] and summary.find("a", href="#pp-1") is not None
+    worse = summary.find("ul", cls="glance-list").text
+    assert "Churn rate" in worse and "+1.0 pp" in worse and "CSAT" not in worse  # CSAT has no previous value
+    assert "friendly staff" in summary.text
+
+
+def test_segment_breakdown_in_the_details(tmp_path, context):
+    records = [dict(p) for p in context.painpoints]
+    records[0]["segments"] = [
+        {"segment": "smb", "customers": 800, "affected_customers": 120, "share_of_segment": 0.15,
+         "churn_rate_affected": 0.5, "churn_rate_unaffected": 0.25},
+        {"segment": "<b>ent</b>", "customers": 90, "affected_customers": 9, "share_of_segment": 0.1,
+         "churn_rate_affected": 0.1, "churn_rate_unaffected": None}]
+    dom = parse(render_report(make_context(painpoints=records)))
+    rows = list(dom.find("tbody", id="pp-1").find("table", cls="segments").find("tbody").find_all("tr"))
+    cells = [[c.text for c in r.children if isinstance(c, Node)] for r in rows]
+    assert cells == [["smb", "120", "15.0%", "50.0%", "25.0%"], ["<b>ent</b>", "9", "10.0%", "10.0%", MISSING]]
+
+
+def test_kpi_ci_is_in_the_kpis_unit_and_tiny_deltas_read_no_change():
+    kpi = lambda v, n, ci=None: {"value": v, "n": n, "ci": ci}  # noqa: E731
+    ctx = make_context(kpis={"overall": {}, "periods": [
+        {"period": "2026-W13", "fcr": kpi(0.7761, 400), "ces": kpi(2.521, 100)},
+        {"period": "2026-W14", "fcr": kpi(0.7763, 380, [0.7321, 0.8152]), "ces": kpi(2.523, 114, [2.25, 2.79])}]},
+        kpi_definitions={"fcr": {"name": "FCR", "unit": "fraction"}, "ces": {"name": "CES", "unit": "score"}})
+    dom = parse(render_report(ctx))
+    fcr, ces = dom.find("li", data_kpi="fcr"), dom.find("li", data_kpi="ces")
+    assert "95% CI [73.2–81.5%]" in fcr.find("p", cls="tile-n").text
+    assert "no change vs 2026-W13" in fcr.find("p", cls="tile-delta").text
+    assert "▲" not in fcr.find("p", cls="tile-delta").text and "better" not in fcr.find("p", cls="tile-delta").text
+    assert "no change" in ces.find("p", cls="tile-delta").text
+
+
+def test_methods_define_every_painpoint_column(dom):
+    methods = dom.find("section", id="methods")
+    assert dom.find("h3", id="methods-priority") is not None
+    defined = [th.text for th in methods.find("table", cls="definitions").find("tbody").find_all("th")]
+    for column in ("Affected customers", "Mentions", "Mean sentiment", "Churn lift", "Revenue at risk (per month)",
+                   "Trend", "New"):
+        assert column in defined

@@ -1,16 +1,40 @@
-"""Sentiment: VADER's sentence scores are kept exact; support-language rules and the document score on top."""
+"""Sentiment: VADER's sentence scores are kept exact; the support layer, the document score and the spaCy component."""
+import math
+
 import pandas as pd
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from feedback.sentiment import SentimentScorer, label_for, score_sentiment, split_sentences
+from feedback import sentiment as fs
+from feedback.clean import clean_feedback
+from feedback.errors import ModelError
+from feedback.sentiment import (SentimentScorer, aspect_sentiment, label_for, load_support_layer, make_nlp,
+                                score_sentiment, split_sentences)
 
 VADER = SentimentIntensityAnalyzer()
+
+#: hand-written support sentences of every kind: plain, negated, shouted, emoji, courtesy, rule-matching
+SENTENCES = [
+    "The app is great", "I hate this", "It is a tool", "not bad at all", "GREAT!!! :)", "Thanks for the quick fix!",
+    "Please help, my bag is lost.", "I have been waiting 3 weeks for my refund.", "It is still not working.",
+    "Thanks for nothing.", "Great, another double charge.", "I want to cancel my subscription.",
+    "The agent was not helpful at all.", "The delivery was not delayed.", "Nobody answers the phone.",
+    "Why was I charged twice?", "I would like to know where my order is.", "This is URGENT, fix it today!!",
+    "Love the new dashboard 😍", "Still broken 😡", "I will contact my lawyer.", "Hope you are well.",
+    "The export kind of works but it is slow.", "Not sure this is the right place to ask.",
+    "Worst. Service. Ever.", "The update broke everything again.", "Best regards, Anna", "ok", "Refund please",
+    "My account was cancelled without notice.", "I'm done with this company.", "Kindly advise.",
+]
 
 
 @pytest.fixture(scope="module")
 def scorer():
     return SentimentScorer()
+
+
+@pytest.mark.parametrize("text", SENTENCES)
+def test_sentence_keeps_vaders_own_score_exactly(scorer, text):
+    assert scorer.sentence(text).vader == VADER.polarity_scores(text)["compound"]
 
 
 @pytest.mark.parametrize("text", ["The app is great", "I hate this", "It is a tool", "not bad at all", "GREAT!!! :)"])
@@ -24,13 +48,81 @@ def test_single_sentence_without_rules_equals_plain_vader(scorer, text):
     ("It is still not working.", "negative"),
     ("Thanks for nothing.", "negative"),
     ("Great, another double charge. Just what I needed.", "negative"),
+    ("Oh great, another outage. Just what I needed.", "negative"),
     ("I want to cancel my subscription.", "negative"),
+    ("Please help, my bag is lost.", "negative"),
+    ("I would like to know why my refund is so late?", "negative"),
+    ("Why was I charged twice?", "negative"),
+    ("I have been on hold for an hour.", "negative"),
     ("The support agent was super helpful, thank you!", "positive"),
     ("Love the new dashboard 😍", "positive"),
+    ("Where can I download my invoices?", "neutral"),
     ("", "neutral"),
 ])
 def test_labels_of_support_sentences(scorer, text, label):
     assert scorer.score(text).label == label
+
+
+@pytest.mark.parametrize("text, label", [
+    ("The agent was not helpful at all.", "negative"),     # negated praise
+    ("The parcel was not delayed this time.", "positive"),  # negation flips a support-lexicon word too
+    ("I don't think the outage is fixed.", "negative"),
+])
+def test_negation(scorer, text, label):
+    assert scorer.score(text).label == label
+
+
+def test_negated_criticism_is_not_negative(scorer):
+    doc = scorer.score("The app is not bad, honestly.")
+    assert doc.compound > 0 and doc.label != "negative"
+
+
+@pytest.mark.parametrize("text, label", [
+    ("The app is lovely. But billing charged me twice and nobody answers.", "negative"),
+    ("It took a while and I was annoyed. However, the agent fixed everything and was wonderful.", "positive"),
+    ("The layout is nice but it crashes every time I export.", "negative"),
+])
+def test_contrast_weighs_what_follows(scorer, text, label):
+    assert scorer.score(text).label == label
+
+
+def test_contrast_sentence_outweighs_the_one_before(scorer):
+    plain = scorer.score("The agent was friendly. The refund never came and I lost money.").compound
+    contrast = scorer.score("The agent was friendly. But the refund never came and I lost money.").compound
+    assert contrast < plain
+
+
+@pytest.mark.parametrize("text", ["Thanks for nothing.", "Yeah right, fixed.", "Way to go, you lost my order again.",
+                                  "So much for 24/7 support.", "Thanks for wasting my afternoon."])
+def test_sarcasm_markers_turn_praise_negative(scorer, text):
+    assert VADER.polarity_scores(text)["compound"] > scorer.score(text).compound
+    assert scorer.score(text).label == "negative"
+    assert "sarcasm" in scorer.score(text).sentences[0].rules
+
+
+@pytest.mark.parametrize("text, phrase", [
+    ("I am going to cancel my account.", "cancel"),
+    ("We are switching to a competitor next month.", "switching to a competitor"),
+    ("I will never order from you again.", "never order from you"),
+    ("Close my account please, I'm done with this.", "close my account"),
+])
+def test_churn_intent_is_flagged_with_its_phrase(scorer, text, phrase):
+    doc = scorer.score(text)
+    assert doc.churn_intent
+    assert phrase in doc.flags["churn_intent"].lower()
+    assert doc.to_dict()["churn_phrase"] == doc.flags["churn_intent"]
+
+
+@pytest.mark.parametrize("text", ["Can I switch to the annual plan?", "How do I cancel an order line on an invoice?",
+                                  "Thanks, the switch to dark mode looks great."])
+def test_no_churn_intent_in_ordinary_requests(scorer, text):
+    assert not scorer.score(text).churn_intent
+
+
+def test_escalation_and_urgency_flags(scorer):
+    doc = scorer.score("I will file a complaint with the BBB. This is urgent.")
+    assert {"escalation", "urgency"} <= set(doc.flags)
+    assert doc.to_dict()["urgency"] is True
 
 
 def test_polite_wrapping_does_not_turn_a_complaint_positive(scorer):
@@ -41,21 +133,18 @@ def test_polite_wrapping_does_not_turn_a_complaint_positive(scorer):
 
 def test_long_email_does_not_saturate(scorer):
     text = " ".join(["The invoice layout is lovely and the team is great."] * 30 + ["But my data is gone."])
-    plain = VADER.polarity_scores(text)["compound"]
-    ours = scorer.score(text).compound
-    assert plain > 0.99
-    assert ours < 0.9
+    assert VADER.polarity_scores(text)["compound"] > 0.99
+    assert scorer.score(text).compound < 0.9
 
 
-def test_churn_intent_is_flagged_with_its_phrase(scorer):
-    doc = scorer.score("This is the third time. I am going to cancel my account and switch to another provider.")
-    assert doc.flags["churn_intent"].lower().startswith(("cancel", "going to cancel", "switch"))
-    assert doc.to_dict()["churn_intent"] is True
-
-
-def test_escalation_and_urgency_flags(scorer):
-    doc = scorer.score("I will file a complaint with the BBB. This is urgent.")
-    assert {"escalation", "urgency"} <= set(doc.flags)
+def test_long_email_with_one_complaint_among_neutral_lines_is_negative(scorer):
+    lines = [f"Row {i} of the export has the order id and the shipping address." for i in range(40)]
+    text = "Hi team,\n" + "\n".join(lines) + "\nThe totals have been wrong for three weeks and nobody answers.\nRegards"
+    doc = scorer.score(text)
+    assert len(doc.sentences) == 43
+    assert all(s.vader == 0 for s in doc.sentences[1:41])
+    assert doc.label == "negative"
+    assert doc.drivers[0].startswith("The totals have been wrong")
 
 
 def test_drivers_are_the_sentences_that_push_the_label(scorer):
@@ -68,15 +157,50 @@ def test_drivers_are_the_sentences_that_push_the_label(scorer):
 def test_all_caps_and_emoji_keep_vader_intensity(scorer):
     assert scorer.score("This is TERRIBLE").compound < scorer.score("This is terrible").compound
     assert scorer.score("I love it 😍").compound > scorer.score("I love it").compound
+    assert scorer.score("Still broken 😡").label == "negative"
+
+
+def test_anger_from_shouting_exclamations_and_anger_words(scorer):
+    angry = scorer.score("THIS IS UNACCEPTABLE!!! I am furious, fix it NOW.")
+    calm = scorer.score("The export is a bit slow.")
+    assert angry.anger >= 0.7
+    assert calm.anger < 0.3
+    assert scorer.score("I LOVE IT!!!").anger == 0.0  # shouting with joy is not anger
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", "...", "🙂🙂"])
+def test_empty_or_contentless_text_is_neutral_without_errors(scorer, text):
+    doc = scorer.score(text)
+    assert doc.label in ("neutral", "positive")
+    assert not doc.flags
+    if not text.strip():
+        assert doc.compound == 0.0 and doc.sentences == []
+
+
+def test_non_english_rows_get_no_score_after_cleaning():
+    frame = pd.DataFrame({"text": ["Esto es terrible, quiero cancelar mi cuenta ahora mismo por favor",
+                                   "Le produit est arrivé cassé et personne ne répond à mes messages",
+                                   "The product arrived broken and nobody answers my messages."]})
+    out = score_sentiment(clean_feedback(frame))
+    assert out["sentiment"].isna().tolist() == [True, True, False]
+    assert out["sentiment_label"].tolist() == ["", "", "negative"]
+    assert out["churn_intent"].tolist() == [False, False, False]
 
 
 def test_split_sentences_handles_lines_and_punctuation():
     assert split_sentences("One. Two!\nThree? four") == ["One.", "Two!", "Three? four"]
 
 
-@pytest.mark.parametrize("score, label", [(-0.05, "negative"), (-0.0499, "neutral"), (0.05, "positive")])
-def test_thresholds_are_vaders(score, label):
+@pytest.mark.parametrize("score, label", [(-0.05, "negative"), (-0.0499, "neutral"), (0.2499, "neutral"),
+                                          (0.25, "positive")])
+def test_thresholds_are_the_named_constants(score, label):
+    assert (fs.NEGATIVE_AT_OR_BELOW, fs.POSITIVE_AT_OR_ABOVE) == (-0.05, 0.25)
     assert label_for(score) == label
+
+
+def test_vader_thresholds_are_kept_for_reference():
+    assert label_for(0.1, vader=True) == "positive"
+    assert label_for(0.1) == "neutral"
 
 
 def test_score_sentiment_skips_rows_not_analyzed():
@@ -86,3 +210,107 @@ def test_score_sentiment_skips_rows_not_analyzed():
     assert out["sentiment_label"].tolist() == ["positive", "", ""]
     assert out["sentiment"].isna().tolist() == [False, True, True]
     assert out["churn_intent"].tolist() == [False, False, False]
+
+
+def test_score_sentiment_adds_the_extra_outputs():
+    frame = pd.DataFrame({"clean_text": ["I want to cancel my subscription. This is URGENT!!", "Lovely app."]})
+    out = score_sentiment(frame)
+    assert out["churn_intent"].tolist() == [True, False]
+    assert "cancel" in out["churn_phrase"][0].lower()
+    assert out["urgency"].tolist() == [True, False]
+    assert out["anger"][0] > 0 and out["anger"][1] == 0
+
+
+def test_invalid_rule_file_names_the_rule(tmp_path):
+    path = tmp_path / "rules.toml"
+    path.write_text('[[rule]]\nname = "x"\npattern = "("\nvalence = -1\n', encoding="utf-8")
+    with pytest.raises(ModelError, match=r"rule 1 is invalid"):
+        load_support_layer(path)
+    path.write_text('[lexicon]\nslow = -9\n', encoding="utf-8")
+    with pytest.raises(ModelError, match=r"lexicon entry 'slow'"):
+        load_support_layer(path)
+
+
+def test_lexicon_and_rules_come_from_the_data_file(tmp_path):
+    path = tmp_path / "rules.toml"
+    path.write_text('[lexicon]\nsluggish = -2.0\n[[rule]]\nname = "refund_asked"\npattern = "money back"\n'
+                    'valence = -1.5\nflag = "refund"\n', encoding="utf-8")
+    custom = SentimentScorer(rules_path=path)
+    doc = custom.score("The app is sluggish and I want my money back.")
+    assert doc.sentences[0].lexicon == ("sluggish",)
+    assert doc.flags == {"refund": "money back"}
+    assert doc.compound < VADER.polarity_scores("The app is sluggish and I want my money back.")["compound"]
+
+
+# ------------------------------------------------------------------------------------------ spaCy component
+
+TEXTS = ["It is still not working. I want to cancel my subscription.", "Thanks, the agent was brilliant!",
+         "Hello. Where is my invoice? Best regards, Tom", "", "THIS IS UNACCEPTABLE!!! Nobody answers."]
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return make_nlp()
+
+
+def test_spacy_component_equals_score_sentiment(nlp):
+    expected = score_sentiment(pd.DataFrame({"clean_text": TEXTS}))
+    docs = list(nlp.pipe(TEXTS))
+    assert [d._.sentiment for d in docs] == expected["sentiment"].tolist()
+    assert [d._.sentiment_label for d in docs] == expected["sentiment_label"].tolist()
+    assert [d._.churn_intent for d in docs] == expected["churn_intent"].tolist()
+    assert [d._.anger for d in docs] == expected["anger"].tolist()
+    assert [nlp(t)._.sentiment for t in TEXTS] == expected["sentiment"].tolist()
+
+
+def test_spacy_sentences_carry_their_scores(nlp, scorer):
+    doc = nlp("The app is lovely. It is still not working.")
+    sentences = list(doc.sents)
+    assert [s._.sentiment for s in sentences] == [scorer.sentence(s.text).score for s in sentences]
+    assert sentences[1]._.sentiment_vader == VADER.polarity_scores("It is still not working.")["compound"]
+    assert "unresolved" in sentences[1]._.sentiment_rules
+    assert doc._.churn_phrase == ""
+    assert doc._.sentiment == scorer.score("The app is lovely. It is still not working.").compound
+
+
+def test_spacy_component_is_registered_by_name():
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("feedback_sentiment")
+    doc = nlp("I will contact my lawyer about this double charge.")
+    assert doc._.escalation and doc._.sentiment < 0
+
+
+# ------------------------------------------------------------------------------------------ aspect sentiment
+
+class _FakeThemes:
+    """A fitted theme model stand-in: tags a text by keyword (billing = 0, app = 1)."""
+
+    def __init__(self):
+        from feedback.themes import Theme
+
+        self.themes_ = [Theme(0, "billing", ["charge"], 2), Theme(1, "app", ["app"], 2)]
+
+    def transform(self, texts):
+        tags = [[t for t, word in ((0, "charg"), (1, "app")) if word in text.lower()] for text in texts]
+        return pd.DataFrame({"theme_ids": tags})
+
+
+def test_aspect_sentiment_scores_the_sentences_about_each_theme():
+    frame = pd.DataFrame({
+        "clean_text": ["The app is lovely. But billing charged me twice and nobody answers.",
+                       "I was charged twice again.", "The app is great and fast.", "Where is the export?"],
+        "theme_ids": [[0, 1], [0], [1], []],
+    })
+    out = aspect_sentiment(frame, _FakeThemes()).set_index("theme_label")
+    assert out.loc["billing", "aspect_sentiment"] < -0.3
+    assert out.loc["app", "aspect_sentiment"] > 0.3  # the lovely app sentence, not the billing complaint
+    assert out.loc["billing", "mentions"] == 2 and out.loc["app", "sentences"] == 2
+    assert out.loc["billing", "negative_share"] == 1.0
+
+
+def test_aspect_sentiment_of_a_theme_without_sentences_is_nan():
+    frame = pd.DataFrame({"clean_text": ["I was charged twice."], "theme_ids": [[0]]})
+    out = aspect_sentiment(frame, _FakeThemes()).set_index("theme_label")
+    assert math.isnan(out.loc["app", "aspect_sentiment"]) and out.loc["app", "mentions"] == 0

