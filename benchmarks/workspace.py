@@ -83,13 +83,25 @@ def grow(db: Path, target: int) -> int:
     return n
 
 
+class Rows(list):
+    """The result table, printed a line at a time as each step finishes (a 1M-row run takes many minutes)."""
+
+    def append(self, row) -> None:
+        super().append(row)
+        name, n, (t, cpu), _ = row
+        print(f"{name:34} {n:>10,} {t:>9.1f} {t / n * 100_000:>16.2f} {cpu:>12.1f}", flush=True)
+
+
 def timed(fn, repeat: int = 1):
-    times, value = [], None
+    """((median wall seconds, median CPU seconds of this process), last value): on a shared machine the CPU
+    seconds show the work done, the wall seconds include waiting for a core."""
+    times, cpus, value = [], [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         value = fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), value
+        cpus.append(time.process_time() - cpu)
+    return (statistics.median(times), statistics.median(cpus)), value
 
 
 def main() -> None:
@@ -108,7 +120,8 @@ def main() -> None:
     week2 = replicate(sample, work / "week2", args.rows, "b", first_copy=copies)
     db = work / "bench.sqlite"
     db.unlink(missing_ok=True)
-    rows = []
+    print(f"{'step':34} {'rows':>10} {'seconds':>9} {'s per 100k rows':>16} {'CPU seconds':>12}", flush=True)
+    rows = Rows()
     t, r = timed(lambda: W.add(db, week1))
     rows.append(("add (first, fits themes)", args.rows, t, r.counts["feedback"]["inserted"]))
     t, r = timed(lambda: W.add(db, week2))
@@ -135,9 +148,6 @@ def main() -> None:
             t, _ = timed(fn, args.repeat)
             rows.append((name, n, t, None))
     print(f"workspace {db} ({db.stat().st_size / 1e6:.0f} MB)")
-    print(f"{'step':34} {'rows':>10} {'seconds':>9} {'s per 100k rows':>16}")
-    for name, n, t, _ in rows:
-        print(f"{name:34} {n:>10,} {t:>9.1f} {t / n * 100_000:>16.2f}")
 
 
 if __name__ == "__main__":

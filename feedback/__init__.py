@@ -12,9 +12,47 @@ Each pipeline stage is a plain function over a DataFrame that adds named columns
 
 or all at once: ``result = feedback.run("sample_data")``.
 """
+import importlib.abc
+import importlib.machinery
+import os
+import sys
 from importlib import import_module
 
 from .errors import ConfigError, FeedbackError, InputError, ModelError
+
+
+class _ThincWithoutTorch(importlib.abc.MetaPathFinder):
+    """Import thinc (under spaCy) as if torch were absent.
+
+    thinc.compat imports torch eagerly whenever it is installed, which the optional MiniLM extra installs: that
+    costs every process that imports spaCy about 5 s and 185 MB here, while feedback never runs thinc's torch
+    layers. torch stays importable afterwards for sentence-transformers. Set FEEDBACK_SPACY_TORCH=1 to load a
+    transformer-based spaCy pipeline (spacy-transformers needs thinc's torch support).
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "thinc.compat":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or "torch" in sys.modules:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_without_torch(module):
+            sys.modules["torch"] = None  # makes `import torch` raise ImportError, which thinc.compat expects
+            try:
+                exec_module(module)
+            finally:
+                if sys.modules.get("torch", 0) is None:
+                    del sys.modules["torch"]
+
+        spec.loader.exec_module = exec_without_torch
+        return spec
+
+
+if "thinc" not in sys.modules and os.environ.get("FEEDBACK_SPACY_TORCH") != "1":
+    sys.meta_path.insert(0, _ThincWithoutTorch())
 
 #: public name -> module that defines it; imported on first use so that `feedback --help` or `feedback score`
 #: do not pay for spaCy, scikit-learn and pandas before they need them

@@ -7,6 +7,8 @@ regression over
 * sentence statistics of the default scorer (document score, min/max/mean sentence score, sentence count),
 * support-layer features (how many sentences each rule fired in, lexicon hits, anger, courtesy share),
 * TF-IDF word 1–2-grams and character 2–5-grams,
+* optionally (``--features embeddings``) the shipped static sentence embedding (``feedback.embeddings``,
+  ``models/static-minilm-256``, loaded from disk, never the network),
 
 and saves it to DIR (``model.joblib`` + ``meta.json``). ``--sentiment-model DIR`` on ``analyze``, ``report`` and
 ``score`` then uses :class:`CalibratedScorer`: the label is the most probable class and the score is
@@ -48,6 +50,12 @@ LABEL_WORDS = {"negative": "negative", "neg": "negative", "neutral": "neutral", 
 LOGREG_C = 1.0
 #: numeric (dense) features are scaled and then multiplied by this, so they are not drowned by thousands of n-grams
 DENSE_WEIGHT = 1.0
+#: optional feature sets: "embeddings" adds the 256-d static MiniLM-distilled embedding (feedback.embeddings)
+FEATURE_SETS = ("embeddings",)
+#: the unit-length embedding rows are multiplied by this before they join the n-grams, so the 256 small components
+#: are not drowned by the TF-IDF rows (also unit length); a first guess, not tuned: `benchmarks/sentiment.py
+#: --embeddings` reports the calibrated model with and without them
+EMBEDDING_WEIGHT = 3.0
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _HANDLE = re.compile(r"@\w+")
 _DIGITS = re.compile(r"\d+")
@@ -134,19 +142,26 @@ class SentimentCalibrator(BaseEstimator, ClassifierMixin):
     """
 
     def __init__(self, C: float = LOGREG_C, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 5),
-                 min_df: int = 1, dense_weight: float = DENSE_WEIGHT, seed: int = 42) -> None:
+                 min_df: int = 1, dense_weight: float = DENSE_WEIGHT, seed: int = 42, features: tuple[str, ...] = (),
+                 embedding_weight: float = EMBEDDING_WEIGHT) -> None:
         self.C = C
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
         self.min_df = min_df
         self.dense_weight = dense_weight
         self.seed = seed
+        self.features = features
+        self.embedding_weight = embedding_weight
 
     def _check_params(self) -> None:
         if not (isinstance(self.C, (int, float)) and self.C > 0):
             raise ConfigError(f"The 'C' parameter of SentimentCalibrator must be a float > 0. Got {self.C!r} instead.")
         if not (isinstance(self.min_df, int) and self.min_df >= 1):
             raise ConfigError(f"The 'min_df' parameter of SentimentCalibrator must be an int >= 1. Got {self.min_df!r} instead.")
+        unknown = [f for f in self.features if f not in FEATURE_SETS]
+        if isinstance(self.features, str) or unknown:
+            raise ConfigError(f"The 'features' parameter of SentimentCalibrator must be a tuple of {', '.join(FEATURE_SETS)}. "
+                              f"Got {self.features!r} instead.")
 
     def _scorer(self) -> SentimentScorer:
         return default_scorer()
@@ -159,8 +174,12 @@ class SentimentCalibrator(BaseEstimator, ClassifierMixin):
     def _features(self, texts: list[str], docs: list[DocumentScore] | None = None):
         normalized = [normalize_for_ngrams(t) for t in texts]
         dense = self.scaler_.transform(self._dense(texts, docs)) * self.dense_weight
-        return sp.hstack([self.words_.transform(normalized), self.chars_.transform(normalized),
-                          sp.csr_matrix(dense)], format="csr")
+        blocks = [self.words_.transform(normalized), self.chars_.transform(normalized), sp.csr_matrix(dense)]
+        if "embeddings" in self.features:
+            from .embeddings import embed
+
+            blocks.append(sp.csr_matrix(embed(texts, backend="static") * self.embedding_weight))
+        return sp.hstack(blocks, format="csr")
 
     def fit(self, texts: Iterable[str], y: Iterable[str]) -> "SentimentCalibrator":
         self._check_params()
@@ -262,12 +281,12 @@ class CalibratedScorer:
 
 
 def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: str = "", label_column: str = "",
-                   label_kind: str = "label") -> CalibratedScorer:
+                   label_kind: str = "label", features: tuple[str, ...] = ()) -> CalibratedScorer:
     """Fit a calibrated scorer on labelled texts (labels already negative/neutral/positive)."""
     from . import __version__ as feedback_version
     import sklearn
 
-    model = SentimentCalibrator(seed=seed).fit(texts, labels)
+    model = SentimentCalibrator(seed=seed, features=tuple(features)).fit(texts, labels)
     counts = pd.Series(labels).value_counts().to_dict()
     meta = {
         "format": MODEL_FORMAT,
@@ -280,7 +299,9 @@ def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: 
         "label_kind": label_kind,
         "source": source,
         "seed": seed,
-        "model": "logistic regression (balanced) on VADER + support-layer features + TF-IDF word 1-2 / char 2-5 grams",
+        "model": "logistic regression (balanced) on VADER + support-layer features + TF-IDF word 1-2 / char 2-5 grams"
+                 + (" + static embeddings (models/static-minilm-256)" if "embeddings" in features else ""),
+        "features": list(features),
     }
     return CalibratedScorer(model, meta)
 
@@ -301,7 +322,8 @@ def read_labelled(path: str | Path, label_column: str, text_column: str = "text"
     return texts, labels[keep].tolist(), int((~keep).sum())
 
 
-def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: int = 42) -> dict:
+def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: int = 42,
+                   features: tuple[str, ...] = ()) -> dict:
     """Stratified k-fold predictions of the calibrator: accuracy, macro-F1 and the out-of-fold labels."""
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
@@ -313,7 +335,7 @@ def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: in
                          fix=f"use at most --cv {max(2, smallest)} (and at least 2), or label more rows")
     predicted = np.empty(len(y), dtype=object)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y):
-        model = SentimentCalibrator(seed=seed).fit([texts[i] for i in train], y[train])
+        model = SentimentCalibrator(seed=seed, features=tuple(features)).fit([texts[i] for i in train], y[train])
         predicted[test] = model.predict([texts[i] for i in test])
     return {"accuracy": float(accuracy_score(y, predicted)), "macro_f1": float(f1_score(y, predicted, average="macro")),
             "predicted": predicted.tolist()}

@@ -179,7 +179,13 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _URL_WITH_TOKEN = re.compile(r"\bhttps?://\S+?[?&](?:token|key|code|session|sig|auth|access_token|password)=\S+", re.I)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
 _CARD_CANDIDATE = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
-_PHONE = re.compile(r"(?<![\w/])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?(?![\w/])")
+#: a phone-number candidate: optional "+"/"00" and area code in brackets, then 1-5 digit groups joined by
+#: spaces, dots or dashes (national formats differ: "07700 900123", "+33 6 12 34 56 78", "(555) 123-4567")
+_PHONE = re.compile(r"(?<![\w/+.-])(?:\+|\b00)?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,5}\)?){0,6}(?![\w/]|[.-]\d)")
+#: separated digits that are not phone numbers: ISO and day-month dates, year ranges, IP addresses, amounts
+#: grouped in thousands ("1.250.000", "2,400,000")
+_NOT_PHONE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{1,2} \d{1,2} \d{4}|\d{4} ?- ?\d{4}"
+                        r"|\d{1,3}(?:\.\d{1,3}){3}|\d{1,3}(?:[.,]\d{3})+")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -203,9 +209,17 @@ def _redact_card(match: re.Match) -> str:
 
 
 def _redact_phone(match: re.Match) -> str:
-    digits = re.sub(r"\D", "", match.group())
-    # Fewer than 7 digits is a date, a price or an order reference, not a phone number.
-    return "[PHONE]" if len(digits) >= 7 else match.group()
+    candidate = match.group()
+    digits = re.sub(r"\D", "", candidate)
+    # E.164 numbers have at most 15 digits; fewer than 7 is a date, a price or an order reference
+    if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate.strip()):
+        return candidate
+    international = candidate.startswith(("+", "00", "("))
+    if digits == candidate and not international:
+        # an unbroken run of digits is an order or account number unless it has a national trunk prefix
+        # ("07700900123", "0612345678"): those are phone numbers in most of Europe, Africa and Asia
+        return "[PHONE]" if candidate.startswith("0") and 10 <= len(digits) <= 11 else candidate
+    return "[PHONE]"
 
 
 def redact_pii(text: str) -> str:
@@ -213,6 +227,8 @@ def redact_pii(text: str) -> str:
 
     >>> redact_pii("Mail jane.doe@example.com or call +1 555 010 0199; card 4111 1111 1111 1111, order 1234567890123")
     'Mail [EMAIL] or call [PHONE]; card [CARD], order 1234567890123'
+    >>> redact_pii("Call 07700 900123, +44 7700 900123, 0151 23456789 or +33 6 12 34 56 78 before 2026-09-14")
+    'Call [PHONE], [PHONE], [PHONE] or [PHONE] before 2026-09-14'
     """
     if not text:
         return text
@@ -258,12 +274,39 @@ _FUNCTION_WORDS = {
     "nl": "de het een en is niet ik met voor op mijn maar zeer dat".split(),
 }
 _WORD = re.compile(r"[^\W\d_]+", re.U)
+#: letters of a non-Latin script -> the language its text is most likely in (a guess, but never English)
+_SCRIPTS = ((0x3040, 0x30FF, "ja"), (0xAC00, 0xD7AF, "ko"), (0x1100, 0x11FF, "ko"), (0x4E00, 0x9FFF, "zh"),
+            (0x0400, 0x04FF, "ru"), (0x0600, 0x06FF, "ar"), (0x0590, 0x05FF, "he"), (0x0370, 0x03FF, "el"),
+            (0x0E00, 0x0E7F, "th"), (0x0900, 0x097F, "hi"))
+
+
+def _script_language(text: str) -> str | None:
+    """The language of a text written mostly in a non-Latin script, or None (Latin script, or too mixed)."""
+    counts: dict[str, int] = {}
+    letters = 0
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        letters += 1
+        code = ord(ch)
+        if code < 0x0370:
+            continue
+        for low, high, lang in _SCRIPTS:
+            if low <= code <= high:
+                counts[lang] = counts.get(lang, 0) + 1
+                break
+    if not counts or sum(counts.values()) * 2 < letters:
+        return None
+    if counts.get("ja") and counts.get("zh"):  # Japanese mixes kana with kanji (Han characters)
+        return "ja"
+    return max(counts, key=counts.get)
 #: fewer recognised function words than this and the language is left unknown (and analysed as English)
 MIN_LANGUAGE_EVIDENCE = 2
 
 
 def detect_language(text: str) -> str:
-    """A cheap language guess from function words: 'en', 'es', 'de', 'fr', 'pt', 'it', 'nl' or 'unknown'.
+    """A cheap language guess: 'en', 'es', 'de', 'fr', 'pt', 'it', 'nl' from function words, 'ja', 'ko', 'zh', 'ru',
+    'ar', 'he', 'el', 'th', 'hi' from the script, or 'unknown'.
 
     >>> detect_language("The invoice is wrong and I want my money back")
     'en'
@@ -271,7 +314,13 @@ def detect_language(text: str) -> str:
     'es'
     >>> detect_language("ok")
     'unknown'
+    >>> detect_language("アプリがクラッシュします。返金してください")
+    'ja'
     """
+    if not text.isascii():
+        script_language = _script_language(text[:2000])
+        if script_language:
+            return script_language
     words = [w.lower() for w in _WORD.findall(text[:2000])]
     if not words:
         return "unknown"
@@ -379,7 +428,7 @@ def clean_feedback(df: pd.DataFrame, text_column: str = "text", redact: bool = T
     out["language"] = [detect_language(c) for c, _ in cleaned]
     issues = out["quality_issue"].copy() if "quality_issue" in out.columns else pd.Series("", index=out.index, dtype=object)
     issues = issues.astype(object).where(issues.notna(), "")
-    empty = out["clean_text"].str.strip() == ""
+    empty = pd.Series([not c.strip() for c, _ in cleaned], index=out.index, dtype=bool)
     issues[empty & (issues == "")] = "empty_text"
     other_language = ~out["language"].isin(["en", "unknown"])
     issues[other_language & (issues == "")] = "non_english"

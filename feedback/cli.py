@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,10 @@ def _config(args):
     from .config import Config
 
     overrides = {k: getattr(args, k, None) for k in ("period", "since", "until", "n_themes", "seed")}
-    return Config.build(getattr(args, "config", None), **overrides)
+    config = Config.build(getattr(args, "config", None), **overrides)
+    if getattr(args, "text_column", None) and args.command in ("report", "add"):
+        config.columns = {**config.columns, "text": args.text_column}  # the option wins over the config file
+    return config
 
 
 def _load_themes(path):
@@ -38,6 +42,12 @@ def _load_scorer(args):
     from .sentiment import load_scorer
 
     return load_scorer(path)
+
+
+def _themes_line(model) -> str:
+    """'themes: N', with the reason when a fit found none (too few texts)."""
+    note = getattr(model, "fit_note_", "")
+    return f"themes: {len(model.themes_)}" + (f" ({note})" if note and not model.themes_ else "")
 
 
 def _say(*lines: str) -> None:
@@ -99,43 +109,63 @@ def cmd_themes_refit(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .ingest import load_dataset, read_summary
-    from .pipeline import analyze_dataset, summary_lines, write_report
+    from .ingest import read_summary
+    from .pipeline import summary_lines, write_report
 
     _data_or_db(args)
     config = _config(args)
     if args.db:
         result = _stored_result(args, config)
         out = write_report(result, args.out, args.templates)
-        _say(*summary_lines(result.feedback), f"workspace: {args.db}", f"themes: {len(result.theme_model.themes_)}",
+        _say(*summary_lines(result.feedback), f"workspace: {args.db}", _themes_line(result.theme_model),
              f"wrote {out}")
         return 0
-    dataset = load_dataset(args.data, config, preset=args.preset, strict=args.strict)
-    result = analyze_dataset(dataset, config, _load_themes(args.themes), scorer=_load_scorer(args))
+    from time import perf_counter
+
+    from .scale import RunStats, make_engine, stream_dataset
+
+    stats, engine = RunStats(), make_engine(args.engine, args.workers, args.scheduler)
+    try:  # the per-row stages in chunks, on --workers cores or the Dask cluster (feedback/scale.py)
+        result = stream_dataset(args.data, config, _load_themes(args.themes), args.sentiment_model, engine,
+                                preset=args.preset, strict=args.strict, quiet=args.quiet, stats=stats)
+    finally:
+        engine.close()
+    start = perf_counter()
     out = write_report(result, args.out, args.templates)
+    stats.add({"report": perf_counter() - start})
+    stats.wall_seconds += perf_counter() - start
+    dataset = result.dataset
     _say(*summary_lines(result.feedback), *read_summary(dataset.feedback, dataset.encodings.get("feedback")),
-         f"themes: {len(result.theme_model.themes_)}", f"wrote {out}")
+         _themes_line(result.theme_model), f"wrote {out}")
+    if not args.quiet:
+        _say(*stats.lines())
     return 0
 
 
 def cmd_analyze(args) -> int:
-    from .clean import redact_columns
-    from .ingest import load_feedback, read_summary
-    from .pipeline import analyze_feedback, summary_lines
+    from .ingest import read_summary
+    from .pipeline import summary_lines
+    from .scale import RunStats, analyze_stream, make_engine, read_chunks, write_chunks
 
     config = _config(args)
     out = Path(args.out)
     if out.suffix.lower() not in WRITERS:
         raise InputError(f"cannot write {out.suffix or 'a file without suffix'}", path=out,
                          fix=f"end the output name with one of {', '.join(sorted(WRITERS))}")
-    frame, encoding = load_feedback(args.file, config, text_column=args.text_column, id_column=args.id_column,
-                                    preset=args.preset, strict=args.strict)
-    read_lines = read_summary(frame, encoding)
-    frame, model = analyze_feedback(frame, config, _load_themes(args.themes), scorer=_load_scorer(args))
-    if config.redact_pii:  # the export carries no raw personal data, in the input columns either
-        frame = redact_columns(frame)
-    write_rows(frame, out)
-    _say(*summary_lines(frame), *read_lines, f"themes: {len(model.themes_)}", f"wrote {out}")
+    chunks, encoding = read_chunks(args.file, config, text_column=args.text_column, id_column=args.id_column,
+                                   preset=args.preset, strict=args.strict)
+    stats, engine = RunStats(), make_engine(args.engine, args.workers, args.scheduler)
+    try:  # in chunks, on --workers cores or the Dask cluster; the export carries no raw personal data when redacting
+        rows = analyze_stream(chunks, config, _load_themes(args.themes), args.sentiment_model, engine,
+                              redact_output=config.redact_pii, quiet=args.quiet, stats=stats)
+        write_chunks(rows, out, stats)
+    finally:
+        engine.close()
+    frame = stats.summary_frame()
+    _say(*summary_lines(frame), *read_summary(frame, encoding), _themes_line(stats.theme_model),
+         f"wrote {out}")
+    if not args.quiet:
+        _say(*stats.lines())
     return 0
 
 
@@ -156,7 +186,14 @@ def cmd_score(args) -> int:
                 raise InputError("no messages found", path=path, fix="pass an mbox file with 'From ' separator lines")
             texts, subjects = messages["text"].tolist(), messages["subject"].tolist()
         else:
-            texts = [path.read_bytes().decode("utf-8", errors="replace")]
+            raw = path.read_bytes()
+            if b"\x00" in raw[:8192]:
+                raise InputError("a binary file, not text", path=path,
+                                 fix="pass the message as a text, .eml or .mbox file")
+            texts = [raw.decode("utf-8", errors="replace")]
+    if len(texts) == 1 and not texts[0].strip():
+        raise InputError("no text to score", path=args.file if args.file not in (None, "-") else "standard input",
+                         fix="pipe the message text in, or pass a text, .eml or .mbox file")
     results = score_messages(texts, subjects, _load_themes(args.themes), scorer=_load_scorer(args))
     many = len(results) > 1 or (args.file or "").lower().endswith(".mbox")
     if args.json:
@@ -190,14 +227,15 @@ def cmd_sentiment_fit(args) -> int:
 
     texts, labels, skipped = read_labelled(args.file, args.label_column, args.text_column, args.label_kind)
     kind = resolve_label_kind(args.label_column, args.label_kind)
+    features = tuple(args.features or ())
     scorer = fit_calibrated(texts, labels, seed=args.seed, source=Path(args.file).name, label_column=args.label_column,
-                            label_kind=kind)
+                            label_kind=kind, features=features)
     scorer.save(args.out)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(scorer.meta["label_counts"].items()))
     _say(f"trained on {len(texts)} rows ({counts}); skipped {skipped} rows with a blank {args.label_column!r}",
          f"saved to {args.out}")
     if args.cv:
-        result = cross_validate(texts, labels, folds=args.cv, seed=args.seed)
+        result = cross_validate(texts, labels, folds=args.cv, seed=args.seed, features=features)
         print(f"{args.cv}-fold cross-validation: accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
     return 0
 
@@ -222,7 +260,7 @@ def cmd_themes_show(args) -> int:
         print(f"[{theme.theme_id}] {theme.label}  (size {theme.size})")
         print("    phrases: " + ", ".join(theme.top_phrases))
         for example in theme.examples[:3]:
-            print(f"    - {example[:160]}")
+            print(f"    - {' '.join(example.split())[:160]}")  # one line per quote, however it was written
     return 0
 
 
@@ -256,7 +294,7 @@ def cmd_kpis(args) -> int:
         if args.db:
             from .workspace import load_frames
 
-            data = load_frames(args.db)
+            data = load_frames(args.db, config)  # rows outside --since/--until flagged outside_period
         else:
             data = load_dataset(args.data, config)
         feedback = data.feedback[data.feedback["quality_issue"] != "outside_period"]
@@ -286,7 +324,7 @@ def cmd_impact(args) -> int:
     if args.db:
         result = _stored_result(args, _config(args))
     else:
-        result = run(args.data, _config(args), _load_themes(args.themes))
+        result = run(args.data, _config(args), _load_themes(args.themes), scorer=_load_scorer(args))
     records = impact_records(result.impact)
     if args.json:
         contract = ("theme_id", "theme_label", "mentions", "affected_customers", "mean_sentiment", "churn_rate_affected",
@@ -357,6 +395,18 @@ def _ingest_options(p) -> None:
                         "score out of range, empty text) instead of flagging and counting it.")
 
 
+def _scale_options(p) -> None:
+    from .scale import ENGINES
+
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="Processes for the per-row stages (clean, sentiment, theme tagging); default: all cores.")
+    p.add_argument("--engine", choices=ENGINES, default="local",
+                   help="local (this machine, --workers processes) or dask (a dask.distributed cluster at --scheduler; "
+                        "needs pip install 'feedback[dask]'). Default local.")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --engine dask (tcp://HOST:8786).")
+    p.add_argument("--quiet", action="store_true", help="No progress bars and no timing summary on stderr.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .workspace import DEFAULT_DB
 
@@ -370,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", metavar="FILE", help="TOML config file (see README: Configuration).")
         p.add_argument("--seed", type=int, help="Seed for every random step (default 42).")
         if themes:
-            p.add_argument("--themes", metavar="MODEL_DIR", help="Use a saved theme model instead of discovering themes.")
+            p.add_argument("--themes", metavar="MODEL_DIR", help="Use a saved theme model instead of discovering themes (only folders you trust: the model is a pickle).")
 
     p = sub.add_parser("report", help="Analyze a data folder and write the HTML report.",
                        description="Analyze DATA (a folder with feedback.csv and optional customers.csv, tickets.csv, "
@@ -379,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Folder holding feedback.csv (+ customers.csv, tickets.csv) or a feedback file (or use --db).")
     p.add_argument("--db", metavar="PATH", help="Read every week stored in this workspace (written by `feedback add`) instead of DATA; no text is analyzed again.")
     p.add_argument("--out", required=True, metavar="FILE", help="Where to write the HTML report.")
+    p.add_argument("--text-column", metavar="NAME", help="Column holding the text in the feedback file(s) "
+                   "(default: text, or the column a detected export preset names).")
     p.add_argument("--period", choices=["week", "month"], help="Trend period (default week).")
     p.add_argument("--since", metavar="DATE", help="Only feedback on or after DATE (YYYY-MM-DD).")
     p.add_argument("--until", metavar="DATE", help="Only feedback on or before DATE (YYYY-MM-DD).")
@@ -387,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
     _ingest_options(p)
+    _scale_options(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("analyze", help="Score and tag every row of a file.",
@@ -400,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
     _ingest_options(p)
+    _scale_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("score", help="Score one text: label, compound, driving sentences, themes.",
@@ -408,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", metavar="TEXT_FILE",
                    help="Text, .eml or .mbox file to score; - or nothing reads standard input.")
     p.add_argument("--json", action="store_true", help="Print JSON instead of a short summary.")
-    p.add_argument("--themes", metavar="MODEL_DIR", help="Tag themes with a saved theme model.")
+    p.add_argument("--themes", metavar="MODEL_DIR", help="Tag themes with a saved theme model (only folders you trust: the model is a pickle).")
     p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
     p.set_defaults(func=cmd_score)
 
@@ -418,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "any other host needs a token.")
     p.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1, this machine only).")
     p.add_argument("--port", type=int, default=8000, help="Port to listen on (default 8000).")
-    p.add_argument("--themes", metavar="MODEL_DIR", help="Tag themes with a saved theme model.")
+    p.add_argument("--themes", metavar="MODEL_DIR", help="Tag themes with a saved theme model (only folders you trust: the model is a pickle).")
     p.add_argument("--token", metavar="TOKEN", help="Require 'Authorization: Bearer TOKEN' on every request "
                    "(default: $FEEDBACK_TOKEN; prefer the variable, a command line is visible to other users).")
     p.set_defaults(func=cmd_serve)
@@ -439,6 +493,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="Folder to save the model to.")
     p.add_argument("--cv", type=int, default=0, metavar="K", help="Also report K-fold cross-validated macro-F1 (default off).")
     p.add_argument("--seed", type=int, default=42, metavar="S", help="Seed for the folds and the model (default 42).")
+    p.add_argument("--features", nargs="*", choices=["embeddings"], metavar="SET",
+                   help="Optional extra features: embeddings (the shipped static sentence embedding; offline).")
     p.set_defaults(func=cmd_sentiment_fit)
 
     themes = sub.add_parser("themes", help="Fit or inspect a theme model.", description="Fit or inspect a theme model.")
@@ -473,7 +529,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Customers table (CSV, JSONL, Parquet ...; columns mapped by [columns] in --config). Without "
                         "DATA: the customer KPIs of this table alone (churn, retention, CLV, CAC; --by segment). With "
                         "DATA: used instead of DATA's customers file. A DATA folder holding only customers.csv works too.")
-    p.add_argument("--by", choices=["week", "month", "segment", "channel"], default="week", help="Group rows by (default week).")
+    p.add_argument("--by", "--period", dest="by", choices=["week", "month", "segment", "channel"], default="week",
+                   help="Group rows by (default week).")
+    p.add_argument("--since", metavar="DATE", help="Only feedback on or after DATE (YYYY-MM-DD).")
+    p.add_argument("--until", metavar="DATE", help="Only feedback on or before DATE (YYYY-MM-DD).")
     p.add_argument("--json", action="store_true", help="Print the KPI JSON object.")
     p.add_argument("--config", metavar="FILE", help="TOML config file.")
     p.set_defaults(func=cmd_kpis)
@@ -484,6 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Folder holding feedback.csv (+ customers.csv) or a feedback file (or use --db).")
     p.add_argument("--db", metavar="PATH", help="Read every week stored in this workspace (written by `feedback add`) instead of DATA; no text is analyzed again.")
     p.add_argument("--json", action="store_true", help="Print the table as a JSON list, highest priority first.")
+    p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`), as `report` does.")
+    p.add_argument("--period", choices=["week", "month"], help="Trend period (default week).")
+    p.add_argument("--since", metavar="DATE", help="Only feedback on or after DATE (YYYY-MM-DD).")
+    p.add_argument("--until", metavar="DATE", help="Only feedback on or before DATE (YYYY-MM-DD).")
     common(p)
     p.set_defaults(func=cmd_impact)
 
@@ -493,6 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "an export changes nothing; new weeks are tagged with the stored theme model.")
     p.add_argument("data", metavar="DATA", help="Folder holding feedback.csv (+ customers.csv, tickets.csv) or a feedback file.")
     p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}; created if missing).")
+    p.add_argument("--text-column", metavar="NAME", help="Column holding the text in the feedback file(s) "
+                   "(default: text, or the column a detected export preset names).")
     p.add_argument("--keep-raw", action="store_true",
                    help="Also store the raw text (PII included). By default only the redacted clean_text is stored.")
     p.add_argument("--n-themes", metavar="K", help="Number of themes when the first add fits the model, or 'auto'.")
@@ -528,8 +593,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the CLI prints a fit's caveats in its own summary ("themes: 0 (no themes: …)")
+    warnings.filterwarnings("ignore", message=".*themes need at least")
     try:
         return args.func(args)
+    except IsADirectoryError as exc:
+        print(f"feedback: error: {exc.filename} is a folder; fix: give --out a file name such as report.html",
+              file=sys.stderr)
+        return 2
     except FeedbackError as exc:
         print(f"feedback: error: {exc}", file=sys.stderr)
         return exc.exit_code

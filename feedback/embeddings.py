@@ -35,10 +35,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .resources import MODELS_DIR
 from .errors import ConfigError, ModelError
 
 #: the shipped static model (built by scripts/build_static_embeddings.py)
-DEFAULT_STATIC_MODEL = Path(__file__).resolve().parent.parent / "models" / "static-minilm-256"
+DEFAULT_STATIC_MODEL = MODELS_DIR / "static-minilm-256"
 #: machine-readable provenance written by the build script, holding the sha256 of every model file
 PROVENANCE_FILE = "PROVENANCE.json"
 #: sha256 of all-MiniLM-L6-v2's model.safetensors as published on Hugging Face (sentence-transformers)

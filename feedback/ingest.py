@@ -569,6 +569,24 @@ def require_columns(frame: pd.DataFrame, required: tuple[str, ...], path: Path |
         raise InputError(f"no column {name!r}; found {found}", path=path, column=name, fix=fix)
 
 
+def _check_named_columns(frame: pd.DataFrame, path: Path | str, config: Config | None, text_column: str | None,
+                         id_column: str | None) -> None:
+    """A column the user named (``--text-column``, ``--id-column``, the config's ``[columns]``) must exist."""
+    named = [("--text-column", text_column), ("--id-column", id_column)]
+    user = dict(config.columns) if config is not None else {}
+    named += [(f"[columns] {std} in the config file", user[std]) for std in ("text", "feedback_id") if std in user]
+    headers = [str(c) for c in frame.columns]
+    for source, header in named:
+        if not header or header in headers:
+            continue
+        found = ", ".join(repr(c) for c in headers[:12]) or "no columns"
+        close = [c for c in headers if c.strip().lower() == header.strip().lower()]
+        close = close or difflib.get_close_matches(header, headers, n=1, cutoff=0.6)
+        fix = f"did you mean {close[0]!r}? Pass it to {source}" if close else f"name one of the columns found in {source}"
+        raise InputError(f"no column {header!r} (named by {source}); found {found}", path=path, column=header,
+                         fix=fix)
+
+
 def _parse_dates(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.tz_convert(None) if values.dt.tz is not None else values
@@ -648,6 +666,7 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     the value and the fix. Mojibake in ``text`` and ``subject`` is repaired (``frame.attrs["mojibake_repaired"]``).
     """
     mapping, chosen = feedback_mapping(list(frame.columns), config, text_column, id_column, preset)
+    _check_named_columns(frame, path, config, text_column, id_column)
     raw_columns = frame
     frame, origins = _apply_mapping(frame.copy(), mapping)
     require_columns(frame, ("text",), path, option_hint="--text-column")
@@ -903,15 +922,26 @@ def load_dataset(data: str | Path, config: Config | None = None, *, preset: str 
 
 
 def _apply_date_window(dataset: Dataset, config: Config) -> None:
-    created = dataset.feedback["created_at"]
-    issues = dataset.feedback["quality_issue"].copy()
-    for bound, outside in ((config.since, lambda t, b: t < b), (config.until, lambda t, b: t >= b + pd.Timedelta(days=1))):
+    """Flag rows outside ``--since``/``--until`` as ``outside_period``.
+
+    The window wins over any other flag (an empty text written before ``--since`` is outside the report, not an
+    empty row of it), so that every count and KPI of the report covers the window only.
+    """
+    bounds = {}
+    for name, bound in (("--since", config.since), ("--until", config.until)):
         if bound is None:
             continue
         try:
-            stamp = pd.Timestamp(bound)
+            bounds[name] = pd.Timestamp(bound)
         except ValueError:
-            raise InputError(f"not a date: {bound!r}", fix="use YYYY-MM-DD for --since and --until") from None
-        mask = outside(created, stamp) & (issues == "")
-        issues[mask] = "outside_period"
+            raise InputError(f"not a date: {bound!r}", column=name, fix="use YYYY-MM-DD for --since and --until") from None
+    if len(bounds) == 2 and bounds["--since"] > bounds["--until"]:
+        raise InputError(f"--since {config.since} is after --until {config.until}: the window holds no day",
+                         fix="swap the two dates")
+    created = dataset.feedback["created_at"]
+    issues = dataset.feedback["quality_issue"].copy()
+    if "--since" in bounds:
+        issues[created < bounds["--since"]] = "outside_period"
+    if "--until" in bounds:
+        issues[created >= bounds["--until"] + pd.Timedelta(days=1)] = "outside_period"
     dataset.feedback["quality_issue"] = issues

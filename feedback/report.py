@@ -22,13 +22,15 @@ import json
 import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
 
 from feedback.errors import InputError
+
+from .resources import TEMPLATES_DIR
 
 __all__ = [
     "ReportContext",
@@ -70,7 +72,7 @@ KPI_DIGITS = {"nps": 1, "aht_minutes": 1, "resolution_hours": 1, "first_response
 #: Okabe–Ito palette (colour-blind safe); the last entry is for "all other themes".
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999")
 
-_PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_PACKAGE_TEMPLATES = TEMPLATES_DIR
 
 #: Definitions of the pain-point columns shown in Methods (the impact module's formulas, in words and symbols).
 #: ``build_context`` may pass its own (e.g. with the exact thresholds of the impact stage).
@@ -394,7 +396,8 @@ def kpi_tiles(ctx: ReportContext) -> list[dict]:
             "overall_n": whole.get("n") or 0,
             "previous_period": per_period[-2].get("period", "") if len(per_period) > 1 else "",
             "n_periods": len(per_period),
-            "sparkline": sparkline([v for v, _ in series], [p for _, p in series], definition.get("name") or key),
+            "sparkline": sparkline([v for v, _ in series], [p for _, p in series], definition.get("name") or key,
+                                   formatter=lambda v, key=key, unit=unit: fmt_kpi(v, key, unit)),
         })
     return tiles
 
@@ -421,8 +424,12 @@ def trend_info(trend: Sequence[Mapping] | None) -> dict:
     return {"direction": direction, "change": change, "arrow": arrow, "text": text, "last": last, "previous": previous}
 
 
-def sparkline(values: Sequence[Any], labels: Sequence[str] = (), name: str = "") -> Markup:
-    """A tiny inline SVG line; gaps for missing values. Empty Markup when fewer than two values exist."""
+def sparkline(values: Sequence[Any], labels: Sequence[str] = (), name: str = "",
+              formatter: Callable[[Any], str] | None = None) -> Markup:
+    """A tiny inline SVG line; gaps for missing values. Empty Markup when fewer than two values exist.
+
+    ``formatter`` writes each value in the text alternative as the tile shows it ("79.7%", "$32,500").
+    """
     width, height, pad = 120.0, 32.0, 3.0
     present = [float(v) for v in values if not is_missing(v)]
     if len(present) < 2:
@@ -443,7 +450,8 @@ def sparkline(values: Sequence[Any], labels: Sequence[str] = (), name: str = "")
         segments[-1].append(f"{x:.1f},{y:.1f}")
     parts = [Markup('<polyline points="{}"/>').format(" ".join(s)) for s in segments if len(s) > 1]
     parts += [Markup('<circle cx="{}" cy="{}" r="2"/>').format(*s[0].split(",")) for s in segments if len(s) == 1]
-    described = ", ".join(f"{lab}: {_plain(v)}" for v, lab in zip(values, labels or [""] * len(values)))
+    show = formatter or _plain
+    described = ", ".join(f"{lab}: {show(v)}" for v, lab in zip(values, labels or [""] * len(values)))
     label = f"{name} over {len(values)} periods — {described}"
     return Markup('<svg class="spark" viewBox="0 0 {w:.0f} {h:.0f}" role="img" aria-label="{label}" focusable="false">'
                   '<title>{label}</title>{parts}<circle class="last" cx="{lx}" cy="{ly}" r="2.5"/></svg>').format(

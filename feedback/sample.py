@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import ConfigError
+
 SECONDS_PER_DAY = 86_400
 DAYS_PER_WEEK = 7
 
@@ -868,6 +870,10 @@ def generate_sample(out_dir: str | Path, customers: int = 2000, weeks: int = 12,
     (``feedback_id``, ``topics`` ";"-joined planted topics, "" for none, ``noise`` ";"-joined noise flags such as pii, html, sarcasm).
     ``start`` is the first day of week 1 (a Monday keeps weeks aligned with ISO weeks).
     """
+    if customers < 1 or weeks < 1:
+        raise ConfigError(f"--customers {customers} --weeks {weeks}: the sample needs at least one customer and one "
+                          f"week; fix: use the defaults (2000 customers, 12 weeks): the planted outage (week "
+                          f"{OUTAGE_WEEK}) and emerging theme (from week {EMERGING_FROM_WEEK}) need {EMERGING_FROM_WEEK + 1}+ weeks")
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

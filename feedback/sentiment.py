@@ -9,6 +9,8 @@ VADER is wrapped by :class:`SentimentScorer`; each sentence keeps VADER's own co
 * a document score built from sentence scores, so a long e-mail does not saturate at ±1 the way one compound
   over all its words does; courtesy sentences are down-weighted and contrast ("But …", "However, …") weighs the
   way VADER weighs "but" inside a sentence;
+* a question's positive score is halved (a question asks rather than judges), and gratitude words wrapped around a
+  complaint ("Thanks, my parcel is three weeks late") lose their VADER valence;
 * extra outputs: churn intent with its phrase, urgency, escalation, an anger score, the driving sentences;
 * a spaCy component, ``nlp.add_pipe("feedback_sentiment")``, with the same scores on ``Doc._``/``Span._``;
 * :func:`aspect_sentiment`: the mean sentiment of the sentences that speak about each theme.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,6 +33,7 @@ from typing import Iterable, Protocol
 import pandas as pd
 from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer
 
+from .resources import MODELS_DIR
 from .errors import ModelError
 
 #: Label thresholds on the document score. VADER's README uses ±0.05; VADER is known to lean positive, and on
@@ -59,6 +63,10 @@ COURTESY_WEIGHT = 0.2
 #: "but" inside a sentence (Hutto & Gilbert 2014, rule 4), carried across the sentence boundary
 CONTRAST_AFTER_WEIGHT = 1.5
 CONTRAST_BEFORE_WEIGHT = 0.5
+#: a question asks rather than judges: the positive words of "Can you help me get a good seat?" or "Any chance
+#: of a nicer room?" are a wish, and VADER even amplifies them for the "?" (its rule for question marks). A
+#: positive score of a question sentence is multiplied by this factor; negative questions keep their score
+QUESTION_POSITIVE_FACTOR = 0.5
 #: how many driving sentences are returned per document
 MAX_DRIVERS = 3
 #: anger (0..1) of a negative text: each anger word adds ANGER_WORD, each shouted word (all caps, 3+ letters)
@@ -69,7 +77,7 @@ ANGER_CAPS_MAX = 0.3
 ANGER_BANG = 0.15
 ANGER_NEGATIVITY = 0.3
 
-DEFAULT_RULES = Path(__file__).resolve().parent.parent / "models" / "sentiment_rules.toml"
+DEFAULT_RULES = MODELS_DIR / "sentiment_rules.toml"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 #: VADER lexicon words that, in support mail, are courtesy rather than opinion ("Please fix it.",
@@ -80,6 +88,15 @@ COURTESY_WORDS = frozenset({"please", "thanks", "thank", "thx", "hope", "hoping"
 _COURTESY_HINT = re.compile(r"\b(?:please|thanks?|thx|hope|hoping|appreciated?|kindly|welcome|hello|dear|regards|cheers|"
                             r"help|sincerely|ok|okay|have a)\b")  # searched in lowercased text
 _WORDS = re.compile(r"[a-z']+")
+#: a sentence that is a question: it ends with "?" (possibly followed by emoticons, emoji or closing punctuation)
+_QUESTION = re.compile(r"\?[\W_]*$")
+#: gratitude words: in a sentence that is a complaint without them ("Thanks, my parcel is 3 weeks late") they are
+#: politeness, and their VADER valence is removed; in a sentence that is not a complaint they count as praise
+GRATITUDE_WORDS = frozenset({"thanks", "thank", "thx", "appreciate", "appreciated"})
+#: ... "a complaint without them" means: the rest of the sentence sums to at most this raw VADER valence, about one
+#: mild negative word (VADER rates "problem" -1.7, "delayed" -0.9); so "Thanks for the refund" (refund -0.8 in the
+#: support lexicon) stays thanks
+COMPLAINT_WITHOUT_THANKS = -1.0
 _CONTRAST = re.compile(r"^(?:but|however|unfortunately|sadly|that said|yet|although|though)\b", re.I)
 #: words of anger (not just displeasure): NRC-style anger terms common in complaints
 ANGER_WORDS = frozenset({"angry", "furious", "livid", "outraged", "outrageous", "disgusted", "disgusting", "fuming",
@@ -276,12 +293,31 @@ class SentimentScorer:
         """VADER's neg/neu/pos/compound of a text, unchanged."""
         return self._analyzer.polarity_scores(text)
 
+    def _vader_compound(self, sentence: str) -> float:
+        """VADER's compound of a sentence, identical to ``polarity_scores(sentence)["compound"]``, faster.
+
+        A pre-pass: VADER gives a token a valence only when it is in its lexicon (boosters, negations and "but"
+        only scale those valences), so a sentence none of whose tokens, split and stripped as VADER does
+        (``SentiText._strip_punc_if_word``), is in the lexicon scores exactly 0.0. ASCII text holds no emoji
+        (every key of VADER's emoji table is non-ASCII), so the tokens are VADER's own. Any other sentence takes
+        the full pass. tests/test_scale.py checks equality with polarity_scores on thousands of texts.
+        """
+        if sentence.isascii():
+            lexicon = self._analyzer.lexicon
+            for token in sentence.split():
+                stripped = token.strip(string.punctuation)
+                if (stripped if len(stripped) > 2 else token).lower() in lexicon:
+                    break
+            else:
+                return 0.0
+        return self._analyzer.polarity_scores(sentence)["compound"]
+
     def sentence(self, sentence: str) -> SentenceScore:
         """Score one sentence (cached)."""
         return self._cached_sentence(sentence)
 
     def _score_sentence(self, sentence: str) -> SentenceScore:
-        base = self._analyzer.polarity_scores(sentence)["compound"]
+        base = self._vader_compound(sentence)
         low = sentence.lower()
         delta, fired, words, courtesy_rule = 0.0, [], [], False
         if self._lexicon_re is not None:
@@ -300,11 +336,17 @@ class SentimentScorer:
                     delta += rule.valence
                     fired.append(rule.name)
                     courtesy_rule = courtesy_rule or rule.courtesy
-        score = _vader_normalize(_vader_raw(base) + delta) if (fired or words) else base
         courtesy = courtesy_rule
-        if not courtesy and _COURTESY_HINT.search(low):
+        if _COURTESY_HINT.search(low):
             opinion = [w for w in _WORDS.findall(low) if w in self._analyzer.lexicon]
-            courtesy = bool(opinion) and all(w in COURTESY_WORDS for w in opinion)
+            courtesy = courtesy or (bool(opinion) and all(w in COURTESY_WORDS for w in opinion))
+            thanks = sum(self._analyzer.lexicon[w] for w in opinion if w in GRATITUDE_WORDS)
+            if thanks > 0 and _vader_raw(base) + delta - thanks <= COMPLAINT_WITHOUT_THANKS:  # thanks + complaint
+                delta -= thanks
+                fired.append("thanks_in_complaint")
+        score = _vader_normalize(_vader_raw(base) + delta) if (fired or words) else base
+        if score > 0 and "?" in sentence and _QUESTION.search(low):
+            score *= QUESTION_POSITIVE_FACTOR
         return SentenceScore(sentence, base, score, tuple(fired), courtesy, tuple(words))
 
     def score(self, text: str) -> DocumentScore:

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .resources import TEMPLATES_DIR
 from .errors import ConfigError
 
 #: largest request body accepted, in bytes (the issue: "1 MB → 413"); a 150-word e-mail is about 1 kB
@@ -36,11 +37,14 @@ MAX_BODY_BYTES = 1_000_000
 MAX_BATCH_ITEMS = 1000
 #: environment variable holding the bearer token when ``--token`` is not given
 TOKEN_ENV = "FEEDBACK_TOKEN"
-#: paths served without a token: the agent page only (static, no data; it asks the agent for the token)
-PUBLIC_PATHS = frozenset({"/"})
+#: paths served without a token: the agent page (static, no data; it asks the agent for the token) and the
+#: liveness probe, which load balancers and orchestrators call without credentials (it returns no data)
+PUBLIC_PATHS = frozenset({"/", "/healthz"})
 API_VERSION = "v1"
+#: shortest accepted token: 16 characters of a random URL-safe token carry about 96 bits
+MIN_TOKEN_CHARS = 16
 
-SERVICE_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "service.html"
+SERVICE_TEMPLATE = TEMPLATES_DIR / "service.html"
 log = logging.getLogger("feedback.service")
 
 
@@ -65,11 +69,15 @@ def resolve_token(host: str, token: str | None, environ: dict | None = None) -> 
 
     >>> resolve_token("127.0.0.1", None, {}) is None
     True
-    >>> resolve_token("0.0.0.0", None, {"FEEDBACK_TOKEN": "s3cret"})
-    's3cret'
+    >>> resolve_token("0.0.0.0", None, {"FEEDBACK_TOKEN": "s3cret-s3cret-s3cret"})
+    's3cret-s3cret-s3cret'
     """
     environ = os.environ if environ is None else environ
     token = token or environ.get(TOKEN_ENV) or None
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"the token is {len(token)} characters long; a guessable token protects nothing. "
+                          f"Fix: use at least {MIN_TOKEN_CHARS} random characters, e.g. "
+                          "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'")
     if token is None and not is_loopback(host):
         raise ConfigError(f"binding to {host} exposes the service beyond this machine and needs a token. "
                           f"Fix: pass --token TOKEN or set {TOKEN_ENV}, or bind to 127.0.0.1")

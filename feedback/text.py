@@ -25,7 +25,11 @@ STOP = frozenset((set(STOP_WORDS) | BOILERPLATE) - KEPT_FUNCTION_WORDS)
 LEMMA_EXCEPTIONS = {"data": "data", "media": "media", "was": "be", "charges": "charge", "logging": "log", "login": "log",
                     "logins": "log", "signin": "sign", "pdfs": "pdf", "csvs": "csv", "ios": "ios", "sms": "sms"}
 
-_TOKEN = re.compile(r"[a-z][a-z0-9]*(?:'[a-z]+)?")
+#: a word holds a letter: "2fa" and "ios16" are words, "2026" is not
+_TOKEN = re.compile(r"[0-9]*[a-z][a-z0-9]*(?:'[a-z]+)?")
+#: punctuation that ends a phrase: no label spans it ("in a minute. Fantastic" is not the phrase "minute fantastic")
+PHRASE_BREAKS = frozenset(".!?;:,()[]\"\n")
+_TOKEN_OR_BREAK = re.compile(r"[0-9]*[a-z][a-z0-9]*(?:'[a-z]+)?|[.!?;:,()\[\]\"\n]")
 #: placeholders left by PII redaction are not words of the customer
 _PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|URL)\]")
 
@@ -49,16 +53,19 @@ def lemma(word: str) -> str:
     return _lemma_table().get(word, word)
 
 
-def content_tokens(text: str) -> list[tuple[str, str]]:
-    """(surface, lemma) pairs of the content words of a text; negated contractions become 'not'.
+def words_and_content(text: str) -> tuple[list[str], list[tuple[int, str, str]]]:
+    """Every word and phrase break of a text, and (position, surface, lemma) of its content words.
 
-    >>> content_tokens("Hi team, I was charged twice and can't log in!")
-    [('charged', 'charge'), ('twice', 'twice'), ('not', 'not'), ('log', 'log')]
+    >>> words_and_content("I can't log in.")
+    (['i', "can't", 'log', 'in', '.'], [(1, 'not', 'not'), (2, 'log', 'log')])
     """
-    out = []
-    for word in _TOKEN.findall(_PLACEHOLDER.sub(" ", text).lower().replace("’", "'")):
+    words = _TOKEN_OR_BREAK.findall(_PLACEHOLDER.sub(" ", text).lower().replace("’", "'"))
+    content = []
+    for position, word in enumerate(words):
+        if word in PHRASE_BREAKS:
+            continue
         if word.endswith("n't"):
-            out.append(("not", "not"))
+            content.append((position, "not", "not"))
             continue
         if "'" in word:
             word = word.split("'")[0]
@@ -67,8 +74,17 @@ def content_tokens(text: str) -> list[tuple[str, str]]:
         lem = lemma(word)
         if lem in STOP:
             continue
-        out.append((word, lem))
-    return out
+        content.append((position, word, lem))
+    return words, content
+
+
+def content_tokens(text: str) -> list[tuple[str, str]]:
+    """(surface, lemma) pairs of the content words of a text; negated contractions become 'not'.
+
+    >>> content_tokens("Hi team, I was charged twice and can't log in!")
+    [('charged', 'charge'), ('twice', 'twice'), ('not', 'not'), ('log', 'log')]
+    """
+    return [(word, lem) for _, word, lem in words_and_content(text)[1]]
 
 
 def lemma_string(text: str) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import warnings
 import tomllib
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -35,11 +36,12 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from .resources import MODELS_DIR
 from .errors import ConfigError, InputError, ModelError
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
-from .text import content_tokens, lemma_string
+from .text import KEPT_FUNCTION_WORDS, PHRASE_BREAKS, content_tokens, lemma_string, words_and_content
 
-DEFAULT_TAXONOMY = Path(__file__).resolve().parent.parent / "models" / "taxonomy.toml"
+DEFAULT_TAXONOMY = MODELS_DIR / "taxonomy.toml"
 
 #: bump when the saved format changes; load() refuses other versions with a clear message
 FORMAT_VERSION = 1
@@ -47,6 +49,14 @@ FORMAT_VERSION = 1
 AUTO_K_START = 24
 #: ... then merges groups whose centroids are closer than this cosine similarity: the stated criterion for K
 AUTO_MERGE_SIMILARITY = 0.4
+#: fewer texts with content words than this and there is nothing recurring to discover: every text is "other"
+MIN_FIT_TEXTS = 4
+
+
+class FitNoteWarning(UserWarning):
+    """A theme fit that succeeded with a caveat the user should read (e.g. too few texts for any theme)."""
+
+
 #: a discovered theme takes a taxonomy name when at least this share of its texts match that name's seeds
 GUIDE_LABEL_SHARE = 0.5
 #: themes are discovered on at most this many texts (a seeded sample of larger inputs); every text is tagged.
@@ -74,6 +84,11 @@ LSA_COMPONENTS = 100
 #: texts with fewer content words than this ("Fine.", "Nothing to add.") carry no topic to learn from; they are
 #: left out of discovery and only tagged when they clearly match a theme
 MIN_CONTENT_WORDS = 3
+#: ... unless that would leave out most texts: then the corpus is one of short messages ("app crashes",
+#: "refund my money": two content words that name a topic) and the bar is lowered, down to one word, until at
+#: least this share of the non-empty texts takes part. Banking77 (76% of texts have 3+ content words) and the
+#: sample data (81%) are unchanged by it.
+MIN_INFORMATIVE_SHARE = 0.5
 #: negations and other function words kept for readable labels ("refund not received") but not clustered on:
 #: alone they say nothing about the topic and would pull every complaint together
 LABEL_ONLY_WORDS = frozenset({"not", "no", "never", "nothing", "again", "without", "cannot", "over", "off", "down"})
@@ -129,15 +144,28 @@ def _lemma_docs(texts) -> list[str]:
     return [" ".join(lem for _, lem in content_tokens(t)) for t in texts]
 
 
+#: a label phrase is shown as the customers wrote it, stop words included, when that span has at most this many words
+MAX_LABEL_WORDS = 4
+
+
 def _surface_forms(texts, max_n: int = 3, limit: int = 20_000) -> dict[str, str]:
-    """Most frequent surface form of every lemma n-gram, so labels read 'charged twice', not 'charge twice'."""
+    """The most frequent way customers wrote each lemma n-gram, as a span of their words.
+
+    Labels then read "charged twice" (not "charge twice") and "no complaints so far" (not "complaints far"). An
+    n-gram whose words never stand within ``MAX_LABEL_WORDS`` of each other has no surface form: it is an artefact
+    of removing stop words, not a phrase anybody wrote, and is never a label.
+    """
     counts: dict[str, Counter] = defaultdict(Counter)
     for text in texts[:limit]:
-        tokens = content_tokens(text)
+        words, content = words_and_content(text)
         for n in range(1, max_n + 1):
-            for i in range(len(tokens) - n + 1):
-                gram = tokens[i:i + n]
-                counts[" ".join(t[1] for t in gram)][" ".join(t[0] for t in gram)] += 1
+            for i in range(len(content) - n + 1):
+                gram = content[i:i + n]
+                first, last = gram[0][0], gram[-1][0]
+                if last - first >= MAX_LABEL_WORDS or any(w in PHRASE_BREAKS for w in words[first:last + 1]):
+                    continue
+                span = gram[0][1] if n == 1 else " ".join(words[first:last + 1])
+                counts[" ".join(t[2] for t in gram)][span] += 1
     return {lem: c.most_common(1)[0][0] for lem, c in counts.items()}
 
 
@@ -241,14 +269,15 @@ class ThemeModel:
         kmeans = KMeans(n_clusters=k, n_init=2, random_state=self.seed).fit(vectors)
         return self._merge(vectors, kmeans.labels_, normalize(kmeans.cluster_centers_), matches)
 
-    def _merge(self, vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, matches: np.ndarray) -> np.ndarray:
-        """Merge groups whose centroids are closer than AUTO_MERGE_SIMILARITY or whose texts mostly match one
-        taxonomy theme; returns the centroids of the merged groups."""
+    def _merge(self, vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, matches: np.ndarray,
+               similarity: float | None = AUTO_MERGE_SIMILARITY) -> np.ndarray:
+        """Merge groups whose centroids are closer than ``similarity`` (None: no such merge) or whose texts mostly
+        match one taxonomy theme; returns the centroids of the merged groups."""
         k = len(centroids)
         if k < 3:
             return centroids
-        merge = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
-                                        distance_threshold=1 - AUTO_MERGE_SIMILARITY).fit_predict(centroids)
+        merge = np.arange(k) if similarity is None else AgglomerativeClustering(
+            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - similarity).fit_predict(centroids)
         if matches.shape[1]:
             offset = merge.max() + 1
             for c in range(k):
@@ -264,14 +293,20 @@ class ThemeModel:
         return normalize(np.vstack([vectors[np.isin(labels, g)].mean(axis=0) for g in groups]))
 
     def _cluster_embeddings(self, vectors: np.ndarray, matches: np.ndarray) -> np.ndarray:
-        """Deterministic Ward clustering of embeddings (feedback.clustering), then the same merges as "auto"."""
+        """Deterministic Ward clustering of embeddings (feedback.clustering), then the taxonomy merges of "auto".
+
+        No merge by centroid similarity here: K is already chosen on the tree by silhouette, and
+        AUTO_MERGE_SIMILARITY is a cosine for LSA vectors. Sentence embeddings of one domain are all alike
+        (Banking77, static table: median centroid cosine 0.68, 95% of pairs above 0.45), so that merge
+        collapsed 32 clusters into 1 (NMI 0.02; benchmarks/themes.py).
+        """
         from .clustering import fit_clusters
 
         result = fit_clusters(vectors, self.n_themes if self.n_themes == "auto" else int(self.n_themes), self.seed,
                               other_threshold=-1.0, min_size=self.min_size_)
         if self.n_themes != "auto":
             return result.centroids
-        return self._merge(vectors, result.labels, result.centroids, matches)
+        return self._merge(vectors, result.labels, result.centroids, matches, similarity=None)
 
     def fit(self, texts, y=None, previous: "ThemeModel | None" = None) -> "ThemeModel":
         """Learn themes from an iterable of cleaned texts.
@@ -289,7 +324,11 @@ class ThemeModel:
             texts = [texts[i] for i in np.sort(pool)]
         all_lemma_docs = _lemma_docs(texts)
         # Discovery learns from texts that say something; every text is assigned afterwards.
-        informative = [i for i, d in enumerate(all_lemma_docs) if len(d.split()) >= MIN_CONTENT_WORDS]
+        n_words = np.array([len(d.split()) for d in all_lemma_docs], dtype=int)
+        min_words = MIN_CONTENT_WORDS
+        while min_words > 1 and (n_words >= min_words).sum() < MIN_INFORMATIVE_SHARE * (n_words > 0).sum():
+            min_words -= 1
+        informative = np.flatnonzero(n_words >= min_words).tolist()
         if len(informative) < 4:
             informative = [i for i, d in enumerate(all_lemma_docs) if d]
         if len(informative) > MAX_FIT_TEXTS:
@@ -298,9 +337,19 @@ class ThemeModel:
         texts = [texts[i] for i in informative]
         lemma_docs = [all_lemma_docs[i] for i in informative]
         non_empty = len(lemma_docs)
-        if non_empty < 4:
-            raise InputError(f"themes need at least 4 texts with content words; got {non_empty}",
-                             fix="use more data, or check that the text column holds the messages")
+        if non_empty < MIN_FIT_TEXTS:
+            # Too little text for a recurring theme: every row is "other", scored and kept (a one-email inbox
+            # still gets its sentiment), and `fit_note_` says why.
+            warnings.warn(f"{non_empty} text(s) with content words: themes need at least {MIN_FIT_TEXTS}, so every "
+                          "text is 'other'", FitNoteWarning, stacklevel=2)
+            self.fit_note_ = f"no themes: {non_empty} text(s) with content words, themes need at least {MIN_FIT_TEXTS}"
+            self.min_size_, self.guide_, self.guide_themes_ = 0, (), {}
+            self.other_threshold_ = self.tag_threshold_ = 1.0
+            self.centroids_ = np.zeros((0, 0), dtype=np.float32)
+            self.theme_ids_ = np.arange(0)
+            self.themes_, self.gone_themes_ = [], list(previous.themes_) if previous is not None else []
+            return self
+        self.fit_note_ = ""
         self.min_size_ = int(min(self.min_theme_size, max(3, SMALL_DATA_THEME_SHARE * non_empty)))
         # 1. the taxonomy guide marks texts that match its seed phrases
         self.guide_ = () if self.taxonomy is None else load_taxonomy(
@@ -438,8 +487,12 @@ class ThemeModel:
             for j in order[:40]:
                 if class_counts[i, j] < 2:
                     continue
-                phrase = surface.get(phrases[j], phrases[j])
-                words = phrase.split()
+                if n_words[j] == 1 and phrases[j] in KEPT_FUNCTION_WORDS:
+                    continue  # "not" means something inside a phrase ("refund not received"), nothing alone
+                if n_words[j] > 1 and phrases[j] not in surface:
+                    continue  # its words never stand together in a message (see _surface_forms)
+                phrase = surface[phrases[j]] if n_words[j] > 1 else surface.get(phrases[j], phrases[j])
+                words = phrases[j].split()
                 if len(set(words)) < len(words) or any(phrase in t or t in phrase for t in top):
                     continue
                 top.append(phrase)
@@ -474,10 +527,10 @@ class ThemeModel:
         """Assign themes: a frame with ``theme_id``, ``theme_label``, ``theme_ids``, ``themes``, ``theme_score``."""
         self._check_fitted()
         texts = [str(t) for t in texts]
-        if texts:
+        if texts and len(self.centroids_):
             vectors, matches = self._embed(texts, _lemma_docs(texts))
         else:
-            vectors, matches = np.zeros((0, self.centroids_.shape[1])), None
+            vectors, matches = np.zeros((len(texts), self.centroids_.shape[1])), None
         primary, best, tags = self._assign(vectors, matches)
         ids = getattr(self, "theme_ids_", np.arange(len(self.centroids_)))
         primary = np.where(primary >= 0, ids[np.maximum(primary, 0)], OTHER_THEME_ID) if len(ids) else primary
@@ -514,7 +567,11 @@ class ThemeModel:
 
     @classmethod
     def load(cls, folder: str | Path) -> "ThemeModel":
-        """Read a folder written by :meth:`save`; refuses a folder from another format version."""
+        """Read a folder written by :meth:`save`; refuses a folder from another format version.
+
+        The model is a pickle, which runs code when read: load only folders you wrote or trust, as with any
+        scikit-learn model.
+        """
         folder = Path(folder)
         meta_path, model_path = folder / "themes.json", folder / "model.pkl"
         if not meta_path.exists() or not model_path.exists():

@@ -9,7 +9,7 @@ import pytest
 from feedback.calibration import (CalibratedScorer, SentimentCalibrator, cross_validate, labels_from_column,
                                   normalize_for_ngrams)
 from feedback.cli import main
-from feedback.errors import InputError, ModelError
+from feedback.errors import ConfigError, InputError, ModelError
 from feedback.sentiment import load_scorer, score_sentiment
 
 NEGATIVE = ["My refund never arrived and nobody answers.", "The app crashes every time I export.",
@@ -145,3 +145,25 @@ def test_loading_a_folder_without_a_model_explains_the_fix(tmp_path):
 
 def test_ngram_text_is_normalized():
     assert normalize_for_ngrams("@acme 3 days, see https://a.b/c") == "@user 0 days, see url"
+
+
+def test_embedding_features_are_optional_and_saved_with_the_model(tmp_path):
+    frame = _labelled_frame()
+    path = tmp_path / "labelled.csv"
+    frame.to_csv(path, index=False)
+    assert main(["sentiment", "fit", str(path), "--label-column", "label", "--text-column", "comment",
+                 "--features", "embeddings", "--out", str(tmp_path / "m")]) == 0
+    meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["features"] == ["embeddings"] and "static embeddings" in meta["model"]
+    scorer = load_scorer(tmp_path / "m")
+    assert scorer.model.features == ("embeddings",)
+    plain = SentimentCalibrator().fit(frame["comment"], frame["label"])
+    n_plain = plain._features(list(frame["comment"])).shape[1]
+    assert scorer.model._features(list(frame["comment"])).shape[1] == n_plain + 256
+    docs = scorer.score_many(frame["comment"].tolist())
+    assert np.mean([d.label == y for d, y in zip(docs, frame["label"])]) >= 0.9
+
+
+def test_unknown_feature_set_is_refused():
+    with pytest.raises(ConfigError, match=r"'features' parameter.*embeddings.*'bert'"):
+        SentimentCalibrator(features=("bert",)).fit(["good", "bad"], ["positive", "negative"])

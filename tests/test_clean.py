@@ -54,7 +54,9 @@ def test_redact_pii(raw, expected):
     ("I can't log in and the password reset never arrives", "en"),
     ("Die Rechnung ist falsch und ich kann mich nicht anmelden", "de"),
     ("La facture est fausse et je ne peux pas me connecter", "fr"),
-    ("مرحبا، لا أستطيع تسجيل الدخول", "unknown"),
+    ("مرحبا، لا أستطيع تسجيل الدخول", "ar"),  # by its script: never analysed as English
+    ("アプリがクラッシュします。返金してください", "ja"),
+    ("Приложение не работает", "ru"),
     ("", "unknown"),
 ])
 def test_detect_language(text, language):
@@ -154,3 +156,22 @@ def test_redact_columns_clears_pass_through_columns_but_not_ids():
 def test_quoted_looking_numbers_are_not_quotes():
     text, removed = split_message(">50% of my invoices fail to send")
     assert text == ">50% of my invoices fail to send" and removed == ""
+
+
+@pytest.mark.parametrize("text", ["Call 07700 900123 today", "+44 7700 900123", "ring 0151 23456789",
+                                  "+33 6 12 34 56 78", "(555) 123-4567", "0612345678", "+91 98765 43210"])
+def test_phone_numbers_in_national_and_international_formats_are_redacted(text):
+    assert "[PHONE]" in redact_pii(text)
+    assert not any(ch.isdigit() for ch in redact_pii(text))
+
+
+@pytest.mark.parametrize("text", ["order 1234567890123", "on 2026-09-14", "12/03/2026", "from 2019-2021",
+                                  "IP 192.168.1.10", "paid 1.250.000", "2,400,000 users", "version 2.3.1",
+                                  "waited 3 weeks, 45 minutes", "ref 12345678"])
+def test_numbers_that_are_not_phone_numbers_are_kept(text):
+    assert redact_pii(text) == text
+
+
+def test_a_file_with_no_rows_cleans_to_no_rows():
+    out = clean_feedback(pd.DataFrame({"feedback_id": [], "text": []}, dtype=object))
+    assert len(out) == 0 and "clean_text" in out.columns

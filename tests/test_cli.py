@@ -15,7 +15,7 @@ TEXTS = (["my refund was not received", "still waiting for my refund", "where is
 
 def feedback(*args, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "feedback", *args], capture_output=True, text=True, input=stdin,
-                          timeout=300)
+                          timeout=900)  # generous: a loaded CI machine is slow to import
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +148,78 @@ def test_sample_command_reproduces_the_shipped_feedback(tmp_path):
     run = feedback("sample", "--out", str(tmp_path / "s"), "--customers", "100", "--weeks", "2")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "s" / "feedback.csv").exists()
+
+
+# ------------------------------------------------------------------------------------------ errors a user meets
+# In-process through `feedback.cli.main` (the console script's function): one interpreter, fast.
+
+def run_main(capsys, *args) -> tuple[int, str, str]:
+    from feedback.cli import main
+
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_file_of_two_messages_is_scored_with_no_themes(tmp_path, capsys):
+    data = tmp_path / "two.csv"
+    pd.DataFrame({"text": ["the app crashes on every start", "my refund never arrived"]}).to_csv(data, index=False)
+    code, _, err = run_main(capsys, "analyze", data, "--out", tmp_path / "o.csv", "--workers", "1")
+    assert code == 0 and "themes: 0 (no themes: 2 text(s)" in err
+    out = pd.read_csv(tmp_path / "o.csv")
+    assert out["sentiment_label"].notna().all() and (out["theme_id"] == -1).all()
+
+
+def test_a_misspelled_text_column_is_named_with_the_close_match(tmp_path, capsys):
+    data = tmp_path / "c.csv"
+    pd.DataFrame({"id": [1], "comment": ["broken"]}).to_csv(data, index=False)
+    code, _, err = run_main(capsys, "analyze", data, "--text-column", "Comment", "--out", tmp_path / "o.csv")
+    assert code == 2 and "no column 'Comment' (named by --text-column)" in err and "did you mean 'comment'" in err
+    code, _, err = run_main(capsys, "analyze", data, "--text-column", "comment", "--id-column", "nope",
+                            "--out", tmp_path / "o.csv")
+    assert code == 2 and "no column 'nope' (named by --id-column)" in err
+
+
+def test_report_takes_a_text_column_too(tmp_path, capsys):
+    data = tmp_path / "c.csv"
+    pd.DataFrame({"id": [1, 2], "comment": ["the app crashes", "refund please"]}).to_csv(data, index=False)
+    code, _, err = run_main(capsys, "report", data, "--text-column", "comment", "--out", tmp_path / "r.html",
+                            "--workers", "1", "--quiet")
+    assert code == 0 and (tmp_path / "r.html").stat().st_size > 0
+
+
+def test_out_that_is_a_folder_and_an_empty_window_are_one_line_errors(tmp_path, capsys, feedback_csv):
+    code, _, err = run_main(capsys, "report", feedback_csv, "--out", tmp_path, "--workers", "1", "--quiet")
+    assert code == 2 and "is a folder" in err and "Traceback" not in err
+    code, _, err = run_main(capsys, "report", feedback_csv, "--since", "2026-09-01", "--until", "2026-08-01",
+                            "--out", tmp_path / "r.html")
+    assert code == 2 and "--since 2026-09-01 is after --until 2026-08-01" in err
+
+
+def test_rows_outside_the_window_are_outside_whatever_else_is_wrong(tmp_path):
+    # an empty text written before --since belongs to no KPI and no count of the report
+    from feedback.config import Config
+    from feedback.ingest import load_dataset
+
+    data = tmp_path / "f.csv"
+    pd.DataFrame({"feedback_id": ["a", "b", "c"], "created_at": ["2026-01-05", "2026-02-02", "2026-02-03"],
+                  "text": ["", "fine", ""], "csat": [1, 5, 4]}).to_csv(data, index=False)
+    rows = load_dataset(data, Config(since="2026-02-01")).feedback.set_index("feedback_id")["quality_issue"]
+    assert rows.to_dict() == {"a": "outside_period", "b": "", "c": "empty_text"}
+
+
+def test_sample_refuses_a_negative_size(tmp_path, capsys):
+    code, _, err = run_main(capsys, "sample", "--out", tmp_path / "s", "--weeks", "-1")
+    assert code == 2 and "at least one customer and one week" in err
+
+
+def test_score_refuses_empty_text_and_binary_files(tmp_path, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("  \n"))
+    code, _, err = run_main(capsys, "score")
+    assert code == 2 and "standard input: no text to score" in err
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\x7fELF\x00\x00\x01")
+    code, _, err = run_main(capsys, "score", binary)
+    assert code == 2 and "a binary file, not text" in err

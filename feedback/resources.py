@@ -1,0 +1,22 @@
+"""Where the data files that ship with feedback live: ``models/`` and ``templates/``.
+
+In the repository (and an editable install) they sit next to the package, at the top of the tree; a wheel
+installs them inside it, as ``feedback/models`` and ``feedback/templates`` (see ``[tool.setuptools]`` in
+pyproject.toml). Every module finds them here, so both layouts work.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _shipped(name: str) -> Path:
+    inside = _PACKAGE / name
+    return inside if inside.is_dir() else _PACKAGE.parent / name
+
+
+#: models/: sentiment rules, the default taxonomy, the static embedding table
+MODELS_DIR = _shipped("models")
+#: templates/: the report's base layout, partials and stylesheet, the service page
+TEMPLATES_DIR = _shipped("templates")

@@ -1,0 +1,698 @@
+"""Scale: analyze inputs of any size in chunks, on every core or on a Dask cluster, with progress and timings.
+
+The per-row stages (clean, sentiment, theme tagging) run on chunks of ``chunk_rows`` rows; everything that needs
+all rows at once works on small columns only. One run of :func:`analyze_stream`:
+
+1. **read + clean + sentiment**, chunk by chunk, in parallel: each chunk is cleaned (without the duplicate
+   search, which needs every row) and scored; the result is spilled to a temporary folder (pickle), so memory
+   holds a few chunks, never the whole input;
+2. **duplicates** over every row, from four small columns (customer, a 64-bit hash of the normalized text, date,
+   id): the same :func:`feedback.clean.find_duplicates` the in-memory path runs;
+3. **theme fit** (unless a model is given) on the same seeded sample of usable texts ``ThemeModel.fit`` would
+   draw from the whole input (at most ``3 × MAX_FIT_TEXTS`` texts are read back), so the model is the one the
+   in-memory path fits;
+4. **theme tagging** chunk by chunk, in parallel, and each finished chunk is handed on in input order (written
+   to the output file by ``feedback analyze``; for ``feedback report`` kept as a slim frame without the raw text).
+
+The result is identical, row for row, to :func:`feedback.pipeline.analyze_feedback` on the whole frame, for any
+number of workers and on either engine (tests check it). Engines: ``local`` (a process pool of ``workers``;
+``workers=1`` runs in this process) and ``dask`` (``dask.distributed`` at ``scheduler``; optional extra
+``feedback[dask]``). Within a chunk each distinct text is cleaned, scored and tagged once.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from .clean import clean_feedback, find_duplicates, normalize_for_duplicates
+from .config import Config
+from .errors import ConfigError, InputError
+from .schema import NOTE_REASONS, SKIP_REASONS
+
+#: rows per task: big enough that pickling a chunk to a worker costs little next to analyzing it (~1 s of work),
+#: small enough that a few chunks in flight per worker keep memory low and both cores busy at 100k rows
+CHUNK_ROWS = 10_000
+#: chunks submitted ahead per worker: keeps every worker busy while bounding memory
+IN_FLIGHT_PER_WORKER = 2
+ENGINES = ("local", "dask")
+#: how local workers start: "fork" (Linux) inherits the loaded models; where fork is missing, "spawn"
+START_METHOD = "fork"
+#: columns the report does not need: dropped from each finished chunk by ``feedback report`` (``slim=True``)
+REPORT_DROP_COLUMNS = ("text", "removed_text", "sentiment_drivers")
+#: stage names of the timing summary, in pipeline order
+STAGES = ("read", "clean", "sentiment", "duplicates", "theme fit", "theme tagging", "write")
+_DUP_KEY = "_dup_key"
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+# ------------------------------------------------------------------------------------------ per-chunk tasks
+
+_WORKER_CACHE: dict = {}
+
+
+def _scorer(sentiment_model: str | None):
+    from .sentiment import load_scorer
+
+    key = ("scorer", sentiment_model)
+    if key not in _WORKER_CACHE:
+        _WORKER_CACHE[key] = load_scorer(sentiment_model)
+    return _WORKER_CACHE[key]
+
+
+def _theme_model(model):
+    """A ThemeModel from the model itself or its pickle (as sent to workers), unpickled once per process."""
+    if not isinstance(model, bytes):
+        return model
+    key = ("themes", hashlib.blake2b(model, digest_size=16).digest())
+    if key not in _WORKER_CACHE:
+        _WORKER_CACHE.clear() if len(_WORKER_CACHE) > 8 else None
+        _WORKER_CACHE[key] = pickle.loads(model)
+    return _WORKER_CACHE[key]
+
+
+def _distinct(*keys) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of each row's key (the tuple of ``keys`` columns) and the position of each distinct key's first row."""
+    arrays = [np.asarray(k, dtype=object) for k in keys]
+    codes = pd.MultiIndex.from_arrays(arrays).factorize()[0] if len(arrays) > 1 else \
+        pd.factorize(arrays[0], use_na_sentinel=False)[0]
+    return codes, np.unique(codes, return_index=True)[1]
+
+
+def dup_key(text: str) -> str:
+    """64-bit hash of the text as find_duplicates compares it ("" when nothing is left), stable across processes."""
+    norm = normalize_for_duplicates(text)
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest() if norm else ""
+
+
+def clean_rows(chunk: pd.DataFrame, redact: bool = True, max_chars: int | None = 20_000) -> pd.DataFrame:
+    """The per-row part of :func:`feedback.clean.clean_feedback`: every column it adds but ``duplicate_of``.
+
+    Each distinct (text, quality_issue) is cleaned once. The duplicate search needs every row of the input, so it
+    is left to :func:`apply_duplicates`; the column ``_dup_key`` carries what it compares.
+    """
+    text = chunk["text"].astype(object).where(chunk["text"].notna(), "").astype(str)
+    issue = chunk["quality_issue"].astype(object).where(chunk["quality_issue"].notna(), "").astype(str) \
+        if "quality_issue" in chunk.columns else pd.Series("", index=chunk.index)
+    codes, first = _distinct(text, issue)
+    # Without a customer_id column clean_feedback finds no duplicates: the per-row part alone.
+    distinct = pd.DataFrame({"text": text.iloc[first].to_numpy(), "quality_issue": issue.iloc[first].to_numpy()})
+    cleaned = clean_feedback(distinct, redact=redact, max_chars=max_chars)
+    out = chunk.copy()
+    for column in ("clean_text", "removed_text", "language", "quality_issue"):
+        out[column] = pd.Series(cleaned[column].to_numpy(dtype=object)[codes], index=out.index,
+                                dtype=cleaned[column].dtype)
+    keys = np.array([dup_key(t) for t in cleaned["clean_text"]], dtype=object)
+    out[_DUP_KEY] = keys[codes]
+    return out
+
+
+def score_rows(chunk: pd.DataFrame, scorer=None) -> pd.DataFrame:
+    """:func:`feedback.sentiment.score_sentiment` with each distinct (text, skipped) scored once."""
+    from .sentiment import score_sentiment
+
+    skip = chunk["quality_issue"].isin(SKIP_REASONS)
+    codes, first = _distinct(chunk["clean_text"].astype(str), skip.to_numpy())
+    distinct = pd.DataFrame({"clean_text": chunk["clean_text"].iloc[first].to_numpy(),
+                             "quality_issue": np.where(skip.iloc[first], "empty_text", "")})
+    scored = score_sentiment(distinct, scorer=scorer)
+    out = chunk.copy()
+    for column in scored.columns.difference(distinct.columns, sort=False):
+        out[column] = pd.Series(_take(scored[column], codes), index=out.index, dtype=scored[column].dtype)
+    return out
+
+
+def tag_rows(chunk: pd.DataFrame, model) -> pd.DataFrame:
+    """:func:`feedback.themes.tag_themes` with a fitted model, each distinct (text, skipped) tagged once."""
+    from .themes import tag_themes
+
+    skip = chunk["quality_issue"].isin(SKIP_REASONS)
+    codes, first = _distinct(chunk["clean_text"].astype(str), skip.to_numpy())
+    distinct = pd.DataFrame({"clean_text": chunk["clean_text"].iloc[first].to_numpy(),
+                             "quality_issue": np.where(skip.iloc[first], "empty_text", "")})
+    tagged, _ = tag_themes(distinct, model)
+    out = chunk.copy()
+    for column in tagged.columns.difference(distinct.columns, sort=False):
+        values = _take(tagged[column], codes)
+        if column == "theme_ids":  # each row its own list, as tag_themes gives
+            values = [list(v) for v in values]
+        out[column] = pd.Series(values, index=out.index, dtype=tagged[column].dtype)
+    return out
+
+
+def _take(column: pd.Series, codes: np.ndarray):
+    """Rows ``codes`` of a column, keeping its dtype (lists stay lists)."""
+    if column.dtype == object:
+        values = column.to_numpy(dtype=object)[codes]
+        return list(values) if len(values) and isinstance(values[0], list) else values
+    return column.to_numpy()[codes]
+
+
+def _timed(stage: str, timings: dict, fn, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+    return out
+
+
+def first_pass_task(chunk: pd.DataFrame, redact: bool, max_chars: int | None,
+                    sentiment_model: str | None) -> tuple[pd.DataFrame, dict]:
+    """Clean and score one chunk (in a worker): the frame and the seconds each stage took."""
+    timings: dict[str, float] = {}
+    chunk = _timed("clean", timings, clean_rows, chunk, redact, max_chars)
+    chunk = _timed("sentiment", timings, score_rows, chunk, _scorer(sentiment_model))
+    return chunk, timings
+
+
+def second_pass_task(chunk: pd.DataFrame, model, sentiment_model: str | None, redact_output: bool,
+                     slim: bool) -> tuple[pd.DataFrame, dict]:
+    """Tag themes on one chunk whose duplicates are known (in a worker); rows newly found to be duplicates lose
+    their sentiment the way score_sentiment blanks a skipped row."""
+    timings: dict[str, float] = {}
+    newly_skipped = chunk.pop("_rescore").to_numpy(dtype=bool) if "_rescore" in chunk.columns else None
+    if newly_skipped is not None and newly_skipped.any():
+        from .sentiment import score_sentiment
+
+        blanked = _timed("sentiment", timings, score_sentiment, chunk[newly_skipped], "clean_text",
+                         _scorer(sentiment_model))
+        chunk = chunk.copy()
+        positions = np.flatnonzero(newly_skipped)
+        for column in ("sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase",
+                       "escalation", "urgency", "anger"):
+            values = chunk[column].to_numpy(dtype=object).copy()
+            new = blanked[column].to_numpy(dtype=object)
+            for k, p in enumerate(positions):
+                values[p] = new[k]
+            chunk[column] = pd.Series(list(values), index=chunk.index).astype(blanked[column].dtype)
+    chunk = _timed("theme tagging", timings, tag_rows, chunk, _theme_model(model))
+    if redact_output:
+        from .clean import redact_columns
+
+        chunk = _timed("redact", timings, redact_columns, chunk)
+    if slim:
+        chunk = chunk.drop(columns=[c for c in REPORT_DROP_COLUMNS if c in chunk.columns])
+    return chunk, timings
+
+
+# ------------------------------------------------------------------------------------------ engines
+
+class LocalEngine:
+    """Ordered map of a task over chunks on a process pool of ``workers`` (started at the second chunk, so a
+    small input never pays for it); ``workers=1`` runs in this process."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = default_workers() if workers is None else int(workers)
+        if self.workers < 1:
+            raise ConfigError(f"--workers must be a whole number >= 1; got {workers!r}")
+        self._pool = None
+
+    def _executor(self, warm: Callable | None):
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # fork where the OS has it: workers start in milliseconds with the VADER lexicon, the lemma tables, the
+            # embedding table and the theme model already loaded here (``warm``); a spawned worker would load them
+            # again (seconds each). Elsewhere spawn, a fresh interpreter per worker.
+            method = START_METHOD if START_METHOD in multiprocessing.get_all_start_methods() else "spawn"
+            if method == "fork" and warm is not None:
+                warm()
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+        return self._pool
+
+    def map(self, fn: Callable, items: Iterable, *args, warm: Callable | None = None) -> Iterator:
+        """``fn(item, *args)`` for every item, in order; ``warm`` loads in this process what forked workers
+        should inherit. A new pool starts for each map, so it inherits what the previous stage loaded."""
+        self.close()
+        if self.workers == 1:
+            for item in items:
+                yield fn(item, *args)
+            return
+        pending: deque = deque()
+        iterator = iter(items)
+        first = next(iterator, None)
+        if first is None:
+            return
+        second = next(iterator, None)
+        if second is None:  # one chunk: no pool
+            yield fn(first, *args)
+            return
+        pool = self._executor(warm)
+        for item in (first, second):
+            pending.append(pool.submit(fn, item, *args))
+        for item in iterator:
+            while len(pending) >= IN_FLIGHT_PER_WORKER * self.workers:
+                yield pending.popleft().result()
+            pending.append(pool.submit(fn, item, *args))
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+class DaskEngine:
+    """Ordered map of a task over chunks on a ``dask.distributed`` cluster (optional extra ``feedback[dask]``)."""
+
+    def __init__(self, scheduler) -> None:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ConfigError("--engine dask needs Dask: pip install 'feedback[dask]' (dask.distributed is not "
+                              "installed)") from None
+        if not scheduler:
+            raise ConfigError("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786); the default "
+                              "engine (local) needs no cluster")
+        self._own = not hasattr(scheduler, "submit")
+        try:
+            self.client = Client(scheduler) if self._own else scheduler
+        except OSError as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}. Fix: start it "
+                              "(`dask scheduler`) or check the address") from None
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def map(self, fn: Callable, items: Iterable, *args, warm: Callable | None = None) -> Iterator:
+        # big arguments (the pickled theme model) go to the cluster once, not with every chunk
+        args = tuple(self.client.scatter(a, broadcast=True) if isinstance(a, bytes) else a for a in args)
+        pending: deque = deque()
+        for item in items:
+            while len(pending) >= IN_FLIGHT_PER_WORKER * self.workers:
+                yield pending.popleft().result()
+            pending.append(self.client.submit(fn, item, *args, pure=False))
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
+
+
+def make_engine(engine: str = "local", workers: int | None = None, scheduler=None):
+    """The engine named by ``--engine``: ``local`` (``workers`` processes) or ``dask`` (at ``scheduler``)."""
+    if engine == "local":
+        return LocalEngine(workers)
+    if engine == "dask":
+        return DaskEngine(scheduler)
+    raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+
+
+# ------------------------------------------------------------------------------------------ progress, timings
+
+@dataclass
+class RunStats:
+    """What a streamed run did: rows, quality counts, seconds per stage (summed over workers) and wall time."""
+
+    rows: int = 0
+    workers: int = 1
+    engine: str = "local"
+    stage_seconds: dict = field(default_factory=dict)
+    issues: Counter = field(default_factory=Counter)
+    wall_seconds: float = 0.0
+    #: the reader's attrs of the first chunk (preset, encoding) and the rows repaired from mojibake
+    attrs: dict = field(default_factory=dict)
+    repaired: int = 0
+    #: the theme model used (fitted by the run when none was given)
+    theme_model: object = None
+
+    def add(self, timings: dict) -> None:
+        for stage, seconds in timings.items():
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+
+    def summary_frame(self) -> pd.DataFrame:
+        """A stand-in frame with every row's quality_issue and the reader's attrs, for ``summary_lines`` and
+        ``read_summary`` (which count a whole frame)."""
+        frame = pd.DataFrame({"quality_issue": [k for k, n in sorted(self.issues.items()) for _ in range(n)]})
+        frame.attrs = dict(self.attrs)
+        frame.attrs["mojibake_repaired"] = self.repaired
+        return frame
+
+    def lines(self) -> list[str]:
+        """The final summary: rows/s overall, then seconds and rows/s per stage."""
+        rate = self.rows / self.wall_seconds if self.wall_seconds else 0.0
+        out = [f"{self.rows:,} rows in {self.wall_seconds:.1f} s ({rate:,.0f} rows/s), engine {self.engine}, "
+               f"{self.workers} worker{'s' if self.workers != 1 else ''}; per stage (worker stages: seconds summed "
+               "over workers):"]
+        order = [s for s in STAGES if s in self.stage_seconds] + \
+            [s for s in self.stage_seconds if s not in STAGES]
+        for stage in order:
+            seconds = self.stage_seconds[stage]
+            per = f"{self.rows / seconds:>10,.0f} rows/s" if seconds > 0 and stage not in ("theme fit", "duplicates") \
+                else ""
+            out.append(f"  {stage:<14} {seconds:8.1f} s {per}")
+        return out
+
+
+def progress(total: int | None, desc: str, quiet: bool):
+    """A progress bar on stderr (tqdm), off with ``quiet`` or when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=" rows", unit_scale=True, file=sys.stderr, leave=False,
+                disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True)
+
+
+# ------------------------------------------------------------------------------------------ the streamed run
+
+def _apply_window(chunk: pd.DataFrame, config: Config) -> pd.DataFrame:
+    from types import SimpleNamespace
+
+    from .ingest import _apply_date_window
+
+    holder = SimpleNamespace(feedback=chunk)
+    _apply_date_window(holder, config)
+    return holder.feedback
+
+
+def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None, theme_model=None,
+                   sentiment_model: str | None = None, engine=None, *, redact_output: bool = False,
+                   slim: bool = False, date_window: bool = False, quiet: bool = True,
+                   stats: RunStats | None = None) -> Iterator[pd.DataFrame]:
+    """Clean, score and tag standard feedback chunks; yields the analyzed chunks in input order.
+
+    The same rows as ``analyze_feedback(pd.concat(chunks), config, theme_model)``; ``theme_model`` (if not
+    given, fitted on the seeded sample described in the module docstring) ends in ``stats.theme_model``.
+    ``redact_output`` redacts PII in every text column of the yielded rows (as ``feedback analyze`` writes them);
+    ``slim`` drops ``REPORT_DROP_COLUMNS``; ``date_window`` flags rows outside ``config.since``/``until``.
+    """
+    from .themes import MAX_FIT_TEXTS, ThemeModel
+
+    config = config or Config()
+    stats = stats if stats is not None else RunStats()
+    own_engine = engine is None
+    engine = engine or LocalEngine(1)
+    stats.workers, stats.engine = getattr(engine, "workers", 1), "dask" if isinstance(engine, DaskEngine) else "local"
+    started = time.perf_counter()
+    spill = Path(tempfile.mkdtemp(prefix="feedback-chunks-"))
+    try:
+        # 1. read, clean, score (parallel); spill each cleaned chunk, keep the duplicate-search columns
+        parts: list[Path] = []
+        dup_columns: list[pd.DataFrame] = []
+
+        def read() -> Iterator[pd.DataFrame]:
+            iterator = iter(chunks)
+            while True:
+                start = time.perf_counter()
+                chunk = next(iterator, None)
+                if chunk is not None and date_window:
+                    chunk = _apply_window(chunk, config)
+                stats.add({"read": time.perf_counter() - start})
+                if chunk is None:
+                    return
+                stats.attrs = stats.attrs or dict(chunk.attrs)
+                stats.repaired += int(chunk.attrs.get("mojibake_repaired", 0) or 0)
+                yield chunk
+
+        bar = progress(None, "clean + sentiment", quiet)
+        for chunk, timings in engine.map(first_pass_task, read(), config.redact_pii, config.max_text_chars,
+                                         sentiment_model, warm=lambda: _scorer(sentiment_model)):
+            stats.add(timings)
+            path = spill / f"part{len(parts):06d}.pkl"
+            chunk.to_pickle(path)
+            parts.append(path)
+            keep = [c for c in ("customer_id", "created_at", "feedback_id") if c in chunk.columns]
+            dup_columns.append(chunk[keep + [_DUP_KEY]])
+            bar.update(len(chunk))
+        bar.close()
+        sizes = [len(d) for d in dup_columns]
+        stats.rows = sum(sizes)
+        if not stats.rows:
+            raise InputError("no rows to analyze", fix="check that the file holds data rows under its header")
+
+        # 2. duplicates over every row, from the small columns only
+        start = time.perf_counter()
+        keys = pd.concat(dup_columns, ignore_index=True)
+        del dup_columns
+        duplicate_of = find_duplicates(keys, text_column=_DUP_KEY).to_numpy(dtype=object) \
+            if "customer_id" in keys.columns else np.full(len(keys), "", dtype=object)
+        del keys
+        stats.add({"duplicates": time.perf_counter() - start})
+
+        # 3. themes: the seeded sample ThemeModel.fit would draw from every usable text
+        if theme_model is None:
+            start = time.perf_counter()
+            offset = 0
+            final_issues = []
+            for path, size in zip(parts, sizes):
+                issues = pd.read_pickle(path)["quality_issue"].to_numpy(dtype=object)
+                final_issues.append(_with_duplicates(issues, duplicate_of[offset:offset + size]))
+                offset += size
+            final = np.concatenate(final_issues)
+            usable_rows = np.flatnonzero(~pd.Series(final).isin(SKIP_REASONS).to_numpy())
+            del final, final_issues
+            if len(usable_rows) > 3 * MAX_FIT_TEXTS:
+                pool = np.random.default_rng(config.seed).choice(len(usable_rows), size=3 * MAX_FIT_TEXTS, replace=False)
+                usable_rows = usable_rows[np.sort(pool)]
+            texts, offset = [], 0
+            for path, size in zip(parts, sizes):
+                wanted = usable_rows[(usable_rows >= offset) & (usable_rows < offset + size)] - offset
+                if len(wanted):
+                    texts.extend(pd.read_pickle(path)["clean_text"].astype(str).to_numpy()[wanted].tolist())
+                offset += size
+            theme_model = ThemeModel(n_themes=config.n_themes, min_theme_size=config.min_theme_size,
+                                     seed=config.seed).fit(texts)
+            del texts
+            stats.add({"theme fit": time.perf_counter() - start})
+        stats.theme_model = theme_model
+        blob = pickle.dumps(theme_model, protocol=pickle.HIGHEST_PROTOCOL) \
+            if not (isinstance(engine, LocalEngine) and engine.workers == 1) else theme_model
+
+        # 4. tag (parallel), in input order
+        def second_inputs() -> Iterator[pd.DataFrame]:
+            offset = 0
+            for path, size in zip(parts, sizes):
+                chunk = pd.read_pickle(path)
+                path.unlink()
+                before = chunk["quality_issue"].to_numpy(dtype=object)
+                dups = duplicate_of[offset:offset + size]
+                issues = _with_duplicates(before, dups)
+                chunk = chunk.drop(columns=[_DUP_KEY])
+                at = chunk.columns.get_loc("language") + 1  # where clean_feedback puts it
+                chunk.insert(at, "duplicate_of", pd.Series(dups, index=chunk.index, dtype=object))
+                chunk["quality_issue"] = pd.Series(issues, index=chunk.index, dtype=chunk["quality_issue"].dtype)
+                rescore = (issues != before) & pd.Series(issues).isin(SKIP_REASONS).to_numpy()
+                if rescore.any():
+                    chunk["_rescore"] = rescore
+                offset += size
+                yield chunk
+
+        bar = progress(stats.rows, "themes", quiet)
+        def warm() -> None:
+            _scorer(sentiment_model)
+            theme_model.transform(["warm up the lemma and embedding tables"])
+
+        for chunk, timings in engine.map(second_pass_task, second_inputs(), blob, sentiment_model, redact_output, slim,
+                                         warm=warm):
+            stats.add(timings)
+            stats.issues.update(chunk["quality_issue"].tolist())
+            bar.update(len(chunk))
+            yield chunk
+        bar.close()
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+        if own_engine:
+            engine.close()
+        stats.wall_seconds = time.perf_counter() - started
+
+
+def _with_duplicates(issues: np.ndarray, duplicate_of: np.ndarray) -> np.ndarray:
+    """quality_issue after the duplicate search, as clean_feedback sets it."""
+    out = issues.copy()
+    flag = (duplicate_of != "") & pd.Series(issues).isin(["", *NOTE_REASONS]).to_numpy()
+    out[flag] = "duplicate"
+    return out
+
+
+def frame_chunks(frame: pd.DataFrame, chunk_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """A frame already in memory, cut into chunks (for formats that cannot be streamed)."""
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    for start in range(0, len(frame), chunk_rows):
+        part = frame.iloc[start:start + chunk_rows]
+        part.attrs = dict(frame.attrs) if start == 0 else {}
+        yield part
+
+
+def read_chunks(path: str | Path, config: Config, *, text_column: str | None = None, id_column: str | None = None,
+                preset: str | None = None, strict: bool = False, address_map: dict | None = None,
+                chunk_rows: int | None = None) -> tuple[Iterator[pd.DataFrame], str | None]:
+    """Standard feedback chunks of a file: streamed for CSV/TSV/JSON Lines, else read whole and cut.
+
+    Returns the chunks and the encoding (known at once for streamed files: sniffed from the first 64 KB).
+    """
+    from .ingest import CSV_SUFFIXES, JSONL_SUFFIXES, detect_encoding, iter_feedback_chunks, load_feedback
+
+    path = Path(path)
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    if path.is_file() and path.suffix.lower() in CSV_SUFFIXES | JSONL_SUFFIXES and not address_map:
+        with open(path, "rb") as fh:
+            encoding = detect_encoding(fh.read(64 * 1024))
+        return iter_feedback_chunks(path, chunk_rows, config, text_column, id_column, preset=preset,
+                                    strict=strict), encoding
+    frame, encoding = load_feedback(path, config, text_column, id_column, preset=preset, strict=strict,
+                                    address_map=address_map)
+    return frame_chunks(frame, chunk_rows), encoding
+
+
+def stream_dataset(data: str | Path, config: Config | None = None, theme_model=None, sentiment_model: str | None = None,
+                   engine=None, *, preset: str | None = None, strict: bool = False, quiet: bool = True,
+                   chunk_rows: int | None = None, stats: RunStats | None = None):
+    """:func:`feedback.pipeline.run` in chunks: the analysis result of a data folder or file for the report.
+
+    The per-row stages stream (see :func:`analyze_stream`); impact, KPIs and the report then work on the analyzed
+    rows without their raw and removed text (``REPORT_DROP_COLUMNS``).
+    """
+    from .ingest import Dataset, load_dataset
+    from .pipeline import _measure
+
+    config = config or Config()
+    stats = stats if stats is not None else RunStats()
+    dataset = _tables_without_feedback(data, config)
+    source = dataset.sources["feedback"] if dataset is not None else None
+    if dataset is None or _is_mail(source):  # mail needs the customers' addresses and cannot stream: read it whole
+        dataset = load_dataset(data, config, preset=preset, strict=strict)
+        chunks, encoding = frame_chunks(dataset.feedback, chunk_rows), dataset.encodings.get("feedback")
+        window = False  # load_dataset applied it
+    else:
+        chunks, encoding = read_chunks(source, config, preset=preset, strict=strict, chunk_rows=chunk_rows)
+        window = True
+    frames = list(analyze_stream(chunks, config, theme_model, sentiment_model, engine, slim=True,
+                                 date_window=window, quiet=quiet, stats=stats))
+    frame = pd.concat(frames) if len(frames) > 1 else frames[0]
+    del frames
+    frame.attrs = dict(stats.attrs)
+    frame.attrs["mojibake_repaired"] = stats.repaired
+    dataset = Dataset(feedback=frame, customers=dataset.customers, tickets=dataset.tickets, sources=dataset.sources,
+                      rows_read={**dataset.rows_read, "feedback": len(frame)},
+                      encodings={**dataset.encodings, "feedback": encoding},
+                      repaired={**dataset.repaired, "feedback": frame.attrs["mojibake_repaired"]},
+                      presets={**dataset.presets, "feedback": frame.attrs.get("preset")})
+    start = time.perf_counter()
+    result = _measure(dataset, frame, stats.theme_model, config)
+    stats.add({"impact + KPIs": time.perf_counter() - start})
+    return result
+
+
+def _is_mail(path: Path) -> bool:
+    from .ingest import EMAIL_SUFFIXES
+
+    return path.is_dir() or path.suffix.lower() in EMAIL_SUFFIXES
+
+
+def _tables_without_feedback(data: str | Path, config: Config):
+    """A Dataset with customers and tickets read (as load_dataset reads them) and ``sources``, but no feedback
+    rows yet; None when ``data`` is not a folder or file load_dataset would accept (it then raises the error)."""
+    from .ingest import Dataset, EMAIL_SUFFIXES, TABLE_SUFFIXES, prepare_customers, prepare_tickets, read_table
+
+    data = Path(data)
+    if not data.exists():
+        return None
+    if not data.is_dir():
+        return Dataset(feedback=pd.DataFrame(), sources={"feedback": data})
+    sources: dict[str, Path] = {}
+    for table in ("feedback", "customers", "tickets"):
+        found = sorted(p for p in data.iterdir() if p.stem == table and p.suffix.lower() in TABLE_SUFFIXES)
+        if found:
+            sources[table] = found[0]
+    if "feedback" not in sources:
+        emails = sorted(p for p in data.iterdir() if p.suffix.lower() in EMAIL_SUFFIXES)
+        if not emails:
+            return None
+        sources["feedback"] = emails[0] if len(emails) == 1 else data
+    dataset = Dataset(feedback=pd.DataFrame(), sources=sources)
+    for table, prepare in (("customers", prepare_customers), ("tickets", prepare_tickets)):
+        if table in sources:
+            raw, encoding = read_table(sources[table])
+            setattr(dataset, table, prepare(raw, sources[table], config))
+            dataset.rows_read[table], dataset.encodings[table] = len(raw), encoding
+    return dataset
+
+
+__all__ = ["CHUNK_ROWS", "ENGINES", "LocalEngine", "DaskEngine", "make_engine", "RunStats", "analyze_stream",
+           "read_chunks", "frame_chunks", "stream_dataset", "clean_rows", "score_rows", "tag_rows", "default_workers"]
+
+
+# ------------------------------------------------------------------------------------------ output
+
+def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats: RunStats | None = None) -> Path:
+    """Write analyzed chunks as one file in the format ``out``'s suffix names (as ``feedback analyze`` writes a
+    whole frame: CSV cells safe from formula injection, dates as ISO text in JSON), one chunk in memory at a time.
+
+    The file appears under its name only when complete (written to ``OUT.part`` first).
+    """
+    from .cli import _csv_frame, _json_frame
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + ".part")
+    suffix = out.suffix.lower()
+    writer, first = None, True
+    try:
+        with open(part, "wb") as fh:
+            for chunk in chunks:
+                start = time.perf_counter()
+                if suffix in (".csv", ".tsv"):
+                    text = _csv_frame(chunk).to_csv(index=False, header=first, sep="\t" if suffix == ".tsv" else ",")
+                    fh.write(text.encode("utf-8"))
+                elif suffix == ".jsonl":
+                    text = _json_frame(chunk).to_json(orient="records", lines=True, force_ascii=False)
+                    fh.write(text.encode("utf-8") if text.endswith("\n") else (text + "\n").encode("utf-8"))
+                elif suffix == ".json":
+                    body = _json_frame(chunk).to_json(orient="records", force_ascii=False, indent=1).strip()[1:-1].strip("\n")
+                    if body:
+                        fh.write((("[\n" if first else ",\n") + body).encode("utf-8"))
+                elif suffix == ".parquet":
+                    writer = _write_parquet(chunk, fh, writer)
+                else:
+                    raise InputError(f"cannot write {suffix or 'a file without suffix'}", path=out,
+                                     fix="end the output name with .csv, .tsv, .jsonl, .json or .parquet")
+                if suffix != ".json" or body:
+                    first = False
+                if stats is not None:
+                    stats.add({"write": time.perf_counter() - start})
+            if suffix == ".json":
+                fh.write(b"[]" if first else b"\n]")
+            if writer is not None:
+                writer.close()
+        part.replace(out)
+    finally:
+        part.unlink(missing_ok=True)
+    return out
+
+
+def _write_parquet(chunk: pd.DataFrame, fh, writer):
+    """Append a chunk to a Parquet file; the schema is the first chunk's, with all-empty columns widened
+    (an all-missing column becomes text, a list of no theme ids a list of integers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(chunk, preserve_index=False)
+    if writer is None:
+        fields = []
+        for f in table.schema:
+            if pa.types.is_null(f.type):
+                f = f.with_type(pa.string())
+            elif pa.types.is_list(f.type) and pa.types.is_null(f.type.value_type):
+                f = f.with_type(pa.list_(pa.int64()))
+            fields.append(f)
+        schema = pa.schema(fields, metadata=table.schema.metadata)
+        writer = pq.ParquetWriter(fh, schema)
+    writer.write_table(table.cast(writer.schema))
+    return writer

@@ -1,0 +1,205 @@
+"""Scale (feedback/scale.py): chunked analysis equals the in-memory pipeline, for any workers and on Dask; the
+fast VADER path equals VADER; the CLI streams, shows a summary and no progress bar off a terminal."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from feedback import scale
+from feedback.cli import main
+from feedback.config import Config
+from feedback.errors import ConfigError
+from feedback.pipeline import analyze_feedback
+from feedback.sentiment import SentimentScorer, split_sentences
+
+TOPICS = ["refund", "invoice", "mobile app", "login page", "delivery", "password reset", "subscription", "export"]
+TEMPLATES = [
+    "My {t} is still not working. I have been waiting 3 weeks!",
+    "I love the new {t}, great job :)",
+    "The {t} failed again. I want to cancel my account.",
+    "Thanks for fixing the {t} so quickly.",
+    "Why is the {t} SO slow?? This is ridiculous",
+    "The {t} is okay but support never answered.",
+    "No problems with the {t}, not bad at all.",
+    "Please escalate: the {t} charged me twice, call me on +1 555 010 0199.",
+    "kind of disappointed with the {t} 😞",
+    "{t}",
+    "",
+    "No puedo entrar a mi cuenta y la factura está mal",
+]
+
+
+def _frame(rows: int = 240, seed: int = 3) -> pd.DataFrame:
+    """Support-like rows: repeated texts, resends (same customer, same text, minutes apart), empty and Spanish rows."""
+    rng = np.random.default_rng(seed)
+    texts = [TEMPLATES[rng.integers(len(TEMPLATES))].format(t=TOPICS[rng.integers(len(TOPICS))]) for _ in range(rows)]
+    start = pd.Timestamp("2026-03-02")
+    frame = pd.DataFrame({
+        "feedback_id": [f"F{i:04d}" for i in range(rows)],
+        "customer_id": [f"C{c:02d}" for c in rng.integers(0, 30, rows)],
+        "created_at": [str(start + pd.Timedelta(minutes=int(m))) for m in np.sort(rng.integers(0, 60 * 24 * 20, rows))],
+        "channel": "email",
+        "text": texts,
+    })
+    # a resend that lands in a later chunk than its original
+    frame.loc[rows - 5, ["customer_id", "text"]] = frame.loc[3, ["customer_id", "text"]].to_numpy()
+    frame.loc[rows - 5, "created_at"] = frame.loc[3, "created_at"]
+    return frame
+
+
+@pytest.fixture(scope="module")
+def standard(tmp_path_factory):
+    from feedback.ingest import load_feedback
+
+    path = tmp_path_factory.mktemp("scale") / "feedback.csv"
+    _frame().to_csv(path, index=False)
+    frame, _ = load_feedback(path)
+    return path, frame
+
+
+@pytest.fixture(scope="module")
+def model(standard):
+    return analyze_feedback(standard[1], Config(n_themes=3, min_theme_size=3))[1]
+
+
+def _stream(frame, engine, model=None, chunk_rows=50, **kwargs):
+    config = Config(n_themes=3, min_theme_size=3)
+    stats = scale.RunStats()
+    out = pd.concat(list(scale.analyze_stream(scale.frame_chunks(frame, chunk_rows), config, model, None, engine,
+                                              stats=stats, **kwargs)))
+    return out, stats
+
+
+def test_streamed_analysis_fits_the_same_model_and_rows_as_in_memory(standard):
+    _, frame = standard
+    reference, ref_model = analyze_feedback(frame, Config(n_themes=3, min_theme_size=3))
+    out, stats = _stream(frame, scale.LocalEngine(1))
+    assert [t.label for t in stats.theme_model.themes_] == [t.label for t in ref_model.themes_]
+    pd.testing.assert_frame_equal(out, reference)
+    assert (out["quality_issue"] == "duplicate").any()  # found across chunks
+    assert stats.rows == len(frame) and stats.stage_seconds["sentiment"] > 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_results_are_identical_row_for_row_for_any_number_of_workers(standard, model, workers):
+    _, frame = standard
+    reference, _ = analyze_feedback(frame, Config(n_themes=3, min_theme_size=3), model)
+    engine = scale.LocalEngine(workers)
+    try:
+        out, stats = _stream(frame, engine, model, chunk_rows=40)
+    finally:
+        engine.close()
+    pd.testing.assert_frame_equal(out, reference)
+    assert stats.workers == workers
+
+
+def test_dask_engine_equals_the_local_engine_row_for_row(standard, model):
+    distributed = pytest.importorskip("dask.distributed")
+    _, frame = standard
+    local, _ = _stream(frame, scale.LocalEngine(1), model)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        engine = scale.make_engine("dask", scheduler=cluster.scheduler_address)
+        try:
+            out, stats = _stream(frame, engine, model)
+        finally:
+            engine.close()
+    pd.testing.assert_frame_equal(out, local)
+    assert stats.engine == "dask"
+
+
+def test_dask_engine_without_dask_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(ConfigError, match=r"feedback\[dask\]"):
+        scale.make_engine("dask", scheduler="tcp://127.0.0.1:8786")
+
+
+def test_workers_must_be_positive():
+    with pytest.raises(ConfigError, match="--workers"):
+        scale.make_engine("local", workers=0)
+
+
+def _support_sentences(n: int, seed: int = 0) -> list[str]:
+    """Thousands of varied support sentences: lexicon words, negations, boosters, caps, 'but', 'kind of', '!!',
+    emoji and non-ASCII, and sentences with no sentiment word at all."""
+    rng = np.random.default_rng(seed)
+    words = ["good", "bad", "terrible", "great", "slow", "broken", "love", "hate", "fine", "ok", "refund", "invoice",
+             "app", "order", "account", "support", "help", "waiting", "cancel", "thanks", "please", "never", "not",
+             "no", "very", "extremely", "kind", "of", "but", "GREAT", "BAD", "least", "at", "the", "my", "is", "was",
+             "isn't", "won't", "damn", "lol", ":)", ":(", "😡", "👍", "café", "nothing", "without", "really", "sort"]
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(1, 14))
+        sentence = " ".join(words[i] for i in rng.integers(0, len(words), k))
+        out.append(sentence + ["", ".", "!", "!!!", "?", "?!"][int(rng.integers(6))])
+    return out
+
+
+def test_fast_vader_path_equals_vader_on_thousands_of_sentences():
+    sentences = _support_sentences(4000) + [s for t in TEMPLATES for s in split_sentences(t.format(t="app"))]
+    vader = SentimentIntensityAnalyzer()
+    scorer = SentimentScorer()
+    fast = [scorer._vader_compound(s) for s in sentences]
+    assert fast == [vader.polarity_scores(s)["compound"] for s in sentences]
+    assert sum(v == 0.0 for v in fast) > 100  # the pre-pass is exercised
+
+
+class _ReferenceScorer(SentimentScorer):
+    """The adapter without the fast path and without the sentence cache: VADER's polarity_scores every time."""
+
+    def _vader_compound(self, sentence):
+        return self._analyzer.polarity_scores(sentence)["compound"]
+
+    def sentence(self, sentence):
+        return self._score_sentence(sentence)
+
+
+def test_chunked_cached_sentiment_equals_the_reference_adapter_on_thousands_of_texts():
+    rng = np.random.default_rng(1)
+    sentences = _support_sentences(3000, seed=2)
+    texts = [" ".join(sentences[i] for i in rng.integers(0, len(sentences), int(rng.integers(1, 4))))
+             for _ in range(3000)] + ["", "   "]
+    frame = pd.DataFrame({"clean_text": texts, "quality_issue": [""] * len(texts)})
+    reference = _ReferenceScorer()
+    expected = [reference.score(t) for t in texts]
+    fast = SentimentScorer()
+    assert [fast.score(t).to_dict() for t in texts] == [e.to_dict() for e in expected]
+    scored = scale.score_rows(frame, fast)  # each distinct text once, sentences from the cache
+    assert scored["sentiment"].tolist() == [e.compound for e in expected]
+    assert scored["sentiment_label"].tolist() == [e.label for e in expected]
+    assert scored["sentiment_drivers"].tolist() == [e.drivers for e in expected]
+
+
+def test_analyze_cli_streams_chunks_and_writes_what_the_whole_frame_writer_writes(standard, tmp_path, monkeypatch,
+                                                                                   capsys):
+    from feedback.cli import write_rows
+    from feedback.clean import redact_columns
+
+    path, frame = standard
+    monkeypatch.setattr(scale, "CHUNK_ROWS", 60)
+    whole, _ = analyze_feedback(frame, Config(n_themes=3, min_theme_size=3))
+    write_rows(redact_columns(whole), tmp_path / "whole.csv")
+    for workers in ("1", "2"):
+        out = tmp_path / f"streamed{workers}.csv"
+        assert main(["analyze", str(path), "--out", str(out), "--n-themes", "3", "--workers", workers]) == 0
+        assert out.read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    err = capsys.readouterr().err
+    assert "rows/s" in err and "theme tagging" in err  # the timing summary
+    assert "\r" not in err  # stderr is not a terminal here: no progress bar
+    assert main(["analyze", str(path), "--out", str(tmp_path / "q.parquet"), "--n-themes", "3", "--quiet"]) == 0
+    assert "rows/s" not in capsys.readouterr().err
+    back = pd.read_parquet(tmp_path / "q.parquet")
+    assert len(back) == len(frame) and back["feedback_id"].tolist() == frame["feedback_id"].tolist()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_streamed_json_outputs_hold_every_row_in_order(standard, tmp_path, monkeypatch, suffix):
+    path, frame = standard
+    monkeypatch.setattr(scale, "CHUNK_ROWS", 70)
+    out = tmp_path / f"rows{suffix}"
+    assert main(["analyze", str(path), "--out", str(out), "--n-themes", "3", "--workers", "1", "--quiet"]) == 0
+    back = pd.read_json(out, lines=suffix == ".jsonl", dtype={"feedback_id": str})
+    assert back["feedback_id"].tolist() == frame["feedback_id"].tolist()
