@@ -241,9 +241,14 @@ def redact_pii(text: str) -> str:
 
 #: columns that hold identifiers, not prose: never rewritten by :func:`redact_columns`
 ID_COLUMNS = ("feedback_id", "customer_id", "ticket_id", "thread_id", "duplicate_of")
+#: columns the pipeline derives from ``clean_text`` after redaction, or fills with its own vocabulary: already free
+#: of PII when ``clean_feedback`` redacted, so :func:`redact_columns` skips them with ``derived_are_clean=True``
+DERIVED_COLUMNS = ("clean_text", "language", "quality_issue", "sentiment_label", "sentiment_drivers", "churn_phrase",
+                   "theme_label", "themes")
 
 
-def redact_columns(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+def redact_columns(frame: pd.DataFrame, columns: list[str] | None = None, derived_are_clean: bool = False
+                   ) -> pd.DataFrame:
     """A copy with :func:`redact_pii` applied to text columns (default: every string column but the ids).
 
     Used before an export is written, so a pass-through column ("Requester email", the raw ``text``) does not
@@ -254,7 +259,8 @@ def redact_columns(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.
     """
     out = frame.copy()
     if columns is None:
-        columns = [c for c in out.columns if c not in ID_COLUMNS
+        skipped = ID_COLUMNS + (DERIVED_COLUMNS if derived_are_clean else ())
+        columns = [c for c in out.columns if c not in skipped
                    and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c]))]
     for column in columns:
         out[column] = [redact_pii(v) if isinstance(v, str) else v for v in out[column]]

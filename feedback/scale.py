@@ -206,7 +206,8 @@ def second_pass_task(chunk: pd.DataFrame, model, sentiment_model: str | None, re
     if redact_output:
         from .clean import redact_columns
 
-        chunk = _timed("redact", timings, redact_columns, chunk)
+        # clean_feedback redacted clean_text (redact_output is set only when config.redact_pii is)
+        chunk = _timed("redact", timings, redact_columns, chunk, None, True)
     if slim:
         chunk = chunk.drop(columns=[c for c in REPORT_DROP_COLUMNS if c in chunk.columns])
     return chunk, timings

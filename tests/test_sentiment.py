@@ -367,3 +367,9 @@ def test_positive_words_in_a_question_weigh_less(scorer):
     assert 0 < question.score <= fs.QUESTION_POSITIVE_FACTOR * max(question.vader, 0) + 1e-9
     assert statement.score == statement.vader
     assert scorer.sentence("Why is it broken again?").score < 0  # negative questions keep their score
+
+
+@pytest.mark.parametrize("text", ["login does not work", "The export still times out", "The app keeps crashing",
+                                  "The sync is not loading"])
+def test_a_feature_that_fails_is_negative_even_without_emotion_words(text):
+    assert score_sentiment(pd.DataFrame({"clean_text": [text]}))["sentiment_label"].iloc[0] == "negative"
