@@ -175,13 +175,13 @@ def run_embedding(texts, k, seed, backend, cache):
     return labels, len(centroids)
 
 
-def theme_model_backends() -> list[str | None]:
+def theme_model_backends(with_minilm: bool = True) -> list[str | None]:
     import feedback
 
     parameters = inspect.signature(feedback.ThemeModel.__init__).parameters
     if "embeddings" not in parameters:
         return [None]
-    backends = ["tfidf", "static"] + (["minilm"] if embeddings.minilm_available() else [])
+    backends = ["tfidf", "static"] + (["minilm"] if with_minilm and embeddings.minilm_available() else [])
     return backends
 
 
@@ -209,7 +209,7 @@ def benchmark(dataset: str, texts, labels, k: int, seeds, with_minilm: bool) -> 
     print(f"\n## {dataset}: {len(texts):,} texts, K = {k} for fixed-K methods", flush=True)
     rows.append(evaluate(f"tfidf+kmeans K={k} (baseline)", lambda s: run_baseline(texts, k, s), seeds, labels, len(texts)))
     print(f"  {rows[-1]['method']} done", flush=True)
-    for backend in theme_model_backends():
+    for backend in theme_model_backends(with_minilm):
         name = "ThemeModel" + (f"(embeddings={backend!r})" if backend else "")
         for n_themes in ("auto", k):
             rows.append(evaluate(f"{name} n_themes={n_themes}", lambda s: run_theme_model(texts, n_themes, s, backend),
