@@ -159,6 +159,10 @@ def cmd_analyze(args) -> int:
         rows = analyze_stream(chunks, config, _load_themes(args.themes), args.sentiment_model, engine,
                               redact_output=config.redact_pii, quiet=args.quiet, stats=stats)
         write_chunks(rows, out, stats)
+    except InputError as exc:
+        if exc.path is None:  # the stream does not know its file; the user needs it named
+            raise InputError(str(exc), path=args.file) from None
+        raise
     finally:
         engine.close()
     frame = stats.summary_frame()

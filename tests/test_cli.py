@@ -223,3 +223,10 @@ def test_score_refuses_empty_text_and_binary_files(tmp_path, capsys, monkeypatch
     binary.write_bytes(b"\x7fELF\x00\x00\x01")
     code, _, err = run_main(capsys, "score", binary)
     assert code == 2 and "a binary file, not text" in err
+
+
+def test_a_header_without_rows_is_a_one_line_error_naming_the_file(tmp_path, capsys):
+    data = tmp_path / "header_only.csv"
+    data.write_text("id,text\n")
+    code, _, err = run_main(capsys, "analyze", data, "--out", tmp_path / "o.csv", "--workers", "1")
+    assert code == 2 and f"{data}: no rows to analyze" in err and "Traceback" not in err
