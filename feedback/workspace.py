@@ -128,6 +128,25 @@ def schema_version(con: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
+@contextmanager
+def _transaction(con: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: all of the block is stored, or none of it (an error rolls back; a killed process
+    leaves SQLite's rollback journal, which the next open undoes)."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _log_change(con: sqlite3.Connection, added_at: str, source: str | None, kind: str, version, counts: dict) -> None:
+    """One line of the workspace's history (table ``adds``): what changed, from where, with which model."""
+    con.execute("INSERT INTO adds (added_at, source, kind, model_version, counts_json) VALUES (?, ?, ?, ?, ?)",
+                (added_at, source, kind, version, json.dumps(counts)))
+
+
 def migrate(con: sqlite3.Connection, path: Path | str = "<workspace>") -> tuple[int, int]:
     """Apply the missing migrations in one transaction; returns (version before, version after)."""
     before = schema_version(con)
@@ -136,8 +155,7 @@ def migrate(con: sqlite3.Connection, path: Path | str = "<workspace>") -> tuple[
                          path=path, fix="upgrade feedback (pip install -U feedback)")
     if before == SCHEMA_VERSION:
         return before, before
-    con.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(con):
         if before == 0:
             con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL, "
                         "description TEXT NOT NULL)")
@@ -146,10 +164,6 @@ def migrate(con: sqlite3.Connection, path: Path | str = "<workspace>") -> tuple[
             for statement in statements:
                 con.execute(statement)
             con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", (version, _now(), description))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return before, SCHEMA_VERSION
 
 
@@ -497,8 +511,7 @@ def add(db: str | Path, data: str | Path, config: Config | None = None, *, keep_
             tickets, result.counts["tickets"] = _table_changes(con, "tickets", dataset.tickets, "ticket_id",
                                                                TICKET_COLUMNS)
             now = _now()
-            con.execute("BEGIN IMMEDIATE")  # one transaction: all of this add, or none of it
-            try:
+            with _transaction(con):  # one transaction: all of this add, or none of it
                 if model is not None and (fitted or stored_model is None):
                     version = _store_model(con, model, "fit" if fitted else "given")
                 result.model_version, result.model_fitted = version, fitted
@@ -510,12 +523,7 @@ def add(db: str | Path, data: str | Path, config: Config | None = None, *, keep_
                            progress)
                 if tickets is not None and len(tickets):
                     _write(con, "tickets", list(TICKET_COLUMNS), "ticket_id", tickets.assign(added_at=now), progress)
-                con.execute("INSERT INTO adds (added_at, source, kind, model_version, counts_json) VALUES (?, ?, ?, ?, ?)",
-                            (now, str(data), "add", version, json.dumps(result.counts)))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                _log_change(con, now, str(data), "add", version, result.counts)
         finally:
             con.close()
     return result
@@ -616,8 +624,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
         tagged, _ = tag_themes(frame, model)
         con = connect(db)
         try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(con):
                 version = _store_model(con, model, "refit")
                 columns = ["theme_id", "theme_label", "theme_ids", "themes", "theme_score"]
                 rows = [(*r, version, i) for r, i in zip(_rows(tagged, columns), tagged["feedback_id"])]
@@ -627,12 +634,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
                     con.executemany(sql, rows[start:start + WRITE_BATCH_ROWS])
                     if progress:
                         progress(f"feedback: retagged {min(start + WRITE_BATCH_ROWS, len(rows))}/{len(rows)} rows")
-                con.execute("INSERT INTO adds (added_at, source, kind, model_version, counts_json) VALUES (?, ?, ?, ?, ?)",
-                            (_now(), None, "refit", version, json.dumps({"retagged": len(rows)})))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                _log_change(con, _now(), None, "refit", version, {"retagged": len(rows)})
         finally:
             con.close()
     themes = model.themes_

