@@ -5,6 +5,8 @@ Run by hand from the repository root (reads ../shared/data, never copies it):
     python benchmarks/sentiment.py                       # the full table (5-fold CV takes a few minutes)
     python benchmarks/sentiment.py --no-calibrated       # quick: VADER vs default and throughput only
     python benchmarks/sentiment.py --choose-thresholds   # the grid search behind the default thresholds
+    python benchmarks/sentiment.py --features minilm     # calibrated column with the full MiniLM features
+                                                         # (needs feedback[embeddings]; ~3 min of embedding per 7k texts)
 
 Files and how they are scored
 * airline_tweets/dev.csv (3 classes): accuracy and macro-F1. HELD OUT: nothing in the default was tuned on it.
@@ -13,8 +15,10 @@ Files and how they are scored
 * vader_ground_truth/*.csv (mean human rating -4..4): Pearson and Spearman correlation of the score with
   mean_rating, and 3-class macro-F1 with rating ≥ 0.5 positive, ≤ -0.5 negative, else neutral. The default's
   thresholds were chosen on these files (--choose-thresholds), so their 3-class figures are not held out.
-* Calibrated: stratified 5-fold cross-validation on the file itself (seed 42). With --embeddings, the airline rows
-  also get "calibrated + embeddings": the same model plus the static sentence embedding (issue 12).
+* Calibrated: stratified 5-fold cross-validation on the file itself (seed 42), with the optional feature sets
+  named by --features (as `feedback sentiment fit --features`; default none). Nothing is tuned on the test folds:
+  the model's settings are fixed defaults. With --embeddings, the airline rows also get "calibrated + embeddings":
+  the same model plus the static sentence embedding (issue 12). Embeddings are cached per text within a run.
 * Throughput: documents per CPU-second (time.process_time, one process, one thread), median of --repeats runs
   on the airline texts, with a fresh scorer each run (sentence cache cold).
 * Rule engine: the support rules as compiled regexes vs the same phrases as a spaCy Matcher, on the same texts.
@@ -146,12 +150,15 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="Throughput runs (median is reported).")
     parser.add_argument("--embeddings", action="store_true",
                         help="Also cross-validate the calibrated model with static embedding features (airline only).")
+    parser.add_argument("--features", nargs="*", default=[], choices=["embeddings", "minilm"], metavar="SET",
+                        help="Optional feature sets of the calibrated column (as `feedback sentiment fit --features`).")
     parser.add_argument("--choose-thresholds", action="store_true", help="Print the threshold grid on vader_ground_truth.")
     args = parser.parse_args(argv)
     data = Path(args.data_dir)
     if args.choose_thresholds:
         choose_thresholds(data)
         return 0
+    features = tuple(args.features)
     rows = []
 
     def add(file, n, metric, plain, default, calibrated=None, embedded=None):
@@ -169,8 +176,10 @@ def main(argv=None) -> int:
     default = three_class(y, score_default(texts)[1])
     cal = (None, None)
     if not args.no_calibrated:
-        cv = cross_validate(texts, list(y), folds=5, seed=42)
+        start = time.perf_counter()
+        cv = cross_validate(texts, list(y), folds=5, seed=42, features=features)
         cal = (cv["accuracy"], cv["macro_f1"])
+        cv_seconds = time.perf_counter() - start
     emb = (None, None)
     if args.embeddings:
         cv = cross_validate(texts, list(y), folds=5, seed=42, features=("embeddings",))
@@ -187,7 +196,7 @@ def main(argv=None) -> int:
         default = binary(yu, score_default(texts_u)[1])
         cal = (None, None)
         if not args.no_calibrated:
-            cv = cross_validate(texts_u, list(yu), folds=5, seed=42)
+            cv = cross_validate(texts_u, list(yu), folds=5, seed=42, features=features)
             cal = (cv["accuracy"], cv["macro_f1"])
         add(f"uci_sentences/{name}.csv", len(yu), "accuracy (binary, neutral = wrong)", plain[0], default[0], cal[0])
         add(f"uci_sentences/{name}.csv", len(yu), "macro-F1 (binary, neutral = wrong)", plain[1], default[1], cal[1])
@@ -200,7 +209,7 @@ def main(argv=None) -> int:
         sp_, (sd, ld) = score_plain(texts_v), score_default(texts_v)
         cal = None
         if not args.no_calibrated:
-            cal = cross_validate(texts_v, list(yv), folds=5, seed=42)["macro_f1"]
+            cal = cross_validate(texts_v, list(yv), folds=5, seed=42, features=features)["macro_f1"]
         add(f"vader_ground_truth/{name}.csv", len(yv), "Pearson r with mean_rating", pearsonr(sp_, rating)[0], pearsonr(sd, rating)[0])
         add(f"vader_ground_truth/{name}.csv", len(yv), "Spearman rho with mean_rating", spearmanr(sp_, rating)[0], spearmanr(sd, rating)[0])
         add(f"vader_ground_truth/{name}.csv", len(yv), "macro-F1 (3 classes, ±0.5 rating) *",
@@ -211,6 +220,9 @@ def main(argv=None) -> int:
     with pd.option_context("display.width", 220, "display.max_columns", 10, "display.max_colwidth", 40):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
     print("* the default's label thresholds were chosen on vader_ground_truth (see --choose-thresholds)")
+    if not args.no_calibrated:
+        print(f"calibrated features: VADER + support rules + word/char n-grams{''.join(' + ' + f for f in features)}; "
+              f"airline 5-fold CV took {cv_seconds:.0f} s wall (embedding included)")
 
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 

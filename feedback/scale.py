@@ -394,7 +394,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
     ``redact_output`` redacts PII in every text column of the yielded rows (as ``feedback analyze`` writes them);
     ``slim`` drops ``REPORT_DROP_COLUMNS``; ``date_window`` flags rows outside ``config.since``/``until``.
     """
-    from .themes import MAX_FIT_TEXTS, ThemeModel
+    from .themes import MAX_FIT_TEXTS
 
     config = config or Config()
     stats = stats if stats is not None else RunStats()
@@ -433,6 +433,8 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
             dup_columns.append(chunk[keep + [_DUP_KEY]])
             bar.update(len(chunk))
         bar.close()
+        if isinstance(engine, LocalEngine):
+            engine.close()  # idle first-pass workers would hold their memory through the theme fit
         sizes = [len(d) for d in dup_columns]
         stats.rows = sum(sizes)
         if not stats.rows:
@@ -468,9 +470,9 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
                 if len(wanted):
                     texts.extend(pd.read_pickle(path)["clean_text"].astype(str).to_numpy()[wanted].tolist())
                 offset += size
-            theme_model = ThemeModel(n_themes=config.n_themes, min_theme_size=config.min_theme_size,
-                                     seed=config.seed).fit(texts)
+            theme_model = config.theme_model().fit(texts)
             del texts
+            release_memory()  # before the second-pass workers fork from this process
             stats.add({"theme fit": time.perf_counter() - start})
         stats.theme_model = theme_model
         blob = pickle.dumps(theme_model, protocol=pickle.HIGHEST_PROTOCOL) \
@@ -512,6 +514,21 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         if own_engine:
             engine.close()
         stats.wall_seconds = time.perf_counter() - started
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the OS (glibc ``malloc_trim``; elsewhere only the
+    collection): what the theme fit freed would otherwise stay in this process and in every worker forked from it."""
+    import gc
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            pass
 
 
 def _with_duplicates(issues: np.ndarray, duplicate_of: np.ndarray) -> np.ndarray:

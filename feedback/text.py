@@ -18,7 +18,7 @@ KEPT_FUNCTION_WORDS = frozenset({"not", "no", "never", "nothing", "again", "twic
 BOILERPLATE = frozenset("""
 hi hello hey dear thanks thank thx regards best kind cheers sincerely please pls team support guys folks
 hope hoping iphone outlook morning afternoon evening help helpful advance appreciate
-appreciated asap just really also still get got would could like know let want need anyone someone
+appreciated asap just really also still get got would could like know let want need anyone someone lot
 """.split())
 STOP = frozenset((set(STOP_WORDS) | BOILERPLATE) - KEPT_FUNCTION_WORDS)
 #: lemmas the lookup table gets wrong for support text ("data" is not "datum" here)
@@ -53,29 +53,65 @@ def lemma(word: str) -> str:
     return _lemma_table().get(word, word)
 
 
+def _content_word(word: str) -> tuple[str, str] | None:
+    """(surface, lemma) of one token of ``_TOKEN_OR_BREAK``, or None for a phrase break or a stop word."""
+    if word in PHRASE_BREAKS:
+        return None
+    if word.endswith("n't"):
+        return ("not", "not")
+    if "'" in word:
+        word = word.split("'")[0]
+    if word in STOP or len(word) < 2:
+        return None
+    lem = lemma(word)
+    if lem in STOP:
+        return None
+    return (word, lem)
+
+
+#: token -> _content_word(token), filled as tokens are met: a text costs one dict look-up per word. Cleared when
+#: it holds this many tokens (a vocabulary; support text has far fewer distinct words)
+CONTENT_CACHE_SIZE = 500_000
+_CONTENT: dict[str, tuple[str, str] | None] = {}
+
+
+def _words(text: str) -> list[str]:
+    if "[" in text:
+        text = _PLACEHOLDER.sub(" ", text)
+    return _TOKEN_OR_BREAK.findall(text.lower().replace("’", "'"))
+
+
+def _content_of(words: list[str]) -> list[tuple[str, str] | None]:
+    cache = _CONTENT
+    out = []
+    for word in words:
+        try:
+            out.append(cache[word])
+        except KeyError:
+            if len(cache) >= CONTENT_CACHE_SIZE:
+                cache.clear()
+            out.append(cache.setdefault(word, _content_word(word)))
+    return out
+
+
 def words_and_content(text: str) -> tuple[list[str], list[tuple[int, str, str]]]:
     """Every word and phrase break of a text, and (position, surface, lemma) of its content words.
 
     >>> words_and_content("I can't log in.")
     (['i', "can't", 'log', 'in', '.'], [(1, 'not', 'not'), (2, 'log', 'log')])
     """
-    words = _TOKEN_OR_BREAK.findall(_PLACEHOLDER.sub(" ", text).lower().replace("’", "'"))
-    content = []
-    for position, word in enumerate(words):
-        if word in PHRASE_BREAKS:
-            continue
-        if word.endswith("n't"):
-            content.append((position, "not", "not"))
-            continue
-        if "'" in word:
-            word = word.split("'")[0]
-        if word in STOP or len(word) < 2:
-            continue
-        lem = lemma(word)
-        if lem in STOP:
-            continue
-        content.append((position, word, lem))
+    words = _words(text)
+    content = [(position, *entry) for position, entry in enumerate(_content_of(words)) if entry is not None]
     return words, content
+
+
+def lemma_doc(text: str) -> str:
+    """The content lemmas of a text joined by spaces (``lemma_string``), without building the positions.
+
+    >>> lemma_doc("Hi team, I was charged twice and can't log in!")
+    'charge twice not log'
+    """
+    return " ".join([entry[1] for entry in _content_of(_words(text)) if entry is not None])
 
 
 def content_tokens(text: str) -> list[tuple[str, str]]:
@@ -94,3 +130,35 @@ def lemma_string(text: str) -> str:
     'invoice not send'
     """
     return " ".join(lem for _, lem in content_tokens(text))
+
+
+#: an @handle addresses the company ("@Ledgerly", "@united"), it is not part of the topic
+_MENTION = re.compile(r"(?<![\w@])@\w+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(\s+)")
+#: content lemmas of a sentence that only hands over contact or payment details ("My email is [EMAIL] and my phone
+#: is [PHONE]", "You can reach me at [EMAIL]", "The card I used is [CARD], exp 09/28"): with a redaction
+#: placeholder and no other content word, the sentence says how to reach the customer, not what went wrong
+CONTACT_WORDS = frozenset("""
+email mail phone number call reach contact card use exp expiry text mobile cell whatsapp address detail
+""".split())
+
+
+def topic_text(text: str) -> str:
+    """The part of a message that can say what it is about: @handles and contact-detail sentences removed.
+
+    Themes are discovered and tagged on this text, so "@Ledgerly No complaints so far." joins "No complaints so
+    far." and a sign-off with a phone number does not become a theme of its own.
+
+    >>> topic_text("@Ledgerly I was charged twice. You can reach me at [EMAIL] if needed.")
+    'I was charged twice.'
+    >>> topic_text("I was charged twice on card [CARD].")
+    'I was charged twice on card [CARD].'
+    """
+    if "@" in text:
+        text = _MENTION.sub(" ", text)
+    if "[" in text and _PLACEHOLDER.search(text):
+        parts = _SENTENCE_END.split(text)  # sentence, separator, sentence, …: line breaks stay phrase breaks
+        text = "".join(sentence + separator for sentence, separator in zip(parts[0::2], parts[1::2] + [""])
+                       if not (_PLACEHOLDER.search(sentence)
+                               and all(lem in CONTACT_WORDS for _, lem in content_tokens(sentence))))
+    return text.strip()

@@ -6,9 +6,10 @@
 
 Method (one line per stage, as in :meth:`ThemeModel.fit`):
 
-1. texts become content lemmas (spaCy stop words, boilerplate words out, negations kept for labels); texts
-   that match a taxonomy theme's seed phrases (``models/taxonomy.toml``) get a guide token, so paraphrases
-   that share few words are pulled together;
+1. texts lose @handles and contact-detail sentences (:func:`feedback.text.topic_text`) and become content
+   lemmas (spaCy stop words, boilerplate words out, negations kept for labels); texts that match a taxonomy theme's seed phrases (``models/taxonomy.toml``) get a guide token, so paraphrases
+   that share few words are pulled together (the shipped default taxonomy does this only with
+   ``n_themes="auto"``; with a fixed K it only names themes, see ``PIN_RELAX``);
 2. TF-IDF over lemma unigrams and bigrams, reduced by LSA (truncated SVD) to unit-length dense vectors;
 3. seeded k-means; with ``n_themes="auto"`` the data is over-clustered into ``AUTO_K_START`` groups, then
    groups merge when most of their texts match one taxonomy theme or their centroids are closer than
@@ -27,6 +28,7 @@ import warnings
 import tomllib
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +41,14 @@ from sklearn.preprocessing import normalize
 from .resources import MODELS_DIR
 from .errors import ConfigError, InputError, ModelError
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
-from .text import KEPT_FUNCTION_WORDS, PHRASE_BREAKS, content_tokens, lemma_string, words_and_content
+from .text import (KEPT_FUNCTION_WORDS, PHRASE_BREAKS, content_tokens, lemma_doc, lemma_string, topic_text,
+                   words_and_content)
 
 DEFAULT_TAXONOMY = MODELS_DIR / "taxonomy.toml"
 
+#: a label phrase grows by a word when the longer phrase occurs at least this share as often in the theme
+#: ("archive old" -> "archive old clients"): more words, same coverage, reads more like a person wrote it
+EXTEND_SHARE = 0.8
 #: bump when the saved format changes; load() refuses other versions with a clear message
 FORMAT_VERSION = 1
 #: n_themes="auto" first over-clusters into this many groups (fewer when the data is small) ...
@@ -73,6 +79,12 @@ DEFAULT_OTHER_THRESHOLD = {"tfidf": 0.3, "static": 0.5, "minilm": 0.35}
 GUIDE_EMBEDDING_WEIGHT = 0.7
 #: a text matching one taxonomy theme's seeds joins the theme of that name at this share of other_threshold
 PIN_RELAX = 0.5
+# How far the taxonomy reaches. A team's own taxonomy file is always respected: its seeds pull texts together
+# (the guide block above), pin texts to the theme of that name, merge groups and name themes. The shipped default
+# taxonomy is a guide, not a cage: with n_themes="auto" it does the same (it sets the granularity of the topics it
+# knows: "refund" is one theme, not five), but with a fixed K the user has chosen the granularity and the default
+# only names the themes it matches. On Banking77 at K=77, whose intents are finer than the default's topics
+# ("refund not showing", "request refund"), pulling and pinning cost 0.08 NMI (0.611 vs 0.687, benchmarks/themes.py).
 #: on a refit, a new theme continues an old one when at least this share of its texts fell in that old theme
 CONTINUITY_SHARE = 0.5
 #: in small inputs a theme may be smaller than min_theme_size, down to this share of the texts (but >= 3)
@@ -127,6 +139,48 @@ def _guide_patterns(guide: tuple[GuideTheme, ...]) -> list[re.Pattern]:
                        + r")(?!\S)") for g in guide]
 
 
+@lru_cache(maxsize=8)
+def _seed_index(guide: tuple[GuideTheme, ...]) -> tuple[dict[str, tuple[int, ...]], int]:
+    """Each seed phrase -> the taxonomy themes listing it, and the most words a seed has."""
+    index: dict[str, tuple[int, ...]] = {}
+    for j, theme in enumerate(guide):
+        for seed in theme.seeds:
+            if j not in index.get(seed, ()):
+                index[seed] = index.get(seed, ()) + (j,)
+    return index, max((seed.count(" ") + 1 for seed in index), default=0)
+
+
+def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...]) -> np.ndarray:
+    """Boolean matrix: does lemma doc i hold a seed phrase of taxonomy theme j as whole words.
+
+    The same as searching each doc with ``_guide_patterns`` (a seed between whitespace or the ends), done as
+    look-ups of each doc's word n-grams; a doc whose words are not separated by single spaces is searched with
+    the patterns.
+    """
+    out = np.zeros((len(lemma_docs), len(guide)), dtype=bool)
+    if not guide:
+        return out
+    index, max_n = _seed_index(guide)
+    patterns = None
+    for i, doc in enumerate(lemma_docs):
+        if not doc:
+            continue
+        words = doc.split()
+        if " ".join(words) != doc:
+            patterns = patterns or _guide_patterns(guide)
+            out[i] = [bool(p.search(doc)) for p in patterns]
+            continue
+        hits: set[int] = set()
+        for n in range(1, min(max_n, len(words)) + 1):
+            for k in range(len(words) - n + 1):
+                found = index.get(words[k] if n == 1 else " ".join(words[k:k + n]))
+                if found:
+                    hits.update(found)
+        if hits:
+            out[i, list(hits)] = True
+    return out
+
+
 @dataclass
 class Theme:
     """One discovered theme, as saved in ``themes.json`` and shown in ``feedback themes show``."""
@@ -141,7 +195,7 @@ class Theme:
 
 
 def _lemma_docs(texts) -> list[str]:
-    return [" ".join(lem for _, lem in content_tokens(t)) for t in texts]
+    return [lemma_doc(t) for t in texts]
 
 
 #: a label phrase is shown as the customers wrote it, stop words included, when that span has at most this many words
@@ -183,13 +237,17 @@ class ThemeModel:
         default of the vector space (``DEFAULT_OTHER_THRESHOLD``).
     tag_threshold : float
         A text is also tagged with a second (third …) theme when its similarity to it is at least this.
-    embeddings : "static", "tfidf" or "minilm"
+    embeddings : "static", "tfidf", "minilm" or a folder path
         The vector space: "static" (default) a static embedding table distilled from all-MiniLM-L6-v2 and
         shipped in ``models/`` (meaning, not only shared words; numpy only); "tfidf" lemma TF-IDF + LSA;
-        "minilm" the full all-MiniLM-L6-v2 through the optional extra ``feedback[embeddings]``.
+        "minilm" the full all-MiniLM-L6-v2 through the optional extra ``feedback[embeddings]``; or the path of
+        a sentence-embedding model installed on this machine (a model2vec or sentence-transformers folder; read
+        from disk only, never downloaded).
     taxonomy : "default", a path, or None
         Guide themes with seed phrases (``models/taxonomy.toml``): texts matching a theme's seeds are pulled
-        together, and a discovered theme mostly made of them takes the taxonomy's name. None discovers freely.
+        together and pinned to it, and a discovered theme mostly made of them takes the taxonomy's name. The
+        shipped default only names themes when ``n_themes`` is fixed (the user chose the granularity); a path
+        to a team's own file always applies in full. None discovers freely.
     seed : int
         Seed of every random step.
 
@@ -220,17 +278,26 @@ class ThemeModel:
         if self.other_threshold is not None and not 0 <= self.other_threshold < 1:
             raise ConfigError(f"The 'other_threshold' parameter must be in [0, 1). Got {self.other_threshold!r} instead.")
         if self.embeddings not in EMBEDDINGS:
-            raise ConfigError(f"The 'embeddings' parameter of ThemeModel must be one of {', '.join(map(repr, EMBEDDINGS))}. "
-                              f"Got {self.embeddings!r} instead.")
+            if not isinstance(self.embeddings, (str, Path)) or not Path(self.embeddings).is_dir():
+                raise ConfigError(f"The 'embeddings' parameter of ThemeModel must be one of "
+                                  f"{', '.join(map(repr, EMBEDDINGS))} or the path of a local model folder. "
+                                  f"Got {self.embeddings!r} instead.")
+
+    def _default_other_threshold(self) -> float:
+        """The "other" cosine of the vector space; a local model folder takes that of its kind (static table or
+        transformer), the best guess without measurements of that model."""
+        if self.embeddings in DEFAULT_OTHER_THRESHOLD:
+            return DEFAULT_OTHER_THRESHOLD[self.embeddings]
+        from .embeddings import local_model_kind
+
+        return DEFAULT_OTHER_THRESHOLD["static" if local_model_kind(self.embeddings) == "static" else "minilm"]
 
     def _guide_matches(self, lemma_docs: list[str]) -> np.ndarray:
         """Boolean matrix: does text i match the seeds of taxonomy theme j."""
-        patterns = _guide_patterns(self.guide_)
-        return np.array([[bool(p.search(doc)) for p in patterns] for doc in lemma_docs], dtype=bool).reshape(
-            len(lemma_docs), len(patterns))
+        return _match_seeds(lemma_docs, self.guide_)
 
     def _guided(self, lemma_docs: list[str], matches: np.ndarray) -> list[str]:
-        if not self.guide_:
+        if not self.guide_ or not getattr(self, "guide_pulls_", True):
             return lemma_docs
         out = []
         for doc, row in zip(lemma_docs, matches):
@@ -240,6 +307,7 @@ class ThemeModel:
 
     def _embed(self, texts: list[str], lemma_docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Unit-length vectors of texts in the model's space, and their taxonomy matches."""
+        self.guide_pulls_ = self.taxonomy != "default" or self.n_themes == "auto"
         matches = self._guide_matches(lemma_docs)
         if self.embeddings == "tfidf":
             matrix = normalize(self.vectorizer_.transform(self._guided(lemma_docs, matches))[:, self.feature_mask_])
@@ -249,7 +317,7 @@ class ThemeModel:
         vectors = embed(texts, backend=self.embeddings)
         # Texts with no content word are "other" whatever the embedding says.
         vectors[np.array([not d for d in lemma_docs], dtype=bool)] = 0.0
-        if matches.shape[1]:
+        if matches.shape[1] and getattr(self, "guide_pulls_", True):
             guide = matches.astype(np.float32)
             guide /= np.maximum(np.sqrt(guide.sum(axis=1, keepdims=True)), 1.0)
             vectors = np.hstack([vectors, GUIDE_EMBEDDING_WEIGHT * guide * (np.linalg.norm(vectors, axis=1, keepdims=True) > 0)])
@@ -317,7 +385,7 @@ class ThemeModel:
         works whatever changed in the vocabulary.
         """
         self._check_params()
-        texts = [str(t) for t in texts]
+        texts = [topic_text(str(t)) for t in texts]
         if len(texts) > 3 * MAX_FIT_TEXTS:
             # Lemmatizing a million texts to pick 20,000 would cost more than the whole fit.
             pool = np.random.default_rng(self.seed).choice(len(texts), size=3 * MAX_FIT_TEXTS, replace=False)
@@ -354,6 +422,7 @@ class ThemeModel:
         # 1. the taxonomy guide marks texts that match its seed phrases
         self.guide_ = () if self.taxonomy is None else load_taxonomy(
             DEFAULT_TAXONOMY if self.taxonomy == "default" else self.taxonomy)
+        self.guide_pulls_ = self.taxonomy != "default" or self.n_themes == "auto"
         matches = self._guide_matches(lemma_docs)
         if self.embeddings == "tfidf":
             vectors, centroids = self._fit_tfidf(lemma_docs, matches, non_empty)
@@ -362,7 +431,7 @@ class ThemeModel:
             vectors, _ = self._embed(texts, lemma_docs)
             centroids = self._cluster_embeddings(vectors, matches)
         # 4. small themes fold into other; ids follow size so they read biggest first
-        self.other_threshold_ = DEFAULT_OTHER_THRESHOLD[self.embeddings] if self.other_threshold is None \
+        self.other_threshold_ = self._default_other_threshold() if self.other_threshold is None \
             else self.other_threshold
         self.tag_threshold_ = self.other_threshold_ + 0.15 if self.tag_threshold is None else self.tag_threshold
         sims = vectors @ centroids.T
@@ -446,18 +515,20 @@ class ThemeModel:
         nearest = sims.argmax(axis=1)
         best = sims[np.arange(len(sims)), nearest]
         primary = np.where(best >= self.other_threshold_, nearest, -1)
-        if matches is not None and getattr(self, "guide_themes_", None):
+        if matches is not None and getattr(self, "guide_themes_", None) and getattr(self, "guide_pulls_", True):
             for row in np.flatnonzero(matches.sum(axis=1) == 1):
                 index = self.guide_themes_.get(int(np.flatnonzero(matches[row])[0]))
                 if index is not None and sims[row, index] >= PIN_RELAX * self.other_threshold_:
                     primary[row], best[row] = index, sims[row, index]
-        tags = []
-        for row, p in zip(sims, primary):
-            if p < 0:
-                tags.append([])
-                continue
-            others = [int(j) for j in np.argsort(-row) if j != p and row[j] >= self.tag_threshold_]
-            tags.append([int(p)] + others[:2])
+        # other tags: up to two more themes at least tag_threshold_ similar, most similar first (the row-wise
+        # argsort orders each row as np.argsort(-row) does)
+        order = np.argsort(-sims, axis=1)
+        extra = (np.take_along_axis(sims, order, axis=1) >= self.tag_threshold_) & (order != primary[:, None])
+        extra &= np.cumsum(extra, axis=1) <= 2
+        has_extra = extra.any(axis=1) & (primary >= 0)
+        tags = [[] if p < 0 else [p] for p in primary.tolist()]
+        for row in np.flatnonzero(has_extra).tolist():
+            tags[row].extend(order[row][extra[row]].tolist())
         return primary, best, tags
 
     def _describe(self, texts, lemma_docs, primary, vectors, matches) -> list[Theme]:
@@ -480,6 +551,12 @@ class ThemeModel:
         # Multi-word phrases read better than single words; prefer them when nearly as distinctive.
         ctfidf = ctfidf * np.where(n_words > 1, 1.6, 1.0)
         surface = _surface_forms([texts[i] for i in np.flatnonzero(primary >= 0)])
+        # phrases one word longer than a phrase, at either end ("archive old" -> "archive old client")
+        longer: dict[str, list[int]] = defaultdict(list)
+        for k in np.flatnonzero(n_words > 1):
+            words = phrases[k].split()
+            longer[" ".join(words[:-1])].append(int(k))
+            longer[" ".join(words[1:])].append(int(k))
         themes, used_labels = [], set()
         for i in range(n_themes):
             order = np.argsort(-ctfidf[i], kind="stable")
@@ -491,6 +568,12 @@ class ThemeModel:
                     continue  # "not" means something inside a phrase ("refund not received"), nothing alone
                 if n_words[j] > 1 and phrases[j] not in surface:
                     continue  # its words never stand together in a message (see _surface_forms)
+                while True:  # say more at the same coverage: the longer phrase nearly every such text holds
+                    wider = [k for k in longer.get(phrases[j], ()) if phrases[k] in surface
+                             and class_counts[i, k] >= EXTEND_SHARE * class_counts[i, j]]
+                    if not wider:
+                        break
+                    j = max(wider, key=lambda k: (class_counts[i, k], -k))
                 phrase = surface[phrases[j]] if n_words[j] > 1 else surface.get(phrases[j], phrases[j])
                 words = phrases[j].split()
                 if len(set(words)) < len(words) or any(phrase in t or t in phrase for t in top):
@@ -526,7 +609,7 @@ class ThemeModel:
     def transform(self, texts) -> pd.DataFrame:
         """Assign themes: a frame with ``theme_id``, ``theme_label``, ``theme_ids``, ``themes``, ``theme_score``."""
         self._check_fitted()
-        texts = [str(t) for t in texts]
+        texts = [topic_text(str(t)) for t in texts]
         if texts and len(self.centroids_):
             vectors, matches = self._embed(texts, _lemma_docs(texts))
         else:
@@ -589,7 +672,7 @@ class ThemeModel:
 
     def get_params(self, deep: bool = True) -> dict:
         return {"n_themes": self.n_themes, "min_theme_size": self.min_theme_size, "other_threshold": self.other_threshold,
-                "tag_threshold": self.tag_threshold, "embeddings": self.embeddings, "taxonomy": None if self.taxonomy is None else str(self.taxonomy),
+                "tag_threshold": self.tag_threshold, "embeddings": str(self.embeddings), "taxonomy": None if self.taxonomy is None else str(self.taxonomy),
                 "seed": self.seed}
 
     def set_params(self, **params) -> "ThemeModel":
@@ -604,7 +687,8 @@ class ThemeModel:
 
 def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: str = "clean_text",
                n_themes: int | str = "auto", min_theme_size: int = 15, seed: int = 42) -> tuple[pd.DataFrame, ThemeModel]:
-    """Add the theme columns to a feedback frame, fitting a model on its usable rows when none is given.
+    """Add the theme columns to a feedback frame, fitting a model on its usable rows when none is given (or
+    when the given one is not fitted yet).
 
     Rows kept out of the analysis (empty, non-English) get ``other`` and no tags.
     """
@@ -614,7 +698,9 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
     usable = ~out["quality_issue"].isin(SKIP_REASONS) if "quality_issue" in out.columns else pd.Series(True, index=out.index)
     texts = out.loc[usable, text_column].astype(str).tolist()
     if model is None:
-        model = ThemeModel(n_themes=n_themes, min_theme_size=min_theme_size, seed=seed).fit(texts)
+        model = ThemeModel(n_themes=n_themes, min_theme_size=min_theme_size, seed=seed)
+    if not hasattr(model, "themes_"):  # an unfitted model (e.g. Config.theme_model()) learns from these rows
+        model.fit(texts)
     assigned = model.transform(texts)
     positions = np.flatnonzero(usable.to_numpy())
     defaults = {"theme_id": OTHER_THEME_ID, "theme_label": OTHER_THEME_LABEL, "theme_ids": None, "themes": "",

@@ -391,14 +391,12 @@ def _stored_other_share(con: sqlite3.Connection) -> float | None:
 
 def _propose(frame: pd.DataFrame, config: Config) -> list[tuple[str, int, list[str]]]:
     """Preview of the themes in rows the stored model leaves as "other" (a small fit on those rows only)."""
-    from .themes import ThemeModel
-
     usable = frame[~frame["quality_issue"].isin(SKIP_REASONS) & (frame["theme_id"] == OTHER_THEME_ID)]
     texts = usable["clean_text"].astype(str).tolist()
     if len(texts) < MIN_TEXTS_TO_PROPOSE:
         return []
     try:
-        model = ThemeModel(min_theme_size=max(3, len(texts) // 20), seed=config.seed).fit(texts)
+        model = config.theme_model().set_params(n_themes="auto", min_theme_size=max(3, len(texts) // 20)).fit(texts)
     except (InputError, ValueError):
         return []
     themes = sorted(model.themes_, key=lambda t: -t.size)[:PROPOSALS_SHOWN]
@@ -610,7 +608,7 @@ class RefitResult:
 
 def refit(db: str | Path, config: Config | None = None, progress: Callable[[str], None] | None = None) -> RefitResult:
     """Refit themes on every stored usable row (previous = stored model), retag all rows, store the new version."""
-    from .themes import ThemeModel, tag_themes
+    from .themes import tag_themes
 
     config = config or Config()
     db = Path(db)
@@ -619,8 +617,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
         frame = stored.feedback
         usable = ~frame["quality_issue"].isin(SKIP_REASONS)
         texts = frame.loc[usable, "clean_text"].astype(str).tolist()
-        model = ThemeModel(n_themes=config.n_themes, min_theme_size=config.min_theme_size, seed=config.seed)
-        model.fit(texts, previous=stored.theme_model)
+        model = config.theme_model().fit(texts, previous=stored.theme_model)
         tagged, _ = tag_themes(frame, model)
         con = connect(db)
         try:

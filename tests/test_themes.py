@@ -216,3 +216,13 @@ def test_both_vector_spaces_find_the_obvious_themes(embeddings):
 def test_unknown_embeddings_name_is_rejected():
     with pytest.raises(ConfigError, match="'embeddings' parameter"):
         ThemeModel(embeddings="bert").fit(CORPUS)
+
+
+def test_default_taxonomy_only_names_themes_when_k_is_fixed():
+    """With a fixed K the user chose the granularity: the shipped taxonomy names themes but moves no text."""
+    texts = CORPUS * 2
+    named = ThemeModel(n_themes=3, min_theme_size=5, seed=1).fit_transform(texts)
+    free = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit_transform(texts)
+    assert named["theme_id"].tolist() == free["theme_id"].tolist()
+    assert named["theme_score"].tolist() == free["theme_score"].tolist()
+    assert "refund not received" in set(named["theme_label"])
