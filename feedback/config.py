@@ -46,9 +46,11 @@ class Config:
     min_theme_size: int = _help("Themes with fewer texts than this are folded into 'other'.", default=15)
     embeddings: str = _help("Vector space of the themes: 'static' (shipped table distilled from MiniLM, offline, "
                             "fast), 'tfidf' (words only), 'minilm' (full model, needs feedback[embeddings]) or the "
-                            "path of a sentence-embedding model folder installed on this machine.", default="static")
+                            "path of a sentence-embedding model folder installed on this machine (in a config file, relative "
+                            "to the file's folder).", default="static")
     taxonomy: str = _help("Guide themes with seed phrases: 'default' (models/taxonomy.toml; with a fixed n_themes "
-                          "it only names themes), the path of your own taxonomy TOML (always applied), or 'none'.",
+                          "it only names themes), the path of your own taxonomy TOML (always applied; in a config file, "
+                          "relative to the file's folder), or 'none'.",
                           default="default")
     seed: int = _help("Seed for every random step (sampling, clustering): the same input and seed give the same report.",
                       default=42)
@@ -108,6 +110,10 @@ class Config:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}. Valid settings: {', '.join(sorted(known))}")
+        for name, keywords in (("embeddings", ("static", "tfidf", "minilm")), ("taxonomy", ("default", "none"))):
+            value = data.get(name)
+            if isinstance(value, str) and value.strip() and value.lower() not in keywords and not Path(value).is_absolute():
+                data[name] = str(path.parent / value)  # a path in a config file is relative to that file
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**data)
 

@@ -135,12 +135,25 @@ def lemma_string(text: str) -> str:
 #: an @handle addresses the company ("@Ledgerly", "@united"), it is not part of the topic
 _MENTION = re.compile(r"(?<![\w@])@\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(\s+)")
-#: content lemmas of a sentence that only hands over contact or payment details ("My email is [EMAIL] and my phone
-#: is [PHONE]", "You can reach me at [EMAIL]", "The card I used is [CARD], exp 09/28"): with a redaction
-#: placeholder and no other content word, the sentence says how to reach the customer, not what went wrong
-CONTACT_WORDS = frozenset("""
-email mail phone number call reach contact card use exp expiry text mobile cell whatsapp address detail
-""".split())
+#: a customer handing over contact or payment details: "my email is [EMAIL]", "reach me at [PHONE]", "call me back
+#: on [PHONE]", "the card I used is [CARD]", "exp 09/28". Only these phrasings count, so "Someone used my card
+#: [CARD]!" (a fraud report) or "I keep calling [PHONE]" stay in the topic text
+_CONTACT_DETAIL = re.compile(r"""(?ix)
+    \b(?:my|our|the)\s+(?:e-?mail|phone|mobile|cell|number|contact)(?:\s+(?:address|number|details?))?\s*(?:is|:)\s*
+        \[(?:EMAIL|PHONE)\]
+  | \b(?:reach|contact|call|text|e-?mail|ring|phone)\s+(?:me|us)(?:\s+back)?\s+(?:at|on|via|by|to)\s+\[(?:EMAIL|PHONE)\]
+  | \b(?:the\s+)?card\s+(?:i|we)\s+used\s+(?:is|was)\s+\[CARD\]
+  | \bexp(?:iry|ires)?\.?\s*\d{1,2}/\d{2,4}
+""")
+#: lemmas that may stay around such a phrase in a sentence that still only hands over details
+CONTACT_WORDS = frozenset("email mail phone number call contact card exp expiry detail address mobile".split())
+
+
+def _only_contact_details(sentence: str) -> bool:
+    if not _CONTACT_DETAIL.search(sentence):
+        return False
+    rest = _CONTACT_DETAIL.sub(" ", sentence)
+    return all(lem in CONTACT_WORDS for _, lem in content_tokens(rest))
 
 
 def topic_text(text: str) -> str:
@@ -151,14 +164,13 @@ def topic_text(text: str) -> str:
 
     >>> topic_text("@Ledgerly I was charged twice. You can reach me at [EMAIL] if needed.")
     'I was charged twice.'
-    >>> topic_text("I was charged twice on card [CARD].")
-    'I was charged twice on card [CARD].'
+    >>> topic_text("Someone used my card [CARD]! My phone is [PHONE].")
+    'Someone used my card [CARD]!'
     """
     if "@" in text:
         text = _MENTION.sub(" ", text)
     if "[" in text and _PLACEHOLDER.search(text):
         parts = _SENTENCE_END.split(text)  # sentence, separator, sentence, …: line breaks stay phrase breaks
         text = "".join(sentence + separator for sentence, separator in zip(parts[0::2], parts[1::2] + [""])
-                       if not (_PLACEHOLDER.search(sentence)
-                               and all(lem in CONTACT_WORDS for _, lem in content_tokens(sentence))))
+                       if not _only_contact_details(sentence))
     return text.strip()

@@ -117,6 +117,9 @@ class GuideTheme:
 def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> tuple[GuideTheme, ...]:
     """Read a taxonomy TOML file (see ``models/taxonomy.toml`` for the format and how to edit it)."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{path}: is a folder; the taxonomy is a TOML file. Fix: give the file's path, e.g. "
+                         "a copy of models/taxonomy.toml")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -278,19 +281,30 @@ class ThemeModel:
         if self.other_threshold is not None and not 0 <= self.other_threshold < 1:
             raise ConfigError(f"The 'other_threshold' parameter must be in [0, 1). Got {self.other_threshold!r} instead.")
         if self.embeddings not in EMBEDDINGS:
-            if not isinstance(self.embeddings, (str, Path)) or not Path(self.embeddings).is_dir():
-                raise ConfigError(f"The 'embeddings' parameter of ThemeModel must be one of "
-                                  f"{', '.join(map(repr, EMBEDDINGS))} or the path of a local model folder. "
-                                  f"Got {self.embeddings!r} instead.")
+            if not isinstance(self.embeddings, (str, Path)) or not str(self.embeddings).strip():
+                raise ConfigError(f"embeddings must be one of {', '.join(map(repr, EMBEDDINGS))} or the path of a "
+                                  f"local model folder; got {self.embeddings!r}")
+            folder = Path(self.embeddings)
+            if not folder.is_dir():
+                what = "is a file, not a model folder" if folder.exists() else "is neither a known vector space nor an existing folder"
+                raise ConfigError(f"embeddings {str(self.embeddings)!r} {what}. Fix: use 'static' (default), 'tfidf', "
+                                  "'minilm', or the path of a sentence-embedding model folder on this machine "
+                                  "(model2vec or sentence-transformers; it is never downloaded)")
+
+    @property
+    def _space(self) -> str:
+        """The vector space as fitted: a named one, or a model folder as an absolute path (so a saved model works
+        from any working directory)."""
+        return getattr(self, "embedding_space_", self.embeddings)
 
     def _default_other_threshold(self) -> float:
         """The "other" cosine of the vector space; a local model folder takes that of its kind (static table or
         transformer), the best guess without measurements of that model."""
-        if self.embeddings in DEFAULT_OTHER_THRESHOLD:
-            return DEFAULT_OTHER_THRESHOLD[self.embeddings]
+        if self._space in DEFAULT_OTHER_THRESHOLD:
+            return DEFAULT_OTHER_THRESHOLD[self._space]
         from .embeddings import local_model_kind
 
-        return DEFAULT_OTHER_THRESHOLD["static" if local_model_kind(self.embeddings) == "static" else "minilm"]
+        return DEFAULT_OTHER_THRESHOLD["static" if local_model_kind(self._space) == "static" else "minilm"]
 
     def _guide_matches(self, lemma_docs: list[str]) -> np.ndarray:
         """Boolean matrix: does text i match the seeds of taxonomy theme j."""
@@ -307,14 +321,13 @@ class ThemeModel:
 
     def _embed(self, texts: list[str], lemma_docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Unit-length vectors of texts in the model's space, and their taxonomy matches."""
-        self.guide_pulls_ = self.taxonomy != "default" or self.n_themes == "auto"
         matches = self._guide_matches(lemma_docs)
-        if self.embeddings == "tfidf":
+        if self._space == "tfidf":
             matrix = normalize(self.vectorizer_.transform(self._guided(lemma_docs, matches))[:, self.feature_mask_])
             return normalize(self.svd_.transform(matrix)), matches
         from .embeddings import embed
 
-        vectors = embed(texts, backend=self.embeddings)
+        vectors = embed(texts, backend=self._space)
         # Texts with no content word are "other" whatever the embedding says.
         vectors[np.array([not d for d in lemma_docs], dtype=bool)] = 0.0
         if matches.shape[1] and getattr(self, "guide_pulls_", True):
@@ -423,8 +436,9 @@ class ThemeModel:
         self.guide_ = () if self.taxonomy is None else load_taxonomy(
             DEFAULT_TAXONOMY if self.taxonomy == "default" else self.taxonomy)
         self.guide_pulls_ = self.taxonomy != "default" or self.n_themes == "auto"
+        self.embedding_space_ = self.embeddings if self.embeddings in EMBEDDINGS else str(Path(self.embeddings).resolve())
         matches = self._guide_matches(lemma_docs)
-        if self.embeddings == "tfidf":
+        if self._space == "tfidf":
             vectors, centroids = self._fit_tfidf(lemma_docs, matches, non_empty)
         else:
             # 2-3. sentence embeddings (+ the taxonomy block), Ward clustering

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -401,12 +402,28 @@ def test_theme_model_with_a_model_path_splits_by_meaning_and_round_trips(tmp_pat
     assert loaded.transform(MONEY_BACK).equals(model.transform(MONEY_BACK))
 
 
-@pytest.mark.parametrize("value", ["bert", "/no/such/model-folder"])
-def test_a_missing_model_folder_is_a_config_error_naming_it(value):
+@pytest.mark.parametrize("value, says", [("bert", "is neither a known vector space nor an existing folder"),
+                                         ("/no/such/model-folder", "is neither a known vector space nor an existing folder"),
+                                         (__file__, "is a file, not a model folder")])
+def test_a_bad_model_folder_is_a_config_error_naming_it(value, says):
     from feedback import ThemeModel
 
-    with pytest.raises(ConfigError, match=f"Got '{value}' instead"):
+    with pytest.raises(ConfigError, match=f"embeddings '{re.escape(value)}' {says}. Fix: "):
         ThemeModel(embeddings=value).fit(MONEY_BACK + APP_BROKEN)
+
+
+def test_a_relative_model_folder_is_stored_absolute(tmp_path, monkeypatch):
+    """A model fitted with a relative folder works from any working directory."""
+    from feedback import ThemeModel
+
+    shutil.copytree(embeddings.DEFAULT_STATIC_MODEL, tmp_path / "m2v")
+    monkeypatch.chdir(tmp_path)
+    model = ThemeModel(n_themes=2, min_theme_size=5, embeddings="m2v", taxonomy=None, seed=0).fit(MONEY_BACK + APP_BROKEN)
+    model.save(tmp_path / "saved")
+    assert model.get_params()["embeddings"] == "m2v"  # the parameter as given (scikit-learn contract) ...
+    monkeypatch.chdir(tmp_path.parent)
+    loaded = ThemeModel.load(tmp_path / "saved")  # ... the fitted space as an absolute path
+    assert loaded.transform(MONEY_BACK).equals(model.transform(MONEY_BACK))
 
 
 def test_a_folder_that_is_no_model_says_so(tmp_path):

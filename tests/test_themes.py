@@ -1,6 +1,7 @@
 """Themes: discovered, labelled in phrases, assigned to new text, saved and loaded unchanged."""
 import json
 import pickle
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -214,7 +215,7 @@ def test_both_vector_spaces_find_the_obvious_themes(embeddings):
 
 
 def test_unknown_embeddings_name_is_rejected():
-    with pytest.raises(ConfigError, match="'embeddings' parameter"):
+    with pytest.raises(ConfigError, match="'bert' is neither a known vector space nor an existing folder. Fix:"):
         ThemeModel(embeddings="bert").fit(CORPUS)
 
 
@@ -226,3 +227,57 @@ def test_default_taxonomy_only_names_themes_when_k_is_fixed():
     assert named["theme_id"].tolist() == free["theme_id"].tolist()
     assert named["theme_score"].tolist() == free["theme_score"].tolist()
     assert "refund not received" in set(named["theme_label"])
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("@Ledgerly No complaints so far.", "No complaints so far."),
+    ("I was charged twice. You can reach me at [EMAIL] if needed.", "I was charged twice."),
+    ("Fine. My email is [EMAIL] and my phone is [PHONE].", "Fine."),
+    ("It works. The card I used is [CARD], exp 09/28.", "It works."),
+    ("Refund please.\nPlease call me back on [PHONE].\nApp crashes!", "Refund please.\nApp crashes!"),
+    # problems that mention a redacted detail stay
+    ("Someone used my card [CARD]!", "Someone used my card [CARD]!"),
+    ("My card [CARD] was used.", "My card [CARD] was used."),
+    ("I keep calling [PHONE].", "I keep calling [PHONE]."),
+    ("My email is [EMAIL], my refund never arrived.", "My email is [EMAIL], my refund never arrived."),
+    ("write to me@example.com [sic]", "write to me@example.com [sic]"),
+])
+def test_topic_text_drops_handles_and_contact_details_only(text, topic):
+    from feedback.text import topic_text
+
+    assert topic_text(text) == topic
+
+
+def test_contact_details_do_not_become_a_theme():
+    contact = ["My email is [EMAIL] and my phone is [PHONE].", "You can reach me at [EMAIL] if needed."]
+    texts = [f"{t}. {c}" for t in REFUND + CRASH for c in contact] * 2
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit(texts)
+    assert not any(word in " ".join(t.top_phrases + [t.label]) for t in model.themes_ for word in ("email", "phone", "reach"))
+    assert model.transform(["My email is [EMAIL]."])["theme_label"].tolist() == ["other"]
+
+
+def test_a_taxonomy_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="is a folder; the taxonomy is a TOML file"):
+        ThemeModel(taxonomy=tmp_path).fit(CORPUS)
+
+
+def test_paths_in_a_config_file_are_relative_to_it(tmp_path, monkeypatch):
+    from feedback.config import Config
+
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    (folder / "ours.toml").write_text('[[theme]]\nname = "money back"\nseeds = ["refund"]\n', encoding="utf-8")
+    (folder / "feedback.toml").write_text('taxonomy = "ours.toml"\nembeddings = "static"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = Config.from_file(folder / "feedback.toml")
+    assert Path(config.taxonomy) == folder / "ours.toml" and config.embeddings == "static"
+    assert "money back" in [t.label for t in config.theme_model().set_params(n_themes=3, min_theme_size=5).fit(CORPUS).themes_]
+
+
+def test_a_model_pickled_before_guide_pulls_and_embedding_space_still_tags_alike():
+    """Models saved by the previous version lack the two newer fitted attributes; they keep their behaviour."""
+    model = ThemeModel(n_themes="auto", min_theme_size=5, seed=1).fit(CORPUS)
+    expected = model.transform(CORPUS)
+    old = pickle.loads(pickle.dumps(model))
+    del old.guide_pulls_, old.embedding_space_
+    assert old.transform(CORPUS).equals(expected)
