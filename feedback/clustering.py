@@ -6,9 +6,10 @@
 Method
 ------
 1. Rows of zero length (texts with no known token) are ``other`` (-1) and take no part.
-2. Fit set: every row when there are at most ``max_fit`` (default :data:`MAX_FIT`), otherwise a sample of
-   ``max_fit`` rows drawn with ``seed``. With up to ``max_fit`` texts the result does not depend on the seed
-   (the silhouette sample of step 4 uses a fixed seed).
+2. Fit set: every row when there are at most ``max_fit`` (default :data:`MAX_FIT`), otherwise the ``max_fit``
+   rows of smallest ``priority`` when given (ThemeModel: stable per-text keys), else a sample drawn with ``seed``.
+   With up to ``max_fit`` texts, or a ``priority``, the result does not depend on the seed (the silhouette sample
+   of step 4 uses a fixed seed).
 3. Ward agglomerative clustering of the fit set, restricted to a k-nearest-neighbour graph
    (:data:`KNN_NEIGHBOURS`), so it runs in seconds instead of the O(n²) memory and time of plain Ward; on
    Banking77 it gives the same NMI as plain Ward (0.680 both at K=77, measured with this table). Ward has no
@@ -148,8 +149,14 @@ def assign(X: np.ndarray, centroids: np.ndarray, other_threshold: float = OTHER_
 
 
 def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *,
-                 other_threshold: float = OTHER_THRESHOLD, min_size: int = 1, max_fit: int = MAX_FIT) -> Clustering:
-    """Cluster embedding rows; see the module docstring for the method. Returns a :class:`Clustering`."""
+                 other_threshold: float = OTHER_THRESHOLD, min_size: int = 1, max_fit: int = MAX_FIT,
+                 priority: np.ndarray | None = None) -> Clustering:
+    """Cluster embedding rows; see the module docstring for the method. Returns a :class:`Clustering`.
+
+    ``priority``: one number per row; above ``max_fit`` usable rows the ones with the smallest values build the
+    tree (ThemeModel passes :func:`feedback.themes.stable_sample_keys`, so the seed plays no part); without it a
+    random sample drawn with ``seed``.
+    """
     if n_clusters != "auto" and (not isinstance(n_clusters, (int, np.integer)) or isinstance(n_clusters, bool)
                                  or n_clusters < 1):
         raise ConfigError(f"The 'n_clusters' parameter must be an int >= 1 or 'auto'. Got {n_clusters!r} instead.")
@@ -166,7 +173,10 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
         raise InputError(f"clustering needs at least 2 texts with content; got {len(usable)}",
                          fix="use more data, or check that the text column holds the messages")
     # 2. fit set
-    if len(usable) > max_fit:
+    if len(usable) > max_fit and priority is not None:
+        order = np.argsort(np.asarray(priority)[usable], kind="stable")[:max_fit]
+        fit_index = np.sort(usable[order])
+    elif len(usable) > max_fit:
         rng = np.random.default_rng(seed)
         fit_index = np.sort(rng.choice(usable, size=max_fit, replace=False))
     else:

@@ -8,8 +8,8 @@ all rows at once works on small columns only. One run of :func:`analyze_stream`:
    holds a few chunks, never the whole input;
 2. **duplicates** over every row, from four small columns (customer, a 64-bit hash of the normalized text, date,
    id): the same :func:`feedback.clean.find_duplicates` the in-memory path runs;
-3. **theme fit** (unless a model is given) on the same seeded sample of usable texts ``ThemeModel.fit`` would
-   draw from the whole input (at most ``3 × MAX_FIT_TEXTS`` texts are read back), so the model is the one the
+3. **theme fit** (unless a model is given) on the same sample of usable texts ``ThemeModel.fit`` would draw
+   (by stable per-text keys, ``feedback.themes.stable_sample_keys``) from the whole input (at most ``3 × MAX_FIT_TEXTS`` texts are read back), so the model is the one the
    in-memory path fits;
 4. **theme tagging** chunk by chunk, in parallel, and each finished chunk is handed on in input order (written
    to the output file by ``feedback analyze``; for ``feedback report`` kept as a slim frame without the raw text).
@@ -390,11 +390,11 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
     """Clean, score and tag standard feedback chunks; yields the analyzed chunks in input order.
 
     The same rows as ``analyze_feedback(pd.concat(chunks), config, theme_model)``; ``theme_model`` (if not
-    given, fitted on the seeded sample described in the module docstring) ends in ``stats.theme_model``.
+    given, fitted on the sample described in the module docstring) ends in ``stats.theme_model``.
     ``redact_output`` redacts PII in every text column of the yielded rows (as ``feedback analyze`` writes them);
     ``slim`` drops ``REPORT_DROP_COLUMNS``; ``date_window`` flags rows outside ``config.since``/``until``.
     """
-    from .themes import MAX_FIT_TEXTS
+    from .themes import MAX_FIT_TEXTS, keys_from_hashes, smallest_keys, text_hashes
 
     config = config or Config()
     stats = stats if stats is not None else RunStats()
@@ -449,29 +449,32 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         del keys
         stats.add({"duplicates": time.perf_counter() - start})
 
-        # 3. themes: the seeded sample ThemeModel.fit would draw from every usable text
+        # 3. themes: the sample ThemeModel.fit would draw from every usable text (stable per-text keys)
         if theme_model is None:
             start = time.perf_counter()
             offset = 0
-            final_issues = []
+            final_issues, hashes = [], []
             for path, size in zip(parts, sizes):
-                issues = pd.read_pickle(path)["quality_issue"].to_numpy(dtype=object)
-                final_issues.append(_with_duplicates(issues, duplicate_of[offset:offset + size]))
+                part = pd.read_pickle(path)
+                final_issues.append(_with_duplicates(part["quality_issue"].to_numpy(dtype=object),
+                                                     duplicate_of[offset:offset + size]))
+                hashes.append(text_hashes(part["clean_text"].astype(str)))
                 offset += size
+                del part
             final = np.concatenate(final_issues)
             usable_rows = np.flatnonzero(~pd.Series(final).isin(SKIP_REASONS).to_numpy())
-            del final, final_issues
-            if len(usable_rows) > 3 * MAX_FIT_TEXTS:
-                pool = np.random.default_rng(config.seed).choice(len(usable_rows), size=3 * MAX_FIT_TEXTS, replace=False)
-                usable_rows = usable_rows[np.sort(pool)]
+            keys = keys_from_hashes(np.concatenate(hashes)[usable_rows])
+            del final, final_issues, hashes
+            pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
+            usable_rows, keys = usable_rows[pool], keys[pool]
             texts, offset = [], 0
             for path, size in zip(parts, sizes):
                 wanted = usable_rows[(usable_rows >= offset) & (usable_rows < offset + size)] - offset
                 if len(wanted):
                     texts.extend(pd.read_pickle(path)["clean_text"].astype(str).to_numpy()[wanted].tolist())
                 offset += size
-            theme_model = config.theme_model().fit(texts)
-            del texts
+            theme_model = config.theme_model().fit(texts, sample_keys=keys)
+            del texts, keys
             release_memory()  # before the second-pass workers fork from this process
             stats.add({"theme fit": time.perf_counter() - start})
         stats.theme_model = theme_model

@@ -65,7 +65,8 @@ class FitNoteWarning(UserWarning):
 
 #: a discovered theme takes a taxonomy name when at least this share of its texts match that name's seeds
 GUIDE_LABEL_SHARE = 0.5
-#: themes are discovered on at most this many texts (a seeded sample of larger inputs); every text is tagged.
+#: themes are discovered on at most this many texts (of larger inputs, those of smallest stable_sample_keys);
+#: every text is tagged.
 #: 20,000 texts hold a theme of 0.5% with ~100 examples, and keep fitting time flat as inputs grow
 MAX_FIT_TEXTS = 20_000
 #: vector spaces a ThemeModel can cluster in
@@ -195,6 +196,37 @@ class Theme:
     examples: list[str] = field(default_factory=list)
     #: "discovered" on a first fit; on a refit with a previous model: "kept" (same id and label) or "emerging"
     status: str = "discovered"
+
+
+def stable_sample_keys(texts) -> np.ndarray:
+    """A sampling key per text (uint64): a hash of the text and of how many times the same text came before it.
+
+    Large inputs are fitted on the texts with the smallest keys. Unlike a seeded random draw, that choice depends
+    neither on the seed nor on the order of unrelated rows: two seeds fit the same texts, and next week's refit on
+    the cumulative data re-uses most of this week's sample. Counting occurrences keeps a text that recurs ("No
+    complaints so far.") in the sample in proportion, rather than all of its copies or none.
+    """
+    return keys_from_hashes(text_hashes(texts))
+
+
+def text_hashes(texts) -> np.ndarray:
+    """A 64-bit hash per text, the same in every run and on every machine (pandas' fixed-key hash)."""
+    return pd.util.hash_pandas_object(pd.Series(list(texts), dtype=object), index=False).to_numpy()
+
+
+def keys_from_hashes(hashes: np.ndarray) -> np.ndarray:
+    """:func:`stable_sample_keys` from the texts' :func:`text_hashes`, in input order (for inputs read in chunks)."""
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    occurrence = pd.Series(hashes).groupby(hashes, sort=False).cumcount().to_numpy().astype(np.uint64)
+    with np.errstate(over="ignore"):  # multiplication modulo 2**64 is intended
+        return pd.util.hash_array(hashes ^ (occurrence * np.uint64(0x9E3779B97F4A7C15)))
+
+
+def smallest_keys(keys: np.ndarray, size: int) -> np.ndarray:
+    """Sorted positions of the ``size`` smallest keys (all positions when there are no more than ``size``)."""
+    if len(keys) <= size:
+        return np.arange(len(keys))
+    return np.sort(np.argpartition(keys, size - 1)[:size])
 
 
 def _lemma_docs(texts) -> list[str]:
@@ -373,7 +405,7 @@ class ThemeModel:
         # A merged theme's centroid is the mean of its members, so big groups weigh by their size.
         return normalize(np.vstack([vectors[np.isin(labels, g)].mean(axis=0) for g in groups]))
 
-    def _cluster_embeddings(self, vectors: np.ndarray, matches: np.ndarray) -> np.ndarray:
+    def _cluster_embeddings(self, vectors: np.ndarray, matches: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """Deterministic Ward clustering of embeddings (feedback.clustering), then the taxonomy merges of "auto".
 
         No merge by centroid similarity here: K is already chosen on the tree by silhouette, and
@@ -384,25 +416,33 @@ class ThemeModel:
         from .clustering import fit_clusters
 
         result = fit_clusters(vectors, self.n_themes if self.n_themes == "auto" else int(self.n_themes), self.seed,
-                              other_threshold=-1.0, min_size=self.min_size_)
+                              other_threshold=-1.0, min_size=self.min_size_, priority=keys)
         if self.n_themes != "auto":
             return result.centroids
         return self._merge(vectors, result.labels, result.centroids, matches, similarity=None)
 
-    def fit(self, texts, y=None, previous: "ThemeModel | None" = None) -> "ThemeModel":
+    def fit(self, texts, y=None, previous: "ThemeModel | None" = None, sample_keys=None) -> "ThemeModel":
         """Learn themes from an iterable of cleaned texts.
 
         With ``previous`` (last week's model), a theme whose texts mostly fell in one previous theme keeps that
         theme's id and label (status "kept"); other themes get new ids (status "emerging"); previous themes
         with no successor are listed in ``gone_themes_``. Matching is by assignment of the new texts, so it
         works whatever changed in the vocabulary.
+
+        Above ``MAX_FIT_TEXTS`` texts, discovery runs on the texts with the smallest :func:`stable_sample_keys`;
+        ``sample_keys`` passes those keys when ``texts`` is already a part of a larger input (the streaming engine
+        hands over the texts it picked with the keys of the whole input).
         """
         self._check_params()
-        texts = [topic_text(str(t)) for t in texts]
+        texts = [str(t) for t in texts]
+        keys = stable_sample_keys(texts) if sample_keys is None else np.asarray(sample_keys, dtype=np.uint64)
+        if len(keys) != len(texts):
+            raise ConfigError(f"sample_keys has {len(keys)} values for {len(texts)} texts; give one key per text")
+        texts = [topic_text(t) for t in texts]
         if len(texts) > 3 * MAX_FIT_TEXTS:
             # Lemmatizing a million texts to pick 20,000 would cost more than the whole fit.
-            pool = np.random.default_rng(self.seed).choice(len(texts), size=3 * MAX_FIT_TEXTS, replace=False)
-            texts = [texts[i] for i in np.sort(pool)]
+            pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
+            texts, keys = [texts[i] for i in pool], keys[pool]
         all_lemma_docs = _lemma_docs(texts)
         # Discovery learns from texts that say something; every text is assigned afterwards.
         n_words = np.array([len(d.split()) for d in all_lemma_docs], dtype=int)
@@ -412,9 +452,9 @@ class ThemeModel:
         informative = np.flatnonzero(n_words >= min_words).tolist()
         if len(informative) < 4:
             informative = [i for i, d in enumerate(all_lemma_docs) if d]
-        if len(informative) > MAX_FIT_TEXTS:
-            rng = np.random.default_rng(self.seed)
-            informative = sorted(rng.choice(informative, size=MAX_FIT_TEXTS, replace=False).tolist())
+        informative = np.asarray(informative, dtype=int)
+        informative = informative[smallest_keys(keys[informative], MAX_FIT_TEXTS)]
+        keys = keys[informative]
         texts = [texts[i] for i in informative]
         lemma_docs = [all_lemma_docs[i] for i in informative]
         non_empty = len(lemma_docs)
@@ -443,7 +483,7 @@ class ThemeModel:
         else:
             # 2-3. sentence embeddings (+ the taxonomy block), Ward clustering
             vectors, _ = self._embed(texts, lemma_docs)
-            centroids = self._cluster_embeddings(vectors, matches)
+            centroids = self._cluster_embeddings(vectors, matches, keys)
         # 4. small themes fold into other; ids follow size so they read biggest first
         self.other_threshold_ = self._default_other_threshold() if self.other_threshold is None \
             else self.other_threshold

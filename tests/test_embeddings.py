@@ -352,7 +352,8 @@ SEED_TOPICS = {
 def test_themes_fit_with_two_seeds_gives_nearly_the_same_themes(tmp_path, monkeypatch):
     """`feedback themes fit FILE --seed S` for two seeds: the same themes, texts tagged alike (ARI >= 0.8).
 
-    Discovery is made to sample (MAX_FIT_TEXTS below the corpus size), so the two seeds fit on different texts.
+    Discovery is made to sample (MAX_FIT_TEXTS below the corpus size); the sample is chosen by stable per-text
+    keys, so both seeds fit on the same texts.
     """
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score
@@ -364,7 +365,7 @@ def test_themes_fit_with_two_seeds_gives_nearly_the_same_themes(tmp_path, monkey
     pd.DataFrame({"feedback_id": [f"F{i}" for i in range(len(texts))], "customer_id": [f"C{i % 17}" for i in range(len(texts))],
                   "created_at": pd.date_range("2026-03-02", periods=len(texts), freq="6h").astype(str),
                   "channel": "email", "text": texts}).to_csv(path, index=False)
-    monkeypatch.setattr(themes, "MAX_FIT_TEXTS", 90)  # 128 texts: each seed discovers on its own 90
+    monkeypatch.setattr(themes, "MAX_FIT_TEXTS", 90)  # 128 texts: discovery on 90 of them
     models = []
     for seed in (1, 2):
         out = tmp_path / f"seed{seed}"

@@ -84,6 +84,19 @@ def test_streamed_analysis_fits_the_same_model_and_rows_as_in_memory(standard):
     assert stats.rows == len(frame) and stats.stage_seconds["sentiment"] > 0
 
 
+def test_streamed_fit_draws_the_in_memory_sample_when_the_input_is_sampled(standard, monkeypatch):
+    """Above 3 x MAX_FIT_TEXTS usable texts both paths fit on the texts of smallest stable keys: same model."""
+    import feedback.themes as themes
+
+    _, frame = standard
+    monkeypatch.setattr(themes, "MAX_FIT_TEXTS", len(frame) // 8)  # the pool (3x) is well below the usable rows
+    reference, ref_model = analyze_feedback(frame, Config(n_themes=3, min_theme_size=3))
+    out, stats = _stream(frame, scale.LocalEngine(1))
+    assert [t.label for t in stats.theme_model.themes_] == [t.label for t in ref_model.themes_]
+    np.testing.assert_array_equal(stats.theme_model.centroids_, ref_model.centroids_)
+    pd.testing.assert_frame_equal(out, reference)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_results_are_identical_row_for_row_for_any_number_of_workers(standard, model, workers):
     _, frame = standard

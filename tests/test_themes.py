@@ -194,7 +194,7 @@ def test_without_taxonomy_labels_come_from_the_texts():
     assert any("refund" in t.label for t in model.themes_)
 
 
-def test_large_inputs_fit_on_a_seeded_sample_and_tag_every_text(monkeypatch):
+def test_large_inputs_fit_on_a_sample_and_tag_every_text(monkeypatch):
     import feedback.themes as themes
 
     monkeypatch.setattr(themes, "MAX_FIT_TEXTS", 30)
@@ -281,3 +281,30 @@ def test_a_model_pickled_before_guide_pulls_and_embedding_space_still_tags_alike
     old = pickle.loads(pickle.dumps(model))
     del old.guide_pulls_, old.embedding_space_
     assert old.transform(CORPUS).equals(expected)
+
+
+def test_the_fit_sample_depends_on_the_texts_not_on_the_seed_or_row_order(monkeypatch):
+    import feedback.themes as themes
+
+    monkeypatch.setattr(themes, "MAX_FIT_TEXTS", 30)
+    texts = [f"{t} (case {i})" for i, t in enumerate(CORPUS * 3)]  # 216 distinct texts
+    a = ThemeModel(n_themes=3, min_theme_size=3, seed=1).fit(texts)
+    b = ThemeModel(n_themes=3, min_theme_size=3, seed=2).fit(texts)
+    assert [t.label for t in a.themes_] == [t.label for t in b.themes_]
+    assert a.transform(texts).equals(b.transform(texts))
+    keys = themes.stable_sample_keys(texts)
+    shuffled = texts[::-1]
+    chosen = {texts[i] for i in themes.smallest_keys(keys, 30)}
+    assert chosen == {shuffled[i] for i in themes.smallest_keys(themes.stable_sample_keys(shuffled), 30)}
+    # a text's key does not depend on the other texts: next week's data keeps this week's choices
+    more = texts + [f"new message {i}" for i in range(100)]
+    assert (themes.stable_sample_keys(more)[:len(texts)] == keys).all()
+
+
+def test_repeated_texts_enter_the_sample_in_proportion():
+    import feedback.themes as themes
+
+    texts = ["No complaints so far."] * 1000 + [f"message number {i}" for i in range(1000)]
+    chosen = themes.smallest_keys(themes.stable_sample_keys(texts), 200)
+    repeats = int((chosen < 1000).sum())
+    assert 70 <= repeats <= 130  # about half, not all 200 and not 0
