@@ -33,7 +33,8 @@ import hashlib
 import itertools
 import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -54,6 +55,12 @@ MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9d
 MAX_TOKENS = 512
 #: texts per tokenizer call; larger batches gain little and hold more token rows in memory
 STATIC_BATCH_SIZE = 1024
+#: words whose token ids are remembered per loaded static model (~150 bytes each); the cache is emptied when full
+WORD_CACHE_SIZE = 300_000
+#: a character outside printable ASCII, tab and line breaks: such a text takes the tokenizer itself (control
+#: characters, which BERT's normalizer deletes but str.split() treats as spaces, and non-ASCII, where the
+#: normalizer may add spaces around CJK characters)
+_NOT_PLAIN_ASCII = re.compile(r"[^\t\n\r\x20-\x7e]")
 #: texts per forward pass of the full MiniLM on CPU
 MINILM_BATCH_SIZE = 64
 BACKENDS = ("static", "minilm")
@@ -107,6 +114,9 @@ class StaticEmbedding:
     vectors: np.ndarray  # (vocabulary, dims) float32
     unk_id: int | None
     max_chars: int  # texts are cut to this many characters before tokenizing (model2vec: MAX_TOKENS × median token length)
+    #: the tokenizer splits plain-ASCII text at whitespace before anything else (BERT normalizer + pre-tokenizer)
+    word_separable: bool = False
+    _word_ids: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def dim(self) -> int:
@@ -126,10 +136,9 @@ class StaticEmbedding:
     def _mean_vectors(self, batch: list[str]) -> np.ndarray:
         from scipy.sparse import csr_matrix
 
-        encodings = self.tokenizer.encode_batch_fast(batch, add_special_tokens=False)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-        flat = np.fromiter(itertools.chain.from_iterable(e.ids for e in encodings), dtype=np.int64,
-                           count=int(lengths.sum()))
+        token_ids = self.token_ids(batch)
+        lengths = np.fromiter((len(ids) for ids in token_ids), dtype=np.int64, count=len(token_ids))
+        flat = np.fromiter(itertools.chain.from_iterable(token_ids), dtype=np.int64, count=int(lengths.sum()))
         indptr = np.concatenate(([0], np.cumsum(lengths)))
         # one row of token counts per text; the unknown token is dropped, as model2vec does
         weights = np.ones(len(flat), dtype=np.float32)
@@ -145,6 +154,49 @@ class StaticEmbedding:
         sums[filled] /= lengths[filled, None]
         sums[~filled] = 0.0
         return sums
+
+
+    def token_ids(self, batch: list[str]) -> list[list[int]]:
+        """Token ids of each text, exactly as ``tokenizer.encode_batch_fast`` (truncated to ``MAX_TOKENS``) gives them.
+
+        A BERT tokenizer lowercases and splits at whitespace and punctuation character by character, so a
+        plain-ASCII text's ids are its words' ids one after the other: those are looked up in a per-word cache
+        (several times faster than tokenizing; tests/test_embeddings.py checks equality on adversarial texts).
+        Other texts, and other tokenizers, go through the tokenizer.
+        """
+        out: list[list[int] | None] = [None] * len(batch)
+        slow = []
+        cache = self._word_ids
+        for i, text in enumerate(batch):
+            if not self.word_separable or _NOT_PLAIN_ASCII.search(text):
+                slow.append(i)
+                continue
+            ids: list[int] = []
+            for word in text.split():
+                word_ids = cache.get(word)
+                if word_ids is None:
+                    if len(cache) >= WORD_CACHE_SIZE:
+                        cache.clear()
+                    word_ids = cache[word] = self.tokenizer.encode(word, add_special_tokens=False).ids
+                ids.extend(word_ids)
+            out[i] = ids[:MAX_TOKENS]
+        if slow:
+            for i, encoding in zip(slow, self.tokenizer.encode_batch_fast([batch[i] for i in slow],
+                                                                          add_special_tokens=False)):
+                out[i] = encoding.ids
+        return out
+
+
+def _word_separable(tokenizer_json: Path) -> bool:
+    """True for a BERT-style tokenizer: BertNormalizer + BertPreTokenizer, no added token holding a space."""
+    try:
+        config = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    normalizer, pre_tokenizer = config.get("normalizer") or {}, config.get("pre_tokenizer") or {}
+    added = [token.get("content", "") for token in config.get("added_tokens") or []]
+    return (normalizer.get("type") == "BertNormalizer" and pre_tokenizer.get("type") == "BertPreTokenizer"
+            and not any(any(c.isspace() for c in token) for token in added))
 
 
 @lru_cache(maxsize=4)
@@ -174,7 +226,8 @@ def _load_static(folder: str) -> StaticEmbedding:
     unk_id = tokenizer.token_to_id(unk_token) if unk_token else None
     median_token_chars = int(np.median([len(token) for token in vocab]))
     vectors.setflags(write=False)
-    return StaticEmbedding(path, tokenizer, vectors, unk_id, MAX_TOKENS * median_token_chars)
+    return StaticEmbedding(path, tokenizer, vectors, unk_id, MAX_TOKENS * median_token_chars,
+                           word_separable=_word_separable(path / "tokenizer.json"))
 
 
 def load_static_model(path: str | Path = DEFAULT_STATIC_MODEL) -> StaticEmbedding:

@@ -1,6 +1,7 @@
 """Embeddings (static table shipped in models/, optional full MiniLM) and the clustering used by themes."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -468,3 +469,28 @@ def test_cli_and_config_choose_the_vector_space_and_taxonomy(tmp_path):
     assert cli.main(["themes", "fit", str(data), "--out", str(tmp_path / "m2"), "--taxonomy", "none"]) == 0
     assert themes.ThemeModel.load(tmp_path / "m2").taxonomy is None
     assert cli.main(["themes", "fit", str(data), "--out", str(tmp_path / "m3"), "--embeddings", "/no/such/folder"]) == 2
+
+
+def _adversarial_texts() -> list[str]:
+    rng = np.random.default_rng(7)
+    words = ["refund", "REFUND", "Refund!!", "app's", "can't", "e-mail", "[EMAIL]", "[CLS]", "foo[SEP]bar", "[UNK]",
+             "[MASK]x", "2fa", "ios16", "...", "?!", "(crash)", "$1,234.56", "x" * 120, "a" * 99, "naïve", "café",
+             "日本語", "😀", "émoji😀", "tab\there", "new\nline", "cr\rlf", "ctrl\x1csep", "nbsp\u00a0space",
+             "zero\u200bwidth", "--", "@united", "#delay", "http://x.co/a?b=c", "ÀÉÎ", "ß", "ﬁle", "İstanbul"]
+    texts = ["", " ", "\n\t", "hello world", "refund " * 600, ("word " * 300) + "crash"]
+    for _ in range(3000):
+        picked = rng.choice(words, size=int(rng.integers(0, 25)))
+        separators = rng.choice([" ", "  ", "\n", "\t", ""], size=len(picked))
+        texts.append("".join(w + s for w, s in zip(picked, separators)))
+    return texts
+
+
+def test_cached_word_ids_equal_the_tokenizer_on_adversarial_texts():
+    model = embeddings.load_static_model()
+    assert model.word_separable  # the shipped model takes the fast path
+    texts = _adversarial_texts()
+    reference = [e.ids for e in model.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+    assert model.token_ids(texts) == reference
+    assert model.token_ids(texts) == reference  # warm cache too
+    slow = dataclasses.replace(model, word_separable=False, _word_ids={})
+    np.testing.assert_array_equal(model.encode(texts), slow.encode(texts))
