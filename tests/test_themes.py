@@ -308,3 +308,18 @@ def test_repeated_texts_enter_the_sample_in_proportion():
     chosen = themes.smallest_keys(themes.stable_sample_keys(texts), 200)
     repeats = int((chosen < 1000).sum())
     assert 70 <= repeats <= 130  # about half, not all 200 and not 0
+
+
+def test_aspect_sentiment_with_a_fitted_model_scores_each_theme_by_its_own_sentences():
+    """A two-topic message tagged with both themes counts for each by its own sentence, not by the message."""
+    from feedback.sentiment import aspect_sentiment
+
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit((REFUND + CRASH) * 3)
+    crash = model.transform(["the app crashes on startup"])["theme_id"][0]
+    refund = model.transform(["my refund was not received"])["theme_id"][0]
+    mixed = "The app crashes, awful. My refund was received, great!"
+    frame = tag_themes(pd.DataFrame({"clean_text": [mixed] * 4 + CRASH}), model)[0]
+    assert all(sorted(tags) == sorted([crash, refund]) for tags in frame["theme_ids"][:4])
+    out = aspect_sentiment(frame, model).set_index("theme_id")
+    assert out.loc[refund, "aspect_sentiment"] > 0.3  # only the refund sentence counts for refund
+    assert out.loc[crash, "aspect_sentiment"] < -0.3 and out.loc[crash, "mentions"] == 4 + len(CRASH)
