@@ -148,6 +148,13 @@ def assign(X: np.ndarray, centroids: np.ndarray, other_threshold: float = OTHER_
     return labels, best
 
 
+def smallest_keys(keys: np.ndarray, size: int) -> np.ndarray:
+    """Sorted positions of the ``size`` smallest keys (all positions when there are no more than ``size``)."""
+    if len(keys) <= size:
+        return np.arange(len(keys))
+    return np.sort(np.argpartition(keys, size - 1)[:size])
+
+
 def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *,
                  other_threshold: float = OTHER_THRESHOLD, min_size: int = 1, max_fit: int = MAX_FIT,
                  priority: np.ndarray | None = None) -> Clustering:
@@ -174,8 +181,7 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
                          fix="use more data, or check that the text column holds the messages")
     # 2. fit set
     if len(usable) > max_fit and priority is not None:
-        order = np.argsort(np.asarray(priority)[usable], kind="stable")[:max_fit]
-        fit_index = np.sort(usable[order])
+        fit_index = usable[smallest_keys(np.asarray(priority)[usable], max_fit)]
     elif len(usable) > max_fit:
         rng = np.random.default_rng(seed)
         fit_index = np.sort(rng.choice(usable, size=max_fit, replace=False))

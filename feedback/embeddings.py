@@ -274,12 +274,14 @@ def load_minilm():
 def local_model_kind(path: str | Path) -> str:
     """``"static"`` for a model2vec folder, ``"sentence-transformers"`` for any other model folder.
 
-    Raises :class:`ConfigError` naming the path when it is not a folder.
+    Raises :class:`ConfigError` naming the value, and whether it is a file or missing, when it is not a folder.
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise ConfigError(f"embeddings={str(path)!r}: no such folder. Fix: give 'static', 'tfidf', 'minilm' or the "
-                          "path of a sentence-embedding model installed on this machine (it is never downloaded)")
+        what = "is a file, not a model folder" if folder.exists() else "is neither a known vector space nor an existing folder"
+        raise ConfigError(f"embeddings {str(path)!r} {what}. Fix: use 'static' (default), 'tfidf', 'minilm', or the "
+                          "path of a sentence-embedding model folder on this machine (model2vec or "
+                          "sentence-transformers; it is never downloaded)")
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

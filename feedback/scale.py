@@ -394,7 +394,8 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
     ``redact_output`` redacts PII in every text column of the yielded rows (as ``feedback analyze`` writes them);
     ``slim`` drops ``REPORT_DROP_COLUMNS``; ``date_window`` flags rows outside ``config.since``/``until``.
     """
-    from .themes import MAX_FIT_TEXTS, keys_from_hashes, smallest_keys, text_hashes
+    from .clustering import smallest_keys
+    from .themes import MAX_FIT_TEXTS, keys_from_hashes, text_hashes
 
     config = config or Config()
     stats = stats if stats is not None else RunStats()

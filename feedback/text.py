@@ -105,15 +105,6 @@ def words_and_content(text: str) -> tuple[list[str], list[tuple[int, str, str]]]
     return words, content
 
 
-def lemma_doc(text: str) -> str:
-    """The content lemmas of a text joined by spaces (``lemma_string``), without building the positions.
-
-    >>> lemma_doc("Hi team, I was charged twice and can't log in!")
-    'charge twice not log'
-    """
-    return " ".join([entry[1] for entry in _content_of(_words(text)) if entry is not None])
-
-
 def content_tokens(text: str) -> list[tuple[str, str]]:
     """(surface, lemma) pairs of the content words of a text; negated contractions become 'not'.
 
@@ -124,12 +115,14 @@ def content_tokens(text: str) -> list[tuple[str, str]]:
 
 
 def lemma_string(text: str) -> str:
-    """Content lemmas joined by spaces: the input of the theme vectorizer.
+    """Content lemmas joined by spaces: the input of the theme vectorizer (one dict look-up per word).
 
     >>> lemma_string("The invoices were not sent!")
     'invoice not send'
+    >>> lemma_string("Hi team, I was charged twice and can't log in!")
+    'charge twice not log'
     """
-    return " ".join(lem for _, lem in content_tokens(text))
+    return " ".join([entry[1] for entry in _content_of(_words(text)) if entry is not None])
 
 
 #: an @handle addresses the company ("@Ledgerly", "@united"), it is not part of the topic

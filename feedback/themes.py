@@ -40,8 +40,9 @@ from sklearn.preprocessing import normalize
 
 from .resources import MODELS_DIR
 from .errors import ConfigError, InputError, ModelError
+from .clustering import fit_clusters, smallest_keys
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
-from .text import (KEPT_FUNCTION_WORDS, PHRASE_BREAKS, content_tokens, lemma_doc, lemma_string, topic_text,
+from .text import (KEPT_FUNCTION_WORDS, PHRASE_BREAKS, content_tokens, lemma_string, topic_text,
                    words_and_content)
 
 DEFAULT_TAXONOMY = MODELS_DIR / "taxonomy.toml"
@@ -222,15 +223,8 @@ def keys_from_hashes(hashes: np.ndarray) -> np.ndarray:
         return pd.util.hash_array(hashes ^ (occurrence * np.uint64(0x9E3779B97F4A7C15)))
 
 
-def smallest_keys(keys: np.ndarray, size: int) -> np.ndarray:
-    """Sorted positions of the ``size`` smallest keys (all positions when there are no more than ``size``)."""
-    if len(keys) <= size:
-        return np.arange(len(keys))
-    return np.sort(np.argpartition(keys, size - 1)[:size])
-
-
 def _lemma_docs(texts) -> list[str]:
-    return [lemma_doc(t) for t in texts]
+    return [lemma_string(t) for t in texts]
 
 
 #: a label phrase is shown as the customers wrote it, stop words included, when that span has at most this many words
@@ -316,12 +310,9 @@ class ThemeModel:
             if not isinstance(self.embeddings, (str, Path)) or not str(self.embeddings).strip():
                 raise ConfigError(f"embeddings must be one of {', '.join(map(repr, EMBEDDINGS))} or the path of a "
                                   f"local model folder; got {self.embeddings!r}")
-            folder = Path(self.embeddings)
-            if not folder.is_dir():
-                what = "is a file, not a model folder" if folder.exists() else "is neither a known vector space nor an existing folder"
-                raise ConfigError(f"embeddings {str(self.embeddings)!r} {what}. Fix: use 'static' (default), 'tfidf', "
-                                  "'minilm', or the path of a sentence-embedding model folder on this machine "
-                                  "(model2vec or sentence-transformers; it is never downloaded)")
+            from .embeddings import local_model_kind
+
+            local_model_kind(self.embeddings)  # an existing folder, or a ConfigError that says what it is
 
     @property
     def _space(self) -> str:
@@ -413,8 +404,6 @@ class ThemeModel:
         (Banking77, static table: median centroid cosine 0.68, 95% of pairs above 0.45), so that merge
         collapsed 32 clusters into 1 (NMI 0.02; benchmarks/themes.py).
         """
-        from .clustering import fit_clusters
-
         result = fit_clusters(vectors, self.n_themes if self.n_themes == "auto" else int(self.n_themes), self.seed,
                               other_threshold=-1.0, min_size=self.min_size_, priority=keys)
         if self.n_themes != "auto":
@@ -438,11 +427,11 @@ class ThemeModel:
         keys = stable_sample_keys(texts) if sample_keys is None else np.asarray(sample_keys, dtype=np.uint64)
         if len(keys) != len(texts):
             raise ConfigError(f"sample_keys has {len(keys)} values for {len(texts)} texts; give one key per text")
-        texts = [topic_text(t) for t in texts]
         if len(texts) > 3 * MAX_FIT_TEXTS:
             # Lemmatizing a million texts to pick 20,000 would cost more than the whole fit.
             pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
             texts, keys = [texts[i] for i in pool], keys[pool]
+        texts = [topic_text(t) for t in texts]
         all_lemma_docs = _lemma_docs(texts)
         # Discovery learns from texts that say something; every text is assigned afterwards.
         n_words = np.array([len(d.split()) for d in all_lemma_docs], dtype=int)

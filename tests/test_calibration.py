@@ -147,19 +147,27 @@ def test_ngram_text_is_normalized():
     assert normalize_for_ngrams("@acme 3 days, see https://a.b/c") == "@user 0 days, see url"
 
 
-def test_embedding_features_are_optional_and_saved_with_the_model(tmp_path):
+def _fit_with_features(tmp_path, feature: str, described_as: str, extra_columns: int):
+    """`feedback sentiment fit --features FEATURE` on the labelled frame: the saved folder names the feature set and
+    the model has EXTRA_COLUMNS more features than a plain one. Returns the frame, the loaded scorer and the plain
+    model fitted on the same rows."""
     frame = _labelled_frame()
     path = tmp_path / "labelled.csv"
     frame.to_csv(path, index=False)
     assert main(["sentiment", "fit", str(path), "--label-column", "label", "--text-column", "comment",
-                 "--features", "embeddings", "--out", str(tmp_path / "m")]) == 0
+                 "--features", feature, "--out", str(tmp_path / "m")]) == 0
     meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
-    assert meta["features"] == ["embeddings"] and "static embeddings" in meta["model"]
+    assert meta["features"] == [feature] and described_as in meta["model"]
     scorer = load_scorer(tmp_path / "m")
-    assert scorer.model.features == ("embeddings",)
+    assert scorer.model.features == (feature,)
+    texts = list(frame["comment"])
     plain = SentimentCalibrator().fit(frame["comment"], frame["label"])
-    n_plain = plain._features(list(frame["comment"])).shape[1]
-    assert scorer.model._features(list(frame["comment"])).shape[1] == n_plain + 256
+    assert scorer.model._features(texts).shape[1] == plain._features(texts).shape[1] + extra_columns
+    return frame, scorer, plain
+
+
+def test_embedding_features_are_optional_and_saved_with_the_model(tmp_path):
+    frame, scorer, _ = _fit_with_features(tmp_path, "embeddings", "static embeddings", 256)
     docs = scorer.score_many(frame["comment"].tolist())
     assert np.mean([d.label == y for d, y in zip(docs, frame["label"])]) >= 0.9
 
@@ -222,18 +230,8 @@ def test_embeddings_are_cached_per_text(monkeypatch):
 
 @needs_minilm
 def test_minilm_features_fit_save_load_and_carry_over_to_paraphrases(tmp_path):
-    frame = _labelled_frame()
-    path = tmp_path / "labelled.csv"
-    frame.to_csv(path, index=False)
-    assert main(["sentiment", "fit", str(path), "--label-column", "label", "--text-column", "comment",
-                 "--features", "minilm", "--out", str(tmp_path / "m")]) == 0
-    meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
-    assert meta["features"] == ["minilm"] and "all-MiniLM-L6-v2" in meta["model"]
-    scorer = load_scorer(tmp_path / "m")
-    assert scorer.model.features == ("minilm",)
-    plain = SentimentCalibrator().fit(frame["comment"], frame["label"])
+    frame, scorer, plain = _fit_with_features(tmp_path, "minilm", "all-MiniLM-L6-v2", 384)
     texts = list(frame["comment"])
-    assert scorer.model._features(texts).shape[1] == plain._features(texts).shape[1] + 384
     # round trip: the reloaded folder gives the same probabilities as a model fitted in memory
     fitted = SentimentCalibrator(features=("minilm",)).fit(frame["comment"], frame["label"])
     np.testing.assert_allclose(scorer.model.predict_proba(texts), fitted.predict_proba(texts), rtol=0, atol=1e-9)

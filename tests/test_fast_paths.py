@@ -137,13 +137,13 @@ def test_cached_tokens_equal_word_by_word_lemmas():
     for text in TEXTS:
         expected = reference_words_and_content(text)
         assert text_module.words_and_content(text) == expected, text
-        assert text_module.lemma_doc(text) == " ".join(lem for _, _, lem in expected[1])
+        assert text_module.lemma_string(text) == " ".join(lem for _, _, lem in expected[1])
 
 
 def test_content_cache_clears_when_full(monkeypatch):
     monkeypatch.setattr(text_module, "CONTENT_CACHE_SIZE", 3)
     text_module._CONTENT.clear()
-    assert text_module.lemma_doc("invoices charged twice again refunds") == "invoice charge twice again refund"
+    assert text_module.lemma_string("invoices charged twice again refunds") == "invoice charge twice again refund"
     assert len(text_module._CONTENT) <= 3
 
 
@@ -153,7 +153,7 @@ def test_content_cache_clears_when_full(monkeypatch):
      GuideTheme("c", ("a.b", "x+y"))),
 ])
 def test_seed_lookup_equals_the_regex_search(guide):
-    docs = [text_module.lemma_doc(t) for t in TEXTS]
+    docs = [text_module.lemma_string(t) for t in TEXTS]
     docs += ["refund", "money back", "not receive refund now", "moneyback", "a.b", "aXb", "x+y z", "refund  log",
              " refund", "refund\tlog", "money\u00a0back", ""]
     patterns = _guide_patterns(guide)
