@@ -6,6 +6,7 @@ Run by hand from the repository root (reads ../shared/data, never copies it):
     python benchmarks/sentiment.py --no-calibrated       # quick: VADER vs default and throughput only
     python benchmarks/sentiment.py --choose-thresholds   # the grid search behind the default thresholds
     python benchmarks/sentiment.py --features minilm     # calibrated column with the full MiniLM features
+    python benchmarks/sentiment.py --features minilm --split-seeds 1 2   # ... and two more fold splits of airline
                                                          # (needs feedback[embeddings]; ~3 min of embedding per 7k texts)
 
 Files and how they are scored
@@ -152,6 +153,9 @@ def main(argv=None) -> int:
                         help="Also cross-validate the calibrated model with static embedding features (airline only).")
     parser.add_argument("--features", nargs="*", default=[], choices=["embeddings", "minilm"], metavar="SET",
                         help="Optional feature sets of the calibrated column (as `feedback sentiment fit --features`).")
+    parser.add_argument("--split-seeds", nargs="*", type=int, default=[], metavar="SEED",
+                        help="Also cross-validate the airline calibrated model with these fold-split seeds (besides "
+                             "42) and print each macro-F1 and the mean: how much the figure owes to one split.")
     parser.add_argument("--choose-thresholds", action="store_true", help="Print the threshold grid on vader_ground_truth.")
     args = parser.parse_args(argv)
     data = Path(args.data_dir)
@@ -180,6 +184,9 @@ def main(argv=None) -> int:
         cv = cross_validate(texts, list(y), folds=5, seed=42, features=features)
         cal = (cv["accuracy"], cv["macro_f1"])
         cv_seconds = time.perf_counter() - start
+        split_f1 = {42: cv["macro_f1"]}
+        for split_seed in args.split_seeds:
+            split_f1[split_seed] = cross_validate(texts, list(y), folds=5, seed=split_seed, features=features)["macro_f1"]
     emb = (None, None)
     if args.embeddings:
         cv = cross_validate(texts, list(y), folds=5, seed=42, features=("embeddings",))
@@ -223,6 +230,9 @@ def main(argv=None) -> int:
     if not args.no_calibrated:
         print(f"calibrated features: VADER + support rules + word/char n-grams{''.join(' + ' + f for f in features)}; "
               f"airline 5-fold CV took {cv_seconds:.0f} s wall (embedding included)")
+        if len(split_f1) > 1:
+            print("airline calibrated macro-F1 by fold-split seed: "
+                  + ", ".join(f"{k}: {v:.3f}" for k, v in split_f1.items()) + f"; mean {np.mean(list(split_f1.values())):.3f}")
 
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 

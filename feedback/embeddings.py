@@ -339,3 +339,37 @@ def embed(texts: Iterable[str], backend: str = "static", batch_size: int | None 
     vectors = model.encode(texts, batch_size=batch_size or MINILM_BATCH_SIZE, convert_to_numpy=True,
                            normalize_embeddings=True, show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)
+
+
+def minilm_layer_embedding(texts: Iterable[str], layers: tuple[int, ...] = (6,),
+                           batch_size: int | None = None) -> np.ndarray:
+    """Mean-pooled token states of the given transformer ``layers`` of all-MiniLM-L6-v2, averaged: unit float32 rows.
+
+    Layer 6 (the last) alone is the sentence embedding of ``embed(texts, "minilm")``, tuned for topic similarity;
+    the middle layers keep more of the wording's polarity, which is what a sentiment classifier needs (see
+    ``feedback.calibration.MINILM_LAYERS``). One forward pass serves all layers; texts are batched by length.
+    """
+    import torch
+
+    texts = ["" if t is None else str(t) for t in texts]
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    model = load_minilm()
+    transformer = model[0].auto_model
+    if not layers or any(not 1 <= int(layer) <= transformer.config.num_hidden_layers for layer in layers):
+        raise ConfigError(f"layers must name transformer layers 1..{transformer.config.num_hidden_layers}; "
+                          f"got {layers!r}")
+    size = batch_size or MINILM_BATCH_SIZE
+    order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
+    out = np.zeros((len(texts), transformer.config.hidden_size), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(texts), size):
+            rows = order[start:start + size]
+            batch = model.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                                    max_length=model.max_seq_length, return_tensors="pt")
+            states = transformer(**batch, output_hidden_states=True).hidden_states
+            mask = batch["attention_mask"].unsqueeze(-1).to(states[0].dtype)
+            pooled = sum((states[int(layer)] * mask).sum(dim=1) for layer in layers) / mask.sum(dim=1).clamp(min=1)
+            out[rows] = pooled.numpy()
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out

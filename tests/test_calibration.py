@@ -243,3 +243,51 @@ def test_minilm_features_fit_save_load_and_carry_over_to_paraphrases(tmp_path):
     p_without = plain.predict_proba(words)[np.arange(len(words)), truth]
     assert not np.allclose(p_with, p_without)
     assert p_with.mean() > p_without.mean()
+
+
+def test_minilm_layers_are_validated():
+    frame = _labelled_frame()
+    for bad in ((), (0,), (7,), 4, "456", (True,)):
+        with pytest.raises(ConfigError, match="'minilm_layers' parameter"):
+            SentimentCalibrator(minilm_layers=bad).fit(frame["comment"], frame["label"])
+
+
+def test_a_model_saved_before_minilm_layers_keeps_the_sentence_embedding_of_the_raw_text(monkeypatch):
+    """Unpickling an older model (no minilm_layers) must reproduce its features: the MiniLM sentence embedding of
+    the text as given; a new model reads the layer mean of the text without handles and links."""
+    import feedback.calibration as fc
+
+    calls = []
+
+    def fake_cached(texts, backend, layers=None):
+        calls.append((backend, layers, list(texts)))
+        return np.array([[len(t), 1.0] for t in texts], dtype=float)
+
+    monkeypatch.setattr(fc, "embed_cached", fake_cached)
+    monkeypatch.setattr(fc, "require_features", lambda features, where=None: None)
+    frame = _labelled_frame()
+    texts = ["@acme still broken https://x.io/a"] + list(frame["comment"][1:])
+    model = SentimentCalibrator(features=("minilm",)).fit(texts, frame["label"])
+    assert calls[-1][:2] == ("minilm", fc.MINILM_LAYERS) and calls[-1][2][0] == "still broken"
+    state = model.__getstate__()
+    del state["minilm_layers"], state["minilm_weight"]
+    old = pickle.loads(pickle.dumps(model))
+    old.__dict__.clear()
+    old.__setstate__(state)
+    assert old.minilm_layers is None and old.minilm_weight == fc.MINILM_WEIGHT
+    old._features(texts[:1])
+    assert calls[-1] == ("minilm", None, [texts[0]])
+
+
+@needs_minilm
+def test_minilm_layer_embedding_of_the_last_layer_is_the_sentence_embedding():
+    from feedback.embeddings import embed, minilm_layer_embedding
+
+    texts = ["The app crashes on startup.", "", "thanks for nothing, 3 hours on hold", "ok " * 400]
+    np.testing.assert_allclose(minilm_layer_embedding(texts, (6,)), embed(texts, "minilm"), atol=1e-5)
+    middle = minilm_layer_embedding(texts, (4, 5, 6))
+    np.testing.assert_allclose(np.linalg.norm(middle, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(middle, embed(texts, "minilm"), atol=1e-3)
+    # batching by length does not change a text's vector
+    np.testing.assert_allclose(minilm_layer_embedding(texts[::-1], (4, 5, 6), batch_size=1)[::-1], middle, atol=1e-5)
+    assert minilm_layer_embedding([], (4,)).shape == (0, 384)
