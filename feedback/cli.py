@@ -215,7 +215,8 @@ def cmd_score(args) -> int:
             continue
         print(f"{result['label']} ({result['compound']:+.3f})" + (f"  flags: {', '.join(flags)}" if flags else ""))
         if result["themes"]:
-            print("themes: " + ", ".join(result["themes"]))
+            print("themes: " + ", ".join(f"{t['theme']} ({t['label']}, {t['sentiment']:+.2f})"
+                                         for t in result["theme_sentiment"]))
         for sentence in result["drivers"]:
             print(f"  > {sentence}")
     return 0

@@ -42,7 +42,9 @@ it is tagged with):
   minus the NPS of the others.
 
 Every column (``COLUMN_DEFINITIONS`` has a line on each, with its type): ``theme_id`` (int), ``theme_label``
-(str), ``mentions``, ``affected_customers`` (int); ``mean_sentiment``, ``churn_rate_affected``,
+(str), ``mentions``, ``affected_customers`` (int); ``mean_sentiment``, ``aspect_sentiment`` (the sentiment the
+theme gets from its texts: a text's score when the theme is its only one, else the mean score of the text's
+sentences about it; from the ``theme_sentiment`` column), ``churn_rate_affected``,
 ``churn_rate_unaffected``, ``churn_lift``, ``revenue_at_risk``, ``priority``, ``share_customers``,
 ``negative_share``, ``churn_lift_adjusted``, ``churn_excess``, ``value_of_fixing``, ``churn_rate_other_writers``,
 ``churn_lift_vs_writers``, ``csat_n``, ``csat_delta``, ``csat_delta_p``, ``csat_coef``, ``nps_n``, ``nps_delta``,
@@ -99,7 +101,7 @@ CONTRACT_COLUMNS = (
     "churn_rate_unaffected", "churn_lift", "churn_lift_ci", "revenue_at_risk", "priority",
 )
 EXTRA_COLUMNS = (
-    "share_customers", "negative_share", "churn_lift_adjusted", "churn_lift_adjusted_ci", "churn_excess",
+    "aspect_sentiment", "share_customers", "negative_share", "churn_lift_adjusted", "churn_lift_adjusted_ci", "churn_excess",
     "value_of_fixing", "churn_rate_other_writers", "churn_lift_vs_writers", "churn_lift_vs_writers_ci",
     "csat_n", "csat_delta", "csat_delta_ci", "csat_delta_p", "csat_coef", "csat_coef_ci",
     "nps_n", "nps_delta", "nps_delta_ci", "nps_coef", "nps_coef_ci",
@@ -114,8 +116,8 @@ CHURN_COLUMNS = (
 )
 #: columns holding one number (or None): the report may sort the ranking by any of them
 NUMERIC_COLUMNS = (
-    "theme_id", "mentions", "affected_customers", "mean_sentiment", "churn_rate_affected", "churn_rate_unaffected",
-    "churn_lift", "revenue_at_risk", "priority", "share_customers", "negative_share", "churn_lift_adjusted",
+    "theme_id", "mentions", "affected_customers", "mean_sentiment", "aspect_sentiment", "churn_rate_affected",
+    "churn_rate_unaffected", "churn_lift", "revenue_at_risk", "priority", "share_customers", "negative_share", "churn_lift_adjusted",
     "churn_excess", "value_of_fixing", "churn_rate_other_writers", "churn_lift_vs_writers", "csat_n", "csat_delta",
     "csat_delta_p", "csat_coef", "nps_n", "nps_delta", "nps_coef", "trend_slope",
 )
@@ -137,6 +139,8 @@ COLUMN_DEFINITIONS: dict[str, tuple[str, str]] = {
     "revenue_at_risk": ("float|None", "monthly revenue of affected customers x churn_excess"),
     "priority": ("float", PRIORITY_FORMULA),
     "share_customers": ("float|None", "affected customers / customers who wrote feedback"),
+    "aspect_sentiment": ("float|None", "mean sentiment the theme gets from its texts: a text's score when the "
+                         "theme is its only one, else the mean score of its sentences about the theme"),
     "negative_share": ("float|None", "share of the theme's texts labelled negative"),
     "churn_lift_adjusted": ("float|None", "Mantel-Haenszel risk ratio stratified by segment"),
     "churn_lift_adjusted_ci": ("[float, float]|None", "Greenland-Robins 95% interval of churn_lift_adjusted"),
@@ -318,7 +322,10 @@ def _mean(series: pd.Series) -> float | None:
 
 # ---------------------------------------------------------------------------------------------- inputs
 def _theme_tags(feedback: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
-    """Long table (row, theme_id) of every tag except "other", and a theme id -> label map."""
+    """Long table (row, theme_id, sentiment) of every tag except "other", and a theme id -> label map.
+
+    ``sentiment`` is what the tag gets from its row: ``theme_sentiment`` when the row has it, else the row's score.
+    """
     if "theme_ids" in feedback.columns:
         tag_lists = [list(t) if isinstance(t, (list, tuple, np.ndarray)) else [] for t in feedback["theme_ids"]]
     elif "theme_id" in feedback.columns:
@@ -339,13 +346,23 @@ def _theme_tags(feedback: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
             if len(names) == len(tags):
                 for tid, label in zip(tags, names):
                     labels.setdefault(int(tid), label)
-    rows, ids = [], []
+    row_sentiment = pd.to_numeric(feedback["sentiment"], errors="coerce").tolist() if "sentiment" in feedback.columns \
+        else [np.nan] * len(feedback)
+    per_tag = feedback["theme_sentiment"].tolist() if "theme_sentiment" in feedback.columns else [None] * len(feedback)
+    rows, ids, sentiments = [], [], []
     for i, tags in enumerate(tag_lists):
-        for tid in dict.fromkeys(int(t) for t in tags if pd.notna(t)):  # a row counts once per theme
-            if tid != OTHER_THEME_ID:
-                rows.append(i)
-                ids.append(tid)
-    return pd.DataFrame({"row": rows, "theme_id": ids}, dtype="int64"), labels
+        values = per_tag[i] if isinstance(per_tag[i], (list, tuple, np.ndarray)) and len(per_tag[i]) == len(tags) \
+            else [row_sentiment[i]] * len(tags)  # stored before theme_sentiment existed: the row's score
+        seen = set()
+        for t, value in zip(tags, values):
+            if pd.isna(t) or int(t) in seen or int(t) == OTHER_THEME_ID:  # a row counts once per theme
+                continue
+            seen.add(int(t))
+            rows.append(i)
+            ids.append(int(t))
+            sentiments.append(np.nan if value is None else float(value))
+    return pd.DataFrame({"row": pd.Series(rows, dtype="int64"), "theme_id": pd.Series(ids, dtype="int64"),
+                         "sentiment": pd.Series(sentiments, dtype="float64")}), labels
 
 
 def _prepare_customers(customers: pd.DataFrame) -> pd.DataFrame:
@@ -463,6 +480,7 @@ def theme_impact(
             "mentions": int(len(rows)),
             "affected_customers": len(affected),
             "mean_sentiment": _mean(sentiment[in_theme]) if sentiment is not None else None,
+            "aspect_sentiment": _mean(group["sentiment"]) if sentiment is not None else None,
             "share_customers": len(affected) / writers if writers else None,
             "negative_share": float(negative[in_theme].mean()) if negative is not None else None,
         }

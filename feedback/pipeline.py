@@ -194,7 +194,8 @@ def build_context(result: AnalysisResult) -> ReportContext:
     painpoints, praise = [], []
     for record in records:
         rows = used[used["theme_id"] == record["theme_id"]]
-        is_praise = (record["mean_sentiment"] or 0) >= PRAISE_MIN_SENTIMENT and \
+        own = record.get("aspect_sentiment")  # what the table shows: the sentiment the theme gets from its texts
+        is_praise = (own if own is not None else record["mean_sentiment"] or 0) >= PRAISE_MIN_SENTIMENT and \
             (record.get("negative_share") or 0) <= PRAISE_MAX_NEGATIVE_SHARE
         record["top_phrases"] = phrases.get(record["theme_id"], [])[:6]
         record["quotes"] = _quotes(rows, config.quotes_per_theme, None if is_praise else "negative")

@@ -79,7 +79,10 @@ PAINPOINT_DEFINITIONS = {
     "Affected customers": "distinct customers with at least one text tagged with the theme (a text can carry "
                           "several themes); the share is affected customers ÷ customers who wrote feedback",
     "Mentions": "texts tagged with the theme",
-    "Mean sentiment": "mean of the texts' compound sentiment scores, from −1 (very negative) to +1 (very positive)",
+    "Mean sentiment": "mean sentiment the theme gets from its texts, from −1 (very negative) to +1 (very positive): a "
+                      "text's score when the theme is its only one; when a text raises several themes, the mean "
+                      "score of its sentences about this theme (so praise for one part of a message does not soften "
+                      "a complaint about another)",
     "Churn lift": "churn_rate_affected ÷ churn_rate_unaffected, where churn rates are the share of customers "
                   "with churned = true among customers who raised the theme and among all other customers; "
                   "95% interval exp(ln RR ± 1.96·√(1/a − 1/n₁ + 1/c − 1/n₂))",
@@ -693,7 +696,7 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 #: Pain-point CSV columns (contract keys, then optional scalar extras); lists and CIs are flattened.
 PAINPOINT_CSV_COLUMNS = ("rank", "theme_id", "theme_label", "mentions", "affected_customers", "share_customers",
-                         "mean_sentiment", "negative_share", "churn_rate_affected", "churn_rate_unaffected",
+                         "mean_sentiment", "aspect_sentiment", "negative_share", "churn_rate_affected", "churn_rate_unaffected",
                          "churn_lift", "churn_lift_ci_low", "churn_lift_ci_high", "churn_lift_adjusted",
                          "churn_lift_adjusted_ci_low", "churn_lift_adjusted_ci_high", "revenue_at_risk",
                          "value_of_fixing", "csat_delta", "emerging", "priority", "top_phrases")

@@ -148,11 +148,13 @@ def tag_rows(chunk: pd.DataFrame, model) -> pd.DataFrame:
     codes, first = _distinct(chunk["clean_text"].astype(str), skip.to_numpy())
     distinct = pd.DataFrame({"clean_text": chunk["clean_text"].iloc[first].to_numpy(),
                              "quality_issue": np.where(skip.iloc[first], "empty_text", "")})
+    if "sentiment" in chunk.columns:  # a function of the text, like the tags: the distinct rows carry it
+        distinct["sentiment"] = chunk["sentiment"].iloc[first].to_numpy()
     tagged, _ = tag_themes(distinct, model)
     out = chunk.copy()
     for column in tagged.columns.difference(distinct.columns, sort=False):
         values = _take(tagged[column], codes)
-        if column == "theme_ids":  # each row its own list, as tag_themes gives
+        if column in ("theme_ids", "theme_sentiment"):  # each row its own list, as tag_themes gives
             values = [list(v) for v in values]
         out[column] = pd.Series(values, index=out.index, dtype=tagged[column].dtype)
     return out
@@ -555,13 +557,16 @@ def frame_chunks(frame: pd.DataFrame, chunk_rows: int | None = None) -> Iterator
 def read_chunks(path: str | Path, config: Config, *, text_column: str | None = None, id_column: str | None = None,
                 preset: str | None = None, strict: bool = False, address_map: dict | None = None,
                 chunk_rows: int | None = None) -> tuple[Iterator[pd.DataFrame], str | None]:
-    """Standard feedback chunks of a file: streamed for CSV/TSV/JSON Lines, else read whole and cut.
+    """Standard feedback chunks of a file (or of a data folder's feedback table): streamed for CSV/TSV/JSON Lines,
+    else read whole and cut.
 
     Returns the chunks and the encoding (known at once for streamed files: sniffed from the first 64 KB).
     """
-    from .ingest import CSV_SUFFIXES, JSONL_SUFFIXES, detect_encoding, iter_feedback_chunks, load_feedback
+    from .ingest import CSV_SUFFIXES, JSONL_SUFFIXES, detect_encoding, find_sources, iter_feedback_chunks, load_feedback
 
     path = Path(path)
+    if path.is_dir():  # a data folder, as `report` takes it: its feedback table (or its e-mails)
+        path = find_sources(path)["feedback"]
     chunk_rows = chunk_rows or CHUNK_ROWS
     if path.is_file() and path.suffix.lower() in CSV_SUFFIXES | JSONL_SUFFIXES and not address_map:
         with open(path, "rb") as fh:

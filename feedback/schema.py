@@ -25,7 +25,10 @@ SCORE_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 #: columns added by the stages
 CLEAN_COLUMNS = ("clean_text", "removed_text", "language", "quality_issue")
 SENTIMENT_COLUMNS = ("sentiment", "sentiment_label", "sentiment_drivers", "churn_intent")
-THEME_COLUMNS = ("theme_id", "theme_label", "themes", "theme_ids", "theme_score")
+THEME_COLUMNS = ("theme_id", "theme_label", "themes", "theme_ids", "theme_score", "theme_sentiment")
+#: ``theme_sentiment`` (present when the sentiment stage ran first): one number per entry of ``theme_ids``, the
+#: sentiment that theme gets from the row (the row's score, or with several themes the mean of its sentences
+#: about each)
 
 #: theme id and label of texts that match no theme
 OTHER_THEME_ID = -1

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from .clean import clean_text, detect_language, redact_pii
 from .config import Config
-from .sentiment import SentimentScorer, default_scorer
+from .sentiment import SentimentScorer, default_scorer, label_for, theme_sentiment_values
 from .themes import ThemeModel
 
 #: flags a subject line can raise on its own (names of ``flag`` in ``models/sentiment_rules.toml``)
@@ -31,7 +31,8 @@ RFC822_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "mime
 
 def score_message(text: str, subject: str | None = None, theme_model: ThemeModel | None = None, *,
                   scorer: SentimentScorer | None = None, config: Config | None = None) -> dict:
-    """Score one message: label, compound, sentence scores, flags, themes and the redacted text.
+    """Score one message: label, compound, sentence scores, flags, themes (each with the sentiment of the
+    sentences about it) and the redacted text.
 
     >>> result = score_message("I have been waiting 3 weeks for my refund. I want to cancel my account.")
     >>> result["label"], result["churn_intent"], result["themes"]
@@ -75,6 +76,7 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
         result["quality_issue"] = quality
         result["themes"] = []
         result["theme_ids"] = []
+        result["theme_sentiment"] = []
         result["redacted_text"] = cleaned
         results.append(result)
     if theme_model is not None and results:
@@ -84,7 +86,21 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
             for i, labels, ids in zip(usable, tagged["themes"].tolist(), tagged["theme_ids"].tolist()):
                 results[i]["themes"] = labels.split("; ") if labels else []
                 results[i]["theme_ids"] = [int(t) for t in ids]
+            _add_theme_sentiment([results[i] for i in usable], [cleaned_texts[i] for i in usable], theme_model)
     return results
+
+
+def _add_theme_sentiment(results: list[dict], texts: list[str], theme_model: ThemeModel) -> None:
+    """Per-theme (aspect) sentiment of each message, as ``tag_themes`` gives it (the ``theme_sentiment`` column).
+
+    "The app is lovely. You charged me twice." is negative about billing and positive about the app, where the
+    document's compound says only "a bit negative" for both.
+    """
+    values = theme_sentiment_values(texts, [r["theme_ids"] for r in results], [r["compound"] for r in results],
+                                    theme_model)
+    for result, scores in zip(results, values):
+        result["theme_sentiment"] = [{"theme_id": t, "theme": label, "sentiment": value, "label": label_for(value)}
+                                     for t, label, value in zip(result["theme_ids"], result["themes"], scores)]
 
 
 def parse_message(raw: bytes, charset: str = "utf-8", force_rfc822: bool = False) -> tuple[str, str]:

@@ -513,14 +513,57 @@ def score_sentiment(df: pd.DataFrame, text_column: str = "clean_text", scorer: S
 
 # ------------------------------------------------------------------------------------------ aspect sentiment
 
+def theme_sentences(row_sentences: list[list[str]], row_themes: list[list[int]], theme_model) -> list[dict[int, list[int]]]:
+    """For each row, the positions of its sentences that speak about each of the row's themes.
+
+    The sentences of rows with more than one sentence are tagged with ``theme_model.transform`` (one batch); a
+    sentence speaks about theme T of its row when it is tagged T itself. A one-sentence row speaks about all its
+    themes with that sentence; so does a row none of whose sentences is tagged T alone (the theme comes from
+    the message as a whole).
+    """
+    flat = [s for sents, tags in zip(row_sentences, row_themes) if tags and len(sents) > 1 for s in sents]
+    tagged = iter(theme_model.transform(flat)["theme_ids"].tolist() if flat else [])
+    out = []
+    for sents, tags in zip(row_sentences, row_themes):
+        everything = list(range(len(sents)))
+        if not tags or len(sents) <= 1:
+            out.append({int(t): everything for t in tags})
+            continue
+        own = [{int(x) for x in next(tagged)} for _ in sents]
+        out.append({int(t): [i for i in everything if t in own[i]] or everything for t in tags})
+    return out
+
+
+def theme_sentiment_values(texts: list[str], theme_ids: list[list[int]], document_scores: list[float], theme_model,
+                           scorer: SentimentScorer | None = None) -> list[list[float]]:
+    """Per row, the sentiment each of its themes gets, in the order of ``theme_ids`` (the ``theme_sentiment`` column).
+
+    A row with one theme gives it its document score. A row with several gives each the mean score of its
+    sentences about that theme (:func:`theme_sentences`), so "The app is lovely. You charged me twice." is
+    negative for billing and positive for the app. Only multi-theme rows are split and tagged again, which keeps
+    the cost to a fraction of tagging (most messages carry one theme).
+    """
+    scorer = scorer or default_scorer()
+    out = [[round(float(score), 4)] * len(tags) if len(tags) == 1 else [] for score, tags in zip(document_scores, theme_ids)]
+    multi = [i for i, tags in enumerate(theme_ids) if len(tags) > 1]
+    sentences = [split_sentences(texts[i]) for i in multi]
+    for i, sents, about in zip(multi, sentences, theme_sentences(sentences, [list(theme_ids[i]) for i in multi],
+                                                                 theme_model)):
+        values = [scorer.sentence(sentence).score for sentence in sents]
+        out[i] = [round(math.fsum(values[j] for j in about[int(t)]) / len(about[int(t)]), 4) if about[int(t)]
+                  else round(float(document_scores[i]), 4) for t in theme_ids[i]]
+    return out
+
+
 def aspect_sentiment(df: pd.DataFrame, theme_model, text_column: str = "clean_text",
                      scorer: SentimentScorer | None = None) -> pd.DataFrame:
     """Per-theme (aspect) sentiment: the mean score of the sentences that speak about each theme.
 
     ``df`` holds tagged rows (``theme_ids`` from :func:`feedback.themes.tag_themes`). Each sentence of a tagged
     row is tagged again with ``theme_model.transform``; a sentence counts for theme T when its row carries T and
-    the sentence itself is tagged T (a one-sentence row counts for all its row's themes). So "The app is lovely
-    but billing charged me twice" counts negative for billing and positive for the app, not the same mean for both.
+    the sentence itself is tagged T (see :func:`theme_sentences`: a one-sentence row, or a row none of whose
+    sentences is tagged T alone, counts all its sentences). So "The app is lovely. Billing charged me twice."
+    counts negative for billing and positive for the app, not the same mean for both.
 
     Returns one row per theme: ``theme_id``, ``theme_label``, ``sentences``, ``aspect_sentiment`` (mean sentence
     score), ``negative_share`` (share of those sentences scoring ≤ the negative threshold) and ``mentions`` (rows).
@@ -537,21 +580,13 @@ def aspect_sentiment(df: pd.DataFrame, theme_model, text_column: str = "clean_te
         if tags:
             row_themes.append(tags)
             row_sentences.append(split_sentences(text))
-    flat = [s for sents in row_sentences for s in sents]
-    sentence_tags = theme_model.transform(flat)["theme_ids"].tolist() if flat else []
     scores: dict[int, list[float]] = {t: [] for t in labels}
     mentions: dict[int, int] = {t: 0 for t in labels}
-    k = 0
-    for tags, sents in zip(row_themes, row_sentences):
+    for tags, sents, about in zip(row_themes, row_sentences, theme_sentences(row_sentences, row_themes, theme_model)):
+        values = [scorer.sentence(sentence).score for sentence in sents]
         for t in tags:
             mentions[t] = mentions.get(t, 0) + 1
-        for sentence in sents:
-            own = set(int(x) for x in sentence_tags[k])
-            k += 1
-            value = scorer.sentence(sentence).score
-            for t in tags:
-                if len(sents) == 1 or t in own:
-                    scores.setdefault(t, []).append(value)
+            scores.setdefault(t, []).extend(values[i] for i in about[t])
     records = []
     for t in sorted(set(scores) | set(mentions)):
         values = scores.get(t, [])

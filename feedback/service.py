@@ -260,6 +260,13 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
         vader: float = Field(description="VADER's own compound for the sentence.")
         rules: list[str]
 
+    class ThemeSentiment(BaseModel):
+        theme_id: int
+        theme: str
+        sentiment: float = Field(description="The message's score when this is its only theme; with several, the "
+                                             "mean score (-1..1) of the sentences about this theme.")
+        label: str = Field(description="negative | neutral | positive, of that score")
+
     class Score(BaseModel):
         model_config = ConfigDict(extra="allow")  # fields the scorer adds later pass through
         label: str = Field(description="negative | neutral | positive")
@@ -275,6 +282,7 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
         quality_issue: str = Field(description="'' or empty_text | non_english | truncated")
         themes: list[str]
         theme_ids: list[int]
+        theme_sentiment: list[ThemeSentiment] = Field(description="Per theme, the sentiment of its own sentences.")
         redacted_text: str = Field(description="What was scored: the cleaned message with personal data redacted.")
 
     class BatchScore(BaseModel):

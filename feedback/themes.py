@@ -733,7 +733,9 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
     """Add the theme columns to a feedback frame, fitting a model on its usable rows when none is given (or
     when the given one is not fitted yet).
 
-    Rows kept out of the analysis (empty, non-English) get ``other`` and no tags.
+    Rows kept out of the analysis (empty, non-English) get ``other`` and no tags. When the frame has a
+    ``sentiment`` column, ``theme_sentiment`` holds the sentiment each tag gets from the row, in the order of
+    ``theme_ids`` (see :func:`feedback.sentiment.theme_sentiment_values`).
     """
     from .schema import SKIP_REASONS
 
@@ -757,4 +759,13 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
     out["theme_ids"] = [v if isinstance(v, list) else [] for v in out["theme_ids"]]
     out["theme_id"] = out["theme_id"].astype(int)
     out["theme_score"] = out["theme_score"].astype(float)
+    if "sentiment" in out.columns:
+        from .sentiment import theme_sentiment_values
+
+        values = [[] for _ in range(len(out))]
+        tags = [out["theme_ids"].iat[p] for p in positions]
+        scores = pd.to_numeric(out["sentiment"], errors="coerce").to_numpy()[positions].tolist()
+        for position, value in zip(positions, theme_sentiment_values(texts, tags, scores, model)):
+            values[position] = value
+        out["theme_sentiment"] = values
     return out, model

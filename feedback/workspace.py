@@ -84,9 +84,11 @@ TICKET_COLUMNS = {
 }
 #: columns added by migration 2
 FEEDBACK_COLUMNS_V2 = {"raw_text": "TEXT", "model_version": "INTEGER"}
+#: columns added by migration 3
+FEEDBACK_COLUMNS_V3 = {"theme_sentiment": "TEXT"}
 DATE_COLUMNS = {"created_at", "signup_date", "churn_date", "opened_at", "first_response_at", "resolved_at"}
 BOOL_COLUMNS = {"churn_intent", "escalation", "urgency", "churned"}
-JSON_COLUMNS = {"sentiment_drivers", "theme_ids"}
+JSON_COLUMNS = {"sentiment_drivers", "theme_ids", "theme_sentiment"}
 #: the input columns whose content identifies a version of a row (a change in any of them is an update)
 FEEDBACK_INPUT = ("feedback_id", "customer_id", "created_at", "channel", "text", "csat", "nps", "ces", "ticket_id",
                   "subject")
@@ -110,6 +112,9 @@ MIGRATIONS: dict[int, tuple[str, list[str]]] = {
         *(f"ALTER TABLE feedback ADD COLUMN {k} {v}" for k, v in FEEDBACK_COLUMNS_V2.items()),
         "CREATE TABLE adds (add_id INTEGER PRIMARY KEY, added_at TEXT NOT NULL, source TEXT, kind TEXT NOT NULL, "
         "model_version INTEGER, counts_json TEXT NOT NULL)",
+    ]),
+    3: ("theme_sentiment: the sentiment each theme tag gets from its row (filled by add and refit)", [
+        *(f"ALTER TABLE feedback ADD COLUMN {k} {v}" for k, v in FEEDBACK_COLUMNS_V3.items()),
     ]),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
@@ -515,7 +520,8 @@ def add(db: str | Path, data: str | Path, config: Config | None = None, *, keep_
                 result.model_version, result.model_fitted = version, fitted
                 if len(frame):
                     frame = frame.assign(added_at=now, model_version=version)
-                    _write(con, "feedback", [*FEEDBACK_COLUMNS, *FEEDBACK_COLUMNS_V2], "feedback_id", frame, progress)
+                    _write(con, "feedback", [*FEEDBACK_COLUMNS, *FEEDBACK_COLUMNS_V2, *FEEDBACK_COLUMNS_V3], "feedback_id",
+                           frame, progress)
                 if customers is not None and len(customers):
                     _write(con, "customers", list(CUSTOMER_COLUMNS), "customer_id", customers.assign(added_at=now),
                            progress)
@@ -623,7 +629,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
         try:
             with _transaction(con):
                 version = _store_model(con, model, "refit")
-                columns = ["theme_id", "theme_label", "theme_ids", "themes", "theme_score"]
+                columns = ["theme_id", "theme_label", "theme_ids", "themes", "theme_score", "theme_sentiment"]
                 rows = [(*r, version, i) for r, i in zip(_rows(tagged, columns), tagged["feedback_id"])]
                 sql = (f"UPDATE feedback SET {', '.join(f'{c} = ?' for c in columns)}, model_version = ? "
                        "WHERE feedback_id = ?")

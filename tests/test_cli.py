@@ -53,6 +53,19 @@ def test_analyze_writes_rows_with_the_contract_columns(feedback_csv, tmp_path):
     assert "jane@example.com" not in scored["clean_text"].str.cat()
 
 
+def test_analyze_takes_a_data_folder_like_report(feedback_csv, tmp_path):
+    """`feedback report FOLDER` works, so users type `feedback analyze FOLDER` too: its feedback table is read."""
+    out = tmp_path / "scored.csv"
+    run = feedback("analyze", str(feedback_csv.parent), "--out", str(out), "--n-themes", "2")
+    assert run.returncode == 0, run.stderr
+    assert "rows read: 39, used: 38" in run.stderr and len(pd.read_csv(out)) == len(TEXTS)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("x", encoding="utf-8")
+    run = feedback("analyze", str(empty), "--out", str(out))
+    assert run.returncode == 2 and "no feedback.csv" in run.stderr and "notes.txt" in run.stderr
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".json"])
 def test_analyze_output_format_follows_the_suffix(feedback_csv, tmp_path, suffix):
     out = tmp_path / f"scored{suffix}"

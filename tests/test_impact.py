@@ -322,3 +322,17 @@ def test_number_columns_are_numeric_and_records_hold_plain_numbers_or_none():
             ci = rec[column]
             assert ci is None or (len(ci) == 2 and all(type(v) is float for v in ci) and ci[0] <= ci[1]), column
     assert type(records[0]["csat_n"]) is int
+
+
+def test_aspect_sentiment_uses_each_tags_own_sentiment_and_falls_back_to_the_row():
+    fb = pd.DataFrame({"customer_id": ["a", "b", "c"],
+                       "created_at": pd.to_datetime(["2026-04-01", "2026-04-02", "2026-04-03"]),
+                       "theme_ids": [[1, 2], [1], [2]], "sentiment": [-0.1, -0.6, 0.5],
+                       # row a: negative about 1, positive about 2; row c: stored before theme_sentiment (none)
+                       "theme_sentiment": [[-0.7, 0.6], [-0.6], []]})
+    out = theme_impact(fb).set_index("theme_id")
+    assert out.loc[1, "aspect_sentiment"] == pytest.approx((-0.7 - 0.6) / 2)
+    assert out.loc[2, "aspect_sentiment"] == pytest.approx((0.6 + 0.5) / 2)
+    assert out.loc[1, "mean_sentiment"] == pytest.approx((-0.1 - 0.6) / 2)  # the contract column is unchanged
+    assert theme_impact(fb.drop(columns="theme_sentiment")).set_index("theme_id").loc[2, "aspect_sentiment"] == \
+        pytest.approx((-0.1 + 0.5) / 2)

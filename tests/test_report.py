@@ -515,3 +515,15 @@ def test_methods_define_every_painpoint_column(dom):
     for column in ("Affected customers", "Mentions", "Mean sentiment", "Churn lift", "Revenue at risk (per month)",
                    "Trend", "New"):
         assert column in defined
+
+
+def test_painpoint_sentiment_is_what_the_theme_gets_from_its_texts_when_known():
+    """aspect_sentiment (sentence-level for multi-theme texts) is shown and sorted on; mean_sentiment otherwise."""
+    context = make_context()
+    context.painpoints[0]["aspect_sentiment"] = -0.71
+    rows = painpoint_rows(parse(render_report(context)))
+    assert rows[0].find("td", cls="sentiment").text.strip() == "−0.71"
+    assert rows[0].find("td", cls="sentiment").attrs["data-sort"] == "-0.71"
+    assert rows[1].find("td", cls="sentiment").text.strip() == "−0.30"  # no aspect_sentiment: the mean
+    exported = list(csv.DictReader(io.StringIO(export_tables(context)["painpoints.csv"])))
+    assert exported[0]["aspect_sentiment"] == "-0.71" and exported[0]["mean_sentiment"] == "-0.52"

@@ -373,3 +373,14 @@ def test_positive_words_in_a_question_weigh_less(scorer):
                                   "The sync is not loading"])
 def test_a_feature_that_fails_is_negative_even_without_emotion_words(text):
     assert score_sentiment(pd.DataFrame({"clean_text": [text]}))["sentiment_label"].iloc[0] == "negative"
+
+
+def test_aspect_sentiment_counts_the_whole_row_when_no_sentence_names_the_theme_alone():
+    # the row is tagged "billing" as a whole, but no sentence mentions a charge: all its sentences count
+    frame = pd.DataFrame({"clean_text": ["Billing charged me twice. Terrible, nobody answers."], "theme_ids": [[0]]})
+    themes = _FakeThemes()
+    out = aspect_sentiment(frame, themes).set_index("theme_label")
+    assert out.loc["billing", "sentences"] == 1  # the sentence that names the charge
+    frame = pd.DataFrame({"clean_text": ["Terrible. Nobody answers my emails."], "theme_ids": [[0]]})
+    out = aspect_sentiment(frame, themes).set_index("theme_label")
+    assert out.loc["billing", "sentences"] == 2 and out.loc["billing", "aspect_sentiment"] < 0

@@ -38,7 +38,7 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, token: str | None = None):
+    def __init__(self, token: str | None = None, themes: Path | None = None):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="feedback-serve-", suffix=".log", delete=False)
@@ -46,7 +46,8 @@ class Server:
         if token:
             env["FEEDBACK_TOKEN"] = token
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.proc = subprocess.Popen([sys.executable, "-m", "feedback", "serve", "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "feedback", "serve", "--port", str(self.port)]
+                                     + (["--themes", str(themes)] if themes else []),
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      cwd=Path(__file__).resolve().parent.parent)
 
@@ -123,11 +124,22 @@ class ThreadServer:
         self.thread.join(timeout=10)
 
 
+#: two topics for the theme model the token server tags with
+REFUND = ["my refund was not received", "still waiting for my refund", "refund not received after two weeks",
+          "where is my refund", "I never received the refund you promised", "the refund has not arrived yet"]
+CRASH = ["the mobile app crashes when I scan a receipt", "app crashes on startup", "the app keeps crashing on android",
+         "mobile app crashed again while scanning", "crashes every time I open the app", "the app crashes on my iphone"]
+
+
 @pytest.fixture(scope="module")
-def servers():
-    """`python -m feedback serve` with FEEDBACK_TOKEN (the CLI path, token mode on loopback) in a subprocess,
-    and the open app in a thread; both over real HTTP on 127.0.0.1."""
-    started = {"token": Server(token=TOKEN)}
+def servers(tmp_path_factory):
+    """`python -m feedback serve --themes DIR` with FEEDBACK_TOKEN (the CLI path, token mode on loopback) in a
+    subprocess, and the open app (no themes) in a thread; both over real HTTP on 127.0.0.1."""
+    from feedback import ThemeModel
+
+    themes = tmp_path_factory.mktemp("service") / "themes"
+    ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit((REFUND + CRASH) * 3).save(themes)
+    started = {"token": Server(token=TOKEN, themes=themes)}
     try:
         started["open"] = ThreadServer()
         for server in started.values():
@@ -406,6 +418,30 @@ def test_page_scores_a_pasted_email_and_shows_script_as_text(servers, browser):
     assert browser.execute_script("return document.querySelectorAll('#output script, #output img').length") == 0
     assert browser.execute_script("return window.pwned === undefined") is True
     assert browser.title == title
+
+
+def test_page_shows_the_sentiment_of_each_theme(servers, browser):
+    """With a theme model, each theme chip carries the sentiment of the sentences about it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(servers["token"].base + "/")
+    browser.find_element(By.ID, "token").clear()  # the page keeps the token for the session
+    browser.find_element(By.ID, "token").send_keys(TOKEN)
+    box = browser.find_element(By.ID, "message")
+    browser.execute_script("arguments[0].value = arguments[1]", box,
+                           "The app crashes, awful. My refund was received, great!")
+    browser.find_element(By.ID, "submit").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "result").is_displayed()
+                                     or d.find_element(By.ID, "error").is_displayed())
+    status, _, expected = request(servers["token"], "POST", "/v1/score",
+                                  {"text": "The app crashes, awful. My refund was received, great!"})
+    assert browser.find_element(By.ID, "error").is_displayed() is False
+    assert status == 200 and len(expected["theme_sentiment"]) == 2
+    chips = browser.find_elements(By.CSS_SELECTOR, "#themes .chip.theme")
+    shown = {c.text: c.get_attribute("class").split()[-1] for c in chips}
+    assert shown == {f"{t['theme']} {t['sentiment']:+.2f}": t["label"] for t in expected["theme_sentiment"]}
+    assert sorted(shown.values()) == ["negative", "positive"]
 
 
 def test_docs_render_offline_in_the_browser(server, browser):

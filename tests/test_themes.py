@@ -1,6 +1,8 @@
 """Themes: discovered, labelled in phrases, assigned to new text, saved and loaded unchanged."""
 import json
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -323,3 +325,49 @@ def test_aspect_sentiment_with_a_fitted_model_scores_each_theme_by_its_own_sente
     out = aspect_sentiment(frame, model).set_index("theme_id")
     assert out.loc[refund, "aspect_sentiment"] > 0.3  # only the refund sentence counts for refund
     assert out.loc[crash, "aspect_sentiment"] < -0.3 and out.loc[crash, "mentions"] == 4 + len(CRASH)
+
+
+def test_score_message_gives_each_theme_the_sentiment_of_its_own_sentences(tmp_path):
+    """The agent's question "upset about what?": a mixed message is negative about one theme, positive about the
+    other, while its document score is one number for both; the CLI prints the same per theme."""
+    from feedback.scoring import score_message
+
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit((REFUND + CRASH) * 3)
+    crash = model.transform(["the app crashes on startup"])["theme_id"][0]
+    refund = model.transform(["my refund was not received"])["theme_id"][0]
+    mixed = "The app crashes, awful. My refund was received, great!"
+    result = score_message(mixed, theme_model=model)
+    by_id = {t["theme_id"]: t for t in result["theme_sentiment"]}
+    assert sorted(by_id) == sorted([crash, refund]) == sorted(result["theme_ids"])
+    assert by_id[crash]["label"] == "negative" and by_id[crash]["sentiment"] < -0.3
+    assert by_id[refund]["label"] == "positive" and by_id[refund]["sentiment"] > 0.3
+    assert [t["theme"] for t in result["theme_sentiment"]] == result["themes"]
+    # one theme: the message's score, as the theme_sentiment column of `analyze`; no theme model: an empty list
+    single = score_message("The app crashes on startup. Terrible!", theme_model=model)
+    assert single["theme_sentiment"][0]["sentiment"] == single["compound"]
+    assert score_message(mixed)["theme_sentiment"] == []
+    model.save(tmp_path / "tm")
+    (tmp_path / "mail.txt").write_text(mixed, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "feedback", "score", str(tmp_path / "mail.txt"), "--themes",
+                          str(tmp_path / "tm")], capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("themes: "))
+    assert f"{by_id[crash]['theme']} (negative, {by_id[crash]['sentiment']:+.2f})" in line
+    assert f"{by_id[refund]['theme']} (positive, {by_id[refund]['sentiment']:+.2f})" in line
+
+
+def test_tag_themes_gives_each_tag_the_sentiment_of_its_own_sentences():
+    from feedback.sentiment import score_sentiment
+
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit((REFUND + CRASH) * 3)
+    crash = model.transform(["the app crashes on startup"])["theme_id"][0]
+    refund = model.transform(["my refund was not received"])["theme_id"][0]
+    frame = score_sentiment(pd.DataFrame({"clean_text": ["The app crashes, awful. My refund was received, great!",
+                                                          "the app crashes on startup, terrible", ""],
+                                          "quality_issue": ["", "", "empty_text"]}))
+    tagged, _ = tag_themes(frame, model)
+    by_tag = dict(zip(tagged["theme_ids"][0], tagged["theme_sentiment"][0]))
+    assert sorted(by_tag) == sorted([crash, refund])
+    assert by_tag[crash] < -0.3 < 0.3 < by_tag[refund]  # the document score is one number for both
+    assert tagged["theme_sentiment"][1] == [round(tagged["sentiment"][1], 4)]  # one theme: the row's score
+    assert tagged["theme_sentiment"][2] == [] and tagged["theme_ids"][2] == []
+    assert "theme_sentiment" not in tag_themes(frame.drop(columns="sentiment"), model)[0].columns

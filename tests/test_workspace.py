@@ -299,11 +299,11 @@ def test_old_schema_is_migrated_and_keeps_its_rows(tmp_path, capsys):
     con.executescript(OLD_V1_SCHEMA)
     con.close()
     assert main(["db", "info", "--db", str(db)]) == 0
-    assert "schema version 2" in capsys.readouterr().out
+    assert "schema version 3" in capsys.readouterr().out
     con = sqlite3.connect(db)
-    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
     columns = {r[1] for r in con.execute("PRAGMA table_info(feedback)")}
-    assert {"raw_text", "model_version"} <= columns
+    assert {"raw_text", "model_version", "theme_sentiment"} <= columns
     assert con.execute("SELECT feedback_id, clean_text, raw_text FROM feedback").fetchall() == [
         ("F1", "The refund never arrived.", None)]
     assert con.execute("SELECT COUNT(*) FROM adds").fetchone() == (0,)
@@ -398,3 +398,11 @@ def test_cli_reads_the_workspace(exports, tmp_path, capsys):
     assert main(["db", "info", "--db", db]) == 0
     info = capsys.readouterr().out
     assert f"feedback: {exports['n']['feedback']} rows" in info and "theme model: version 1" in info
+
+
+def test_theme_sentiment_is_stored_with_each_row_and_read_back_as_lists(exports):
+    stored = W.load_frames(exports["weekly"]).feedback
+    lengths_match = [len(s) == len(t) for s, t in zip(stored["theme_sentiment"], stored["theme_ids"])]
+    assert all(lengths_match) and any(len(t) for t in stored["theme_ids"])
+    single = stored[stored["theme_ids"].map(len) == 1]
+    assert all(s[0] == pytest.approx(v, abs=1e-4) for s, v in zip(single["theme_sentiment"], single["sentiment"]))
