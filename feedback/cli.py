@@ -358,12 +358,19 @@ def cmd_sample(args) -> int:
 
 # ------------------------------------------------------------------------------------------ output files
 
+#: list columns a CSV holds as JSON arrays: numbers that may be negative, which "a; b" would start with "-" (and
+#: the formula guard would turn into text with a leading ')
+CSV_JSON_COLUMNS = ("theme_sentiment",)
+
+
 def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     from .report import csv_safe
 
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+        if column in CSV_JSON_COLUMNS:
+            out[column] = [json.dumps(list(v)) if isinstance(v, (list, tuple)) else csv_safe(v) for v in out[column]]
+        elif out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             out[column] = [csv_safe("; ".join(map(str, v)) if isinstance(v, list) else v) for v in out[column]]
     return out
 

@@ -73,7 +73,7 @@ def analyze_feedback(feedback: pd.DataFrame, config: Config | None = None, theme
     # sentiment: VADER sentences + support rules
     frame = score_sentiment(frame, scorer=scorer)
     # themes: discover (or reuse) and tag
-    frame, model = tag_themes(frame, theme_model or config.theme_model())
+    frame, model = tag_themes(frame, theme_model or config.theme_model(), scorer=scorer)
     return frame, model
 
 

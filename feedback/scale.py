@@ -140,7 +140,7 @@ def score_rows(chunk: pd.DataFrame, scorer=None) -> pd.DataFrame:
     return out
 
 
-def tag_rows(chunk: pd.DataFrame, model) -> pd.DataFrame:
+def tag_rows(chunk: pd.DataFrame, model, scorer=None) -> pd.DataFrame:
     """:func:`feedback.themes.tag_themes` with a fitted model, each distinct (text, skipped) tagged once."""
     from .themes import tag_themes
 
@@ -150,7 +150,7 @@ def tag_rows(chunk: pd.DataFrame, model) -> pd.DataFrame:
                              "quality_issue": np.where(skip.iloc[first], "empty_text", "")})
     if "sentiment" in chunk.columns:  # a function of the text, like the tags: the distinct rows carry it
         distinct["sentiment"] = chunk["sentiment"].iloc[first].to_numpy()
-    tagged, _ = tag_themes(distinct, model)
+    tagged, _ = tag_themes(distinct, model, scorer=scorer)
     out = chunk.copy()
     for column in tagged.columns.difference(distinct.columns, sort=False):
         values = _take(tagged[column], codes)
@@ -204,7 +204,7 @@ def second_pass_task(chunk: pd.DataFrame, model, sentiment_model: str | None, re
             for k, p in enumerate(positions):
                 values[p] = new[k]
             chunk[column] = pd.Series(list(values), index=chunk.index).astype(blanked[column].dtype)
-    chunk = _timed("theme tagging", timings, tag_rows, chunk, _theme_model(model))
+    chunk = _timed("theme tagging", timings, tag_rows, chunk, _theme_model(model), _scorer(sentiment_model))
     if redact_output:
         from .clean import redact_columns
 

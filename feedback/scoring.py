@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from .clean import clean_text, detect_language, redact_pii
 from .config import Config
 from .sentiment import SentimentScorer, default_scorer, label_for, theme_sentiment_values
+from .schema import OTHER_THEME_LABEL
 from .themes import ThemeModel
 
 #: flags a subject line can raise on its own (names of ``flag`` in ``models/sentiment_rules.toml``)
@@ -83,21 +84,23 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
         usable = [i for i, r in enumerate(results) if r["quality_issue"] not in ("empty_text", "non_english")]
         if usable:
             tagged = theme_model.transform([cleaned_texts[i] for i in usable])
-            for i, labels, ids in zip(usable, tagged["themes"].tolist(), tagged["theme_ids"].tolist()):
-                results[i]["themes"] = labels.split("; ") if labels else []
+            names = {t.theme_id: t.label for t in theme_model.themes_}  # a label may itself contain "; "
+            for i, ids in zip(usable, tagged["theme_ids"].tolist()):
                 results[i]["theme_ids"] = [int(t) for t in ids]
-            _add_theme_sentiment([results[i] for i in usable], [cleaned_texts[i] for i in usable], theme_model)
+                results[i]["themes"] = [names.get(int(t), OTHER_THEME_LABEL) for t in ids]
+            _add_theme_sentiment([results[i] for i in usable], [cleaned_texts[i] for i in usable], theme_model, scorer)
     return results
 
 
-def _add_theme_sentiment(results: list[dict], texts: list[str], theme_model: ThemeModel) -> None:
+def _add_theme_sentiment(results: list[dict], texts: list[str], theme_model: ThemeModel,
+                         scorer: SentimentScorer | None = None) -> None:
     """Per-theme (aspect) sentiment of each message, as ``tag_themes`` gives it (the ``theme_sentiment`` column).
 
     "The app is lovely. You charged me twice." is negative about billing and positive about the app, where the
     document's compound says only "a bit negative" for both.
     """
     values = theme_sentiment_values(texts, [r["theme_ids"] for r in results], [r["compound"] for r in results],
-                                    theme_model)
+                                    theme_model, scorer)
     for result, scores in zip(results, values):
         result["theme_sentiment"] = [{"theme_id": t, "theme": label, "sentiment": value, "label": label_for(value)}
                                      for t, label, value in zip(result["theme_ids"], result["themes"], scores)]

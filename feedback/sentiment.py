@@ -518,8 +518,8 @@ def theme_sentences(row_sentences: list[list[str]], row_themes: list[list[int]],
 
     The sentences of rows with more than one sentence are tagged with ``theme_model.transform`` (one batch); a
     sentence speaks about theme T of its row when it is tagged T itself. A one-sentence row speaks about all its
-    themes with that sentence; so does a row none of whose sentences is tagged T alone (the theme comes from
-    the message as a whole).
+    themes with that sentence; so does a row none of whose sentences is tagged T (the theme comes from the
+    message as a whole).
     """
     flat = [s for sents, tags in zip(row_sentences, row_themes) if tags and len(sents) > 1 for s in sents]
     tagged = iter(theme_model.transform(flat)["theme_ids"].tolist() if flat else [])
@@ -535,24 +535,36 @@ def theme_sentences(row_sentences: list[list[str]], row_themes: list[list[int]],
 
 
 def theme_sentiment_values(texts: list[str], theme_ids: list[list[int]], document_scores: list[float], theme_model,
-                           scorer: SentimentScorer | None = None) -> list[list[float]]:
+                           scorer: Scorer | None = None) -> list[list[float]]:
     """Per row, the sentiment each of its themes gets, in the order of ``theme_ids`` (the ``theme_sentiment`` column).
 
-    A row with one theme gives it its document score. A row with several gives each the mean score of its
-    sentences about that theme (:func:`theme_sentences`), so "The app is lovely. You charged me twice." is
-    negative for billing and positive for the app. Only multi-theme rows are split and tagged again, which keeps
-    the cost to a fraction of tagging (most messages carry one theme).
+    A theme gets the row's document score, except in a row with several themes where only some of the sentences
+    speak about it (:func:`theme_sentences`): then it gets the score of those sentences, scored together as one
+    text by ``scorer`` (the scorer that gave ``document_scores``, so a calibrated model keeps its own scale). So
+    "The app is lovely. You charged me twice." is negative for billing and positive for the app. Only the
+    sentences of multi-sentence rows with several themes are tagged again. A row whose score is missing gives
+    missing values.
     """
     scorer = scorer or default_scorer()
-    out = [[round(float(score), 4)] * len(tags) if len(tags) == 1 else [] for score, tags in zip(document_scores, theme_ids)]
-    multi = [i for i, tags in enumerate(theme_ids) if len(tags) > 1]
+    out = [[float("nan") if _missing(score) else round(float(score), 4)] * len(tags)
+           for score, tags in zip(document_scores, theme_ids)]
+    multi = [i for i, tags in enumerate(theme_ids) if len(tags) > 1 and not _missing(document_scores[i])]
     sentences = [split_sentences(texts[i]) for i in multi]
-    for i, sents, about in zip(multi, sentences, theme_sentences(sentences, [list(theme_ids[i]) for i in multi],
-                                                                 theme_model)):
-        values = [scorer.sentence(sentence).score for sentence in sents]
-        out[i] = [round(math.fsum(values[j] for j in about[int(t)]) / len(about[int(t)]), 4) if about[int(t)]
-                  else round(float(document_scores[i]), 4) for t in theme_ids[i]]
+    abouts = theme_sentences(sentences, [list(theme_ids[i]) for i in multi], theme_model)
+    parts, where = [], []
+    for i, sents, about in zip(multi, sentences, abouts):
+        for k, t in enumerate(theme_ids[i]):
+            own = about[int(t)]
+            if 0 < len(own) < len(sents):
+                parts.append(" ".join(sents[j] for j in own))
+                where.append((i, k))
+    for (i, k), doc in zip(where, scorer.score_many(parts) if parts else []):
+        out[i][k] = round(float(doc.compound), 4)
     return out
+
+
+def _missing(value) -> bool:
+    return value is None or value != value
 
 
 def aspect_sentiment(df: pd.DataFrame, theme_model, text_column: str = "clean_text",

@@ -729,13 +729,15 @@ class ThemeModel:
 
 
 def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: str = "clean_text",
-               n_themes: int | str = "auto", min_theme_size: int = 15, seed: int = 42) -> tuple[pd.DataFrame, ThemeModel]:
+               n_themes: int | str = "auto", min_theme_size: int = 15, seed: int = 42,
+               scorer=None) -> tuple[pd.DataFrame, ThemeModel]:
     """Add the theme columns to a feedback frame, fitting a model on its usable rows when none is given (or
     when the given one is not fitted yet).
 
     Rows kept out of the analysis (empty, non-English) get ``other`` and no tags. When the frame has a
     ``sentiment`` column, ``theme_sentiment`` holds the sentiment each tag gets from the row, in the order of
-    ``theme_ids`` (see :func:`feedback.sentiment.theme_sentiment_values`).
+    ``theme_ids`` (see :func:`feedback.sentiment.theme_sentiment_values`; ``scorer`` is the one that gave
+    ``sentiment``, default scorer when None).
     """
     from .schema import SKIP_REASONS
 
@@ -765,7 +767,7 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
         values = [[] for _ in range(len(out))]
         tags = [out["theme_ids"].iat[p] for p in positions]
         scores = pd.to_numeric(out["sentiment"], errors="coerce").to_numpy()[positions].tolist()
-        for position, value in zip(positions, theme_sentiment_values(texts, tags, scores, model)):
+        for position, value in zip(positions, theme_sentiment_values(texts, tags, scores, model, scorer)):
             values[position] = value
         out["theme_sentiment"] = values
     return out, model

@@ -231,6 +231,8 @@ def test_embeddings_are_cached_per_text(monkeypatch):
 @needs_minilm
 def test_minilm_features_fit_save_load_and_carry_over_to_paraphrases(tmp_path):
     frame, scorer, plain = _fit_with_features(tmp_path, "minilm", "all-MiniLM-L6-v2", 384)
+    # the layer features are recorded, and the folder's format keeps an older feedback from misreading them
+    assert scorer.meta["format"] == 2 and scorer.meta["minilm_layers"] == [4, 5, 6]
     texts = list(frame["comment"])
     # round trip: the reloaded folder gives the same probabilities as a model fitted in memory
     fitted = SentimentCalibrator(features=("minilm",)).fit(frame["comment"], frame["label"])

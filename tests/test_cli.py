@@ -50,6 +50,10 @@ def test_analyze_writes_rows_with_the_contract_columns(feedback_csv, tmp_path):
     for column in ("sentiment", "sentiment_label", "theme_id", "theme_label", "themes"):
         assert column in scored.columns
     assert scored.loc[36, "text"].startswith("'=HYPERLINK")  # formula injection neutralized
+    # one number per theme tag, as a JSON array (a leading "-" would otherwise meet the formula guard)
+    per_tag = [json.loads(v) for v in scored["theme_sentiment"]]
+    assert [len(v) for v in per_tag] == [len(str(t).split("; ")) if str(t) else 0 for t in scored["theme_ids"]]
+    assert any(v and v[0] < 0 for v in per_tag)
     assert "jane@example.com" not in scored["clean_text"].str.cat()
 
 

@@ -384,3 +384,48 @@ def test_aspect_sentiment_counts_the_whole_row_when_no_sentence_names_the_theme_
     frame = pd.DataFrame({"clean_text": ["Terrible. Nobody answers my emails."], "theme_ids": [[0]]})
     out = aspect_sentiment(frame, themes).set_index("theme_label")
     assert out.loc["billing", "sentences"] == 2 and out.loc["billing", "aspect_sentiment"] < 0
+
+
+class _ConstantScorer:
+    """A calibrated scorer stand-in: every text scores 0.9 (its own scale, unlike the default's sentences)."""
+
+    def score_many(self, texts):
+        from feedback.sentiment import DocumentScore
+
+        self.seen = list(texts)
+        return [DocumentScore(0.9, "positive") for _ in self.seen]
+
+
+def test_theme_sentiment_values_keep_the_scorers_scale():
+    from feedback.sentiment import theme_sentiment_values
+
+    texts = ["The app is lovely. But billing charged me twice.",  # each theme has its own sentence
+             "The app charged me twice.",                         # one sentence, two themes: the row's score
+             "Billing charged me twice. Nobody answers."]         # one theme: the row's score
+    tags, scores = [[0, 1], [0, 1], [0]], [-0.2, -0.5, -0.7]
+    scorer = _ConstantScorer()
+    values = theme_sentiment_values(texts, tags, scores, _FakeThemes(), scorer)
+    assert values == [[0.9, 0.9], [-0.5, -0.5], [-0.7]]
+    assert scorer.seen == ["But billing charged me twice.", "The app is lovely."]
+    default = theme_sentiment_values(texts, tags, scores, _FakeThemes())
+    assert default[0][0] < -0.3 < 0.3 < default[0][1] and default[1:] == [[-0.5, -0.5], [-0.7]]
+    assert all(math.isnan(v) for v in theme_sentiment_values(texts[:1], tags[:1], [float("nan")], _FakeThemes())[0])
+
+
+def test_score_messages_pairs_each_theme_id_with_its_own_label_even_with_a_separator_in_it():
+    from feedback.scoring import score_message
+    from feedback.themes import Theme
+
+    class Themes(_FakeThemes):
+        def __init__(self):
+            self.themes_ = [Theme(0, "billing; charges", ["charge"], 2), Theme(1, "app", ["app"], 2)]
+
+        def transform(self, texts):
+            out = super().transform(texts)
+            out["themes"] = ["; ".join(self.themes_[t].label for t in tags) for tags in out["theme_ids"]]
+            return out
+
+    result = score_message("The app is lovely. But billing charged me twice.", theme_model=Themes())
+    assert result["theme_ids"] == [0, 1] and result["themes"] == ["billing; charges", "app"]
+    assert [(t["theme_id"], t["theme"]) for t in result["theme_sentiment"]] == [(0, "billing; charges"), (1, "app")]
+    assert result["theme_sentiment"][0]["label"] == "negative" and result["theme_sentiment"][1]["label"] == "positive"

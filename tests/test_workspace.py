@@ -406,3 +406,21 @@ def test_theme_sentiment_is_stored_with_each_row_and_read_back_as_lists(exports)
     assert all(lengths_match) and any(len(t) for t in stored["theme_ids"])
     single = stored[stored["theme_ids"].map(len) == 1]
     assert all(s[0] == pytest.approx(v, abs=1e-4) for s, v in zip(single["theme_sentiment"], single["sentiment"]))
+
+
+def test_rows_stored_before_theme_sentiment_existed_mix_with_new_ones(exports, tmp_path):
+    """Old rows hold NULL, new rows JSON: reading them together (pandas types the column as text with NaN)
+    must work, impact falls back to the row's score for the old ones, and refit fills them."""
+    db = tmp_path / "mixed.sqlite"
+    shutil.copy(exports["weekly"], db)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE feedback SET theme_sentiment = NULL WHERE rowid % 2 = 0")
+    con.commit()
+    con.close()
+    stored = W.load_frames(db).feedback
+    assert (stored["theme_sentiment"].map(len) == 0).any() and (stored["theme_sentiment"].map(len) > 0).any()
+    result = _stored_result(db)
+    assert impact_records(result.impact) and all(r["aspect_sentiment"] is not None for r in impact_records(result.impact))
+    W.refit(db)
+    refitted = W.load_frames(db).feedback
+    assert all(len(s) == len(t) for s, t in zip(refitted["theme_sentiment"], refitted["theme_ids"]))
