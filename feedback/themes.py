@@ -765,7 +765,8 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
         from .sentiment import theme_sentiment_values
 
         values = [[] for _ in range(len(out))]
-        tags = [out["theme_ids"].iat[p] for p in positions]
+        all_tags = out["theme_ids"].tolist()
+        tags = [all_tags[p] for p in positions]
         scores = pd.to_numeric(out["sentiment"], errors="coerce").to_numpy()[positions].tolist()
         for position, value in zip(positions, theme_sentiment_values(texts, tags, scores, model, scorer)):
             values[position] = value
