@@ -3,16 +3,20 @@
 The per-row stages (clean, sentiment, theme tagging) run on chunks of ``chunk_rows`` rows; everything that needs
 all rows at once works on small columns only. One run of :func:`analyze_stream`:
 
-1. **read + clean + sentiment**, chunk by chunk, in parallel: each chunk is cleaned (without the duplicate
-   search, which needs every row) and scored; the result is spilled to a temporary folder (pickle), so memory
-   holds a few chunks, never the whole input;
+1. **read + clean**, chunk by chunk, in parallel: each chunk is cleaned (without the duplicate search, which
+   needs every row); the result is spilled to a temporary folder (pickle), so memory holds a few chunks, never
+   the whole input;
 2. **duplicates** over every row, from four small columns (customer, a 64-bit hash of the normalized text, date,
    id): the same :func:`feedback.clean.find_duplicates` the in-memory path runs;
 3. **theme fit** (unless a model is given) on the same sample of usable texts ``ThemeModel.fit`` would draw
-   (by stable per-text keys, ``feedback.themes.stable_sample_keys``) from the whole input (at most ``3 × MAX_FIT_TEXTS`` texts are read back), so the model is the one the
-   in-memory path fits;
-4. **theme tagging** chunk by chunk, in parallel, and each finished chunk is handed on in input order (written
+   (by stable per-text keys, ``feedback.themes.stable_sample_keys``) from the whole input (at most
+   ``3 × MAX_FIT_TEXTS`` texts are read back), so the model is the one the in-memory path fits. It needs clean
+   texts only, so it runs in the background (a process of its own; a task on Dask) while
+4. **sentiment** scores the chunks in parallel, the workers at a lower CPU priority: the fit is what the next
+   pass waits for, and it is one process, so it keeps a core and the workers take the rest;
+5. **theme tagging** chunk by chunk, in parallel, and each finished chunk is handed on in input order (written
    to the output file by ``feedback analyze``; for ``feedback report`` kept as a slim frame without the raw text).
+   With a given theme model there is no fit to wait for: sentiment and tagging are one pass.
 
 The result is identical, row for row, to :func:`feedback.pipeline.analyze_feedback` on the whole frame, for any
 number of workers and on either engine (tests check it). Engines: ``local`` (a process pool of ``workers``;
@@ -52,7 +56,7 @@ START_METHOD = "fork"
 #: columns the report does not need: dropped from each finished chunk by ``feedback report`` (``slim=True``)
 REPORT_DROP_COLUMNS = ("text", "removed_text", "sentiment_drivers")
 #: stage names of the timing summary, in pipeline order
-STAGES = ("read", "clean", "sentiment", "duplicates", "theme fit", "theme tagging", "write")
+STAGES = ("read", "clean", "duplicates", "theme fit", "sentiment", "theme tagging", "redact", "write")
 _DUP_KEY = "_dup_key"
 
 
@@ -169,41 +173,42 @@ def _take(column: pd.Series, codes: np.ndarray):
 
 
 def _timed(stage: str, timings: dict, fn, *args):
-    start = time.perf_counter()
+    """``fn(*args)``, adding its CPU seconds to ``timings[stage]``: CPU, not wall, because workers share the
+    cores with the background theme fit, and a stage's wall time would count the time it waited for them."""
+    start = time.process_time()
     out = fn(*args)
-    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+    timings[stage] = timings.get(stage, 0.0) + time.process_time() - start
     return out
 
 
-def first_pass_task(chunk: pd.DataFrame, redact: bool, max_chars: int | None,
-                    sentiment_model: str | None) -> tuple[pd.DataFrame, dict]:
-    """Clean and score one chunk (in a worker): the frame and the seconds each stage took."""
+def clean_task(chunk: pd.DataFrame, redact: bool, max_chars: int | None) -> tuple[pd.DataFrame, dict]:
+    """Clean one chunk (in a worker): the frame and the seconds it took."""
     timings: dict[str, float] = {}
     chunk = _timed("clean", timings, clean_rows, chunk, redact, max_chars)
+    return chunk, timings
+
+
+def score_task(chunk: pd.DataFrame, sentiment_model: str | None) -> tuple[pd.DataFrame, dict]:
+    """Score one chunk whose duplicates are known (in a worker), while the theme fit runs."""
+    timings: dict[str, float] = {}
     chunk = _timed("sentiment", timings, score_rows, chunk, _scorer(sentiment_model))
     return chunk, timings
 
 
-def second_pass_task(chunk: pd.DataFrame, model, sentiment_model: str | None, redact_output: bool,
-                     slim: bool) -> tuple[pd.DataFrame, dict]:
-    """Tag themes on one chunk whose duplicates are known (in a worker); rows newly found to be duplicates lose
-    their sentiment the way score_sentiment blanks a skipped row."""
+def fit_task(config: Config, texts: list[str], keys: np.ndarray):
+    """Fit the run's theme model on its sample (in the background): the model and the seconds it took."""
     timings: dict[str, float] = {}
-    newly_skipped = chunk.pop("_rescore").to_numpy(dtype=bool) if "_rescore" in chunk.columns else None
-    if newly_skipped is not None and newly_skipped.any():
-        from .sentiment import score_sentiment
+    model = _timed("theme fit", timings, config.theme_model().fit, texts, None, None, keys)
+    return model, timings
 
-        blanked = _timed("sentiment", timings, score_sentiment, chunk[newly_skipped], "clean_text",
-                         _scorer(sentiment_model))
-        chunk = chunk.copy()
-        positions = np.flatnonzero(newly_skipped)
-        for column in ("sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase",
-                       "escalation", "urgency", "anger"):
-            values = chunk[column].to_numpy(dtype=object).copy()
-            new = blanked[column].to_numpy(dtype=object)
-            for k, p in enumerate(positions):
-                values[p] = new[k]
-            chunk[column] = pd.Series(list(values), index=chunk.index).astype(blanked[column].dtype)
+
+def tag_task(chunk: pd.DataFrame, model, sentiment_model: str | None, redact_output: bool, slim: bool,
+             score: bool) -> tuple[pd.DataFrame, dict]:
+    """Tag themes on one chunk (in a worker), scoring it first when ``score`` (a theme model was given, so there
+    was no fit to wait for); then redact the output columns and drop what the report does not need."""
+    timings: dict[str, float] = {}
+    if score:
+        chunk = _timed("sentiment", timings, score_rows, chunk, _scorer(sentiment_model))
     chunk = _timed("theme tagging", timings, tag_rows, chunk, _theme_model(model), _scorer(sentiment_model))
     if redact_output:
         from .clean import redact_columns
@@ -217,6 +222,73 @@ def second_pass_task(chunk: pd.DataFrame, model, sentiment_model: str | None, re
 
 # ------------------------------------------------------------------------------------------ engines
 
+#: niceness of workers that run next to a background call: the theme fit, which the tagging pass waits for,
+#: keeps a core to itself, and the workers still take every cycle it leaves
+LOW_PRIORITY_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(LOW_PRIORITY_NICENESS)
+    except (AttributeError, OSError):  # no os.nice (Windows): same priority, only slower
+        pass
+
+
+class _Finished:
+    """The result of a call already made (``LocalEngine.start`` with one worker)."""
+
+    def __init__(self, fn: Callable, args: tuple) -> None:
+        self._value = fn(*args)
+
+    def result(self):
+        return self._value
+
+    def cancel(self) -> None:
+        pass
+
+
+def _call_and_send(connection, fn: Callable, args: tuple) -> None:
+    try:
+        connection.send((True, fn(*args)))
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        connection.send((False, exc))
+    finally:
+        connection.close()
+
+
+class _BackgroundCall:
+    """``fn(*args)`` in a process of its own, started at once; :meth:`result` waits for it and raises what it
+    raised. A process of its own, not a pool worker: its memory (the theme fit's) goes back to the OS when it
+    ends, and :meth:`cancel` can stop it when the run fails."""
+
+    def __init__(self, fn: Callable, args: tuple) -> None:
+        import multiprocessing
+
+        method = START_METHOD if START_METHOD in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_call_and_send, args=(send, fn, args), name="feedback-theme-fit")
+        self._process.start()
+        send.close()
+
+    def result(self):
+        try:
+            ok, value = self._receive.recv()
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(f"the background process {self._process.name} ended without a result (exit code "
+                               f"{self._process.exitcode}; out of memory?)") from None
+        self._process.join()
+        if not ok:
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
 class LocalEngine:
     """Ordered map of a task over chunks on a process pool of ``workers`` (started at the second chunk, so a
     small input never pays for it); ``workers=1`` runs in this process."""
@@ -227,7 +299,7 @@ class LocalEngine:
             raise ConfigError(f"--workers must be a whole number >= 1; got {workers!r}")
         self._pool = None
 
-    def _executor(self, warm: Callable | None):
+    def _executor(self, warm: Callable | None, low_priority: bool = False):
         if self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -238,12 +310,15 @@ class LocalEngine:
             method = START_METHOD if START_METHOD in multiprocessing.get_all_start_methods() else "spawn"
             if method == "fork" and warm is not None:
                 warm()
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method),
+                                             initializer=_lower_priority if low_priority else None)
         return self._pool
 
-    def map(self, fn: Callable, items: Iterable, *args, warm: Callable | None = None) -> Iterator:
+    def map(self, fn: Callable, items: Iterable, *args, warm: Callable | None = None,
+            low_priority: bool = False) -> Iterator:
         """``fn(item, *args)`` for every item, in order; ``warm`` loads in this process what forked workers
-        should inherit. A new pool starts for each map, so it inherits what the previous stage loaded."""
+        should inherit. A new pool starts for each map, so it inherits what the previous stage loaded.
+        ``low_priority``: the workers yield the CPU to a call running in the background (:meth:`start`)."""
         self.close()
         if self.workers == 1:
             for item in items:
@@ -258,7 +333,7 @@ class LocalEngine:
         if second is None:  # one chunk: no pool
             yield fn(first, *args)
             return
-        pool = self._executor(warm)
+        pool = self._executor(warm, low_priority)
         for item in (first, second):
             pending.append(pool.submit(fn, item, *args))
         for item in iterator:
@@ -267,6 +342,11 @@ class LocalEngine:
             pending.append(pool.submit(fn, item, *args))
         while pending:
             yield pending.popleft().result()
+
+    def start(self, fn: Callable, *args):
+        """``fn(*args)`` in the background, next to the maps that follow (in this process with one worker, so
+        first); returns an object whose ``result()`` waits for it."""
+        return _Finished(fn, args) if self.workers == 1 else _BackgroundCall(fn, args)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -294,7 +374,8 @@ class DaskEngine:
                               "(`dask scheduler`) or check the address") from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    def map(self, fn: Callable, items: Iterable, *args, warm: Callable | None = None) -> Iterator:
+    def map(self, fn: Callable, items: Iterable, *args, warm: Callable | None = None,
+            low_priority: bool = False) -> Iterator:
         # big arguments (the pickled theme model) go to the cluster once, not with every chunk
         args = tuple(self.client.scatter(a, broadcast=True) if isinstance(a, bytes) else a for a in args)
         pending: deque = deque()
@@ -304,6 +385,10 @@ class DaskEngine:
             pending.append(self.client.submit(fn, item, *args, pure=False))
         while pending:
             yield pending.popleft().result()
+
+    def start(self, fn: Callable, *args):
+        """``fn(*args)`` as one task on the cluster, next to the maps that follow; a future."""
+        return self.client.submit(fn, *args, pure=False)
 
     def close(self) -> None:
         if self._own:
@@ -323,7 +408,8 @@ def make_engine(engine: str = "local", workers: int | None = None, scheduler=Non
 
 @dataclass
 class RunStats:
-    """What a streamed run did: rows, quality counts, seconds per stage (summed over workers) and wall time."""
+    """What a streamed run did: rows, quality counts, seconds per stage (worker stages: CPU seconds summed over
+    workers) and wall time."""
 
     rows: int = 0
     workers: int = 1
@@ -353,8 +439,8 @@ class RunStats:
         """The final summary: rows/s overall, then seconds and rows/s per stage."""
         rate = self.rows / self.wall_seconds if self.wall_seconds else 0.0
         out = [f"{self.rows:,} rows in {self.wall_seconds:.1f} s ({rate:,.0f} rows/s), engine {self.engine}, "
-               f"{self.workers} worker{'s' if self.workers != 1 else ''}; per stage (worker stages: seconds summed "
-               "over workers):"]
+               f"{self.workers} worker{'s' if self.workers != 1 else ''}; per stage (seconds; clean, sentiment, theme "
+               "fit, tagging and redact: CPU seconds summed over workers, the fit running next to the sentiment):"]
         order = [s for s in STAGES if s in self.stage_seconds] + \
             [s for s in self.stage_seconds if s not in STAGES]
         for stage in order:
@@ -396,9 +482,6 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
     ``redact_output`` redacts PII in every text column of the yielded rows (as ``feedback analyze`` writes them);
     ``slim`` drops ``REPORT_DROP_COLUMNS``; ``date_window`` flags rows outside ``config.since``/``until``.
     """
-    from .clustering import smallest_keys
-    from .themes import MAX_FIT_TEXTS, keys_from_hashes, text_hashes
-
     config = config or Config()
     stats = stats if stats is not None else RunStats()
     own_engine = engine is None
@@ -406,8 +489,9 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
     stats.workers, stats.engine = getattr(engine, "workers", 1), "dask" if isinstance(engine, DaskEngine) else "local"
     started = time.perf_counter()
     spill = Path(tempfile.mkdtemp(prefix="feedback-chunks-"))
+    fitting = None
     try:
-        # 1. read, clean, score (parallel); spill each cleaned chunk, keep the duplicate-search columns
+        # 1. read + clean (parallel); spill each cleaned chunk, keep the duplicate-search columns
         parts: list[Path] = []
         dup_columns: list[pd.DataFrame] = []
 
@@ -425,19 +509,16 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
                 stats.repaired += int(chunk.attrs.get("mojibake_repaired", 0) or 0)
                 yield chunk
 
-        bar = progress(None, "clean + sentiment", quiet)
-        for chunk, timings in engine.map(first_pass_task, read(), config.redact_pii, config.max_text_chars,
-                                         sentiment_model, warm=lambda: _scorer(sentiment_model)):
+        bar = progress(None, "clean", quiet)
+        for chunk, timings in engine.map(clean_task, read(), config.redact_pii, config.max_text_chars):
             stats.add(timings)
-            path = spill / f"part{len(parts):06d}.pkl"
-            chunk.to_pickle(path)
-            parts.append(path)
+            parts.append(_spill(chunk, spill, len(parts)))
             keep = [c for c in ("customer_id", "created_at", "feedback_id") if c in chunk.columns]
             dup_columns.append(chunk[keep + [_DUP_KEY]])
             bar.update(len(chunk))
         bar.close()
         if isinstance(engine, LocalEngine):
-            engine.close()  # idle first-pass workers would hold their memory through the theme fit
+            engine.close()  # idle workers would hold their memory through what follows
         sizes = [len(d) for d in dup_columns]
         stats.rows = sum(sizes)
         if not stats.rows:
@@ -452,74 +533,116 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         del keys
         stats.add({"duplicates": time.perf_counter() - start})
 
-        # 3. themes: the sample ThemeModel.fit would draw from every usable text (stable per-text keys)
+        # 3. theme fit in the background (it needs only clean texts), on the sample ThemeModel.fit would draw
         if theme_model is None:
-            start = time.perf_counter()
-            offset = 0
-            final_issues, hashes = [], []
-            for path, size in zip(parts, sizes):
-                part = pd.read_pickle(path)
-                final_issues.append(_with_duplicates(part["quality_issue"].to_numpy(dtype=object),
-                                                     duplicate_of[offset:offset + size]))
-                hashes.append(text_hashes(part["clean_text"].astype(str)))
-                offset += size
-                del part
-            final = np.concatenate(final_issues)
-            usable_rows = np.flatnonzero(~pd.Series(final).isin(SKIP_REASONS).to_numpy())
-            keys = keys_from_hashes(np.concatenate(hashes)[usable_rows])
-            del final, final_issues, hashes
-            pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
-            usable_rows, keys = usable_rows[pool], keys[pool]
-            texts, offset = [], 0
-            for path, size in zip(parts, sizes):
-                wanted = usable_rows[(usable_rows >= offset) & (usable_rows < offset + size)] - offset
-                if len(wanted):
-                    texts.extend(pd.read_pickle(path)["clean_text"].astype(str).to_numpy()[wanted].tolist())
-                offset += size
-            theme_model = config.theme_model().fit(texts, sample_keys=keys)
+            texts, keys = _fit_sample(parts, sizes, duplicate_of)
+            fitting = engine.start(fit_task, config, texts, keys)
             del texts, keys
-            release_memory()  # before the second-pass workers fork from this process
-            stats.add({"theme fit": time.perf_counter() - start})
-        stats.theme_model = theme_model
-        blob = pickle.dumps(theme_model, protocol=pickle.HIGHEST_PROTOCOL) \
-            if not (isinstance(engine, LocalEngine) and engine.workers == 1) else theme_model
 
-        # 4. tag (parallel), in input order
-        def second_inputs() -> Iterator[pd.DataFrame]:
+        def deduplicated() -> Iterator[pd.DataFrame]:
             offset = 0
             for path, size in zip(parts, sizes):
                 chunk = pd.read_pickle(path)
                 path.unlink()
-                before = chunk["quality_issue"].to_numpy(dtype=object)
                 dups = duplicate_of[offset:offset + size]
-                issues = _with_duplicates(before, dups)
                 chunk = chunk.drop(columns=[_DUP_KEY])
                 at = chunk.columns.get_loc("language") + 1  # where clean_feedback puts it
                 chunk.insert(at, "duplicate_of", pd.Series(dups, index=chunk.index, dtype=object))
+                issues = _with_duplicates(chunk["quality_issue"].to_numpy(dtype=object), dups)
                 chunk["quality_issue"] = pd.Series(issues, index=chunk.index, dtype=chunk["quality_issue"].dtype)
-                rescore = (issues != before) & pd.Series(issues).isin(SKIP_REASONS).to_numpy()
-                if rescore.any():
-                    chunk["_rescore"] = rescore
                 offset += size
                 yield chunk
 
-        bar = progress(stats.rows, "themes", quiet)
-        def warm() -> None:
-            _scorer(sentiment_model)
-            theme_model.transform(["warm up the lemma and embedding tables"])
+        def tag(inputs: Iterator[pd.DataFrame], score: bool) -> Iterator[pd.DataFrame]:
+            blob = pickle.dumps(theme_model, protocol=pickle.HIGHEST_PROTOCOL) \
+                if not (isinstance(engine, LocalEngine) and engine.workers == 1) else theme_model
 
-        for chunk, timings in engine.map(second_pass_task, second_inputs(), blob, sentiment_model, redact_output, slim,
-                                         warm=warm):
+            def warm() -> None:
+                _scorer(sentiment_model)
+                theme_model.transform(["warm up the lemma and embedding tables"])
+
+            bar = progress(stats.rows, "sentiment + themes" if score else "themes", quiet)
+            for chunk, timings in engine.map(tag_task, inputs, blob, sentiment_model, redact_output, slim, score,
+                                             warm=warm):
+                stats.add(timings)
+                stats.issues.update(chunk["quality_issue"].tolist())
+                bar.update(len(chunk))
+                yield chunk
+            bar.close()
+
+        if fitting is None:  # 4. a given model: score and tag in one pass
+            stats.theme_model = theme_model
+            yield from tag(deduplicated(), score=True)
+            return
+
+        # 4. sentiment (parallel) while the themes are fitted
+        scored: list[Path] = []
+        bar = progress(stats.rows, "sentiment", quiet)
+        for chunk, timings in engine.map(score_task, deduplicated(), sentiment_model,
+                                         warm=lambda: _scorer(sentiment_model), low_priority=True):
             stats.add(timings)
-            stats.issues.update(chunk["quality_issue"].tolist())
+            scored.append(_spill(chunk, spill, len(parts) + len(scored)))
             bar.update(len(chunk))
-            yield chunk
         bar.close()
+        if isinstance(engine, LocalEngine):
+            engine.close()
+        theme_model, timings = fitting.result()
+        fitting = None
+        stats.add(timings)
+        stats.theme_model = theme_model
+        release_memory()  # before the tagging workers fork from this process
+
+        # 5. tag (parallel), in input order
+        def read_scored() -> Iterator[pd.DataFrame]:
+            for path in scored:
+                chunk = pd.read_pickle(path)
+                path.unlink()
+                yield chunk
+
+        yield from tag(read_scored(), score=False)
     finally:
+        if fitting is not None:
+            fitting.cancel()
         shutil.rmtree(spill, ignore_errors=True)
         if own_engine:
             engine.close()
         stats.wall_seconds = time.perf_counter() - started
+
+
+def _spill(chunk: pd.DataFrame, folder: Path, number: int) -> Path:
+    path = folder / f"part{number:06d}.pkl"
+    chunk.to_pickle(path)
+    return path
+
+
+def _fit_sample(parts: list[Path], sizes: list[int], duplicate_of: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The usable texts (after the duplicate search) ``ThemeModel.fit`` would draw its sample from, with their
+    keys: at most ``3 × MAX_FIT_TEXTS`` of the smallest stable per-text keys, read back from the spilled chunks."""
+    from .clustering import smallest_keys
+    from .themes import MAX_FIT_TEXTS, keys_from_hashes, text_hashes
+
+    offset = 0
+    final_issues, hashes = [], []
+    for path, size in zip(parts, sizes):
+        part = pd.read_pickle(path)
+        final_issues.append(_with_duplicates(part["quality_issue"].to_numpy(dtype=object),
+                                             duplicate_of[offset:offset + size]))
+        hashes.append(text_hashes(part["clean_text"].astype(str)))
+        offset += size
+        del part
+    final = np.concatenate(final_issues)
+    usable_rows = np.flatnonzero(~pd.Series(final).isin(SKIP_REASONS).to_numpy())
+    keys = keys_from_hashes(np.concatenate(hashes)[usable_rows])
+    del final, final_issues, hashes
+    pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
+    usable_rows, keys = usable_rows[pool], keys[pool]
+    texts, offset = [], 0
+    for path, size in zip(parts, sizes):
+        wanted = usable_rows[(usable_rows >= offset) & (usable_rows < offset + size)] - offset
+        if len(wanted):
+            texts.extend(pd.read_pickle(path)["clean_text"].astype(str).to_numpy()[wanted].tolist())
+        offset += size
+    return texts, keys
 
 
 def release_memory() -> None:

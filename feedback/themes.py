@@ -231,24 +231,30 @@ def _lemma_docs(texts) -> list[str]:
 MAX_LABEL_WORDS = 4
 
 
-def _surface_forms(texts, max_n: int = 3, limit: int = 20_000) -> dict[str, str]:
-    """The most frequent way customers wrote each lemma n-gram, as a span of their words.
+def _surface_forms(texts, max_n: int = 3, limit: int = 20_000, wanted: set[str] | None = None) -> dict[str, str]:
+    """The most frequent way customers wrote each lemma n-gram (of ``wanted`` only, when given), as a span of
+    their words.
 
     Labels then read "charged twice" (not "charge twice") and "no complaints so far" (not "complaints far"). An
     n-gram whose words never stand within ``MAX_LABEL_WORDS`` of each other has no surface form: it is an artefact
     of removing stop words, not a phrase anybody wrote, and is never a label.
     """
     counts: dict[str, Counter] = defaultdict(Counter)
+    starts = None if wanted is None else {gram.split(" ", 1)[0] for gram in wanted}
     for text in texts[:limit]:
         words, content = words_and_content(text)
         for n in range(1, max_n + 1):
             for i in range(len(content) - n + 1):
+                if starts is not None and content[i][2] not in starts:
+                    continue
                 gram = content[i:i + n]
                 first, last = gram[0][0], gram[-1][0]
                 if last - first >= MAX_LABEL_WORDS or any(w in PHRASE_BREAKS for w in words[first:last + 1]):
                     continue
-                span = gram[0][1] if n == 1 else " ".join(words[first:last + 1])
-                counts[" ".join(t[2] for t in gram)][span] += 1
+                key = " ".join(t[2] for t in gram)
+                if wanted is not None and key not in wanted:
+                    continue
+                counts[key][gram[0][1] if n == 1 else " ".join(words[first:last + 1])] += 1
     return {lem: c.most_common(1)[0][0] for lem, c in counts.items()}
 
 
@@ -593,18 +599,25 @@ class ThemeModel:
         ctfidf = tf * idf
         # Multi-word phrases read better than single words; prefer them when nearly as distinctive.
         ctfidf = ctfidf * np.where(n_words > 1, 1.6, 1.0)
-        surface = _surface_forms([texts[i] for i in np.flatnonzero(primary >= 0)])
         # phrases one word longer than a phrase, at either end ("archive old" -> "archive old client")
         longer: dict[str, list[int]] = defaultdict(list)
         for k in np.flatnonzero(n_words > 1):
             words = phrases[k].split()
             longer[" ".join(words[:-1])].append(int(k))
             longer[" ".join(words[1:])].append(int(k))
+        orders = [np.argsort(-ctfidf[i], kind="stable")[:40] for i in range(n_themes)]
+        # surface forms of the phrases a label can come from only: each theme's top 40 and their longer phrases
+        candidates = {int(j) for order in orders for j in order}
+        frontier = set(candidates)
+        while frontier:
+            frontier = {k for j in frontier for k in longer.get(phrases[j], ())} - candidates
+            candidates |= frontier
+        surface = _surface_forms([texts[i] for i in np.flatnonzero(primary >= 0)],
+                                 wanted={phrases[j] for j in candidates})
         themes, used_labels = [], set()
         for i in range(n_themes):
-            order = np.argsort(-ctfidf[i], kind="stable")
             top = []
-            for j in order[:40]:
+            for j in orders[i]:
                 if class_counts[i, j] < 2:
                     continue
                 if n_words[j] == 1 and phrases[j] in KEPT_FUNCTION_WORDS:

@@ -124,6 +124,66 @@ def test_dask_engine_equals_the_local_engine_row_for_row(standard, model):
     assert stats.engine == "dask"
 
 
+def test_background_fit_on_two_workers_gives_the_in_memory_model_and_rows(standard):
+    """With workers the theme fit runs in a process of its own while the sentiment is scored."""
+    _, frame = standard
+    reference, ref_model = analyze_feedback(frame, Config(n_themes=3, min_theme_size=3))
+    engine = scale.LocalEngine(2)
+    try:
+        out, stats = _stream(frame, engine, chunk_rows=40)
+    finally:
+        engine.close()
+    np.testing.assert_array_equal(stats.theme_model.centroids_, ref_model.centroids_)
+    pd.testing.assert_frame_equal(out, reference)
+    assert stats.stage_seconds["theme fit"] > 0 and stats.stage_seconds["sentiment"] > 0
+
+
+def test_dask_engine_fits_the_themes_as_a_cluster_task(standard):
+    distributed = pytest.importorskip("dask.distributed")
+    _, frame = standard
+    reference, ref_model = analyze_feedback(frame, Config(n_themes=3, min_theme_size=3))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        engine = scale.make_engine("dask", scheduler=cluster.scheduler_address)
+        try:
+            out, stats = _stream(frame, engine)
+        finally:
+            engine.close()
+    np.testing.assert_array_equal(stats.theme_model.centroids_, ref_model.centroids_)
+    pd.testing.assert_frame_equal(out, reference)
+
+
+def test_a_failing_background_fit_raises_its_error_and_leaves_no_process(standard, monkeypatch):
+    import multiprocessing
+
+    import feedback.themes as themes
+    from feedback.errors import InputError
+
+    def broken_fit(self, *args, **kwargs):
+        raise InputError("the fit broke", fix="nothing to fix, a test")
+
+    monkeypatch.setattr(themes.ThemeModel, "fit", broken_fit)  # the forked fit process inherits it
+    engine = scale.LocalEngine(2)
+    try:
+        with pytest.raises(InputError, match="the fit broke"):
+            _stream(standard[1], engine, chunk_rows=40)
+    finally:
+        engine.close()
+    assert not [p for p in multiprocessing.active_children() if p.name == "feedback-theme-fit"]
+
+
+def test_workers_beside_the_background_fit_run_at_a_lower_priority():
+    import os
+
+    engine = scale.LocalEngine(2)
+    try:
+        normal = list(engine.map(os.nice, [0, 0, 0]))  # os.nice(0) returns the niceness it runs at
+        lowered = list(engine.map(os.nice, [0, 0, 0], low_priority=True))
+    finally:
+        engine.close()
+    assert set(normal) == {os.nice(0)}
+    assert set(lowered) == {min(19, os.nice(0) + scale.LOW_PRIORITY_NICENESS)}
+
+
 def test_dask_engine_without_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(ConfigError, match=r"feedback\[dask\]"):
