@@ -251,6 +251,10 @@ def _call_and_send(connection, fn: Callable, args: tuple) -> None:
     try:
         connection.send((True, fn(*args)))
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        import traceback
+
+        # the traceback does not travel with a pickled exception: send it as a note
+        exc.add_note("".join(["in the background process:\n", *traceback.format_exception(exc)]).rstrip())
         connection.send((False, exc))
     finally:
         connection.close()

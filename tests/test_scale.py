@@ -164,11 +164,12 @@ def test_a_failing_background_fit_raises_its_error_and_leaves_no_process(standar
     monkeypatch.setattr(themes.ThemeModel, "fit", broken_fit)  # the forked fit process inherits it
     engine = scale.LocalEngine(2)
     try:
-        with pytest.raises(InputError, match="the fit broke"):
+        with pytest.raises(InputError, match="the fit broke") as raised:
             _stream(standard[1], engine, chunk_rows=40)
     finally:
         engine.close()
     assert not [p for p in multiprocessing.active_children() if p.name == "feedback-theme-fit"]
+    assert "broken_fit" in "".join(raised.value.__notes__)  # where it broke, from the other process
 
 
 def test_workers_beside_the_background_fit_run_at_a_lower_priority():
