@@ -106,7 +106,7 @@ def cmd_db_export(args) -> int:
 def cmd_themes_refit(args) -> int:
     from .workspace import refit
 
-    print("\n".join(refit(args.db, _config(args), progress=_say).lines()))
+    print("\n".join(refit(args.db, _config(args), progress=_say, scorer=_load_scorer(args)).lines()))
     return 0
 
 
@@ -539,6 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(themes that persist keep their id and label; new ones are 'emerging'), "
                                           "retag every row and store the model as the next version.")
     p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
+    p.add_argument("--sentiment-model", metavar="DIR", help="The calibrated sentiment model the rows were added with "
+                   "(`db add --sentiment-model`): scores the sentences of rows with several themes on its scale.")
     discovery(p)
     common(p, themes=False)
     p.set_defaults(func=cmd_themes_refit)

@@ -80,9 +80,9 @@ PAINPOINT_DEFINITIONS = {
                           "several themes); the share is affected customers ÷ customers who wrote feedback",
     "Mentions": "texts tagged with the theme",
     "Mean sentiment": "mean sentiment the theme gets from its texts, from −1 (very negative) to +1 (very positive): a "
-                      "text's score when the theme is its only one; when a text raises several themes, the mean "
-                      "score of its sentences about this theme (so praise for one part of a message does not soften "
-                      "a complaint about another)",
+                      "text's score when the theme is its only one; when a text raises several themes, the score of "
+                      "its sentences about this theme, scored together (so praise for one part of a message does not "
+                      "soften a complaint about another)",
     "Churn lift": "churn_rate_affected ÷ churn_rate_unaffected, where churn rates are the share of customers "
                   "with churned = true among customers who raised the theme and among all other customers; "
                   "95% interval exp(ln RR ± 1.96·√(1/a − 1/n₁ + 1/c − 1/n₂))",

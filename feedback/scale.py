@@ -189,10 +189,11 @@ def clean_task(chunk: pd.DataFrame, redact: bool, max_chars: int | None) -> tupl
 
 
 def score_task(chunk: pd.DataFrame, sentiment_model: str | None) -> tuple[pd.DataFrame, dict]:
-    """Score one chunk whose duplicates are known (in a worker), while the theme fit runs."""
+    """Score the ``clean_text`` and final ``quality_issue`` of one chunk (in a worker, while the theme fit runs):
+    the columns score_rows adds, and the seconds it took."""
     timings: dict[str, float] = {}
-    chunk = _timed("sentiment", timings, score_rows, chunk, _scorer(sentiment_model))
-    return chunk, timings
+    scored = _timed("sentiment", timings, score_rows, chunk, _scorer(sentiment_model))
+    return scored.drop(columns=list(chunk.columns)), timings
 
 
 def fit_task(config: Config, texts: list[str], keys: np.ndarray):
@@ -516,7 +517,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         bar = progress(None, "clean", quiet)
         for chunk, timings in engine.map(clean_task, read(), config.redact_pii, config.max_text_chars):
             stats.add(timings)
-            parts.append(_spill(chunk, spill, len(parts)))
+            parts.append(_spill(chunk, spill, f"part{len(parts):06d}"))
             keep = [c for c in ("customer_id", "created_at", "feedback_id") if c in chunk.columns]
             dup_columns.append(chunk[keep + [_DUP_KEY]])
             bar.update(len(chunk))
@@ -543,11 +544,14 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
             fitting = engine.start(fit_task, config, texts, keys)
             del texts, keys
 
-        def deduplicated() -> Iterator[pd.DataFrame]:
+        def deduplicated(scores: list[Path] | None = None, keep: bool = False) -> Iterator[pd.DataFrame]:
+            """The spilled chunks with the duplicate search applied (and their sentiment columns joined, when
+            spilled too); ``keep``: leave the files for a later pass."""
             offset = 0
-            for path, size in zip(parts, sizes):
+            for number, (path, size) in enumerate(zip(parts, sizes)):
                 chunk = pd.read_pickle(path)
-                path.unlink()
+                if not keep:
+                    path.unlink()
                 dups = duplicate_of[offset:offset + size]
                 chunk = chunk.drop(columns=[_DUP_KEY])
                 at = chunk.columns.get_loc("language") + 1  # where clean_feedback puts it
@@ -555,6 +559,9 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
                 issues = _with_duplicates(chunk["quality_issue"].to_numpy(dtype=object), dups)
                 chunk["quality_issue"] = pd.Series(issues, index=chunk.index, dtype=chunk["quality_issue"].dtype)
                 offset += size
+                if scores is not None:
+                    chunk = pd.concat([chunk, pd.read_pickle(scores[number])], axis=1)
+                    scores[number].unlink()
                 yield chunk
 
         def tag(inputs: Iterator[pd.DataFrame], score: bool) -> Iterator[pd.DataFrame]:
@@ -579,14 +586,16 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
             yield from tag(deduplicated(), score=True)
             return
 
-        # 4. sentiment (parallel) while the themes are fitted
-        scored: list[Path] = []
+        # 4. sentiment (parallel) while the themes are fitted: only the two columns it reads go to the workers,
+        # only the columns it adds come back and are spilled (the chunks stay on disk for the tagging pass)
+        scores: list[Path] = []
         bar = progress(stats.rows, "sentiment", quiet)
-        for chunk, timings in engine.map(score_task, deduplicated(), sentiment_model,
-                                         warm=lambda: _scorer(sentiment_model), low_priority=True):
+        inputs = (chunk[["clean_text", "quality_issue"]] for chunk in deduplicated(keep=True))
+        for columns, timings in engine.map(score_task, inputs, sentiment_model,
+                                           warm=lambda: _scorer(sentiment_model), low_priority=True):
             stats.add(timings)
-            scored.append(_spill(chunk, spill, len(parts) + len(scored)))
-            bar.update(len(chunk))
+            scores.append(_spill(columns, spill, f"score{len(scores):06d}"))
+            bar.update(len(columns))
         bar.close()
         if isinstance(engine, LocalEngine):
             engine.close()
@@ -597,13 +606,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         release_memory()  # before the tagging workers fork from this process
 
         # 5. tag (parallel), in input order
-        def read_scored() -> Iterator[pd.DataFrame]:
-            for path in scored:
-                chunk = pd.read_pickle(path)
-                path.unlink()
-                yield chunk
-
-        yield from tag(read_scored(), score=False)
+        yield from tag(deduplicated(scores), score=False)
     finally:
         if fitting is not None:
             fitting.cancel()
@@ -613,8 +616,8 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         stats.wall_seconds = time.perf_counter() - started
 
 
-def _spill(chunk: pd.DataFrame, folder: Path, number: int) -> Path:
-    path = folder / f"part{number:06d}.pkl"
+def _spill(chunk: pd.DataFrame, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.pkl"
     chunk.to_pickle(path)
     return path
 

@@ -614,8 +614,13 @@ class RefitResult:
                 f"kept: {show(self.kept)}", f"emerging: {show(self.emerging)}", f"gone: {show(self.gone)}"]
 
 
-def refit(db: str | Path, config: Config | None = None, progress: Callable[[str], None] | None = None) -> RefitResult:
-    """Refit themes on every stored usable row (previous = stored model), retag all rows, store the new version."""
+def refit(db: str | Path, config: Config | None = None, progress: Callable[[str], None] | None = None,
+          scorer=None) -> RefitResult:
+    """Refit themes on every stored usable row (previous = stored model), retag all rows, store the new version.
+
+    ``scorer`` scores the sentences of rows with several themes (``theme_sentiment``); give the calibrated scorer
+    the rows were added with, so those scores share the scale of the stored ``sentiment`` (default: the default
+    scorer)."""
     from .themes import tag_themes
 
     config = config or Config()
@@ -626,7 +631,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
         usable = ~frame["quality_issue"].isin(SKIP_REASONS)
         texts = frame.loc[usable, "clean_text"].astype(str).tolist()
         model = config.theme_model().fit(texts, previous=stored.theme_model)
-        tagged, _ = tag_themes(frame, model)
+        tagged, _ = tag_themes(frame, model, scorer=scorer)
         con = connect(db)
         try:
             with _transaction(con):

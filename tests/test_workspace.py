@@ -424,3 +424,29 @@ def test_rows_stored_before_theme_sentiment_existed_mix_with_new_ones(exports, t
     W.refit(db)
     refitted = W.load_frames(db).feedback
     assert all(len(s) == len(t) for s, t in zip(refitted["theme_sentiment"], refitted["theme_ids"]))
+
+
+def test_refit_scores_multi_theme_sentences_with_the_given_sentiment_model(exports, tmp_path):
+    from feedback.sentiment import load_scorer
+    from feedback.themes import tag_themes
+
+    labelled = tmp_path / "labelled.csv"
+    pd.DataFrame({"comment": ["The app crashes, awful.", "Refund never came, terrible.", "Still broken, useless.",
+                              "Where is the export button?", "What time zone do dates use?", "Is there an API?",
+                              "Great support, thank you!", "Love the new dashboard.", "Fast refund, very happy."],
+                  "label": ["negative"] * 3 + ["neutral"] * 3 + ["positive"] * 3}).to_csv(labelled, index=False)
+    calibrated = tmp_path / "calibrated"
+    assert main(["sentiment", "fit", str(labelled), "--label-column", "label", "--text-column", "comment",
+                 "--out", str(calibrated)]) == 0
+    db = tmp_path / "refit.sqlite"
+    shutil.copy(exports["weekly"], db)
+    assert main(["themes", "refit", "--db", str(db), "--sentiment-model", str(calibrated)]) == 0
+    stored = W.load_frames(db)
+    frame = stored.feedback
+    multi = (frame["theme_ids"].map(len) > 1).to_numpy()
+    assert multi.any()
+    expected, _ = tag_themes(frame, stored.theme_model, scorer=load_scorer(calibrated))
+    default, _ = tag_themes(frame, stored.theme_model)
+    got = [v for row in frame.loc[multi, "theme_sentiment"] for v in row]
+    assert got == pytest.approx([v for row in expected.loc[multi, "theme_sentiment"] for v in row], abs=1e-4)
+    assert got != pytest.approx([v for row in default.loc[multi, "theme_sentiment"] for v in row], abs=1e-4)
