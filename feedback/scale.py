@@ -11,7 +11,7 @@ all rows at once works on small columns only. One run of :func:`analyze_stream`:
 3. **theme fit** (unless a model is given) on the same sample of usable texts ``ThemeModel.fit`` would draw
    (by stable per-text keys, ``feedback.themes.stable_sample_keys``) from the whole input (at most
    ``3 × MAX_FIT_TEXTS`` texts are read back), so the model is the one the in-memory path fits. It needs clean
-   texts only, so it runs in the background (a process of its own; a task on Dask) while
+   texts only, so it runs in the background (a thread of this process; a task on Dask) while
 4. **sentiment** scores the chunks in parallel, the workers at a lower CPU priority: the fit is what the next
    pass waits for, and it is one process, so it keeps a core and the workers take the rest;
 5. **theme tagging** chunk by chunk, in parallel, and each finished chunk is handed on in input order (written
@@ -197,10 +197,11 @@ def score_task(chunk: pd.DataFrame, sentiment_model: str | None) -> tuple[pd.Dat
 
 
 def fit_task(config: Config, texts: list[str], keys: np.ndarray):
-    """Fit the run's theme model on its sample (in the background): the model and the seconds it took."""
-    timings: dict[str, float] = {}
-    model = _timed("theme fit", timings, config.theme_model().fit, texts, None, None, keys)
-    return model, timings
+    """Fit the run's theme model on its sample (in the background): the model and the CPU seconds of the thread
+    that fitted it."""
+    start = time.thread_time()
+    model = config.theme_model().fit(texts, sample_keys=keys)
+    return model, {"theme fit": time.thread_time() - start}
 
 
 def tag_task(chunk: pd.DataFrame, model, sentiment_model: str | None, redact_output: bool, slim: bool,
@@ -248,50 +249,36 @@ class _Finished:
         pass
 
 
-def _call_and_send(connection, fn: Callable, args: tuple) -> None:
-    try:
-        connection.send((True, fn(*args)))
-    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
-        import traceback
+class _BackgroundThread:
+    """``fn(*args)`` in a thread of this process, started at once; :meth:`result` waits for it and raises what it
+    raised.
 
-        # the traceback does not travel with a pickled exception: send it as a note
-        exc.add_note("".join(["in the background process:\n", *traceback.format_exception(exc)]).rstrip())
-        connection.send((False, exc))
-    finally:
-        connection.close()
-
-
-class _BackgroundCall:
-    """``fn(*args)`` in a process of its own, started at once; :meth:`result` waits for it and raises what it
-    raised. A process of its own, not a pool worker: its memory (the theme fit's) goes back to the OS when it
-    ends, and :meth:`cancel` can stop it when the run fails."""
+    A thread, not a forked process: a child forked from a process that has already run an OpenMP parallel region
+    (scikit-learn's neighbour search, torch) hangs in its own first parallel region, and the theme fit has one.
+    The fit's numeric parts release the GIL; the pool workers were forked before it started, so no fork happens
+    while it runs (``LocalEngine.start`` is called once the pool is up)."""
 
     def __init__(self, fn: Callable, args: tuple) -> None:
-        import multiprocessing
+        import threading
 
-        method = START_METHOD if START_METHOD in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
-        self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_call_and_send, args=(send, fn, args), name="feedback-theme-fit")
-        self._process.start()
-        send.close()
+        self._value, self._error = None, None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), name="feedback-theme-fit", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable, args: tuple) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised again by result()
+            self._error = exc
 
     def result(self):
-        try:
-            ok, value = self._receive.recv()
-        except EOFError:
-            self._process.join()
-            raise RuntimeError(f"the background process {self._process.name} ended without a result (exit code "
-                               f"{self._process.exitcode}; out of memory?)") from None
-        self._process.join()
-        if not ok:
-            raise value
-        return value
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
     def cancel(self) -> None:
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
+        """A thread cannot be stopped: a daemon, it ends with the process; its result is dropped."""
 
 
 class LocalEngine:
@@ -351,7 +338,7 @@ class LocalEngine:
     def start(self, fn: Callable, *args):
         """``fn(*args)`` in the background, next to the maps that follow (in this process with one worker, so
         first); returns an object whose ``result()`` waits for it."""
-        return _Finished(fn, args) if self.workers == 1 else _BackgroundCall(fn, args)
+        return _Finished(fn, args) if self.workers == 1 else _BackgroundThread(fn, args)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -539,10 +526,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         stats.add({"duplicates": time.perf_counter() - start})
 
         # 3. theme fit in the background (it needs only clean texts), on the sample ThemeModel.fit would draw
-        if theme_model is None:
-            texts, keys = _fit_sample(parts, sizes, duplicate_of)
-            fitting = engine.start(fit_task, config, texts, keys)
-            del texts, keys
+        fit_sample = _fit_sample(parts, sizes, duplicate_of) if theme_model is None else None
 
         def deduplicated(scores: list[Path] | None = None, keep: bool = False) -> Iterator[pd.DataFrame]:
             """The spilled chunks with the duplicate search applied (and their sentiment columns joined, when
@@ -581,7 +565,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
                 yield chunk
             bar.close()
 
-        if fitting is None:  # 4. a given model: score and tag in one pass
+        if fit_sample is None:  # 4. a given model: score and tag in one pass
             stats.theme_model = theme_model
             yield from tag(deduplicated(), score=True)
             return
@@ -593,6 +577,11 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         inputs = (chunk[["clean_text", "quality_issue"]] for chunk in deduplicated(keep=True))
         for columns, timings in engine.map(score_task, inputs, sentiment_model,
                                            warm=lambda: _scorer(sentiment_model), low_priority=True):
+            if fitting is None:
+                # started now, not before the map: the pool's workers are forked by the first result, and no
+                # fork may happen while the fit thread holds a lock (see _BackgroundThread)
+                fitting = engine.start(fit_task, config, *fit_sample)
+                fit_sample = None
             stats.add(timings)
             scores.append(_spill(columns, spill, f"score{len(scores):06d}"))
             bar.update(len(columns))

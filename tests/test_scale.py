@@ -152,8 +152,9 @@ def test_dask_engine_fits_the_themes_as_a_cluster_task(standard):
     pd.testing.assert_frame_equal(out, reference)
 
 
-def test_a_failing_background_fit_raises_its_error_and_leaves_no_process(standard, monkeypatch):
-    import multiprocessing
+def test_a_failing_background_fit_raises_its_error_with_its_traceback(standard, monkeypatch):
+    import threading
+    import traceback
 
     import feedback.themes as themes
     from feedback.errors import InputError
@@ -161,15 +162,32 @@ def test_a_failing_background_fit_raises_its_error_and_leaves_no_process(standar
     def broken_fit(self, *args, **kwargs):
         raise InputError("the fit broke", fix="nothing to fix, a test")
 
-    monkeypatch.setattr(themes.ThemeModel, "fit", broken_fit)  # the forked fit process inherits it
+    monkeypatch.setattr(themes.ThemeModel, "fit", broken_fit)
     engine = scale.LocalEngine(2)
     try:
         with pytest.raises(InputError, match="the fit broke") as raised:
             _stream(standard[1], engine, chunk_rows=40)
     finally:
         engine.close()
-    assert not [p for p in multiprocessing.active_children() if p.name == "feedback-theme-fit"]
-    assert "broken_fit" in "".join(raised.value.__notes__)  # where it broke, from the other process
+    assert "broken_fit" in "".join(traceback.format_tb(raised.value.__traceback__))
+    assert not [t for t in threading.enumerate() if t.name == "feedback-theme-fit"]
+
+
+def test_background_fit_does_not_hang_after_openmp_ran_in_this_process(standard):
+    """A process forked after an OpenMP parallel region hangs in its own: the fit (neighbour search) must not run
+    in one. Run OpenMP here first, then a two-worker streamed fit."""
+    from sklearn.neighbors import NearestNeighbors
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="openmp"):
+        points = np.random.default_rng(0).normal(size=(4000, 16))
+        NearestNeighbors(n_neighbors=5).fit(points).kneighbors(points)
+    engine = scale.LocalEngine(2)
+    try:
+        out, stats = _stream(standard[1], engine, chunk_rows=40)
+    finally:
+        engine.close()
+    assert len(out) == len(standard[1]) and stats.theme_model is not None
 
 
 def test_workers_beside_the_background_fit_run_at_a_lower_priority():
