@@ -336,8 +336,9 @@ class LocalEngine:
             yield pending.popleft().result()
 
     def start(self, fn: Callable, *args):
-        """``fn(*args)`` in the background, next to the maps that follow (in this process with one worker, so
-        first); returns an object whose ``result()`` waits for it."""
+        """``fn(*args)`` in the background (a thread; with one worker, at once, before returning), next to the
+        maps that follow; returns an object whose ``result()`` waits for it. Call it once the pool is up: no
+        worker may fork while the thread runs (see :class:`_BackgroundThread`)."""
         return _Finished(fn, args) if self.workers == 1 else _BackgroundThread(fn, args)
 
     def close(self) -> None:
