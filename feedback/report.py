@@ -31,6 +31,7 @@ from markupsafe import Markup
 from feedback.errors import InputError
 
 from .resources import TEMPLATES_DIR
+from .schema import is_missing
 
 __all__ = [
     "ReportContext",
@@ -152,22 +153,6 @@ class ReportContext:
 # --------------------------------------------------------------------------------------------------
 # Formatting filters: every one shows MISSING for None / NaN.
 # --------------------------------------------------------------------------------------------------
-
-def is_missing(value: Any) -> bool:
-    """True for None, NaN and pandas' NA.
-
-    >>> [is_missing(v) for v in (None, float("nan"), 0, "", "x")]
-    [True, True, False, False, False]
-    """
-    if value is None:
-        return True
-    if isinstance(value, (str, bytes, Mapping, list, tuple)) or hasattr(value, "__len__"):
-        return False
-    try:
-        return bool(value != value)
-    except (TypeError, ValueError):  # pd.NA: bool(NA) raises TypeError
-        return True
-
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
     """A fraction as a percentage.

@@ -4,6 +4,8 @@ Other tools read these names; they are a contract. Unknown extra columns are kep
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 CHANNELS = ("email", "chat", "survey", "review", "social")
 
 #: feedback rows: one message, survey answer or review
@@ -39,3 +41,19 @@ OTHER_THEME_LABEL = "other"
 SKIP_REASONS = ("empty_text", "non_english", "outside_period", "duplicate")
 #: quality issues that are reported but leave the row usable (e.g. a bad score is blanked, the text is used)
 NOTE_REASONS = ("bad_date", "missing_date", "bad_csat", "bad_nps", "bad_ces", "truncated")
+
+
+def is_missing(value: object) -> bool:
+    """True for None, NaN and pandas' NA.
+
+    >>> [is_missing(v) for v in (None, float("nan"), 0, "", "x")]
+    [True, True, False, False, False]
+    """
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes, Mapping, list, tuple)) or hasattr(value, "__len__"):
+        return False
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):  # pd.NA: bool(NA) raises TypeError
+        return True

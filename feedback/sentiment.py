@@ -34,6 +34,7 @@ from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer
 
 from .resources import MODELS_DIR
 from .errors import ModelError
+from .schema import is_missing
 from .vader import VaderCompound
 
 #: Label thresholds on the document score. VADER's README uses ±0.05; VADER is known to lean positive, and on
@@ -546,9 +547,9 @@ def theme_sentiment_values(texts: list[str], theme_ids: list[list[int]], documen
     missing values.
     """
     scorer = scorer or default_scorer()
-    out = [[float("nan") if _missing(score) else round(float(score), 4)] * len(tags)
+    out = [[float("nan") if is_missing(score) else round(float(score), 4)] * len(tags)
            for score, tags in zip(document_scores, theme_ids)]
-    multi = [i for i, tags in enumerate(theme_ids) if len(tags) > 1 and not _missing(document_scores[i])]
+    multi = [i for i, tags in enumerate(theme_ids) if len(tags) > 1 and not is_missing(document_scores[i])]
     sentences = [split_sentences(texts[i]) for i in multi]
     abouts = theme_sentences(sentences, [list(theme_ids[i]) for i in multi], theme_model)
     parts, where = [], []
@@ -561,10 +562,6 @@ def theme_sentiment_values(texts: list[str], theme_ids: list[list[int]], documen
     for (i, k), doc in zip(where, scorer.score_many(parts) if parts else []):
         out[i][k] = round(float(doc.compound), 4)
     return out
-
-
-def _missing(value) -> bool:
-    return value is None or value != value
 
 
 def aspect_sentiment(df: pd.DataFrame, theme_model, text_column: str = "clean_text",
