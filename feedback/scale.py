@@ -526,7 +526,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         del keys
         stats.add({"duplicates": time.perf_counter() - start})
 
-        # 3. theme fit in the background (it needs only clean texts), on the sample ThemeModel.fit would draw
+        # 3. the sample ThemeModel.fit would draw; the fit itself starts in the background in step 4
         fit_sample = _fit_sample(parts, sizes, duplicate_of) if theme_model is None else None
 
         def deduplicated(scores: list[Path] | None = None, keep: bool = False) -> Iterator[pd.DataFrame]:
