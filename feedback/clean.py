@@ -389,33 +389,44 @@ def normalize_for_duplicates(text: str) -> str:
 
 
 def find_duplicates(df: pd.DataFrame, text_column: str = "clean_text",
-                    window: pd.Timedelta = DUPLICATE_WINDOW) -> pd.Series:
+                    window: pd.Timedelta = DUPLICATE_WINDOW, normalized: bool = False) -> pd.Series:
     """``duplicate_of``: the feedback_id of the earlier message this row repeats, or "".
 
     A row repeats an earlier one when both have the same customer and the same normalized text and were
     created within ``window`` of it (or either has no date). The earliest of a run is the original; it is
-    never flagged. Texts that are empty after normalization are never duplicates.
+    never flagged. Texts that are empty after normalization are never duplicates. ``normalized``: the column
+    already holds ``normalize_for_duplicates`` keys (or stable hashes of them, "" for empty), as the chunked
+    pipeline passes it.
     """
-    out = pd.Series("", index=df.index, dtype=object)
+    out = np.full(len(df), "", dtype=object)
     if "customer_id" not in df.columns or not len(df):
-        return out
-    keys = pd.Series([normalize_for_duplicates(str(t)) for t in df[text_column]], index=df.index)
-    customers = df["customer_id"].astype(str)
+        return pd.Series(out, index=df.index, dtype=object)
+    keys = df[text_column].to_numpy(dtype=object)
+    if not normalized:
+        keys = np.array([normalize_for_duplicates(str(text)) for text in keys.tolist()], dtype=object)
+    customers = df["customer_id"].astype(str).to_numpy(dtype=object)
+    group = pd.MultiIndex.from_arrays([customers, keys]).factorize()[0]
+    candidates = np.flatnonzero((keys != "") & pd.Series(group).duplicated(keep=False).to_numpy())
+    if not len(candidates):
+        return pd.Series(out, index=df.index, dtype=object)
     times = pd.to_datetime(df["created_at"], errors="coerce") if "created_at" in df.columns \
-        else pd.Series(pd.NaT, index=df.index)
-    ids = df["feedback_id"].astype(str) if "feedback_id" in df.columns else pd.Series(df.index.astype(str), index=df.index)
-    frame = pd.DataFrame({"customer": customers, "key": keys, "time": times, "id": ids,
-                          "pos": np.arange(len(df))}, index=df.index)
-    frame = frame[(frame["key"] != "") & frame.duplicated(["customer", "key"], keep=False)]
-    for _, group in frame.sort_values(["time", "pos"], na_position="first", kind="stable").groupby(
-            ["customer", "key"], sort=False):
-        anchor_time, anchor_id = None, None
-        for index, time, row_id in zip(group.index, group["time"], group["id"]):
-            if anchor_id is not None and (pd.isna(time) or pd.isna(anchor_time) or time - anchor_time <= window):
-                out[index] = anchor_id
-            else:
-                anchor_time, anchor_id = time, row_id
-    return out
+        else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    # nanoseconds since the epoch (UTC for zone-aware times); NaT is the smallest int64, so it sorts first
+    nanos = pd.DatetimeIndex(times).as_unit("ns").asi8
+    ids = df["feedback_id"].astype(str).to_numpy(dtype=object) if "feedback_id" in df.columns \
+        else df.index.astype(str).to_numpy(dtype=object)
+    # each (customer, text) group in time order, ties in input order; then one pass: a row within the window
+    # of its group's current original repeats it, any other row starts a new run
+    order = candidates[np.lexsort((candidates, nanos[candidates], group[candidates]))]
+    window_ns, missing = int(window / pd.Timedelta(1, "ns")), int(pd.NaT.value)
+    previous_group, anchor_time, anchor_id = -1, missing, ""
+    for row, row_group, time in zip(order.tolist(), group[order].tolist(), nanos[order].tolist()):
+        if row_group == previous_group and (time == missing or anchor_time == missing
+                                            or time - anchor_time <= window_ns):
+            out[row] = anchor_id
+        else:
+            previous_group, anchor_time, anchor_id = row_group, time, ids[row]
+    return pd.Series(out, index=df.index, dtype=object)
 
 
 # ------------------------------------------------------------------------------------------- stage

@@ -521,7 +521,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         start = time.perf_counter()
         keys = pd.concat(dup_columns, ignore_index=True)
         del dup_columns
-        duplicate_of = find_duplicates(keys, text_column=_DUP_KEY).to_numpy(dtype=object) \
+        duplicate_of = find_duplicates(keys, text_column=_DUP_KEY, normalized=True).to_numpy(dtype=object) \
             if "customer_id" in keys.columns else np.full(len(keys), "", dtype=object)
         del keys
         stats.add({"duplicates": time.perf_counter() - start})

@@ -143,6 +143,54 @@ def test_short_repeated_survey_answers_days_apart_are_not_duplicates():
     assert out["duplicate_of"].tolist() == ["", ""]
 
 
+def _duplicates_by_definition(df, window=pd.Timedelta(hours=24)):
+    """find_duplicates' docstring, one group and one row at a time (what it computed before it was vectorized)."""
+    from feedback.clean import normalize_for_duplicates
+
+    out = pd.Series("", index=df.index, dtype=object)
+    frame = pd.DataFrame({"customer": df["customer_id"].astype(str),
+                          "key": [normalize_for_duplicates(str(t)) for t in df["text"]],
+                          "time": pd.to_datetime(df["created_at"], errors="coerce"),
+                          "id": df["feedback_id"].astype(str), "pos": range(len(df))}, index=df.index)
+    frame = frame[frame["key"] != ""]
+    for _, group in frame.sort_values(["time", "pos"], na_position="first", kind="stable").groupby(
+            ["customer", "key"], sort=False):
+        anchor_time, anchor_id = None, None
+        for index, time, row_id in zip(group.index, group["time"], group["id"]):
+            if anchor_id is not None and (pd.isna(time) or pd.isna(anchor_time) or time - anchor_time <= window):
+                out[index] = anchor_id
+            else:
+                anchor_time, anchor_id = time, row_id
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_find_duplicates_matches_its_definition_on_messy_rows(seed):
+    """Runs of resends, exact window edges, missing and zoned times, empty texts, ties in time, shuffled rows."""
+    import numpy as np
+
+    from feedback.clean import find_duplicates
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    base = pd.Timestamp("2026-04-01 09:00")
+    # few distinct times, so groups hold ties and pairs exactly one window apart (and one minute more)
+    minutes = rng.choice([0, 1, 60, 24 * 60, 24 * 60 + 1, 25 * 60, 48 * 60, 48 * 60 + 2, 7 * 24 * 60], size=n)
+    times = [str(base + pd.Timedelta(minutes=int(m))) for m in minutes]
+    for i in rng.choice(n, size=40, replace=False):
+        times[i] = rng.choice(["", "not a date"])
+    df = pd.DataFrame({"feedback_id": [f"m{i}" for i in range(n)],
+                       "customer_id": rng.choice(["C1", "C2", "C3"], size=n),
+                       "created_at": times,
+                       "text": rng.choice(["Refund please!", "refund, please", "App crashes", "", "...", "Fine."], size=n)},
+                      index=rng.permutation(n) + 1000)
+    expected = _duplicates_by_definition(df)
+    assert 0.2 < (expected != "").mean() < 0.8
+    assert find_duplicates(df, text_column="text").equals(expected)
+    zoned = df.assign(created_at=[t + "+02:00" if t[:1].isdigit() else t for t in times])
+    assert find_duplicates(zoned, text_column="text").equals(_duplicates_by_definition(zoned))
+
+
 def test_redact_columns_clears_pass_through_columns_but_not_ids():
     from feedback.clean import redact_columns
 
