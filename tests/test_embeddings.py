@@ -277,6 +277,53 @@ def test_small_clusters_fold_into_others():
     assert result.n_clusters == 2 and (result.labels >= 0).all()
 
 
+def test_weighted_ward_with_unit_weights_is_sklearns_ward_tree():
+    """Same merges, in the same order, on a k-NN graph of several components (which both join alike)."""
+    import warnings
+
+    from sklearn.cluster import ward_tree
+    from sklearn.neighbors import kneighbors_graph
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(60, 8)) * 0.3 + 5 * np.eye(8)[c] for c in range(4)])
+    graph = kneighbors_graph(X, n_neighbors=5, include_self=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected, n_components, _, _ = ward_tree(X, connectivity=graph)
+    assert n_components > 1
+    assert np.array_equal(clustering.weighted_ward_tree(X, np.ones(len(X)), graph), expected)
+
+
+def test_weighted_ward_over_distinct_rows_is_ward_over_all_the_copies():
+    from scipy.cluster.hierarchy import fcluster, ward
+    from scipy.sparse import csr_matrix
+
+    rng = np.random.default_rng(1)
+    distinct = rng.normal(size=(25, 5))
+    copies = rng.integers(1, 6, size=25)
+    everything = np.repeat(distinct, copies, axis=0)
+    complete = csr_matrix(np.ones((25, 25)) - np.eye(25))  # no graph constraint: plain Ward
+    children = clustering.weighted_ward_tree(distinct, copies, complete)
+    full = ward(everything)
+    for k in range(1, 26):
+        ours = np.repeat(clustering.cut_tree(children, 25, k), copies)
+        assert _same_partition(ours, fcluster(full, k, criterion="maxclust"))
+
+
+def test_repeated_rows_are_clustered_once_and_never_split(monkeypatch):
+    """The tree is built over the distinct rows with their counts (fast however often a text repeats)."""
+    rng = np.random.default_rng(2)
+    texts = np.vstack([rng.normal(size=(1, 6)) + 4 * np.eye(6)[c] for c in range(3)])
+    X = np.repeat(texts, [700, 200, 100], axis=0)[rng.permutation(1000)]
+    built, ward_children = [], clustering._ward_children
+    monkeypatch.setattr(clustering, "_ward_children", lambda rows, weights: built.append(
+        (len(rows), sorted(weights))) or ward_children(rows, weights))
+    result = clustering.fit_clusters(X, 5, seed=0)  # more clusters asked than there are distinct rows
+    assert built == [(3, [100, 200, 700])]
+    assert result.n_clusters == 3 and sorted(np.bincount(result.labels).tolist()) == [100, 200, 700]
+    assert clustering.fit_clusters(X, "auto", seed=0).n_clusters == 3
+
+
 @pytest.mark.parametrize("bad", [0, "many", 2.5, True])
 def test_bad_n_clusters_is_a_config_error(bad):
     with pytest.raises(ConfigError, match="'n_clusters' parameter"):
