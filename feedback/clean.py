@@ -279,8 +279,22 @@ def redact_columns(frame: pd.DataFrame, columns: list[str] | None = None, derive
         columns = [c for c in out.columns if c not in skipped
                    and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c]))]
     for column in columns:
-        out[column] = [redact_pii(v) if isinstance(v, str) else v for v in out[column]]
+        out[column] = _redact_values(out[column].to_numpy(dtype=object))
     return out
+
+
+def _redact_values(values: np.ndarray) -> list:
+    """:func:`redact_pii` of every string (other values as they are), each distinct string once: pass-through
+    columns repeat (a channel, a subject line, a resent message)."""
+    try:
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists of theme ids): no strings to redact among them
+        return [redact_pii(v) if isinstance(v, str) else v for v in values]
+    redacted = np.array([redact_pii(v) if isinstance(v, str) else v for v in distinct] + [None], dtype=object)
+    out = redacted[codes]  # a missing value (code -1) gets the last slot, then its own value back
+    missing = codes < 0
+    out[missing] = values[missing]
+    return out.tolist()
 
 
 # ------------------------------------------------------------------------------------------- language

@@ -201,6 +201,19 @@ def test_redact_columns_clears_pass_through_columns_but_not_ids():
     assert out.loc[0, "feedback_id"] == "m1@mail.example" and out.loc[0, "csat"] == 3.0
 
 
+def test_redact_columns_redacts_repeated_values_and_keeps_missing_ones_and_lists():
+    import numpy as np
+
+    from feedback.clean import redact_columns
+
+    frame = pd.DataFrame({"subject": ["mail a@b.example", None, "mail a@b.example", np.nan, "ok"],
+                          "theme_ids": [[1], [], [2, 3], [1], []]})
+    out = redact_columns(frame)
+    assert out["subject"].tolist()[0::2] == ["mail [EMAIL]", "mail [EMAIL]", "ok"]
+    assert out["subject"].isna().tolist() == [False, True, False, True, False]
+    assert out["theme_ids"].tolist() == [[1], [], [2, 3], [1], []]
+
+
 def test_quoted_looking_numbers_are_not_quotes():
     text, removed = split_message(">50% of my invoices fail to send")
     assert text == ">50% of my invoices fail to send" and removed == ""
