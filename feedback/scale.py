@@ -58,6 +58,8 @@ REPORT_DROP_COLUMNS = ("text", "removed_text", "sentiment_drivers")
 #: stage names of the timing summary, in pipeline order
 STAGES = ("read", "clean", "duplicates", "theme fit", "sentiment", "theme tagging", "redact", "write")
 _DUP_KEY = "_dup_key"
+#: the column clean_rows adds for the theme sample: :func:`feedback.themes.text_hashes` of ``clean_text``
+_TEXT_HASH = "_text_hash"
 
 
 def default_workers() -> int:
@@ -111,8 +113,12 @@ def clean_rows(chunk: pd.DataFrame, redact: bool = True, max_chars: int | None =
     """The per-row part of :func:`feedback.clean.clean_feedback`: every column it adds but ``duplicate_of``.
 
     Each distinct (text, quality_issue) is cleaned once. The duplicate search needs every row of the input, so it
-    is left to :func:`apply_duplicates`; the column ``_dup_key`` carries what it compares.
+    is left to :func:`apply_duplicates`; the column ``_dup_key`` carries what it compares, and ``_text_hash`` the
+    hash the theme sample is drawn by (computed here, in the workers, not by the main process reading every
+    chunk back).
     """
+    from .themes import text_hashes
+
     text = chunk["text"].astype(object).where(chunk["text"].notna(), "").astype(str)
     issue = chunk["quality_issue"].astype(object).where(chunk["quality_issue"].notna(), "").astype(str) \
         if "quality_issue" in chunk.columns else pd.Series("", index=chunk.index)
@@ -126,6 +132,7 @@ def clean_rows(chunk: pd.DataFrame, redact: bool = True, max_chars: int | None =
                                 dtype=cleaned[column].dtype)
     keys = np.array([dup_key(t) for t in cleaned["clean_text"]], dtype=object)
     out[_DUP_KEY] = keys[codes]
+    out[_TEXT_HASH] = text_hashes(cleaned["clean_text"].astype(str))[codes]
     return out
 
 
@@ -507,7 +514,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
             stats.add(timings)
             parts.append(_spill(chunk, spill, f"part{len(parts):06d}"))
             keep = [c for c in ("customer_id", "created_at", "feedback_id") if c in chunk.columns]
-            dup_columns.append(chunk[keep + [_DUP_KEY]])
+            dup_columns.append(chunk[keep + [_DUP_KEY, _TEXT_HASH, "quality_issue"]])
             bar.update(len(chunk))
         bar.close()
         if isinstance(engine, LocalEngine):
@@ -523,11 +530,14 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         del dup_columns
         duplicate_of = find_duplicates(keys, text_column=_DUP_KEY, normalized=True).to_numpy(dtype=object) \
             if "customer_id" in keys.columns else np.full(len(keys), "", dtype=object)
+        hashes, issues = keys[_TEXT_HASH].to_numpy(dtype=np.uint64), keys["quality_issue"].to_numpy(dtype=object)
         del keys
         stats.add({"duplicates": time.perf_counter() - start})
 
         # 3. the sample ThemeModel.fit would draw; the fit itself starts in the background in step 4
-        fit_sample = _fit_sample(parts, sizes, duplicate_of) if theme_model is None else None
+        fit_sample = _fit_sample(parts, sizes, _with_duplicates(issues, duplicate_of), hashes) \
+            if theme_model is None else None
+        del hashes, issues
 
         def deduplicated(scores: list[Path] | None = None, keep: bool = False) -> Iterator[pd.DataFrame]:
             """The spilled chunks with the duplicate search applied (and their sentiment columns joined, when
@@ -538,7 +548,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
                 if not keep:
                     path.unlink()
                 dups = duplicate_of[offset:offset + size]
-                chunk = chunk.drop(columns=[_DUP_KEY])
+                chunk = chunk.drop(columns=[_DUP_KEY, _TEXT_HASH])
                 at = chunk.columns.get_loc("language") + 1  # where clean_feedback puts it
                 chunk.insert(at, "duplicate_of", pd.Series(dups, index=chunk.index, dtype=object))
                 issues = _with_duplicates(chunk["quality_issue"].to_numpy(dtype=object), dups)
@@ -612,25 +622,16 @@ def _spill(chunk: pd.DataFrame, folder: Path, name: str) -> Path:
     return path
 
 
-def _fit_sample(parts: list[Path], sizes: list[int], duplicate_of: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _fit_sample(parts: list[Path], sizes: list[int], final_issues: np.ndarray, hashes: np.ndarray
+                ) -> tuple[list[str], np.ndarray]:
     """The usable texts (after the duplicate search) ``ThemeModel.fit`` would draw its sample from, with their
-    keys: at most ``3 × MAX_FIT_TEXTS`` of the smallest stable per-text keys, read back from the spilled chunks."""
+    keys: at most ``3 × MAX_FIT_TEXTS`` of the smallest stable per-text keys (from every row's final quality issue
+    and text hash), the texts read back from the spilled chunks that hold them."""
     from .clustering import smallest_keys
-    from .themes import MAX_FIT_TEXTS, keys_from_hashes, text_hashes
+    from .themes import MAX_FIT_TEXTS, keys_from_hashes
 
-    offset = 0
-    final_issues, hashes = [], []
-    for path, size in zip(parts, sizes):
-        part = pd.read_pickle(path)
-        final_issues.append(_with_duplicates(part["quality_issue"].to_numpy(dtype=object),
-                                             duplicate_of[offset:offset + size]))
-        hashes.append(text_hashes(part["clean_text"].astype(str)))
-        offset += size
-        del part
-    final = np.concatenate(final_issues)
-    usable_rows = np.flatnonzero(~pd.Series(final).isin(SKIP_REASONS).to_numpy())
-    keys = keys_from_hashes(np.concatenate(hashes)[usable_rows])
-    del final, final_issues, hashes
+    usable_rows = np.flatnonzero(~pd.Series(final_issues).isin(SKIP_REASONS).to_numpy())
+    keys = keys_from_hashes(hashes[usable_rows])
     pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
     usable_rows, keys = usable_rows[pool], keys[pool]
     texts, offset = [], 0
