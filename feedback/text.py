@@ -127,6 +127,9 @@ def lemma_string(text: str) -> str:
 
 #: an @handle addresses the company ("@Ledgerly", "@united"), it is not part of the topic
 _MENTION = re.compile(r"(?<![\w@])@\w+")
+#: a link points at the topic (a screenshot, a tracking page) but its parts are not words of it: left in, the
+#: "http" and "co" of shortened links made a theme of their own in tweets
+_LINK = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(\s+)")
 #: a customer handing over contact or payment details: "my email is [EMAIL]", "reach me at [PHONE]", "call me back
 #: on [PHONE]", "the card I used is [CARD]", "exp 09/28". Only these phrasings count, so "Someone used my card
@@ -150,7 +153,7 @@ def _only_contact_details(sentence: str) -> bool:
 
 
 def topic_text(text: str) -> str:
-    """The part of a message that can say what it is about: @handles and contact-detail sentences removed.
+    """The part of a message that can say what it is about: @handles, links and contact-detail sentences removed.
 
     Themes are discovered and tagged on this text, so "@Ledgerly No complaints so far." joins "No complaints so
     far." and a sign-off with a phone number does not become a theme of its own.
@@ -162,6 +165,8 @@ def topic_text(text: str) -> str:
     """
     if "@" in text:
         text = _MENTION.sub(" ", text)
+    if "://" in text or "ww." in text or "WW." in text:
+        text = _LINK.sub(" ", text)
     if "[" in text and _PLACEHOLDER.search(text):
         parts = _SENTENCE_END.split(text)  # sentence, separator, sentence, …: line breaks stay phrase breaks
         text = "".join(sentence + separator for sentence, separator in zip(parts[0::2], parts[1::2] + [""])

@@ -243,6 +243,11 @@ def test_default_taxonomy_only_names_themes_when_k_is_fixed():
     ("I keep calling [PHONE].", "I keep calling [PHONE]."),
     ("My email is [EMAIL], my refund never arrived.", "My email is [EMAIL], my refund never arrived."),
     ("write to me@example.com [sic]", "write to me@example.com [sic]"),
+    # links point at the topic but are not words of it
+    ("Site down again http://t.co/gLXFwP6nQH", "Site down again"),
+    ("Export fails (screenshot: HTTPS://img.example/a.png?x=1).", "Export fails (screenshot:  )."),
+    ("see www.ledgerly.example/status, still broken", "see  , still broken"),
+    ("my wwwebsite is http-only", "my wwwebsite is http-only"),
 ])
 def test_topic_text_drops_handles_and_contact_details_only(text, topic):
     from feedback.text import topic_text
@@ -256,6 +261,17 @@ def test_contact_details_do_not_become_a_theme():
     model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit(texts)
     assert not any(word in " ".join(t.top_phrases + [t.label]) for t in model.themes_ for word in ("email", "phone", "reach"))
     assert model.transform(["My email is [EMAIL]."])["theme_label"].tolist() == ["other"]
+
+
+def test_links_do_not_become_a_theme():
+    """Shortened links share "http", "t" and "co" across unrelated messages; the topics are what is left."""
+    links = ["https://t.co/Ab12Cd", "http://t.co/Zz9YxW", "see http://t.co/Qq7 please"]
+    texts = [f"{t} {link}" if i % 2 else t for i, t in enumerate(REFUND + CRASH) for link in links] * 2
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit(texts)
+    words = " ".join(" ".join(t.top_phrases + [t.label]) for t in model.themes_).split()
+    assert not {"http", "https", "co", "t"} & set(words)
+    tagged = model.transform(texts)["theme_id"].to_numpy()
+    assert len(set(tagged[:18])) == 1 and len(set(tagged[18:36])) == 1 and tagged[0] != tagged[18]
 
 
 def test_a_taxonomy_folder_is_a_clear_error(tmp_path):
