@@ -284,16 +284,13 @@ def redact_columns(frame: pd.DataFrame, columns: list[str] | None = None, derive
 
 
 def _redact_values(values: np.ndarray) -> list:
-    """:func:`redact_pii` of every string (other values as they are), each distinct string once: pass-through
-    columns repeat (a channel, a subject line, a resent message)."""
-    try:
-        codes, distinct = pd.factorize(values, use_na_sentinel=True)
-    except TypeError:  # unhashable values (lists of theme ids): no strings to redact among them
-        return [redact_pii(v) if isinstance(v, str) else v for v in values]
-    redacted = np.array([redact_pii(v) if isinstance(v, str) else v for v in distinct] + [None], dtype=object)
-    out = redacted[codes]  # a missing value (code -1) gets the last slot, then its own value back
-    missing = codes < 0
-    out[missing] = values[missing]
+    """:func:`redact_pii` of every string, each distinct string once (pass-through columns repeat: a channel, a
+    subject line, a resent message); every other value exactly as it is."""
+    strings = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    out = values.copy()
+    if strings.any():
+        codes, distinct = pd.factorize(values[strings])
+        out[strings] = np.array([redact_pii(v) for v in distinct], dtype=object)[codes]
     return out.tolist()
 
 
@@ -420,23 +417,27 @@ def find_duplicates(df: pd.DataFrame, text_column: str = "clean_text",
         keys = np.array([normalize_for_duplicates(str(text)) for text in keys.tolist()], dtype=object)
     customers = df["customer_id"].astype(str).to_numpy(dtype=object)
     group = pd.MultiIndex.from_arrays([customers, keys]).factorize()[0]
-    candidates = np.flatnonzero((keys != "") & pd.Series(group).duplicated(keep=False).to_numpy())
+    # a row without a customer repeats no one
+    candidates = np.flatnonzero((keys != "") & df["customer_id"].notna().to_numpy()
+                                & pd.Series(group).duplicated(keep=False).to_numpy())
     if not len(candidates):
         return pd.Series(out, index=df.index, dtype=object)
     times = pd.to_datetime(df["created_at"], errors="coerce") if "created_at" in df.columns \
         else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    # nanoseconds since the epoch (UTC for zone-aware times); NaT is the smallest int64, so it sorts first
-    nanos = pd.DatetimeIndex(times).as_unit("ns").asi8
+    # ticks since the epoch in the column's own unit (UTC for zone-aware times): a sentinel date such as
+    # 9999-12-31 fits in microseconds, not in nanoseconds. NaT is the smallest int64, so it sorts first
+    index = pd.DatetimeIndex(times)
+    ticks = index.asi8
     ids = df["feedback_id"].astype(str).to_numpy(dtype=object) if "feedback_id" in df.columns \
         else df.index.astype(str).to_numpy(dtype=object)
     # each (customer, text) group in time order, ties in input order; then one pass: a row within the window
     # of its group's current original repeats it, any other row starts a new run
-    order = candidates[np.lexsort((candidates, nanos[candidates], group[candidates]))]
-    window_ns, missing = int(window / pd.Timedelta(1, "ns")), int(pd.NaT.value)
+    order = candidates[np.lexsort((candidates, ticks[candidates], group[candidates]))]
+    window_ticks, missing = int(pd.Timedelta(window) / pd.Timedelta(1, index.unit)), int(pd.NaT.value)
     previous_group, anchor_time, anchor_id = -1, missing, ""
-    for row, row_group, time in zip(order.tolist(), group[order].tolist(), nanos[order].tolist()):
+    for row, row_group, time in zip(order.tolist(), group[order].tolist(), ticks[order].tolist()):
         if row_group == previous_group and (time == missing or anchor_time == missing
-                                            or time - anchor_time <= window_ns):
+                                            or time - anchor_time <= window_ticks):
             out[row] = anchor_id
         else:
             previous_group, anchor_time, anchor_id = row_group, time, ids[row]

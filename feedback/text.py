@@ -129,7 +129,8 @@ def lemma_string(text: str) -> str:
 _MENTION = re.compile(r"(?<![\w@])@\w+")
 #: a link points at the topic (a screenshot, a tracking page) but its parts are not words of it: left in, the
 #: "http" and "co" of shortened links made a theme of their own in tweets
-_LINK = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]")
+#: (a link ends at a space, a comma, a quote, a bracket or a non-ASCII dash, and not on a full stop)
+_LINK = re.compile(r"(?i)\b(?:https?://|www\.)[\w\-.~:/?#@!$&*+;=%]*[\w/#=&%]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(\s+)")
 #: a customer handing over contact or payment details: "my email is [EMAIL]", "reach me at [PHONE]", "call me back
 #: on [PHONE]", "the card I used is [CARD]", "exp 09/28". Only these phrasings count, so "Someone used my card
@@ -163,10 +164,10 @@ def topic_text(text: str) -> str:
     >>> topic_text("Someone used my card [CARD]! My phone is [PHONE].")
     'Someone used my card [CARD]!'
     """
+    if "://" in text or "ww." in text or "WW." in text:  # before handles: a link may hold an "@name" part
+        text = _LINK.sub(" ", text)
     if "@" in text:
         text = _MENTION.sub(" ", text)
-    if "://" in text or "ww." in text or "WW." in text:
-        text = _LINK.sub(" ", text)
     if "[" in text and _PLACEHOLDER.search(text):
         parts = _SENTENCE_END.split(text)  # sentence, separator, sentence, …: line breaks stay phrase breaks
         text = "".join(sentence + separator for sentence, separator in zip(parts[0::2], parts[1::2] + [""])

@@ -180,7 +180,7 @@ def test_find_duplicates_matches_its_definition_on_messy_rows(seed):
     for i in rng.choice(n, size=40, replace=False):
         times[i] = rng.choice(["", "not a date"])
     df = pd.DataFrame({"feedback_id": [f"m{i}" for i in range(n)],
-                       "customer_id": rng.choice(["C1", "C2", "C3"], size=n),
+                       "customer_id": rng.choice(np.array(["C1", "C2", "C3", None], dtype=object), size=n),
                        "created_at": times,
                        "text": rng.choice(["Refund please!", "refund, please", "App crashes", "", "...", "Fine."], size=n)},
                       index=rng.permutation(n) + 1000)
@@ -189,6 +189,17 @@ def test_find_duplicates_matches_its_definition_on_messy_rows(seed):
     assert find_duplicates(df, text_column="text").equals(expected)
     zoned = df.assign(created_at=[t + "+02:00" if t[:1].isdigit() else t for t in times])
     assert find_duplicates(zoned, text_column="text").equals(_duplicates_by_definition(zoned))
+
+
+def test_duplicates_beside_a_far_sentinel_date_and_rows_without_a_customer():
+    """A 9999-12-31 placeholder date fits in microseconds, not nanoseconds; a row without a customer repeats no one."""
+    from feedback.clean import find_duplicates
+
+    times = pd.Series(["2026-04-01 10:00", "2026-04-01 11:00", "9999-12-31 00:00", "2026-04-01 10:00",
+                       "2026-04-01 10:05"]).map(pd.Timestamp).astype("datetime64[us]")
+    df = pd.DataFrame({"feedback_id": list("abcde"), "customer_id": ["C1", "C1", "C1", None, None],
+                       "created_at": times, "text": ["Refund please"] * 5})
+    assert find_duplicates(df, text_column="text").tolist() == ["", "a", "", "", ""]
 
 
 def test_redact_columns_clears_pass_through_columns_but_not_ids():
@@ -207,11 +218,13 @@ def test_redact_columns_redacts_repeated_values_and_keeps_missing_ones_and_lists
     from feedback.clean import redact_columns
 
     frame = pd.DataFrame({"subject": ["mail a@b.example", None, "mail a@b.example", np.nan, "ok"],
-                          "theme_ids": [[1], [], [2, 3], [1], []]})
+                          "theme_ids": [[1], [], [2, 3], [1], []],
+                          "mixed": [True, 1, 1.0, 0, "call +44 20 7946 0958"]})  # equal, but not the same value
     out = redact_columns(frame)
     assert out["subject"].tolist()[0::2] == ["mail [EMAIL]", "mail [EMAIL]", "ok"]
     assert out["subject"].isna().tolist() == [False, True, False, True, False]
     assert out["theme_ids"].tolist() == [[1], [], [2, 3], [1], []]
+    assert [(type(v), v) for v in out["mixed"]] == [(bool, True), (int, 1), (float, 1.0), (int, 0), (str, "call [PHONE]")]
 
 
 def test_quoted_looking_numbers_are_not_quotes():

@@ -248,6 +248,9 @@ def test_default_taxonomy_only_names_themes_when_k_is_fixed():
     ("Export fails (screenshot: HTTPS://img.example/a.png?x=1).", "Export fails (screenshot:  )."),
     ("see www.ledgerly.example/status, still broken", "see  , still broken"),
     ("my wwwebsite is http-only", "my wwwebsite is http-only"),
+    ("policy: https://medium.example/@ledgerly/refund-rules", "policy:"),
+    ("Broken: https://app.example/dash,export fails too", "Broken:  ,export fails too"),
+    ("See https://img.example/a.png\u2014the button is gone", "See  \u2014the button is gone"),
 ])
 def test_topic_text_drops_handles_and_contact_details_only(text, topic):
     from feedback.text import topic_text
