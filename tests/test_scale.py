@@ -84,6 +84,19 @@ def test_streamed_analysis_fits_the_same_model_and_rows_as_in_memory(standard):
     assert stats.rows == len(frame) and stats.stage_seconds["sentiment"] > 0
 
 
+def test_rows_repeating_a_text_get_equal_tags_in_lists_of_their_own(standard, model):
+    """Each distinct text is tagged once; its copies get equal lists, never the same list object."""
+    _, frame = standard
+    chunk = scale.score_rows(scale.clean_rows(frame), scale._scorer(None))
+    out = scale.tag_rows(chunk, model)
+    for column in ("theme_ids", "theme_sentiment"):
+        for _, rows in out.groupby("clean_text").groups.items():
+            lists = out.loc[rows, column].tolist()
+            assert all(v == lists[0] for v in lists)
+            assert len({id(v) for v in lists}) == len(lists)
+    assert out["clean_text"].duplicated().sum() > 50 and out["theme_ids"].map(len).gt(0).sum() > 50
+
+
 def test_streamed_fit_draws_the_in_memory_sample_when_the_input_is_sampled(standard, monkeypatch):
     """Above 3 x MAX_FIT_TEXTS usable texts both paths fit on the texts of smallest stable keys: same model."""
     import feedback.themes as themes
