@@ -13,7 +13,8 @@ Method
 3. Ward agglomerative clustering of the fit set, restricted to a k-nearest-neighbour graph
    (:data:`KNN_NEIGHBOURS`), so it runs in seconds instead of the O(n²) memory and time of plain Ward; on
    Banking77 it gives the same NMI as plain Ward (0.680 both at K=77, measured with this table). Ward has no
-   random step: the same data always give the same tree.
+   random step: the same data always give the same tree. Rows that repeat (one text many times) are one leaf
+   weighted by their count (:func:`weighted_ward_tree`): the same clustering, without the cost copies add.
 4. K: a fixed ``n_clusters``, or ``"auto"``: the tree is cut at every K in :data:`AUTO_K_GRID` (up to
    ``n_fit / min_size``), each cut is scored by the mean cosine silhouette on a seeded sample of
    :data:`SILHOUETTE_SAMPLE` fit rows (fixed seed): the smallest K within :data:`AUTO_K_TOLERANCE` of the best score

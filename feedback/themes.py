@@ -6,7 +6,7 @@
 
 Method (one line per stage, as in :meth:`ThemeModel.fit`):
 
-1. texts lose @handles and contact-detail sentences (:func:`feedback.text.topic_text`) and become content
+1. texts lose @handles, links and contact-detail sentences (:func:`feedback.text.topic_text`) and become content
    lemmas (spaCy stop words, boilerplate words out, negations kept for labels); texts that match a taxonomy theme's seed phrases (``models/taxonomy.toml``) get a guide token, so paraphrases
    that share few words are pulled together (the shipped default taxonomy does this only with
    ``n_themes="auto"``; with a fixed K it only names themes, see ``PIN_RELAX``);
