@@ -113,7 +113,7 @@ def clean_rows(chunk: pd.DataFrame, redact: bool = True, max_chars: int | None =
     """The per-row part of :func:`feedback.clean.clean_feedback`: every column it adds but ``duplicate_of``.
 
     Each distinct (text, quality_issue) is cleaned once. The duplicate search needs every row of the input, so it
-    is left to :func:`apply_duplicates`; the column ``_dup_key`` carries what it compares, and ``_text_hash`` the
+    is left to :func:`analyze_stream` (step 2); the column ``_dup_key`` carries what it compares, and ``_text_hash`` the
     hash the theme sample is drawn by (computed here, in the workers, not by the main process reading every
     chunk back).
     """
@@ -530,14 +530,15 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         del dup_columns
         duplicate_of = find_duplicates(keys, text_column=_DUP_KEY, normalized=True).to_numpy(dtype=object) \
             if "customer_id" in keys.columns else np.full(len(keys), "", dtype=object)
-        hashes, issues = keys[_TEXT_HASH].to_numpy(dtype=np.uint64), keys["quality_issue"].to_numpy(dtype=object)
+        # every row's quality issue once the duplicates are known: what each later pass gives its chunks
+        final_issues = _with_duplicates(keys["quality_issue"].to_numpy(dtype=object), duplicate_of)
+        hashes = keys[_TEXT_HASH].to_numpy(dtype=np.uint64)
         del keys
         stats.add({"duplicates": time.perf_counter() - start})
 
         # 3. the sample ThemeModel.fit would draw; the fit itself starts in the background in step 4
-        fit_sample = _fit_sample(parts, sizes, _with_duplicates(issues, duplicate_of), hashes) \
-            if theme_model is None else None
-        del hashes, issues
+        fit_sample = _fit_sample(parts, sizes, final_issues, hashes) if theme_model is None else None
+        del hashes
 
         def deduplicated(scores: list[Path] | None = None, keep: bool = False) -> Iterator[pd.DataFrame]:
             """The spilled chunks with the duplicate search applied (and their sentiment columns joined, when
@@ -547,12 +548,12 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
                 chunk = pd.read_pickle(path)
                 if not keep:
                     path.unlink()
-                dups = duplicate_of[offset:offset + size]
                 chunk = chunk.drop(columns=[_DUP_KEY, _TEXT_HASH])
                 at = chunk.columns.get_loc("language") + 1  # where clean_feedback puts it
-                chunk.insert(at, "duplicate_of", pd.Series(dups, index=chunk.index, dtype=object))
-                issues = _with_duplicates(chunk["quality_issue"].to_numpy(dtype=object), dups)
-                chunk["quality_issue"] = pd.Series(issues, index=chunk.index, dtype=chunk["quality_issue"].dtype)
+                chunk.insert(at, "duplicate_of", pd.Series(duplicate_of[offset:offset + size], index=chunk.index,
+                                                           dtype=object))
+                chunk["quality_issue"] = pd.Series(final_issues[offset:offset + size], index=chunk.index,
+                                                   dtype=chunk["quality_issue"].dtype)
                 offset += size
                 if scores is not None:
                     chunk = pd.concat([chunk, pd.read_pickle(scores[number])], axis=1)
