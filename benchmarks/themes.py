@@ -221,6 +221,12 @@ def benchmark(dataset: str, texts, labels, k: int, seeds, with_minilm: bool) -> 
                              lambda s: run_theme_model(texts, n_themes, s, "static", taxonomy=None), seeds, labels,
                              len(texts)))
         print(f"  {rows[-1]['method']} done", flush=True)
+    # how texts get their theme: the neighbours' vote (MiniLM's default) on the static table, against its centroids
+    for n_themes in ("auto", k):
+        rows.append(evaluate(f"ThemeModel(embeddings='static', assignment='neighbours') n_themes={n_themes}",
+                             lambda s: run_theme_model(texts, n_themes, s, "static", assignment="neighbours"), seeds,
+                             labels, len(texts)))
+        print(f"  {rows[-1]['method']} done", flush=True)
     for backend in ["static"] + (["minilm"] if with_minilm else []):
         for n in (k, "auto"):
             rows.append(evaluate(f"{backend} + k-NN Ward K={n}", lambda s: run_embedding(texts, n, s, backend, cache),

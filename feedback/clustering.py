@@ -46,6 +46,11 @@ from .errors import ConfigError, InputError
 MAX_FIT = 10_000
 #: neighbours in the connectivity graph of Ward; 10–20 give the same NMI on Banking77, fewer splits components
 KNN_NEIGHBOURS = 15
+#: how a text gets its theme (ThemeModel's ``assignment``): "auto", the nearest centroid, or :func:`vote`
+ASSIGNMENTS = ("auto", "centroid", "neighbours")
+#: reference rows (fit rows) whose vote tags a text, when themes are assigned by :func:`vote`; 5–15 give about
+#: the same NMI on Banking77 and on the sample data (10 best or near it on each)
+VOTE_NEIGHBOURS = 10
 #: rows used to score candidate K by silhouette (quadratic in this number)
 SILHOUETTE_SAMPLE = 3_000
 #: the silhouette sample is drawn with this fixed seed, not the user's: the silhouette curve is flat, so a
@@ -75,6 +80,9 @@ class Clustering:
     n_clusters: int
     fit_index: np.ndarray  # rows that built the tree
     k_scores: dict[int, float] = field(default_factory=dict)  # silhouette per candidate K ("auto" only)
+    #: each fit row's cluster in the tree cut (ids as ``labels``; -1: a cluster dropped for its size), which
+    #: :func:`vote` takes as its reference
+    tree_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _normalize(X: np.ndarray) -> np.ndarray:
@@ -261,6 +269,35 @@ def assign(X: np.ndarray, centroids: np.ndarray, other_threshold: float = OTHER_
     return labels, best
 
 
+def vote(X: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray, n_labels: int,
+         n_neighbours: int = VOTE_NEIGHBOURS, block: int = 1024) -> np.ndarray:
+    """Label of each row of ``X``: the vote of its ``n_neighbours`` most similar ``reference`` rows, each
+    weighted by its cosine (unit rows; ties go to the smaller label).
+
+    A cluster of Ward's tree is the shape the k-NN graph gave it, not a ball around its centroid; the nearest
+    centroid cuts off its long arms (Banking77, K=77: NMI 0.788 by centroid, 0.801 by this vote over the fit
+    rows, MiniLM; 0.667 → 0.693 static; on held-out halves +0.01 to +0.02 for both). It costs a row a dot
+    product with every reference row, about as much as tagging does in all without it.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    reference = np.asarray(reference, dtype=np.float32)
+    reference_labels = np.asarray(reference_labels, dtype=np.int64)
+    k = int(min(n_neighbours, len(reference)))
+    out = np.zeros(len(X), dtype=np.int64)
+    if k == 0 or n_labels == 0:
+        return out
+    for start in range(0, len(X), block):
+        sims = X[start:start + block] @ reference.T
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < len(reference) \
+            else np.broadcast_to(np.arange(k), sims.shape)
+        weights = np.maximum(np.take_along_axis(sims, nearest, axis=1), 0.0)
+        rows = np.repeat(np.arange(len(sims)) * n_labels, k)
+        tally = np.bincount(rows + reference_labels[nearest].ravel(), weights=weights.ravel(),
+                            minlength=len(sims) * n_labels).reshape(len(sims), n_labels)
+        out[start:start + block] = tally.argmax(axis=1)
+    return out
+
+
 def smallest_keys(keys: np.ndarray, size: int) -> np.ndarray:
     """Sorted positions of the ``size`` smallest keys (all positions when there are no more than ``size``)."""
     if len(keys) <= size:
@@ -324,6 +361,7 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
     else:
         k = int(min(n_clusters, len(leaves)))
     fit_labels = cut(k)
+    alive = np.arange(fit_labels.max() + 1)
     centroids = _normalize(np.stack([fit[fit_labels == c].mean(axis=0) for c in range(fit_labels.max() + 1)]))
     # 5. nearest centroid for every row; drop clusters below min_size (re-assigning their rows)
     while True:
@@ -333,14 +371,16 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
         small = sizes < min_size
         if not small.any() or small.all():
             break
-        centroids = centroids[~small]
+        centroids, alive = centroids[~small], alive[~small]
     # 6. order by size (ties by first row), then apply the "other" threshold
     first_row = np.array([np.argmax(nearest == c) if sizes[c] else len(nearest) for c in range(len(centroids))])
     order = np.lexsort((first_row, -sizes))
     centroids = np.ascontiguousarray(centroids[order])
     labels, similarity = assign(Xn, centroids, other_threshold)
     labels[np.linalg.norm(Xn, axis=1) == 0] = -1
-    return Clustering(labels, centroids, similarity, len(centroids), fit_index, scores)
+    final_id = np.full(fit_labels.max() + 1, -1)
+    final_id[alive[order]] = np.arange(len(order))
+    return Clustering(labels, centroids, similarity, len(centroids), fit_index, scores, final_id[fit_labels])
 
 
 def cluster_embeddings(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *,

@@ -23,6 +23,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .clustering import ASSIGNMENTS
 from .errors import ConfigError
 from .periods import PERIODS
 
@@ -52,6 +53,11 @@ class Config:
                           "it only names themes), the path of your own taxonomy TOML (always applied; in a config file, "
                           "relative to the file's folder), or 'none'.",
                           default="default")
+    theme_assignment: str = _help("How a text gets its theme: 'centroid' (the most similar theme centre), "
+                                  "'neighbours' (the vote of the most similar texts the themes were fitted on: "
+                                  "follows each theme's shape, more accurate, about twice the tagging time with "
+                                  "the static table) or 'auto' ('neighbours' for transformer models such as "
+                                  "'minilm', 'centroid' otherwise).", default="auto")
     seed: int = _help("Seed for every random step (sampling, clustering): the same input and seed give the same report.",
                       default=42)
     redact_pii: bool = _help("Replace e-mail addresses, phone numbers, card numbers, IBANs and tokens in text "
@@ -73,6 +79,9 @@ class Config:
                 raise ConfigError(f"n_themes must be a whole number >= 2 or 'auto'; got {self.n_themes!r}") from None
             if self.n_themes < 2:
                 raise ConfigError(f"n_themes must be a whole number >= 2 or 'auto'; got {self.n_themes!r}")
+        if self.theme_assignment not in ASSIGNMENTS:
+            raise ConfigError(f"theme_assignment must be one of {', '.join(map(repr, ASSIGNMENTS))}; "
+                              f"got {self.theme_assignment!r}")
         for name in ("embeddings", "taxonomy"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must be a name or a path in quotes; got {getattr(self, name)!r}")
@@ -89,7 +98,7 @@ class Config:
 
         taxonomy = None if self.taxonomy.lower() == "none" else self.taxonomy
         return ThemeModel(n_themes=self.n_themes, min_theme_size=self.min_theme_size, embeddings=self.embeddings,
-                          taxonomy=taxonomy, seed=self.seed)
+                          taxonomy=taxonomy, seed=self.seed, assignment=self.theme_assignment)
 
     @classmethod
     def help(cls, name: str) -> str:

@@ -12,6 +12,7 @@ import types
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from feedback import clustering, embeddings
@@ -277,6 +278,109 @@ def test_small_clusters_fold_into_others():
     assert result.n_clusters == 2 and (result.labels >= 0).all()
 
 
+def _arc_and_blob():
+    """Unit vectors in the plane: theme 0 a long arc (0° to 90°), theme 1 a tight blob at 110°. The arc's far end
+    (90°) is 45° from its own centroid but 20° from the blob's."""
+    rng = np.random.default_rng(0)
+    angles = np.concatenate([np.linspace(0, 90, 46), 110 + rng.normal(size=15)])
+    X = np.column_stack([np.cos(np.radians(angles)), np.sin(np.radians(angles))])
+    return X, np.repeat([0, 1], [46, 15])
+
+
+def test_the_neighbours_vote_follows_a_theme_the_nearest_centroid_cuts_off():
+    X, labels = _arc_and_blob()
+    centroids = np.vstack([X[labels == c].mean(axis=0) for c in (0, 1)])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    arc_end = np.array([[np.cos(np.radians(91)), np.sin(np.radians(91))]])
+    assert clustering.assign(arc_end, centroids, other_threshold=-1)[0].tolist() == [1]  # the blob's centroid
+    assert clustering.vote(arc_end, X, labels, 2).tolist() == [0]  # its neighbours on the arc
+    assert clustering.vote(X, X, labels, 2).tolist() == labels.tolist()
+
+
+def test_the_vote_is_the_same_in_any_block_size_and_with_few_reference_rows():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 8))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    reference, labels = X[:120], rng.integers(0, 4, 120)
+    whole = clustering.vote(X, reference, labels, 4)
+    assert clustering.vote(X, reference, labels, 4, block=7).tolist() == whole.tolist()
+    # fewer reference rows than neighbours: every row votes; weights are the cosines, negatives count 0
+    few = clustering.vote(X, reference[:3], labels[:3], 4)
+    sims = np.maximum(X @ reference[:3].T, 0)
+    tally = np.zeros((len(X), 4))
+    for j in range(3):
+        tally[:, labels[j]] += sims[:, j]
+    assert few.tolist() == tally.argmax(axis=1).tolist()
+    assert clustering.vote(X, reference[:0], labels[:0], 4).tolist() == [0] * len(X)
+
+
+def test_fit_clusters_reports_each_fit_rows_tree_cluster_numbered_as_the_centroids():
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(size=(20, 3)) * 0.1 + [3, 0, 0], rng.normal(size=(30, 3)) * 0.1 + [0, 3, 0],
+                   [[2.0, 2.2, 0]]])
+    result = clustering.fit_clusters(X, 3, seed=0, min_size=5, other_threshold=-1)
+    assert len(result.tree_labels) == len(result.fit_index) == len(X)
+    assert result.tree_labels.tolist() == [1] * 20 + [0] * 30 + [-1]  # ids by size; the lone row's cluster dropped
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    for c, centroid in enumerate(result.centroids):
+        mean = unit[result.tree_labels == c].mean(axis=0)
+        np.testing.assert_allclose(centroid, mean / np.linalg.norm(mean), atol=1e-6)
+
+
+@pytest.mark.parametrize("n_themes", [2, "auto"])
+def test_theme_model_neighbours_splits_by_meaning_and_round_trips(tmp_path, n_themes):
+    from feedback import ThemeModel
+
+    texts = MONEY_BACK + APP_BROKEN
+    model = ThemeModel(n_themes=n_themes, min_theme_size=5, taxonomy=None, assignment="neighbours", seed=0).fit(texts)
+    assert model.assignment_ == "neighbours"
+    assert model.reference_vectors_.dtype == np.float32
+    assert 0 < len(model.reference_vectors_) == len(model.reference_themes_) <= len(texts)
+    assert set(model.reference_themes_.tolist()) == set(range(len(model.themes_)))
+    assert _split_by_meaning(model.transform(texts)["theme_id"])
+    loaded = ThemeModel.load(model.save(tmp_path / "m"))
+    more = texts + ["quarterly lawn furniture", ""]
+    pd.testing.assert_frame_equal(loaded.transform(more), model.transform(more))
+    assert loaded.get_params()["assignment"] == "neighbours"
+
+
+def test_theme_model_neighbours_tags_by_the_reference_rows_themes():
+    from feedback import ThemeModel
+
+    texts = MONEY_BACK + APP_BROKEN
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, assignment="neighbours", seed=0).fit(texts)
+    before = model.transform(texts)
+    model.reference_themes_ = np.zeros_like(model.reference_themes_)  # every neighbour now votes theme 0 ...
+    after = model.transform(texts)
+    first = model.theme_ids_[0]
+    assert set(after["theme_id"]) <= {first, -1} and set(before["theme_id"]) - {-1} != {first}
+    # ... and "other" still comes from the similarity to that theme's centroid
+    sims = model._embed([t for t in texts], [t for t in texts])[0] @ model.centroids_[0]
+    assert (after["theme_id"] == -1).tolist() == (sims < model.other_threshold_).tolist()
+
+
+def test_assignment_auto_is_the_centroid_for_the_static_table_and_tfidf():
+    from feedback import ThemeModel
+
+    texts = (MONEY_BACK + APP_BROKEN) * 3
+    for space in ("static", "tfidf"):
+        model = ThemeModel(n_themes=2, min_theme_size=5, embeddings=space, seed=0).fit(texts)
+        assert model.assignment_ == "centroid" and getattr(model, "reference_vectors_", None) is None
+    centroid = ThemeModel(n_themes=2, min_theme_size=5, assignment="centroid", seed=0).fit(texts)
+    assert centroid.transform(texts).equals(ThemeModel(n_themes=2, min_theme_size=5, seed=0).fit(texts).transform(texts))
+
+
+@pytest.mark.parametrize("params, says", [
+    ({"assignment": "nearest"}, "'auto', 'centroid', 'neighbours'"),
+    ({"assignment": "neighbours", "embeddings": "tfidf"}, "needs an embedding space"),
+])
+def test_a_bad_assignment_is_a_config_error(params, says):
+    from feedback import ThemeModel
+
+    with pytest.raises(ConfigError, match=says):
+        ThemeModel(n_themes=2, **params).fit(MONEY_BACK + APP_BROKEN)
+
+
 def test_weighted_ward_with_unit_weights_is_sklearns_ward_tree():
     """Same merges, in the same order, on a k-NN graph of several components (which both join alike)."""
     import warnings
@@ -373,6 +477,7 @@ def test_theme_model_minilm_fits_and_tags_offline(monkeypatch):
     model = ThemeModel(n_themes=2, min_theme_size=5, embeddings="minilm", taxonomy=None, seed=0)
     tagged = model.fit_transform(MONEY_BACK + APP_BROKEN)
     assert _split_by_meaning(tagged["theme_id"])
+    assert model.assignment_ == "neighbours" and 0 < len(model.reference_vectors_) <= len(MONEY_BACK + APP_BROKEN)
     assert attempts == []
 
 
