@@ -23,6 +23,9 @@ Method
    by cosine, so fitting and tagging agree. Clusters left with fewer than ``min_size`` rows are dropped and their
    rows re-assigned; a row whose best cosine is below ``other_threshold`` is ``other``.
 6. Cluster ids follow size, biggest first (ties by the first row), so ids read the same way every run.
+   ``Clustering.tree_labels`` keeps each fit row's cluster in the tree cut, under those ids: with them,
+   :func:`vote` tags a row by its most similar fit rows instead of the nearest centroid (ThemeModel's
+   ``assignment="neighbours"``), which follows the shape the tree gave each cluster.
 
 >>> rng = np.random.default_rng(0)
 >>> X = np.vstack([rng.normal(size=(20, 8)) * 0.1 + [3, 0, 0, 0, 0, 0, 0, 0],
