@@ -88,9 +88,11 @@ class Config:
         if not isinstance(self.columns, dict):
             raise ConfigError("columns must be a table mapping standard names to your column names, "
                               f"e.g. [columns] text = \"Comment\"; got {self.columns!r}")
-        for name in ("min_theme_size", "min_sample", "max_text_chars", "quotes_per_theme"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"{name} must be a whole number >= 1; got {getattr(self, name)!r}")
+        for name, least in (("min_theme_size", 1), ("min_sample", 1), ("max_text_chars", 1), ("quotes_per_theme", 1),
+                            ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(f"{name} must be a whole number >= {least}; got {value!r}")
 
     def theme_model(self):
         """An unfitted :class:`feedback.themes.ThemeModel` with these settings."""

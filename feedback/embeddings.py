@@ -298,11 +298,22 @@ def _load_sentence_transformer(folder: str):
     except ImportError as err:
         raise ModelError(f"embeddings={folder!r} needs sentence-transformers, from the optional extra "
                          f"({err.name} missing). Fix: {EXTRA_HINT}, or use embeddings='static'") from err
+    from transformers.utils import logging as transformers_logging
+
+    # transformers prints a weight-loading progress bar and a "LOAD REPORT" table (an unused position-id buffer
+    # flagged UNEXPECTED) on every load: noise in a CLI's stderr and in logs, so quiet for the load only
+    verbosity, bars = transformers_logging.get_verbosity(), transformers_logging.is_progress_bar_enabled()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
     try:
         return SentenceTransformer(folder, device="cpu", local_files_only=True)
     except Exception as err:  # a folder that is not a model: say which and why, whatever the library raised
         raise ModelError(f"{folder}: could not be loaded as a sentence-transformers model ({type(err).__name__}: "
                          f"{err}). Fix: pass the folder holding the model's modules.json or config.json") from err
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bars:
+            transformers_logging.enable_progress_bar()
 
 
 def minilm_available() -> bool:

@@ -105,6 +105,17 @@ def words_and_content(text: str) -> tuple[list[str], list[tuple[int, str, str]]]
     return words, content
 
 
+def phrase_lemmas(text: str) -> str:
+    """Every word of a text as its lemma, stop words kept as they are (and phrase breaks kept): where taxonomy
+    seeds that hold stop words ("timed out", "sign in") are looked for as whole phrases.
+
+    >>> phrase_lemmas("My request timed out. Signing in fails")
+    'my request time out . sign in fail'
+    """
+    words = _words(text)
+    return " ".join(word if entry is None else entry[1] for word, entry in zip(words, _content_of(words)))
+
+
 def content_tokens(text: str) -> list[tuple[str, str]]:
     """(surface, lemma) pairs of the content words of a text; negated contractions become 'not'.
 

@@ -42,7 +42,7 @@ from .resources import MODELS_DIR
 from .errors import ConfigError, InputError, ModelError
 from .clustering import ASSIGNMENTS, fit_clusters, smallest_keys, vote
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
-from .text import (KEPT_FUNCTION_WORDS, PHRASE_BREAKS, content_tokens, lemma_string, topic_text,
+from .text import (KEPT_FUNCTION_WORDS, PHRASE_BREAKS, content_tokens, lemma_string, phrase_lemmas, topic_text,
                    words_and_content)
 
 DEFAULT_TAXONOMY = MODELS_DIR / "taxonomy.toml"
@@ -114,6 +114,10 @@ class GuideTheme:
 
     name: str
     seeds: tuple[str, ...]
+    #: seeds that lose words to the stop list ("timed out" is "time" in content lemmas), as (content lemmas,
+    #: every word's lemma): they match only where the whole phrase is ("time out"), not wherever the content
+    #: word is ("extra time")
+    phrases: tuple[tuple[str, str], ...] = ()
 
 
 def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> tuple[GuideTheme, ...]:
@@ -134,8 +138,17 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> tuple[GuideTheme, ...]
         if not isinstance(name, str) or not name.strip() or not isinstance(seeds, list) or not seeds:
             raise ModelError(f"{path}: theme {i} needs a name and a non-empty list of seeds. "
                              "Fix: [[theme]] name = \"refund\" seeds = [\"refund\", \"money back\"]")
-        lemmas = tuple(dict.fromkeys(l for l in (lemma_string(str(seed)) for seed in seeds) if l))
-        themes.append(GuideTheme(name.strip(), lemmas))
+        lemmas, phrases = [], []
+        for seed in map(str, seeds):
+            words, content = words_and_content(seed)
+            content_lemmas = " ".join(lem for _, _, lem in content)
+            if not content_lemmas:
+                continue  # only stop words ("helpful", "support team"): nothing of the topic to look for
+            if len(content) == len(words):
+                lemmas.append(content_lemmas)
+            else:
+                phrases.append((content_lemmas, phrase_lemmas(seed)))
+        themes.append(GuideTheme(name.strip(), tuple(dict.fromkeys(lemmas)), tuple(dict.fromkeys(phrases))))
     return tuple(themes)
 
 
@@ -145,42 +158,58 @@ def _guide_patterns(guide: tuple[GuideTheme, ...]) -> list[re.Pattern]:
 
 
 @lru_cache(maxsize=8)
-def _seed_index(guide: tuple[GuideTheme, ...]) -> tuple[dict[str, tuple[int, ...]], int]:
-    """Each seed phrase -> the taxonomy themes listing it, and the most words a seed has."""
+def _seed_index(guide: tuple[GuideTheme, ...]
+                ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[tuple[int, str], ...]], int]:
+    """Each seed phrase -> the taxonomy themes listing it; the content lemmas of each whole-phrase seed -> (theme,
+    " phrase "); and the most words a seed has."""
     index: dict[str, tuple[int, ...]] = {}
+    phrases: dict[str, tuple[tuple[int, str], ...]] = {}
     for j, theme in enumerate(guide):
         for seed in theme.seeds:
             if j not in index.get(seed, ()):
                 index[seed] = index.get(seed, ()) + (j,)
-    return index, max((seed.count(" ") + 1 for seed in index), default=0)
+        for content, phrase in getattr(theme, "phrases", ()):
+            phrases[content] = phrases.get(content, ()) + ((j, f" {phrase} "),)
+    return index, phrases, max((seed.count(" ") + 1 for seed in [*index, *phrases]), default=0)
 
 
-def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...]) -> np.ndarray:
+def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...], texts: list[str] | None = None) -> np.ndarray:
     """Boolean matrix: does lemma doc i hold a seed phrase of taxonomy theme j as whole words.
 
     The same as searching each doc with ``_guide_patterns`` (a seed between whitespace or the ends), done as
     look-ups of each doc's word n-grams; a doc whose words are not separated by single spaces is searched with
-    the patterns.
+    the patterns. A whole-phrase seed (``GuideTheme.phrases``) matches when the doc holds its content lemmas and
+    :func:`feedback.text.phrase_lemmas` of ``texts[i]`` (the doc's text) holds the phrase; without ``texts``, never.
     """
     out = np.zeros((len(lemma_docs), len(guide)), dtype=bool)
     if not guide:
         return out
-    index, max_n = _seed_index(guide)
+    index, phrase_index, max_n = _seed_index(guide)
     patterns = None
     for i, doc in enumerate(lemma_docs):
         if not doc:
             continue
         words = doc.split()
+        hits: set[int] = set()
+        candidates: list[tuple[int, str]] = []
         if " ".join(words) != doc:
             patterns = patterns or _guide_patterns(guide)
-            out[i] = [bool(p.search(doc)) for p in patterns]
-            continue
-        hits: set[int] = set()
-        for n in range(1, min(max_n, len(words)) + 1):
-            for k in range(len(words) - n + 1):
-                found = index.get(words[k] if n == 1 else " ".join(words[k:k + n]))
-                if found:
-                    hits.update(found)
+            hits.update(j for j, p in enumerate(patterns) if p.search(doc))
+            candidates = [c for content, found in phrase_index.items()
+                          if re.search(r"(?<!\S)" + re.escape(content) + r"(?!\S)", doc) for c in found]
+        else:
+            for n in range(1, min(max_n, len(words)) + 1):
+                for k in range(len(words) - n + 1):
+                    gram = words[k] if n == 1 else " ".join(words[k:k + n])
+                    found = index.get(gram)
+                    if found:
+                        hits.update(found)
+                    if gram in phrase_index:
+                        candidates.extend(phrase_index[gram])
+        candidates = [(j, phrase) for j, phrase in candidates if j not in hits]
+        if candidates and texts is not None:
+            whole = f" {phrase_lemmas(texts[i])} "
+            hits.update(j for j, phrase in candidates if phrase in whole)
         if hits:
             out[i, list(hits)] = True
     return out
@@ -258,6 +287,17 @@ def _surface_forms(texts, max_n: int = 3, limit: int = 20_000, wanted: set[str] 
     return {lem: c.most_common(1)[0][0] for lem, c in counts.items()}
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and value == value
+
+
+def _text_list(texts, method: str) -> list[str]:
+    """``texts`` as a list of strings; a single string is refused (iterating it would give one text per character)."""
+    if isinstance(texts, (str, bytes)):
+        raise InputError(f"ThemeModel.{method} takes a list of texts, not one string. Fix: {method}([text])")
+    return [str(t) for t in texts]
+
+
 class ThemeModel:
     """Discover and assign pain-point themes.
 
@@ -320,8 +360,15 @@ class ThemeModel:
     def _check_params(self) -> None:
         if self.n_themes != "auto" and (not isinstance(self.n_themes, (int, np.integer)) or self.n_themes < 2):
             raise ConfigError(f"The 'n_themes' parameter of ThemeModel must be an int >= 2 or 'auto'. Got {self.n_themes!r} instead.")
-        if self.other_threshold is not None and not 0 <= self.other_threshold < 1:
-            raise ConfigError(f"The 'other_threshold' parameter must be in [0, 1). Got {self.other_threshold!r} instead.")
+        if self.other_threshold is not None and not (_is_number(self.other_threshold) and 0 <= self.other_threshold < 1):
+            raise ConfigError(f"The 'other_threshold' parameter must be a number in [0, 1). Got {self.other_threshold!r} instead.")
+        if self.tag_threshold is not None and not (_is_number(self.tag_threshold) and 0 <= self.tag_threshold <= 1):
+            raise ConfigError(f"The 'tag_threshold' parameter must be a number in [0, 1]. Got {self.tag_threshold!r} instead.")
+        if not isinstance(self.min_theme_size, (int, np.integer)) or isinstance(self.min_theme_size, bool) \
+                or self.min_theme_size < 1:
+            raise ConfigError(f"The 'min_theme_size' parameter must be an int >= 1. Got {self.min_theme_size!r} instead.")
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or not 0 <= self.seed < 2 ** 32:
+            raise ConfigError(f"The 'seed' parameter must be an int in [0, 2**32). Got {self.seed!r} instead.")
         if self.assignment not in ASSIGNMENTS:
             raise ConfigError(f"The 'assignment' parameter of ThemeModel must be one of {', '.join(map(repr, ASSIGNMENTS))}. "
                               f"Got {self.assignment!r} instead.")
@@ -363,9 +410,9 @@ class ThemeModel:
 
         return DEFAULT_OTHER_THRESHOLD["static" if local_model_kind(self._space) == "static" else "minilm"]
 
-    def _guide_matches(self, lemma_docs: list[str]) -> np.ndarray:
-        """Boolean matrix: does text i match the seeds of taxonomy theme j."""
-        return _match_seeds(lemma_docs, self.guide_)
+    def _guide_matches(self, lemma_docs: list[str], texts: list[str]) -> np.ndarray:
+        """Boolean matrix: does text i (its lemma doc) match the seeds of taxonomy theme j."""
+        return _match_seeds(lemma_docs, self.guide_, texts)
 
     def _guided(self, lemma_docs: list[str], matches: np.ndarray) -> list[str]:
         if not self.guide_ or not getattr(self, "guide_pulls_", True):
@@ -378,7 +425,7 @@ class ThemeModel:
 
     def _embed(self, texts: list[str], lemma_docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Unit-length vectors of texts in the model's space, and their taxonomy matches."""
-        matches = self._guide_matches(lemma_docs)
+        matches = self._guide_matches(lemma_docs, texts)
         if self._space == "tfidf":
             matrix = normalize(self.vectorizer_.transform(self._guided(lemma_docs, matches))[:, self.feature_mask_])
             return normalize(self.svd_.transform(matrix)), matches
@@ -467,7 +514,7 @@ class ThemeModel:
         hands over the texts it picked with the keys of the whole input).
         """
         self._check_params()
-        texts = [str(t) for t in texts]
+        texts = _text_list(texts, "fit")
         keys = stable_sample_keys(texts) if sample_keys is None else np.asarray(sample_keys, dtype=np.uint64)
         if len(keys) != len(texts):
             raise ConfigError(f"sample_keys has {len(keys)} values for {len(texts)} texts; give one key per text")
@@ -511,7 +558,7 @@ class ThemeModel:
             DEFAULT_TAXONOMY if self.taxonomy == "default" else self.taxonomy)
         self.guide_pulls_ = self.taxonomy != "default" or self.n_themes == "auto"
         self.embedding_space_ = self.embeddings if self.embeddings in EMBEDDINGS else str(Path(self.embeddings).resolve())
-        matches = self._guide_matches(lemma_docs)
+        matches = self._guide_matches(lemma_docs, texts)
         self.assignment_ = self._resolve_assignment()
         reference_rows = reference_labels = None
         if self._space == "tfidf":
@@ -533,7 +580,7 @@ class ThemeModel:
         else:
             nearest = sims.argmax(axis=1)
         best = sims[np.arange(len(sims)), nearest]
-        assigned = np.where(best >= self.other_threshold_, nearest, -1)
+        assigned = np.where((best >= self.other_threshold_) & np.any(vectors != 0, axis=1), nearest, -1)
         sizes = Counter(assigned[assigned >= 0].tolist())
         kept = sorted((c for c, n in sizes.items() if n >= self.min_size_), key=lambda c: (-sizes[c], c))
         self.centroids_ = centroids[kept] if kept else np.zeros((0, vectors.shape[1]), dtype=np.float32)
@@ -564,7 +611,8 @@ class ThemeModel:
         try:
             matrix = self.vectorizer_.fit_transform(guided_docs)
         except ValueError:
-            self.vectorizer_.set_params(min_df=1)
+            # few texts, or the same words in most of them (one text repeated): keep every term
+            self.vectorizer_.set_params(min_df=1, max_df=1.0)
             matrix = self.vectorizer_.fit_transform(guided_docs)
         self.vocabulary_ = self.vectorizer_.vocabulary_
         names = self.vectorizer_.get_feature_names_out()
@@ -621,7 +669,8 @@ class ThemeModel:
         else:
             nearest = sims.argmax(axis=1)
         best = sims[np.arange(len(sims)), nearest]
-        primary = np.where(best >= self.other_threshold_, nearest, -1)
+        # a text with no content word has a zero vector: "other" whatever the threshold (even 0)
+        primary = np.where((best >= self.other_threshold_) & np.any(vectors != 0, axis=1), nearest, -1)
         if matches is not None and getattr(self, "guide_themes_", None) and getattr(self, "guide_pulls_", True):
             for row in np.flatnonzero(matches.sum(axis=1) == 1):
                 index = self.guide_themes_.get(int(np.flatnonzero(matches[row])[0]))
@@ -723,7 +772,7 @@ class ThemeModel:
     def transform(self, texts) -> pd.DataFrame:
         """Assign themes: a frame with ``theme_id``, ``theme_label``, ``theme_ids``, ``themes``, ``theme_score``."""
         self._check_fitted()
-        texts = [topic_text(str(t)) for t in texts]
+        texts = [topic_text(t) for t in _text_list(texts, "transform")]
         if texts and len(self.centroids_):
             vectors, matches = self._embed(texts, _lemma_docs(texts))
         else:

@@ -623,6 +623,36 @@ def test_cli_and_config_choose_the_vector_space_and_taxonomy(tmp_path):
     assert cli.main(["themes", "fit", str(data), "--out", str(tmp_path / "m3"), "--embeddings", "/no/such/folder"]) == 2
 
 
+def test_config_file_sets_the_theme_assignment_and_bad_values_are_errors(tmp_path, capsys):
+    from feedback import cli, themes
+
+    data = tmp_path / "feedback.csv"
+    pd.DataFrame({"text": (MONEY_BACK + APP_BROKEN) * 2}).to_csv(data, index=False)
+    config = tmp_path / "feedback.toml"
+    config.write_text('n_themes = 2\ntheme_assignment = "neighbours"\n', encoding="utf-8")
+    assert cli.main(["themes", "fit", str(data), "--out", str(tmp_path / "m"), "--config", str(config)]) == 0
+    assert themes.ThemeModel.load(tmp_path / "m").assignment_ == "neighbours"
+    for line, says in [('theme_assignment = "nearest"', "theme_assignment must be one of 'auto', 'centroid', 'neighbours'"),
+                       ('min_theme_size = "x"', "min_theme_size must be a whole number >= 1; got 'x'"),
+                       ('seed = "x"', "seed must be a whole number >= 0; got 'x'")]:
+        config.write_text(line + "\n", encoding="utf-8")
+        capsys.readouterr()
+        assert cli.main(["themes", "fit", str(data), "--out", str(tmp_path / "m2"), "--config", str(config)]) == 2
+        assert says in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not embeddings.minilm_available(),
+                    reason="the optional extra is not installed: pip install 'feedback[embeddings]'")
+def test_loading_minilm_writes_nothing_to_stderr():
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-c", "from feedback import embeddings; "
+                          "print(embeddings.embed(['hello'], backend='minilm').shape)"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "(1, 384)"
+    assert run.stderr == ""
+
+
 def _adversarial_texts() -> list[str]:
     rng = np.random.default_rng(7)
     words = ["refund", "REFUND", "Refund!!", "app's", "can't", "e-mail", "[EMAIL]", "[CLS]", "foo[SEP]bar", "[UNK]",

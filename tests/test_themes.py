@@ -107,6 +107,39 @@ def test_invalid_n_themes_is_rejected_at_fit(bad):
         ThemeModel(n_themes=bad).fit(CORPUS)
 
 
+@pytest.mark.parametrize("params, says", [
+    ({"other_threshold": "0.5"}, "other_threshold"), ({"tag_threshold": -3}, "tag_threshold"),
+    ({"tag_threshold": 5}, "tag_threshold"), ({"tag_threshold": "0.6"}, "tag_threshold"),
+    ({"min_theme_size": 0}, "min_theme_size"), ({"min_theme_size": -5}, "min_theme_size"),
+    ({"seed": -1}, "seed"), ({"seed": "x"}, "seed"),
+])
+@pytest.mark.parametrize("embeddings", ["static", "tfidf"])
+def test_invalid_parameters_are_config_errors_naming_them(params, says, embeddings):
+    with pytest.raises(ConfigError, match=f"'{says}' parameter"):
+        ThemeModel(n_themes=3, embeddings=embeddings, **params).fit(CORPUS)
+
+
+def test_one_string_is_refused_not_split_into_characters(model):
+    with pytest.raises(InputError, match=r"list of texts, not one string. Fix: transform\(\[text\]\)"):
+        model.transform("my refund never arrived")
+    with pytest.raises(InputError, match="fit"):
+        ThemeModel().fit("my refund never arrived")
+
+
+@pytest.mark.parametrize("embeddings", ["static", "tfidf"])
+def test_texts_without_content_are_other_even_at_threshold_zero(embeddings):
+    model = ThemeModel(n_themes=3, min_theme_size=5, other_threshold=0.0, embeddings=embeddings, seed=1).fit(CORPUS)
+    out = model.transform(["", "😀😀", "12345", "the app crashes on startup"])
+    assert out["theme_id"].tolist()[:3] == [-1, -1, -1] and out["theme_ids"].tolist()[:3] == [[], [], []]
+    assert out["theme_id"].tolist()[3] >= 0
+
+
+def test_tfidf_fits_one_text_repeated():
+    model = ThemeModel(embeddings="tfidf", min_theme_size=5).fit(["the app crashes when I open it"] * 30)
+    assert len(model.themes_) == 1
+    assert model.transform(["the app crashes when I open it"])["theme_id"].tolist() == [model.themes_[0].theme_id]
+
+
 def test_too_little_text_gives_no_themes_and_says_why(tmp_path):
     # a one-email inbox is still scored: every text is "other", and the fit says why there are no themes
     with pytest.warns(FitNoteWarning, match="themes need at least 4"):
@@ -171,6 +204,26 @@ def test_taxonomy_seeds_pull_paraphrases_without_shared_words_into_one_theme(tmp
                                '"erased", "deleted"]\n')
     guided = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=path, seed=1).fit_transform(texts)
     assert guided["theme_label"][:6].tolist() == ["data loss"] * 6
+
+
+def test_a_seed_with_stop_words_matches_only_as_the_whole_phrase(tmp_path):
+    from feedback.text import lemma_string
+    from feedback.themes import _match_seeds, load_taxonomy
+
+    path = _taxonomy(tmp_path, '[[theme]]\nname = "slow"\nseeds = ["timed out", "takes forever"]\n'
+                               '[[theme]]\nname = "refund"\nseeds = ["refund", "money back"]\n'
+                               '[[theme]]\nname = "praise"\nseeds = ["helpful"]\n')
+    guide = load_taxonomy(path)
+    assert guide[0].seeds == () and guide[0].phrases == (("time", "time out"), ("forever", "takes forever"))
+    assert guide[1].seeds == ("refund",) and guide[1].phrases == (("money", "money back"),)
+    texts = ["The football match ended in a draw after extra time.", "where is this money from",
+             "The upload timed out twice", "it times out and takes forever", "I want my money back",
+             "refund the money, back to my card", "Time out!"]
+    matches = _match_seeds([lemma_string(t) for t in texts], guide, texts)
+    assert matches[:, :2].tolist() == [[False, False], [False, False], [True, False], [True, False],
+                                       [False, True], [False, True], [True, False]]
+    # the content word alone, in the same text, is not the phrase; a phrase break between the words is not either
+    assert not _match_seeds(["money"], guide, ["money. Back"]).any()
 
 
 def test_taxonomy_merge_puts_two_topics_under_one_name(tmp_path):
