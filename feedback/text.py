@@ -25,11 +25,12 @@ STOP = frozenset((set(STOP_WORDS) | BOILERPLATE) - KEPT_FUNCTION_WORDS)
 LEMMA_EXCEPTIONS = {"data": "data", "media": "media", "was": "be", "charges": "charge", "logging": "log", "login": "log",
                     "logins": "log", "signin": "sign", "pdfs": "pdf", "csvs": "csv", "ios": "ios", "sms": "sms"}
 
-#: a word holds a letter: "2fa" and "ios16" are words, "2026" is not
-_TOKEN = re.compile(r"[0-9]*[a-z][a-z0-9]*(?:'[a-z]+)?")
+#: a word holds a letter, of any alphabet ("problème", "straße"): "2fa" and "ios16" are words, "2026" is not
+_WORD = r"[0-9]*[^\W\d_][^\W_]*(?:'[^\W\d_]+)?"
+_TOKEN = re.compile(_WORD)
 #: punctuation that ends a phrase: no label spans it ("in a minute. Fantastic" is not the phrase "minute fantastic")
 PHRASE_BREAKS = frozenset(".!?;:,()[]\"\n")
-_TOKEN_OR_BREAK = re.compile(r"[0-9]*[a-z][a-z0-9]*(?:'[a-z]+)?|[.!?;:,()\[\]\"\n]")
+_TOKEN_OR_BREAK = re.compile(_WORD + r"|[.!?;:,()\[\]\"\n]")
 #: placeholders left by PII redaction are not words of the customer
 _PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|URL)\]")
 

@@ -134,6 +134,19 @@ def test_texts_without_content_are_other_even_at_threshold_zero(embeddings):
     assert out["theme_id"].tolist()[3] >= 0
 
 
+def test_words_keep_letters_outside_a_to_z():
+    from feedback.text import lemma_string
+
+    assert lemma_string("Problème résolu en quelques minutes, très serviable") == \
+        "problème résolu en quelques minute très serviable"
+    assert lemma_string("naïve café Straße, 2fa on ios16 since 2026") == "naïve café straße 2fa ios16"
+    texts = ["l'application plante au démarrage", "l'application plante encore au démarrage",
+             "plante au démarrage depuis la mise à jour"] * 5 + \
+            ["problème de facture en double", "facture en double ce mois", "double facture encore"] * 5
+    labels = [t.label for t in ThemeModel(n_themes=2, min_theme_size=3, taxonomy=None, seed=1).fit(texts).themes_]
+    assert any("démarrage" in label for label in labels) and not any(" d " in f" {label} " for label in labels)
+
+
 def test_tfidf_fits_one_text_repeated():
     model = ThemeModel(embeddings="tfidf", min_theme_size=5).fit(["the app crashes when I open it"] * 30)
     assert len(model.themes_) == 1
