@@ -44,7 +44,8 @@ class Config:
     until: str | None = _help("Only use feedback created on or before this date (YYYY-MM-DD).", default=None)
     n_themes: int | str = _help("Number of pain-point themes to discover, or 'auto' to choose it by silhouette.",
                                 default="auto")
-    min_theme_size: int = _help("Themes with fewer texts than this are folded into 'other'.", default=15)
+    min_theme_size: int = _help("Themes with fewer texts than this are dropped: their texts go to the nearest theme kept "
+                                "when similar enough, else to 'other'.", default=15)
     embeddings: str = _help("Vector space of the themes: 'static' (shipped table distilled from MiniLM, offline, "
                             "fast), 'tfidf' (words only), 'minilm' (full model, needs feedback[embeddings]) or the "
                             "path of a sentence-embedding model folder installed on this machine (in a config file, relative "

@@ -14,8 +14,8 @@ Method (one line per stage, as in :meth:`ThemeModel.fit`):
 3. seeded k-means; with ``n_themes="auto"`` the data is over-clustered into ``AUTO_K_START`` groups, then
    groups merge when most of their texts match one taxonomy theme or their centroids are closer than
    ``AUTO_MERGE_SIMILARITY`` (the stated criterion for K);
-4. texts far from every centroid (cosine below ``other_threshold``) and themes smaller than
-   ``min_theme_size`` become ``other``;
+4. themes smaller than ``min_theme_size`` are dropped: their texts go to the nearest theme kept, and texts far
+   from every kept centroid (cosine below ``other_threshold``) are ``other``;
 5. labels are the taxonomy name when most of a theme matches it, otherwise the top phrase by class-based
    TF-IDF (c-TF-IDF) over lemma n-grams, shown in the surface form customers wrote most often.
 """
@@ -306,7 +306,8 @@ class ThemeModel:
     n_themes : int or "auto"
         Number of themes, or "auto": over-cluster, then merge groups the taxonomy or centroid similarity joins.
     min_theme_size : int
-        Themes with fewer texts are folded into ``other`` (in small inputs, down to 5% of the texts, at least 3).
+        Themes with fewer texts (in small inputs, down to 5% of the texts, at least 3) are dropped: their texts
+        go to the nearest theme kept when at least ``other_threshold`` similar to it, else to ``other``.
     other_threshold : float or None
         Cosine similarity to the nearest theme centroid below which a text is ``other``; None takes the
         default of the vector space (``DEFAULT_OTHER_THRESHOLD``).
