@@ -52,6 +52,17 @@ def _themes_line(model) -> str:
     return f"themes: {len(model.themes_)}" + (f" ({note})" if note and not model.themes_ else "")
 
 
+def _out_folder(out, example: str) -> Path:
+    """The folder a command writes into, checked before any work: a fit can take minutes, and ``mkdir`` of a path
+    that is (or lies under) a file would fail only when the result is saved."""
+    folder = Path(out)
+    taken = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if taken is not None and not taken.is_dir():
+        raise InputError("a file, not a folder to write into", path=taken,
+                         fix=f"name a new or existing folder, e.g. {example}")
+    return folder
+
+
 def _say(*lines: str) -> None:
     for line in lines:
         print(line, file=sys.stderr)
@@ -98,7 +109,7 @@ def cmd_db_info(args) -> int:
 def cmd_db_export(args) -> int:
     from .workspace import export_parquet
 
-    for path in export_parquet(args.db, args.dir):
+    for path in export_parquet(args.db, _out_folder(args.dir, "`feedback db export parquet_export`")):
         print(path)
     return 0
 
@@ -232,6 +243,7 @@ def cmd_serve(args) -> int:
 def cmd_sentiment_fit(args) -> int:
     from .calibration import cross_validate, fit_calibrated, read_labelled, resolve_label_kind
 
+    _out_folder(args.out, "--out sentiment_model")
     texts, labels, skipped = read_labelled(args.file, args.label_column, args.text_column, args.label_kind)
     kind = resolve_label_kind(args.label_column, args.label_kind)
     features = tuple(args.features or ())
@@ -252,6 +264,7 @@ def cmd_themes_fit(args) -> int:
     from .ingest import load_feedback
     from .pipeline import analyze_feedback
 
+    _out_folder(args.out, "--out themes_model")
     config = _config(args)
     frame, _ = load_feedback(args.file, config, text_column=args.text_column)
     _, model = analyze_feedback(frame, config)
@@ -351,7 +364,8 @@ def cmd_impact(args) -> int:
 def cmd_sample(args) -> int:
     from .sample import generate_sample
 
-    counts = generate_sample(args.out, customers=args.customers, weeks=args.weeks, seed=args.seed)
+    counts = generate_sample(_out_folder(args.out, "--out sample_data"), customers=args.customers, weeks=args.weeks,
+                             seed=args.seed)
     _say(f"wrote {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 

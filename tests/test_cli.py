@@ -247,3 +247,16 @@ def test_a_header_without_rows_is_a_one_line_error_naming_the_file(tmp_path, cap
     data.write_text("id,text\n")
     code, _, err = run_main(capsys, "analyze", data, "--out", tmp_path / "o.csv", "--workers", "1")
     assert code == 2 and f"{data}: no rows to analyze" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["themes", "fit"], ["sentiment", "fit", "--label-column", "label"]])
+def test_out_that_is_a_file_stops_a_fit_before_it_runs(tmp_path, capsys, monkeypatch, command):
+    data = tmp_path / "small.csv"
+    pd.DataFrame({"text": TEXTS[:6], "label": ["negative", "positive"] * 3}).to_csv(data, index=False)
+    monkeypatch.setattr("feedback.pipeline.analyze_feedback", lambda *a, **k: pytest.fail("the fit ran"))
+    monkeypatch.setattr("feedback.calibration.fit_calibrated", lambda *a, **k: pytest.fail("the fit ran"))
+    for out in (data, data / "model"):  # the file itself, or a folder under it
+        code, _, err = run_main(capsys, *command, data, "--out", out)
+        assert code == 2 and f"{data}: a file, not a folder to write into" in err and "--out " in err
+    code, _, err = run_main(capsys, "sample", "--out", data)
+    assert code == 2 and "a file, not a folder" in err
