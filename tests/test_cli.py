@@ -260,3 +260,24 @@ def test_out_that_is_a_file_stops_a_fit_before_it_runs(tmp_path, capsys, monkeyp
         assert code == 2 and f"{data}: a file, not a folder to write into" in err and "--out " in err
     code, _, err = run_main(capsys, "sample", "--out", data)
     assert code == 2 and "a file, not a folder" in err
+
+
+@pytest.mark.parametrize("damage", ["garbage pickle", "truncated pickle", "invalid json"])
+def test_a_damaged_model_folder_is_a_one_line_error_naming_the_file(tmp_path, capsys, damage):
+    import pickle
+
+    themes, sentiment = tmp_path / "themes_model", tmp_path / "sentiment_model"
+    pickled = {"garbage pickle": b"\x80\x09garbage",  # pickle raises ValueError: unsupported protocol 9
+               "truncated pickle": pickle.dumps(list(range(1000)))[:100]}.get(damage, pickle.dumps([]))
+    for folder, meta, model in ((themes, "themes.json", "model.pkl"), (sentiment, "meta.json", "model.joblib")):
+        folder.mkdir()
+        (folder / meta).write_text('{"format_version": 1, "format": 1' + ("" if damage == "invalid json" else "}"))
+        (folder / model).write_bytes(pickled)
+    broken = "themes.json" if damage == "invalid json" else "model.pkl"
+    code, _, err = run_main(capsys, "themes", "show", themes)
+    assert code == 2 and f"{themes / broken}: " in err and "feedback themes fit" in err, err
+    text = tmp_path / "message.txt"
+    text.write_text("my refund never arrived")
+    broken = "meta.json" if damage == "invalid json" else "model.joblib"
+    code, _, err = run_main(capsys, "score", text, "--sentiment-model", sentiment)
+    assert code == 2 and f"{sentiment / broken}: " in err and "feedback sentiment fit" in err, err
