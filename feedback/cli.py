@@ -261,12 +261,16 @@ def cmd_sentiment_fit(args) -> int:
 
 
 def cmd_themes_fit(args) -> int:
-    from .ingest import load_feedback
+    from .ingest import find_sources, load_feedback
     from .pipeline import analyze_feedback
 
     _out_folder(args.out, "--out themes_model")
     config = _config(args)
-    frame, _ = load_feedback(args.file, config, text_column=args.text_column)
+    source = find_sources(Path(args.file))["feedback"]  # a data folder's feedback file, as analyze reads it
+    frame, _ = load_feedback(source, config, text_column=args.text_column)
+    if frame.empty:
+        raise InputError("no rows to learn themes from", path=source,
+                         fix="check that the file holds data rows under its header")
     _, model = analyze_feedback(frame, config)
     model.save(args.out)
     _say(f"{len(model.themes_)} themes; saved to {args.out}")
@@ -538,7 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
     themes_sub = themes.add_subparsers(dest="themes_command", metavar="ACTION", required=True)
     p = themes_sub.add_parser("fit", help="Discover themes in FILE and save the model.",
                               description="Discover themes in FILE and save the model folder to --out.")
-    p.add_argument("file", metavar="FILE", help="Feedback file to learn themes from.")
+    p.add_argument("file", metavar="FILE", help="Feedback file to learn themes from, or a data folder (its "
+                   "feedback.csv or e-mails, as `feedback analyze` reads it).")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="Folder to save the model to.")
     discovery(p)
     p.add_argument("--text-column", metavar="NAME", help="Column holding the text (default: text).")

@@ -797,8 +797,11 @@ def _header_rows(path: Path) -> int:
 def load_feedback(path: str | Path, config: Config | None = None, text_column: str | None = None,
                   id_column: str | None = None, *, preset: str | None = None, strict: bool = False,
                   address_map: dict[str, str] | None = None) -> tuple[pd.DataFrame, str | None]:
-    """Read and standardise one feedback file; returns the table and the encoding used."""
+    """Read and standardise one feedback file, or a data folder's feedback (its ``feedback.csv`` or e-mails, as
+    :func:`load_dataset` finds it); returns the table and the encoding used."""
     path = Path(path)
+    if path.is_dir():  # read_table would read only the folder's .eml/.mbox files: none in a folder of tables
+        path = find_sources(path)["feedback"]
     if address_map and path.exists() and (path.is_dir() or path.suffix.lower() in EMAIL_SUFFIXES):
         raw, encoding = read_email(path, address_map), None
     else:

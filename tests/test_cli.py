@@ -281,3 +281,18 @@ def test_a_damaged_model_folder_is_a_one_line_error_naming_the_file(tmp_path, ca
     broken = "meta.json" if damage == "invalid json" else "model.joblib"
     code, _, err = run_main(capsys, "score", text, "--sentiment-model", sentiment)
     assert code == 2 and f"{sentiment / broken}: " in err and "feedback sentiment fit" in err, err
+
+
+def test_themes_fit_reads_a_data_folder_like_analyze(feedback_csv, tmp_path, capsys):
+    """`feedback themes fit FOLDER` learns from the folder's feedback.csv; it used to read the folder's e-mails
+    (none) and save a model of 0 themes fitted on 0 rows."""
+    from feedback.ingest import load_feedback
+
+    assert len(load_feedback(feedback_csv.parent)[0]) == len(TEXTS)
+    code, out, err = run_main(capsys, "themes", "fit", feedback_csv.parent, "--out", tmp_path / "q3", "--n-themes", "2")
+    assert code == 0 and "2 themes; saved to" in err and "refund" in out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "feedback.csv").write_text("text\n")
+    code, _, err = run_main(capsys, "themes", "fit", empty, "--out", tmp_path / "q4")
+    assert code == 2 and f"{empty / 'feedback.csv'}: no rows to learn themes from" in err
