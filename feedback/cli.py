@@ -46,10 +46,20 @@ def _load_scorer(args):
     return load_scorer(path)
 
 
-def _themes_line(model) -> str:
-    """'themes: N', with the reason when a fit found none (too few texts)."""
+def _no_themes_reason(model) -> str:
+    """Why a fit found no themes: its note (too few texts), else that no group of texts reached a theme's size."""
     note = getattr(model, "fit_note_", "")
-    return f"themes: {len(model.themes_)}" + (f" ({note})" if note and not model.themes_ else "")
+    if note:
+        return note
+    size = getattr(model, "min_size_", model.min_theme_size)
+    threshold = getattr(model, "other_threshold_", None)
+    return (f"no themes: no group of at least {size} similar texts"
+            + (f"; a text joins a group at similarity {threshold:.2f} or more" if threshold is not None else ""))
+
+
+def _themes_line(model) -> str:
+    """'themes: N', with the reason when a fit found none."""
+    return f"themes: {len(model.themes_)}" + ("" if model.themes_ else f" ({_no_themes_reason(model)})")
 
 
 def _out_folder(out, example: str) -> Path:
@@ -273,7 +283,7 @@ def cmd_themes_fit(args) -> int:
                          fix="check that the file holds data rows under its header")
     _, model = analyze_feedback(frame, config)
     model.save(args.out)
-    _say(f"{len(model.themes_)} themes; saved to {args.out}")
+    _say(f"{len(model.themes_)} themes; saved to {args.out}", *([] if model.themes_ else [_no_themes_reason(model)]))
     for theme in model.themes_:
         print(f"{theme.theme_id:>3}  {theme.size:>6}  {theme.label}")
     return 0
@@ -281,6 +291,8 @@ def cmd_themes_fit(args) -> int:
 
 def cmd_themes_show(args) -> int:
     model = _load_themes(args.model_dir)
+    if not model.themes_:  # every text it tags is "other"; say why rather than print nothing
+        print(_no_themes_reason(model))
     for theme in model.themes_:
         print(f"[{theme.theme_id}] {theme.label}  (size {theme.size})")
         print("    phrases: " + ", ".join(theme.top_phrases))

@@ -296,3 +296,22 @@ def test_themes_fit_reads_a_data_folder_like_analyze(feedback_csv, tmp_path, cap
     (empty / "feedback.csv").write_text("text\n")
     code, _, err = run_main(capsys, "themes", "fit", empty, "--out", tmp_path / "q4")
     assert code == 2 and f"{empty / 'feedback.csv'}: no rows to learn themes from" in err
+
+
+def test_a_fit_of_no_themes_says_why_and_show_says_so(tmp_path, capsys):
+    one, six = tmp_path / "one.csv", tmp_path / "six.csv"
+    pd.DataFrame({"text": ["the app crashes"]}).to_csv(one, index=False)
+    pd.DataFrame({"text": ["the app crashes every day", "my refund is late again", "login fails with error",
+                           "shipping took three weeks", "the price went up a lot", "support never answers the phone"]}
+                 ).to_csv(six, index=False)
+    code, _, err = run_main(capsys, "themes", "fit", one, "--out", tmp_path / "m1")
+    assert code == 0 and "0 themes; saved to" in err and "1 text(s) with content words, themes need at least 4" in err
+    code, out, _ = run_main(capsys, "themes", "show", tmp_path / "m1")
+    assert code == 0 and "no themes: 1 text(s) with content words" in out
+    # enough texts, but no two alike: no fit note, the reason is the group size no group reached
+    code, _, err = run_main(capsys, "themes", "fit", six, "--out", tmp_path / "m6")
+    assert code == 0 and "0 themes; saved to" in err and "no themes: no group of at least 3 similar texts" in err
+    code, out, _ = run_main(capsys, "themes", "show", tmp_path / "m6")
+    assert code == 0 and "no themes: no group of at least 3 similar texts" in out
+    code, _, err = run_main(capsys, "analyze", six, "--out", tmp_path / "o.csv", "--workers", "1", "--quiet")
+    assert code == 0 and "themes: 0 (no themes: no group of at least 3 similar texts" in err
