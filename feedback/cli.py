@@ -197,7 +197,7 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .ingest import EMAIL_SUFFIXES, read_email
+    from .ingest import EMAIL_SUFFIXES, detect_encoding, looks_binary, read_email
     from .scoring import score_messages
 
     subjects: list[str | None] = [None]
@@ -214,10 +214,10 @@ def cmd_score(args) -> int:
             texts, subjects = messages["text"].tolist(), messages["subject"].tolist()
         else:
             raw = path.read_bytes()
-            if b"\x00" in raw[:8192]:
+            if looks_binary(raw):
                 raise InputError("a binary file, not text", path=path,
                                  fix="pass the message as a text, .eml or .mbox file")
-            texts = [raw.decode("utf-8", errors="replace")]
+            texts = [raw.decode(detect_encoding(raw), errors="replace")]  # looks_binary lets UTF-16 text through
     if len(texts) == 1 and not texts[0].strip():
         raise InputError("no text to score", path=args.file if args.file not in (None, "-") else "standard input",
                          fix="pipe the message text in, or pass a text, .eml or .mbox file")

@@ -315,3 +315,27 @@ def test_a_fit_of_no_themes_says_why_and_show_says_so(tmp_path, capsys):
     assert code == 0 and "no themes: no group of at least 3 similar texts" in out
     code, _, err = run_main(capsys, "analyze", six, "--out", tmp_path / "o.csv", "--workers", "1", "--quiet")
     assert code == 0 and "themes: 0 (no themes: no group of at least 3 similar texts" in err
+
+
+@pytest.mark.parametrize("seed", [7, 35])
+def test_a_binary_file_is_refused_in_one_short_line(tmp_path, capsys, seed):
+    """Random bytes named .csv used to give a long list of mojibake column names (seed 35) or a quoting error (7)."""
+    import random
+
+    data = tmp_path / "bin.csv"
+    data.write_bytes(random.Random(seed).randbytes(2048))
+    for command in (["themes", "fit", data, "--out", tmp_path / "m"], ["analyze", data, "--out", tmp_path / "o.csv"]):
+        code, _, err = run_main(capsys, *command)
+        assert code == 2 and f"{data}: a binary file, not a text table. Fix: " in err and len(err) < 250, err
+    # text with a stray NUL from a broken export, and UTF-16 text, are still read
+    stray = tmp_path / "stray.csv"
+    stray.write_bytes(b"text\n" + "\n".join(TEXTS[:6]).encode() + b"\x00\n")
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text("text\n" + "\n".join(TEXTS[:6]) + "\n", encoding="utf-16-le")
+    for path in (stray, utf16):
+        code, _, err = run_main(capsys, "analyze", path, "--out", tmp_path / "o.csv", "--workers", "1", "--quiet")
+        assert code == 0 and "rows read: 6" in err, err
+    message = tmp_path / "message.txt"  # `score` shares the check: UTF-16 text is read, not refused as binary
+    message.write_text("I have waited three weeks. I want to cancel my account.", encoding="utf-16")
+    code, out, err = run_main(capsys, "score", message)
+    assert code == 0 and out.startswith("negative"), err
