@@ -381,7 +381,8 @@ def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: 
     from . import __version__ as feedback_version
     import sklearn
 
-    model = SentimentCalibrator(seed=seed, features=tuple(features)).fit(texts, labels)
+    features = tuple(dict.fromkeys(features))  # a set named twice would add its feature block twice
+    model = SentimentCalibrator(seed=seed, features=features).fit(texts, labels)
     counts = pd.Series(labels).value_counts().to_dict()
     meta = {
         "format": MINILM_LAYERS_FORMAT if "minilm" in features and model.minilm_layers is not None else MODEL_FORMAT,
@@ -426,6 +427,7 @@ def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: in
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
 
+    features = tuple(dict.fromkeys(features))
     y = np.asarray(labels, dtype=object)
     smallest = pd.Series(y).value_counts().min() if len(y) else 0
     if folds < 2 or smallest < folds:

@@ -339,3 +339,15 @@ def test_a_binary_file_is_refused_in_one_short_line(tmp_path, capsys, seed):
     message.write_text("I have waited three weeks. I want to cancel my account.", encoding="utf-16")
     code, out, err = run_main(capsys, "score", message)
     assert code == 0 and out.startswith("negative"), err
+
+
+def test_a_feature_set_named_twice_is_used_once(tmp_path, capsys):
+    from feedback.calibration import CalibratedScorer
+
+    data = tmp_path / "labelled.csv"
+    pd.DataFrame({"text": TEXTS[:18], "label": ["negative", "neutral", "positive"] * 6}).to_csv(data, index=False)
+    code, _, err = run_main(capsys, "sentiment", "fit", data, "--label-column", "label", "--out", tmp_path / "s",
+                            "--features", "embeddings", "embeddings")
+    assert code == 0, err
+    scorer = CalibratedScorer.load(tmp_path / "s")
+    assert scorer.meta["features"] == ["embeddings"] and scorer.model.features == ("embeddings",)
