@@ -571,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "retag every row and store the model as the next version.")
     p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
     p.add_argument("--sentiment-model", metavar="DIR", help="The calibrated sentiment model the rows were added with "
-                   "(`db add --sentiment-model`): scores the sentences of rows with several themes on its scale.")
+                   "(`feedback add --sentiment-model`): scores the sentences of rows with several themes on its scale.")
     discovery(p)
     common(p, themes=False)
     p.set_defaults(func=cmd_themes_refit)

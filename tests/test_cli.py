@@ -351,3 +351,10 @@ def test_a_feature_set_named_twice_is_used_once(tmp_path, capsys):
     assert code == 0, err
     scorer = CalibratedScorer.load(tmp_path / "s")
     assert scorer.meta["features"] == ["embeddings"] and scorer.model.features == ("embeddings",)
+
+
+def test_refit_help_names_the_add_command(capsys):
+    with pytest.raises(SystemExit):
+        run_main(capsys, "themes", "refit", "--help")
+    help_text = " ".join(capsys.readouterr().out.split())  # as one line, whatever the terminal width
+    assert "`feedback add --sentiment-model`" in help_text and "db add" not in help_text
