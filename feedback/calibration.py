@@ -352,12 +352,22 @@ class CalibratedScorer:
         if not meta_path.exists() or not model_path.exists():
             raise ModelError(f"{folder}: not a sentiment model folder (needs meta.json and model.joblib). "
                              "Fix: create one with `feedback sentiment fit FILE --label-column COL --out DIR`")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        refit = "Fix: fit it again with `feedback sentiment fit`"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # ValueError: invalid JSON or not UTF-8
+            raise ModelError(f"{meta_path}: cannot read the sentiment model's summary ({exc}). {refit}") from None
+        meta = meta if isinstance(meta, dict) else {}
         if meta.get("format") not in READABLE_FORMATS:
             raise ModelError(f"{folder}: sentiment model format {meta.get('format')!r}, this feedback reads "
-                             f"{' and '.join(map(str, READABLE_FORMATS))}. Fix: fit it again with `feedback sentiment fit`")
+                             f"{' and '.join(map(str, READABLE_FORMATS))}. {refit}")
         require_features(meta.get("features") or (), where=folder)
-        model = joblib.load(model_path)
+        try:
+            model = joblib.load(model_path)
+        except Exception as exc:  # a damaged pickle raises almost any type (ValueError, EOFError, KeyError ...)
+            raise ModelError(f"{model_path}: damaged, cannot be read ({type(exc).__name__}: {exc}). {refit}") from None
+        if not isinstance(model, SentimentCalibrator):
+            raise ModelError(f"{model_path}: does not hold a sentiment model. {refit}")
         current = tuple(r.name for r in default_scorer().rules)
         if tuple(getattr(model, "rule_names_", ())) != current:
             raise ModelError(f"{folder}: the model was fitted with other sentiment rules ({', '.join(model.rule_names_)}). "
@@ -371,7 +381,8 @@ def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: 
     from . import __version__ as feedback_version
     import sklearn
 
-    model = SentimentCalibrator(seed=seed, features=tuple(features)).fit(texts, labels)
+    features = tuple(dict.fromkeys(features))  # a set named twice would add its feature block twice
+    model = SentimentCalibrator(seed=seed, features=features).fit(texts, labels)
     counts = pd.Series(labels).value_counts().to_dict()
     meta = {
         "format": MINILM_LAYERS_FORMAT if "minilm" in features and model.minilm_layers is not None else MODEL_FORMAT,
@@ -416,6 +427,7 @@ def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: in
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
 
+    features = tuple(dict.fromkeys(features))
     y = np.asarray(labels, dtype=object)
     smallest = pd.Series(y).value_counts().min() if len(y) else 0
     if folds < 2 or smallest < folds:

@@ -46,10 +46,31 @@ def _load_scorer(args):
     return load_scorer(path)
 
 
-def _themes_line(model) -> str:
-    """'themes: N', with the reason when a fit found none (too few texts)."""
+def _no_themes_reason(model) -> str:
+    """Why a fit found no themes: its note (too few texts), else that no group of texts reached a theme's size."""
     note = getattr(model, "fit_note_", "")
-    return f"themes: {len(model.themes_)}" + (f" ({note})" if note and not model.themes_ else "")
+    if note:
+        return note
+    size = getattr(model, "min_size_", model.min_theme_size)
+    threshold = getattr(model, "other_threshold_", None)
+    return (f"no themes: no group of at least {size} similar texts"
+            + (f"; a text joins a group at similarity {threshold:.2f} or more" if threshold is not None else ""))
+
+
+def _themes_line(model) -> str:
+    """'themes: N', with the reason when a fit found none."""
+    return f"themes: {len(model.themes_)}" + ("" if model.themes_ else f" ({_no_themes_reason(model)})")
+
+
+def _out_folder(out, example: str) -> Path:
+    """The folder a command writes into, checked before any work: a fit can take minutes, and ``mkdir`` of a path
+    that is (or lies under) a file would fail only when the result is saved."""
+    folder = Path(out)
+    taken = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if taken is not None and not taken.is_dir():
+        raise InputError("a file, not a folder to write into", path=taken,
+                         fix=f"name a new or existing folder, e.g. {example}")
+    return folder
 
 
 def _say(*lines: str) -> None:
@@ -98,7 +119,7 @@ def cmd_db_info(args) -> int:
 def cmd_db_export(args) -> int:
     from .workspace import export_parquet
 
-    for path in export_parquet(args.db, args.dir):
+    for path in export_parquet(args.db, _out_folder(args.dir, "`feedback db export parquet_export`")):
         print(path)
     return 0
 
@@ -176,7 +197,7 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .ingest import EMAIL_SUFFIXES, read_email
+    from .ingest import EMAIL_SUFFIXES, detect_encoding, looks_binary, read_email
     from .scoring import score_messages
 
     subjects: list[str | None] = [None]
@@ -193,10 +214,10 @@ def cmd_score(args) -> int:
             texts, subjects = messages["text"].tolist(), messages["subject"].tolist()
         else:
             raw = path.read_bytes()
-            if b"\x00" in raw[:8192]:
+            if looks_binary(raw):
                 raise InputError("a binary file, not text", path=path,
                                  fix="pass the message as a text, .eml or .mbox file")
-            texts = [raw.decode("utf-8", errors="replace")]
+            texts = [raw.decode(detect_encoding(raw), errors="replace")]  # looks_binary lets UTF-16 text through
     if len(texts) == 1 and not texts[0].strip():
         raise InputError("no text to score", path=args.file if args.file not in (None, "-") else "standard input",
                          fix="pipe the message text in, or pass a text, .eml or .mbox file")
@@ -232,6 +253,7 @@ def cmd_serve(args) -> int:
 def cmd_sentiment_fit(args) -> int:
     from .calibration import cross_validate, fit_calibrated, read_labelled, resolve_label_kind
 
+    _out_folder(args.out, "--out sentiment_model")
     texts, labels, skipped = read_labelled(args.file, args.label_column, args.text_column, args.label_kind)
     kind = resolve_label_kind(args.label_column, args.label_kind)
     features = tuple(args.features or ())
@@ -249,14 +271,19 @@ def cmd_sentiment_fit(args) -> int:
 
 
 def cmd_themes_fit(args) -> int:
-    from .ingest import load_feedback
+    from .ingest import find_sources, load_feedback
     from .pipeline import analyze_feedback
 
+    _out_folder(args.out, "--out themes_model")
     config = _config(args)
-    frame, _ = load_feedback(args.file, config, text_column=args.text_column)
+    source = find_sources(Path(args.file))["feedback"]  # a data folder's feedback file, as analyze reads it
+    frame, _ = load_feedback(source, config, text_column=args.text_column)
+    if frame.empty:
+        raise InputError("no rows to learn themes from", path=source,
+                         fix="check that the file holds data rows under its header")
     _, model = analyze_feedback(frame, config)
     model.save(args.out)
-    _say(f"{len(model.themes_)} themes; saved to {args.out}")
+    _say(f"{len(model.themes_)} themes; saved to {args.out}", *([] if model.themes_ else [_no_themes_reason(model)]))
     for theme in model.themes_:
         print(f"{theme.theme_id:>3}  {theme.size:>6}  {theme.label}")
     return 0
@@ -264,6 +291,8 @@ def cmd_themes_fit(args) -> int:
 
 def cmd_themes_show(args) -> int:
     model = _load_themes(args.model_dir)
+    if not model.themes_:  # every text it tags is "other"; say why rather than print nothing
+        print(_no_themes_reason(model))
     for theme in model.themes_:
         print(f"[{theme.theme_id}] {theme.label}  (size {theme.size})")
         print("    phrases: " + ", ".join(theme.top_phrases))
@@ -351,7 +380,8 @@ def cmd_impact(args) -> int:
 def cmd_sample(args) -> int:
     from .sample import generate_sample
 
-    counts = generate_sample(args.out, customers=args.customers, weeks=args.weeks, seed=args.seed)
+    counts = generate_sample(_out_folder(args.out, "--out sample_data"), customers=args.customers, weeks=args.weeks,
+                             seed=args.seed)
     _say(f"wrote {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
@@ -524,7 +554,8 @@ def build_parser() -> argparse.ArgumentParser:
     themes_sub = themes.add_subparsers(dest="themes_command", metavar="ACTION", required=True)
     p = themes_sub.add_parser("fit", help="Discover themes in FILE and save the model.",
                               description="Discover themes in FILE and save the model folder to --out.")
-    p.add_argument("file", metavar="FILE", help="Feedback file to learn themes from.")
+    p.add_argument("file", metavar="FILE", help="Feedback file to learn themes from, or a data folder (its "
+                   "feedback.csv or e-mails, as `feedback analyze` reads it).")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="Folder to save the model to.")
     discovery(p)
     p.add_argument("--text-column", metavar="NAME", help="Column holding the text (default: text).")
@@ -540,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "retag every row and store the model as the next version.")
     p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
     p.add_argument("--sentiment-model", metavar="DIR", help="The calibrated sentiment model the rows were added with "
-                   "(`db add --sentiment-model`): scores the sentences of rows with several themes on its scale.")
+                   "(`feedback add --sentiment-model`): scores the sentences of rows with several themes on its scale.")
     discovery(p)
     common(p, themes=False)
     p.set_defaults(func=cmd_themes_refit)

@@ -153,6 +153,34 @@ def detect_encoding(raw: bytes) -> str:
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
+#: control bytes that text does not use: C0 controls other than tab, line feed, form feed and carriage return; DEL
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in b"\t\n\f\r") + b"\x7f"
+
+
+def looks_binary(head: bytes) -> bool:
+    r"""True for a file's first bytes when they are not text: a NUL byte that UTF-16 does not explain, among
+    control bytes (about 11% of random or compressed data; a text export with one stray NUL is still text).
+
+    Read as text, such a file gives a table of mojibake column names, or a parse error about quoting.
+
+    >>> looks_binary(b"text\nhello\n"), looks_binary("text\nhi\n".encode("utf-16")), looks_binary(b"\x7fELF\x00\x01")
+    (False, False, True)
+    >>> looks_binary(b"id,text\n1,a cell with a stray NUL\x00 from a broken export\n")
+    False
+    """
+    head = head[:8192]
+    if b"\x00" not in head or detect_encoding(head).startswith("utf-16"):
+        return False
+    return len(head) - len(head.translate(None, _CONTROL_BYTES)) > 0.05 * len(head)
+
+
+def _refuse_binary(path: Path, head: bytes) -> None:
+    if looks_binary(head):
+        raise InputError("a binary file, not a text table", path=path,
+                         fix="export the data as CSV (UTF-8), JSON Lines, Parquet or .xlsx, named with the suffix "
+                             "of its format")
+
+
 def _decode_errors(encoding: str) -> str:
     """The codec error handler for an encoding: UTF-8 falls back to cp1252 byte by byte; others replace."""
     return CP1252_FALLBACK if encoding in ("utf-8", "utf-8-sig") else "replace"
@@ -367,6 +395,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, str | None]:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
         raise InputError("file is empty", path=path, fix="export the data again; the file has no header and no rows")
+    _refuse_binary(path, head)
     encoding = detect_encoding(head)
     if suffix in JSONL_SUFFIXES or (suffix == ".json" and head.lstrip()[:1] == b"{" and b"\n{" in head):
         frames = [chunk for chunk, _ in _iter_jsonl(path, encoding, chunksize=10**12)]
@@ -797,8 +826,11 @@ def _header_rows(path: Path) -> int:
 def load_feedback(path: str | Path, config: Config | None = None, text_column: str | None = None,
                   id_column: str | None = None, *, preset: str | None = None, strict: bool = False,
                   address_map: dict[str, str] | None = None) -> tuple[pd.DataFrame, str | None]:
-    """Read and standardise one feedback file; returns the table and the encoding used."""
+    """Read and standardise one feedback file, or a data folder's feedback (its ``feedback.csv`` or e-mails, as
+    :func:`load_dataset` finds it); returns the table and the encoding used."""
     path = Path(path)
+    if path.is_dir():  # read_table would read only the folder's .eml/.mbox files: none in a folder of tables
+        path = find_sources(path)["feedback"]
     if address_map and path.exists() and (path.is_dir() or path.suffix.lower() in EMAIL_SUFFIXES):
         raw, encoding = read_email(path, address_map), None
     else:
@@ -830,6 +862,7 @@ def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, c
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
         raise InputError("file is empty", path=path, fix="export the data again; the file has no header and no rows")
+    _refuse_binary(path, head)
     encoding = detect_encoding(head)
     header_rows = _header_rows(path)
     if suffix in JSONL_SUFFIXES:

@@ -824,14 +824,22 @@ class ThemeModel:
         if not meta_path.exists() or not model_path.exists():
             raise ModelError(f"{folder}: not a theme model folder (needs themes.json and model.pkl). "
                              "Fix: create one with `feedback themes fit FILE --out DIR`")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ModelError(f"{folder}: theme model format {meta.get('format_version')} but this feedback reads "
-                             f"format {FORMAT_VERSION}. Fix: refit with `feedback themes fit`")
-        with open(model_path, "rb") as fh:
-            model = pickle.load(fh)
+        refit = f"Fix: refit with `feedback themes fit FILE --out {folder}`"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # ValueError: invalid JSON or not UTF-8
+            raise ModelError(f"{meta_path}: cannot read the theme model's summary ({exc}). {refit}") from None
+        version = meta.get("format_version") if isinstance(meta, dict) else None
+        if version != FORMAT_VERSION:
+            raise ModelError(f"{folder}: theme model format {version} but this feedback reads "
+                             f"format {FORMAT_VERSION}. {refit}")
+        try:
+            with open(model_path, "rb") as fh:
+                model = pickle.load(fh)
+        except Exception as exc:  # a damaged pickle raises almost any type (ValueError, EOFError, KeyError ...)
+            raise ModelError(f"{model_path}: damaged, cannot be read ({type(exc).__name__}: {exc}). {refit}") from None
         if not isinstance(model, cls):
-            raise ModelError(f"{model_path}: does not hold a ThemeModel. Fix: refit with `feedback themes fit`")
+            raise ModelError(f"{model_path}: does not hold a ThemeModel. {refit}")
         return model
 
     def get_params(self, deep: bool = True) -> dict:

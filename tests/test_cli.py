@@ -247,3 +247,114 @@ def test_a_header_without_rows_is_a_one_line_error_naming_the_file(tmp_path, cap
     data.write_text("id,text\n")
     code, _, err = run_main(capsys, "analyze", data, "--out", tmp_path / "o.csv", "--workers", "1")
     assert code == 2 and f"{data}: no rows to analyze" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["themes", "fit"], ["sentiment", "fit", "--label-column", "label"]])
+def test_out_that_is_a_file_stops_a_fit_before_it_runs(tmp_path, capsys, monkeypatch, command):
+    data = tmp_path / "small.csv"
+    pd.DataFrame({"text": TEXTS[:6], "label": ["negative", "positive"] * 3}).to_csv(data, index=False)
+    monkeypatch.setattr("feedback.pipeline.analyze_feedback", lambda *a, **k: pytest.fail("the fit ran"))
+    monkeypatch.setattr("feedback.calibration.fit_calibrated", lambda *a, **k: pytest.fail("the fit ran"))
+    for out in (data, data / "model"):  # the file itself, or a folder under it
+        code, _, err = run_main(capsys, *command, data, "--out", out)
+        assert code == 2 and f"{data}: a file, not a folder to write into" in err and "--out " in err
+    code, _, err = run_main(capsys, "sample", "--out", data)
+    assert code == 2 and "a file, not a folder" in err
+
+
+@pytest.mark.parametrize("damage", ["garbage pickle", "truncated pickle", "invalid json"])
+def test_a_damaged_model_folder_is_a_one_line_error_naming_the_file(tmp_path, capsys, damage):
+    import pickle
+
+    themes, sentiment = tmp_path / "themes_model", tmp_path / "sentiment_model"
+    pickled = {"garbage pickle": b"\x80\x09garbage",  # pickle raises ValueError: unsupported protocol 9
+               "truncated pickle": pickle.dumps(list(range(1000)))[:100]}.get(damage, pickle.dumps([]))
+    for folder, meta, model in ((themes, "themes.json", "model.pkl"), (sentiment, "meta.json", "model.joblib")):
+        folder.mkdir()
+        (folder / meta).write_text('{"format_version": 1, "format": 1' + ("" if damage == "invalid json" else "}"))
+        (folder / model).write_bytes(pickled)
+    broken = "themes.json" if damage == "invalid json" else "model.pkl"
+    code, _, err = run_main(capsys, "themes", "show", themes)
+    assert code == 2 and f"{themes / broken}: " in err and "feedback themes fit" in err, err
+    text = tmp_path / "message.txt"
+    text.write_text("my refund never arrived")
+    broken = "meta.json" if damage == "invalid json" else "model.joblib"
+    code, _, err = run_main(capsys, "score", text, "--sentiment-model", sentiment)
+    assert code == 2 and f"{sentiment / broken}: " in err and "feedback sentiment fit" in err, err
+
+
+def test_themes_fit_reads_a_data_folder_like_analyze(feedback_csv, tmp_path, capsys):
+    """`feedback themes fit FOLDER` learns from the folder's feedback.csv; it used to read the folder's e-mails
+    (none) and save a model of 0 themes fitted on 0 rows."""
+    from feedback.ingest import load_feedback
+
+    assert len(load_feedback(feedback_csv.parent)[0]) == len(TEXTS)
+    code, out, err = run_main(capsys, "themes", "fit", feedback_csv.parent, "--out", tmp_path / "q3", "--n-themes", "2")
+    assert code == 0 and "2 themes; saved to" in err and "refund" in out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "feedback.csv").write_text("text\n")
+    code, _, err = run_main(capsys, "themes", "fit", empty, "--out", tmp_path / "q4")
+    assert code == 2 and f"{empty / 'feedback.csv'}: no rows to learn themes from" in err
+
+
+def test_a_fit_of_no_themes_says_why_and_show_says_so(tmp_path, capsys):
+    one, six = tmp_path / "one.csv", tmp_path / "six.csv"
+    pd.DataFrame({"text": ["the app crashes"]}).to_csv(one, index=False)
+    pd.DataFrame({"text": ["the app crashes every day", "my refund is late again", "login fails with error",
+                           "shipping took three weeks", "the price went up a lot", "support never answers the phone"]}
+                 ).to_csv(six, index=False)
+    code, _, err = run_main(capsys, "themes", "fit", one, "--out", tmp_path / "m1")
+    assert code == 0 and "0 themes; saved to" in err and "1 text(s) with content words, themes need at least 4" in err
+    code, out, _ = run_main(capsys, "themes", "show", tmp_path / "m1")
+    assert code == 0 and "no themes: 1 text(s) with content words" in out
+    # enough texts, but no two alike: no fit note, the reason is the group size no group reached
+    code, _, err = run_main(capsys, "themes", "fit", six, "--out", tmp_path / "m6")
+    assert code == 0 and "0 themes; saved to" in err and "no themes: no group of at least 3 similar texts" in err
+    code, out, _ = run_main(capsys, "themes", "show", tmp_path / "m6")
+    assert code == 0 and "no themes: no group of at least 3 similar texts" in out
+    code, _, err = run_main(capsys, "analyze", six, "--out", tmp_path / "o.csv", "--workers", "1", "--quiet")
+    assert code == 0 and "themes: 0 (no themes: no group of at least 3 similar texts" in err
+
+
+@pytest.mark.parametrize("seed", [7, 35])
+def test_a_binary_file_is_refused_in_one_short_line(tmp_path, capsys, seed):
+    """Random bytes named .csv used to give a long list of mojibake column names (seed 35) or a quoting error (7)."""
+    import random
+
+    data = tmp_path / "bin.csv"
+    data.write_bytes(random.Random(seed).randbytes(2048))
+    for command in (["themes", "fit", data, "--out", tmp_path / "m"], ["analyze", data, "--out", tmp_path / "o.csv"]):
+        code, _, err = run_main(capsys, *command)
+        assert code == 2 and f"{data}: a binary file, not a text table. Fix: " in err and len(err) < 250, err
+    # text with a stray NUL from a broken export, and UTF-16 text, are still read
+    stray = tmp_path / "stray.csv"
+    stray.write_bytes(b"text\n" + "\n".join(TEXTS[:6]).encode() + b"\x00\n")
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text("text\n" + "\n".join(TEXTS[:6]) + "\n", encoding="utf-16-le")
+    for path in (stray, utf16):
+        code, _, err = run_main(capsys, "analyze", path, "--out", tmp_path / "o.csv", "--workers", "1", "--quiet")
+        assert code == 0 and "rows read: 6" in err, err
+    message = tmp_path / "message.txt"  # `score` shares the check: UTF-16 text is read, not refused as binary
+    message.write_text("I have waited three weeks. I want to cancel my account.", encoding="utf-16")
+    code, out, err = run_main(capsys, "score", message)
+    assert code == 0 and out.startswith("negative"), err
+
+
+def test_a_feature_set_named_twice_is_used_once(tmp_path, capsys):
+    from feedback.calibration import CalibratedScorer
+
+    data = tmp_path / "labelled.csv"
+    pd.DataFrame({"text": TEXTS[:18], "label": ["negative", "neutral", "positive"] * 6}).to_csv(data, index=False)
+    code, _, err = run_main(capsys, "sentiment", "fit", data, "--label-column", "label", "--out", tmp_path / "s",
+                            "--features", "embeddings", "embeddings")
+    assert code == 0, err
+    scorer = CalibratedScorer.load(tmp_path / "s")
+    assert scorer.meta["features"] == ["embeddings"] and scorer.model.features == ("embeddings",)
+
+
+def test_refit_help_names_the_add_command(capsys):
+    with pytest.raises(SystemExit):
+        run_main(capsys, "themes", "refit", "--help")
+    help_text = " ".join(capsys.readouterr().out.split())  # as one line, whatever the terminal width
+    assert "`feedback add --sentiment-model`" in help_text and "db add" not in help_text
