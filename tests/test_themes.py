@@ -147,6 +147,16 @@ def test_words_keep_letters_outside_a_to_z():
     assert any("démarrage" in label for label in labels) and not any(" d " in f" {label} " for label in labels)
 
 
+def test_a_theme_whose_texts_share_no_phrase_is_still_labelled_by_one():
+    texts = ["the weather is nice today", "my cat sleeps all day", "quarterly tax filing deadline",
+             "football match ended in a draw", "the invoice total is wrong"]
+    model = ThemeModel().fit(texts)
+    assert model.themes_, "the case needs a theme: five texts in static space make one"
+    for theme in model.themes_:
+        assert theme.top_phrases and not theme.label.startswith("theme ")
+        assert any(theme.label in text for text in texts)
+
+
 def test_tfidf_fits_one_text_repeated():
     model = ThemeModel(embeddings="tfidf", min_theme_size=5).fit(["the app crashes when I open it"] * 30)
     assert len(model.themes_) == 1
