@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -71,6 +74,24 @@ def _out_folder(out, example: str) -> Path:
         raise InputError("a file, not a folder to write into", path=taken,
                          fix=f"name a new or existing folder, e.g. {example}")
     return folder
+
+
+def _output_file(out, example: str) -> Path:
+    """The file a command writes, checked before any work: its folder can be made and written in (a report
+    found out only after the whole analysis)."""
+    out = Path(out)
+    taken = next((p for p in out.parents if p.exists()), None)
+    if taken is not None and not taken.is_dir():
+        raise InputError("a file, not a folder to write into", path=taken, fix=f"name a file in a folder, e.g. {example}")
+    if out.is_dir():
+        raise InputError("is a folder", path=out, fix=f"give --out a file name, e.g. {example}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out.parent).close()
+    except OSError as exc:
+        raise InputError(f"cannot write there ({exc.strerror or exc})", path=out,
+                         fix="choose a folder you can write to") from None
+    return out
 
 
 def _say(*lines: str) -> None:
@@ -147,10 +168,15 @@ def cmd_report(args) -> int:
 
     from .scale import RunStats, make_engine, stream_dataset
 
+    _output_file(args.out, "report.html")
     stats, engine = RunStats(), make_engine(args.engine, args.workers, args.scheduler)
     try:  # the per-row stages in chunks, on --workers cores or the Dask cluster (feedback/scale.py)
         result = stream_dataset(args.data, config, _load_themes(args.themes), args.sentiment_model, engine,
                                 preset=args.preset, strict=args.strict, quiet=args.quiet, stats=stats)
+    except InputError as exc:
+        if exc.path is None:  # the stream does not know its file; the user needs it named
+            raise InputError(str(exc), path=args.data) from None
+        raise
     finally:
         engine.close()
     start = perf_counter()
@@ -175,6 +201,7 @@ def cmd_analyze(args) -> int:
     if out.suffix.lower() not in WRITERS:
         raise InputError(f"cannot write {out.suffix or 'a file without suffix'}", path=out,
                          fix=f"end the output name with one of {', '.join(sorted(WRITERS))}")
+    _output_file(out, "analyzed.parquet")
     chunks, encoding = read_chunks(args.file, config, text_column=args.text_column, id_column=args.id_column,
                                    preset=args.preset, strict=args.strict)
     stats, engine = RunStats(), make_engine(args.engine, args.workers, args.scheduler)
@@ -651,6 +678,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # the CLI prints a fit's caveats in its own summary ("themes: 0 (no themes: …)")
     warnings.filterwarnings("ignore", message=".*themes need at least")
+    # `kill`, `timeout` and service managers stop a run with SIGTERM: unwind like Ctrl-C, so the spilled chunks
+    # (raw text) and the half-written OUT.part are removed and the worker processes stopped
+    terminate = _on_sigterm_exit() if threading.current_thread() is threading.main_thread() else None
     try:
         return args.func(args)
     except IsADirectoryError as exc:
@@ -664,6 +694,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if terminate is not None:
+            signal.signal(signal.SIGTERM, terminate)
+
+
+def _on_sigterm_exit():
+    """Make SIGTERM raise SystemExit(143) in this process; returns the handler it replaces."""
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 if __name__ == "__main__":

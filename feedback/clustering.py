@@ -282,8 +282,9 @@ def vote(X: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray, n_l
     rows, MiniLM; 0.667 → 0.693 static; on held-out halves +0.01 to +0.02 for both). It costs a row a dot
     product with every reference row, about as much as tagging does in all without it.
     """
-    X = np.asarray(X, dtype=np.float32)
-    reference = np.asarray(reference, dtype=np.float32)
+    # float64, so which neighbours are nearest does not depend on the BLAS threads or the batch (see _assign)
+    X = np.asarray(X, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
     reference_labels = np.asarray(reference_labels, dtype=np.int64)
     k = int(min(n_neighbours, len(reference)))
     out = np.zeros(len(X), dtype=np.int64)

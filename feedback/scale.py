@@ -25,6 +25,7 @@ number of workers and on either engine (tests check it). Engines: ``local`` (a p
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -354,6 +355,10 @@ class LocalEngine:
             self._pool = None
 
 
+#: seconds ``--engine dask`` waits for the scheduler to have a worker
+DASK_WORKER_WAIT = 30
+
+
 class DaskEngine:
     """Ordered map of a task over chunks on a ``dask.distributed`` cluster (optional extra ``feedback[dask]``)."""
 
@@ -369,9 +374,15 @@ class DaskEngine:
         self._own = not hasattr(scheduler, "submit")
         try:
             self.client = Client(scheduler) if self._own else scheduler
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:  # ValueError, TypeError: an address that is not one
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}. Fix: start it "
-                              "(`dask scheduler`) or check the address") from None
+                              "(`dask scheduler`) and give its address, e.g. tcp://10.0.0.5:8786") from None
+        try:  # tasks sent to a scheduler without workers wait forever, silently
+            self.client.wait_for_workers(1, timeout=DASK_WORKER_WAIT)
+        except (TimeoutError, OSError):
+            self.close()
+            raise ConfigError(f"the Dask scheduler at {scheduler} has no workers (waited {DASK_WORKER_WAIT} s). "
+                              f"Fix: start some with `dask worker {scheduler}`") from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def map(self, fn: Callable, items: Iterable, *args, warm: Callable | None = None,
@@ -783,7 +794,7 @@ def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats: RunStat
     suffix = out.suffix.lower()
     writer, first = None, True
     try:
-        with open(part, "wb") as fh:
+        with open(part, "wb") as fh, _closing_parquet(lambda: writer):
             for chunk in chunks:
                 start = time.perf_counter()
                 if suffix in (".csv", ".tsv"):
@@ -807,17 +818,31 @@ def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats: RunStat
                     stats.add({"write": time.perf_counter() - start})
             if suffix == ".json":
                 fh.write(b"[]" if first else b"\n]")
-            if writer is not None:
-                writer.close()
         part.replace(out)
     finally:
         part.unlink(missing_ok=True)
     return out
 
 
+@contextlib.contextmanager
+def _closing_parquet(current_writer):
+    """Close the Parquet writer (``current_writer()``, if any) before its file: also when writing fails, else
+    pyarrow reports "write to closed file" from the writer's finalizer on top of the real error."""
+    try:
+        yield
+    finally:
+        writer = current_writer()
+        if writer is not None:
+            writer.close()
+
+
+#: element type of the list columns analyze writes, for a first chunk where every list is empty (no usable text)
+LIST_COLUMN_TYPES = {"theme_ids": "int64", "theme_sentiment": "float64", "sentiment_drivers": "string"}
+
+
 def _write_parquet(chunk: pd.DataFrame, fh, writer):
     """Append a chunk to a Parquet file; the schema is the first chunk's, with all-empty columns widened
-    (an all-missing column becomes text, a list of no theme ids a list of integers)."""
+    (an all-missing column becomes text, an all-empty list column a list of its known type, else of text)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -828,7 +853,7 @@ def _write_parquet(chunk: pd.DataFrame, fh, writer):
             if pa.types.is_null(f.type):
                 f = f.with_type(pa.string())
             elif pa.types.is_list(f.type) and pa.types.is_null(f.type.value_type):
-                f = f.with_type(pa.list_(pa.int64()))
+                f = f.with_type(pa.list_(pa.type_for_alias(LIST_COLUMN_TYPES.get(f.name, "string"))))
             fields.append(f)
         schema = pa.schema(fields, metadata=table.schema.metadata)
         writer = pq.ParquetWriter(fh, schema)

@@ -663,7 +663,9 @@ class ThemeModel:
         """
         if len(self.centroids_) == 0:
             return np.full(len(vectors), -1), np.zeros(len(vectors)), [[] for _ in range(len(vectors))]
-        sims = vectors @ self.centroids_.T
+        # float64: a float32 product's last bits depend on the BLAS threads and on how rows are batched, and
+        # moved the rounded theme_score between engines and chunk sizes
+        sims = np.asarray(vectors, dtype=np.float64) @ np.asarray(self.centroids_, dtype=np.float64).T
         reference = getattr(self, "reference_vectors_", None)
         if reference is not None and len(reference):
             nearest = vote(vectors, reference, self.reference_themes_, len(self.centroids_))

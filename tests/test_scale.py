@@ -222,6 +222,47 @@ def test_dask_engine_without_dask_names_the_extra(monkeypatch):
         scale.make_engine("dask", scheduler="tcp://127.0.0.1:8786")
 
 
+@pytest.mark.parametrize("address", ["nonsense", "http://127.0.0.1:8799", "tcp://127.0.0.1:notaport"])
+def test_a_scheduler_address_that_is_not_one_is_a_config_error(address):
+    pytest.importorskip("dask.distributed")
+    with pytest.raises(ConfigError, match=f"cannot reach the Dask scheduler at {address}: .*Fix: start it"):
+        scale.make_engine("dask", scheduler=address)
+
+
+def test_a_scheduler_without_workers_is_a_config_error_not_a_silent_wait(monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(scale, "DASK_WORKER_WAIT", 1)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(ConfigError, match=r"has no workers \(waited 1 s\). Fix: start some with `dask worker"):
+            scale.make_engine("dask", scheduler=cluster.scheduler_address)
+
+
+def test_output_that_cannot_be_written_stops_report_and_analyze_before_the_work(tmp_path, monkeypatch, capsys):
+    from feedback import pipeline
+
+    monkeypatch.setattr(scale, "read_chunks", lambda *a, **k: pytest.fail("read before checking --out"))
+    monkeypatch.setattr(scale, "stream_dataset", lambda *a, **k: pytest.fail("analysed before checking --out"))
+    monkeypatch.setattr(pipeline, "write_report", lambda *a, **k: pytest.fail("analysed before checking --out"))
+    data = tmp_path / "data"
+    data.mkdir()
+    pd.DataFrame({"text": ["the app crashes", "refund please"]}).to_csv(data / "feedback.csv", index=False)
+    (tmp_path / "afile").write_text("x")
+    for command, out in [("report", "/proc/x.html"), ("report", tmp_path / "afile" / "r.html"),
+                         ("analyze", "/proc/x.csv"), ("analyze", tmp_path / "afile" / "o.csv"),
+                         ("report", tmp_path)]:
+        capsys.readouterr()
+        args = [command, str(data / "feedback.csv") if command == "analyze" else str(data), "--out", str(out)]
+        assert main(args) == 2, (command, out)
+        err = capsys.readouterr().err
+        assert err.startswith("feedback: error: ") and "Traceback" not in err and "Fix:" in err
+
+
+def test_report_on_a_header_only_file_names_it(tmp_path, capsys):
+    (tmp_path / "feedback.csv").write_text("feedback_id,text\n", encoding="utf-8")
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
+    assert str(tmp_path) in capsys.readouterr().err
+
+
 def test_workers_must_be_positive():
     with pytest.raises(ConfigError, match="--workers"):
         scale.make_engine("local", workers=0)
@@ -301,6 +342,24 @@ def test_analyze_cli_streams_chunks_and_writes_what_the_whole_frame_writer_write
     assert len(back) == len(frame) and back["feedback_id"].tolist() == frame["feedback_id"].tolist()
 
 
+def test_parquet_output_when_the_first_chunk_has_no_usable_text(standard, tmp_path, monkeypatch, capsys):
+    path, frame = standard
+    blank = pd.read_csv(path, dtype=str, keep_default_na=False)
+    blank.loc[:59, "text"] = ""  # the whole first chunk: every list column of it is empty
+    blank.to_csv(tmp_path / "blank_first.csv", index=False)
+    monkeypatch.setattr(scale, "CHUNK_ROWS", 60)
+    out = tmp_path / "rows.parquet"
+    assert main(["analyze", str(tmp_path / "blank_first.csv"), "--out", str(out), "--n-themes", "3", "--workers", "1",
+                 "--quiet"]) == 0
+    assert "Exception ignored" not in capsys.readouterr().err
+    back = pd.read_parquet(out)
+    assert back["feedback_id"].tolist() == frame["feedback_id"].tolist()
+    later = back.iloc[60:]
+    assert later["theme_ids"].map(len).gt(0).any() and later["sentiment_drivers"].map(len).gt(0).any()
+    assert isinstance(later["theme_sentiment"].map(list).sum()[0], float)
+    assert isinstance(later["sentiment_drivers"].map(list).sum()[0], str)
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".json"])
 def test_streamed_json_outputs_hold_every_row_in_order(standard, tmp_path, monkeypatch, suffix):
     path, frame = standard
@@ -309,3 +368,48 @@ def test_streamed_json_outputs_hold_every_row_in_order(standard, tmp_path, monke
     assert main(["analyze", str(path), "--out", str(out), "--n-themes", "3", "--workers", "1", "--quiet"]) == 0
     back = pd.read_json(out, lines=suffix == ".jsonl", dtype={"feedback_id": str})
     assert back["feedback_id"].tolist() == frame["feedback_id"].tolist()
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if f"\nPPid:\t{pid}\n" in status.read_text():
+                found.append(int(status.parent.name))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_mid_run_removes_spilled_text_and_the_partial_output_and_stops_the_workers(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    rows = 30_000
+    texts = [f"order {i} arrived late and the refund for invoice {i % 97} is still missing" for i in range(rows)]
+    pd.DataFrame({"feedback_id": range(rows), "text": texts}).to_csv(tmp_path / "big.csv", index=False)
+    spill_root = tmp_path / "tmp"
+    spill_root.mkdir()
+    out = tmp_path / "out.parquet"
+    run = subprocess.Popen([sys.executable, "-m", "feedback", "analyze", str(tmp_path / "big.csv"), "--out", str(out),
+                            "--workers", "2", "--quiet"], env={**os.environ, "TMPDIR": str(spill_root)},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(spill_root.glob("feedback-chunks-*/*.pkl")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the first chunk is spilled: raw text is on disk now
+    assert run.poll() is None, "the run ended before it could be stopped"
+    workers = _children(run.pid)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 128 + signal.SIGTERM, err
+    assert list(spill_root.iterdir()) == []
+    assert not out.exists() and not Path(str(out) + ".part").exists()
+    time.sleep(0.5)
+    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()
+            and "zombie" not in Path(f"/proc/{pid}/status").read_text()] == []

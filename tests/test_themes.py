@@ -466,3 +466,12 @@ def test_tag_themes_gives_each_tag_the_sentiment_of_its_own_sentences():
     assert tagged["theme_sentiment"][1] == [round(tagged["sentiment"][1], 4)]  # one theme: the row's score
     assert tagged["theme_sentiment"][2] == [] and tagged["theme_ids"][2] == []
     assert "theme_sentiment" not in tag_themes(frame.drop(columns="sentiment"), model)[0].columns
+
+
+def test_tagging_does_not_depend_on_how_texts_are_batched():
+    # a float32 product's last bits depend on the batch (and BLAS threads): the rounded theme_score moved
+    texts = pd.read_csv(Path(__file__).resolve().parent.parent / "sample_data" / "feedback.csv")["text"].astype(str).tolist()
+    model = ThemeModel(seed=1).fit(texts[:3000])
+    whole = model.transform(texts)
+    batched = pd.concat([model.transform(texts[i:i + 777]) for i in range(0, len(texts), 777)], ignore_index=True)
+    pd.testing.assert_frame_equal(whole, batched)
