@@ -451,7 +451,7 @@ class ThemeModel:
             k = min(int(self.n_themes), len(np.unique(np.round(vectors, 5), axis=0)))
             return normalize(KMeans(n_clusters=k, n_init=4, random_state=self.seed).fit(vectors).cluster_centers_)
         distinct = len(np.unique(np.round(vectors, 5), axis=0))
-        k = int(max(2, min(AUTO_K_START, distinct, len(vectors) // self.min_size_)))
+        k = int(min(distinct, max(2, min(AUTO_K_START, len(vectors) // self.min_size_))))  # 1 if all texts are alike
         kmeans = KMeans(n_clusters=k, n_init=2, random_state=self.seed).fit(vectors)
         return self._merge(vectors, kmeans.labels_, normalize(kmeans.cluster_centers_), matches)[0]
 
@@ -622,7 +622,8 @@ class ThemeModel:
             self.feature_mask_ = np.arange(len(names))
         matrix = normalize(matrix[:, self.feature_mask_])
         n_components = max(2, min(LSA_COMPONENTS, matrix.shape[1] - 1, non_empty - 1))
-        self.svd_ = TruncatedSVD(n_components=n_components, random_state=self.seed).fit(matrix)
+        with np.errstate(divide="ignore", invalid="ignore"):  # one text repeated: no variance for the ratio to divide
+            self.svd_ = TruncatedSVD(n_components=n_components, random_state=self.seed).fit(matrix)
         vectors = normalize(self.svd_.transform(matrix))
         return vectors, self._cluster(vectors, matches)
 
