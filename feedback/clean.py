@@ -446,6 +446,8 @@ def find_duplicates(df: pd.DataFrame, text_column: str = "clean_text",
 
 # ------------------------------------------------------------------------------------------- stage
 
+#: control characters no message means (a NUL from a broken export, form feeds): a space, so words stay apart
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE_RUN = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -459,6 +461,8 @@ def clean_text(text: str, redact: bool = True, max_chars: int | None = None) -> 
     if not text:
         return "", ""
     body = html_to_text(text).replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROL.search(body):
+        body = _CONTROL.sub(" ", body)
     body, removed = split_message(body)
     greeting = _GREETING.match(body)
     if greeting:  # kept with the removed parts, like quotes and signatures

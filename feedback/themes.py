@@ -165,17 +165,18 @@ def _guide_patterns(guide: tuple[GuideTheme, ...]) -> list[re.Pattern]:
 
 @lru_cache(maxsize=8)
 def _seed_index(guide: tuple[GuideTheme, ...]
-                ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[tuple[int, str], ...]], int]:
+                ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[tuple[int, str, tuple[str, ...]], ...]], int]:
     """Each seed phrase -> the taxonomy themes listing it; the content lemmas of each whole-phrase seed -> (theme,
-    " phrase "); and the most words a seed has."""
+    " phrase ", its other words); and the most words a seed has."""
     index: dict[str, tuple[int, ...]] = {}
-    phrases: dict[str, tuple[tuple[int, str], ...]] = {}
+    phrases: dict[str, tuple[tuple[int, str, tuple[str, ...]], ...]] = {}
     for j, theme in enumerate(guide):
         for seed in theme.seeds:
             if j not in index.get(seed, ()):
                 index[seed] = index.get(seed, ()) + (j,)
         for content, phrase in getattr(theme, "phrases", ()):
-            phrases[content] = phrases.get(content, ()) + ((j, f" {phrase} "),)
+            others = tuple(w for w in phrase.split() if w not in content.split())
+            phrases[content] = phrases.get(content, ()) + ((j, f" {phrase} ", others),)
     return index, phrases, max((seed.count(" ") + 1 for seed in [*index, *phrases]), default=0)
 
 
@@ -212,10 +213,15 @@ def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...], texts: li
                         hits.update(found)
                     if gram in phrase_index:
                         candidates.extend(phrase_index[gram])
-        candidates = [(j, phrase) for j, phrase in candidates if j not in hits]
         if candidates and texts is not None:
-            whole = f" {phrase_lemmas(texts[i])} "
-            hits.update(j for j, phrase in candidates if phrase in whole)
+            # the phrase's function words are written as they are: a text without them cannot hold it, and
+            # lemmatizing every text that says "time" to look for "time out" costs as much as the rest of the match
+            lower = texts[i].lower().replace("’", "'")  # as feedback.text reads words
+            candidates = [(j, phrase) for j, phrase, others in candidates
+                          if j not in hits and all(w in lower for w in others)]
+            if candidates:
+                whole = f" {phrase_lemmas(texts[i])} "
+                hits.update(j for j, phrase in candidates if phrase in whole)
         if hits:
             out[i, list(hits)] = True
     return out

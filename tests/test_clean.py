@@ -249,3 +249,9 @@ def test_numbers_that_are_not_phone_numbers_are_kept(text):
 def test_a_file_with_no_rows_cleans_to_no_rows():
     out = clean_feedback(pd.DataFrame({"feedback_id": [], "text": []}, dtype=object))
     assert len(out) == 0 and "clean_text" in out.columns
+
+
+def test_control_characters_become_spaces_and_never_reach_the_clean_text():
+    body, _ = clean_text("Great\x00support\x0bteam, thanks\x1b")
+    assert body == "Great support team, thanks"
+    assert clean_text("two\tcolumns\r\nand lines")[0] == "two columns\nand lines"  # tab, CR LF as before

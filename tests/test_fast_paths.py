@@ -194,3 +194,25 @@ def test_a_second_theme_needs_to_be_nearly_as_similar_as_the_first():
                         [0.7, 0.64, 0.0]])   # within the margin but under tag_threshold: one theme
     assert TAG_MARGIN == 0.10
     assert model._assign(vectors)[2] == [[0], [0, 1], [0]]
+
+
+def test_whole_phrase_seeds_match_as_their_definition():
+    """A whole-phrase seed (taxonomy seed with function words) matches iff the lemma doc holds its content lemmas
+    and phrase_lemmas(text) holds the phrase: the pre-filter on the function words changes nothing."""
+    import re
+
+    guide = load_taxonomy()
+    texts = TEXTS + ["It’s timed out again", "it's TIMED OUT", "the upload timed\nout", "I want my money back!",
+                     "money. back", "money back", "my plan price is going up", "PRICES ARE GOING UP", "time out",
+                     "outside of time", "we lost my data", "keeps closing", "two-factor code", "extra time"]
+    docs = [text_module.lemma_string(t) for t in texts]
+    patterns = _guide_patterns(guide)
+    expected = np.zeros((len(texts), len(guide)), dtype=bool)
+    for i, (doc, text) in enumerate(zip(docs, texts)):
+        whole = f" {text_module.phrase_lemmas(text)} "
+        for j, theme in enumerate(guide):
+            expected[i, j] = bool(theme.seeds) and bool(patterns[j].search(doc)) or any(
+                re.search(r"(?<!\S)" + re.escape(content) + r"(?!\S)", doc) and f" {phrase} " in whole
+                for content, phrase in theme.phrases)
+    assert expected[len(TEXTS):].any()
+    np.testing.assert_array_equal(_match_seeds(docs, guide, texts), expected)
