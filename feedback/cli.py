@@ -65,14 +65,18 @@ def _themes_line(model) -> str:
     return f"themes: {len(model.themes_)}" + ("" if model.themes_ else f" ({_no_themes_reason(model)})")
 
 
-def _out_folder(out, example: str) -> Path:
-    """The folder a command writes into, checked before any work: a fit can take minutes, and ``mkdir`` of a path
-    that is (or lies under) a file would fail only when the result is saved."""
-    folder = Path(out)
+def _no_file_in_the_way(folder: Path, fix: str) -> None:
+    """Refuse a folder to write into that is, or lies under, a file: ``mkdir`` would fail only when the result is
+    saved, after the work."""
     taken = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if taken is not None and not taken.is_dir():
-        raise InputError("a file, not a folder to write into", path=taken,
-                         fix=f"name a new or existing folder, e.g. {example}")
+        raise InputError("a file, not a folder to write into", path=taken, fix=fix)
+
+
+def _out_folder(out, example: str) -> Path:
+    """The folder a command writes into, checked before any work (a fit can take minutes)."""
+    folder = Path(out)
+    _no_file_in_the_way(folder, f"name a new or existing folder, e.g. {example}")
     return folder
 
 
@@ -80,9 +84,7 @@ def _output_file(out, example: str) -> Path:
     """The file a command writes, checked before any work: its folder can be made and written in (a report
     found out only after the whole analysis)."""
     out = Path(out)
-    taken = next((p for p in out.parents if p.exists()), None)
-    if taken is not None and not taken.is_dir():
-        raise InputError("a file, not a folder to write into", path=taken, fix=f"name a file in a folder, e.g. {example}")
+    _no_file_in_the_way(out.parent, f"name a file in a folder, e.g. {example}")
     if out.is_dir():
         raise InputError("is a folder", path=out, fix=f"give --out a file name, e.g. {example}")
     try:
