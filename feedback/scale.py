@@ -25,7 +25,6 @@ number of workers and on either engine (tests check it). Engines: ``local`` (a p
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import pickle
@@ -794,46 +793,40 @@ def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats: RunStat
     suffix = out.suffix.lower()
     writer, first = None, True
     try:
-        with open(part, "wb") as fh, _closing_parquet(lambda: writer):
-            for chunk in chunks:
-                start = time.perf_counter()
-                if suffix in (".csv", ".tsv"):
-                    text = _csv_frame(chunk).to_csv(index=False, header=first, sep="\t" if suffix == ".tsv" else ",")
-                    fh.write(text.encode("utf-8"))
-                elif suffix == ".jsonl":
-                    text = _json_frame(chunk).to_json(orient="records", lines=True, force_ascii=False)
-                    fh.write(text.encode("utf-8") if text.endswith("\n") else (text + "\n").encode("utf-8"))
-                elif suffix == ".json":
-                    body = _json_frame(chunk).to_json(orient="records", force_ascii=False, indent=1).strip()[1:-1].strip("\n")
-                    if body:
-                        fh.write((("[\n" if first else ",\n") + body).encode("utf-8"))
-                elif suffix == ".parquet":
-                    writer = _write_parquet(chunk, fh, writer)
-                else:
-                    raise InputError(f"cannot write {suffix or 'a file without suffix'}", path=out,
-                                     fix="end the output name with .csv, .tsv, .jsonl, .json or .parquet")
-                if suffix != ".json" or body:
-                    first = False
-                if stats is not None:
-                    stats.add({"write": time.perf_counter() - start})
-            if suffix == ".json":
-                fh.write(b"[]" if first else b"\n]")
+        with open(part, "wb") as fh:
+            try:
+                for chunk in chunks:
+                    start = time.perf_counter()
+                    if suffix in (".csv", ".tsv"):
+                        text = _csv_frame(chunk).to_csv(index=False, header=first, sep="\t" if suffix == ".tsv" else ",")
+                        fh.write(text.encode("utf-8"))
+                    elif suffix == ".jsonl":
+                        text = _json_frame(chunk).to_json(orient="records", lines=True, force_ascii=False)
+                        fh.write(text.encode("utf-8") if text.endswith("\n") else (text + "\n").encode("utf-8"))
+                    elif suffix == ".json":
+                        body = _json_frame(chunk).to_json(orient="records", force_ascii=False, indent=1).strip()[1:-1].strip("\n")
+                        if body:
+                            fh.write((("[\n" if first else ",\n") + body).encode("utf-8"))
+                    elif suffix == ".parquet":
+                        writer = _write_parquet(chunk, fh, writer)
+                    else:
+                        raise InputError(f"cannot write {suffix or 'a file without suffix'}", path=out,
+                                         fix="end the output name with .csv, .tsv, .jsonl, .json or .parquet")
+                    if suffix != ".json" or body:
+                        first = False
+                    if stats is not None:
+                        stats.add({"write": time.perf_counter() - start})
+                if suffix == ".json":
+                    fh.write(b"[]" if first else b"\n]")
+            finally:
+                # the writer closes before its file, also on an error: else pyarrow's finalizer reports "write to
+                # closed file" on top of the real error
+                if writer is not None:
+                    writer.close()
         part.replace(out)
     finally:
         part.unlink(missing_ok=True)
     return out
-
-
-@contextlib.contextmanager
-def _closing_parquet(current_writer):
-    """Close the Parquet writer (``current_writer()``, if any) before its file: also when writing fails, else
-    pyarrow reports "write to closed file" from the writer's finalizer on top of the real error."""
-    try:
-        yield
-    finally:
-        writer = current_writer()
-        if writer is not None:
-            writer.close()
 
 
 #: element type of the list columns analyze writes, for a first chunk where every list is empty (no usable text)
