@@ -303,6 +303,10 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and value == value
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _text_list(texts, method: str) -> list[str]:
     """``texts`` as a list of strings; a single string is refused (iterating it would give one text per character)."""
     if isinstance(texts, (str, bytes)):
@@ -378,10 +382,9 @@ class ThemeModel:
             raise ConfigError(f"The 'other_threshold' parameter must be a number in [0, 1). Got {self.other_threshold!r} instead.")
         if self.tag_threshold is not None and not (_is_number(self.tag_threshold) and 0 <= self.tag_threshold <= 1):
             raise ConfigError(f"The 'tag_threshold' parameter must be a number in [0, 1]. Got {self.tag_threshold!r} instead.")
-        if not isinstance(self.min_theme_size, (int, np.integer)) or isinstance(self.min_theme_size, bool) \
-                or self.min_theme_size < 1:
+        if not (_is_int(self.min_theme_size) and self.min_theme_size >= 1):
             raise ConfigError(f"The 'min_theme_size' parameter must be an int >= 1. Got {self.min_theme_size!r} instead.")
-        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or not 0 <= self.seed < 2 ** 32:
+        if not (_is_int(self.seed) and 0 <= self.seed < 2 ** 32):
             raise ConfigError(f"The 'seed' parameter must be an int in [0, 2**32). Got {self.seed!r} instead.")
         if self.assignment not in ASSIGNMENTS:
             raise ConfigError(f"The 'assignment' parameter of ThemeModel must be one of {', '.join(map(repr, ASSIGNMENTS))}. "
@@ -403,26 +406,24 @@ class ThemeModel:
         from any working directory)."""
         return getattr(self, "embedding_space_", self.embeddings)
 
+    def _space_kind(self) -> str:
+        """"tfidf", "static" or "minilm" (a transformer): a local model folder is of the kind it holds."""
+        if self._space in EMBEDDINGS:
+            return self._space
+        from .embeddings import local_model_kind
+
+        return "static" if local_model_kind(self._space) == "static" else "minilm"
+
     def _resolve_assignment(self) -> str:
         """ "centroid" or "neighbours" for this vector space (see ``assignment`` in the class docstring)."""
         if self.assignment != "auto":
             return self.assignment
-        if self._space in ("static", "tfidf"):
-            return "centroid"
-        if self._space == "minilm":
-            return "neighbours"
-        from .embeddings import local_model_kind
-
-        return "centroid" if local_model_kind(self._space) == "static" else "neighbours"
+        return "neighbours" if self._space_kind() == "minilm" else "centroid"
 
     def _default_other_threshold(self) -> float:
         """The "other" cosine of the vector space; a local model folder takes that of its kind (static table or
         transformer), the best guess without measurements of that model."""
-        if self._space in DEFAULT_OTHER_THRESHOLD:
-            return DEFAULT_OTHER_THRESHOLD[self._space]
-        from .embeddings import local_model_kind
-
-        return DEFAULT_OTHER_THRESHOLD["static" if local_model_kind(self._space) == "static" else "minilm"]
+        return DEFAULT_OTHER_THRESHOLD[self._space_kind()]
 
     def _guide_matches(self, lemma_docs: list[str], texts: list[str]) -> np.ndarray:
         """Boolean matrix: does text i (its lemma doc) match the seeds of taxonomy theme j."""
@@ -846,7 +847,8 @@ class ThemeModel:
         if not meta_path.exists() or not model_path.exists():
             raise ModelError(f"{folder}: not a theme model folder (needs themes.json and model.pkl). "
                              "Fix: create one with `feedback themes fit FILE --out DIR`")
-        refit = f"Fix: refit with `feedback themes fit FILE --out {folder}`"
+        refit_command = f"`feedback themes fit FILE --out {folder}`"
+        refit = f"Fix: refit with {refit_command}"
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # ValueError: invalid JSON or not UTF-8
@@ -870,12 +872,10 @@ class ThemeModel:
 
             if not minilm_available():
                 raise ModelError(f"{folder}: this theme model was fitted with embeddings='minilm', which needs the "
-                                 f"optional extra. Fix: {EXTRA_HINT}, or refit with `feedback themes fit FILE --out "
-                                 f"{folder}`")
+                                 f"optional extra. Fix: {EXTRA_HINT}, or refit with {refit_command}")
         elif space not in EMBEDDINGS and not Path(space).is_dir():
             raise ModelError(f"{folder}: this theme model was fitted with the embedding model folder {space}, which "
-                             f"is not on this machine. Fix: put that model folder back, or refit with `feedback themes "
-                             f"fit FILE --out {folder}`")
+                             f"is not on this machine. Fix: put that model folder back, or refit with {refit_command}")
         return model
 
     def get_params(self, deep: bool = True) -> dict:
