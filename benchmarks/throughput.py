@@ -21,7 +21,9 @@ the memory the run really takes from the machine and RSS an upper bound.
 
 The naive pipeline (measured here before this file existed: ≈54 s at 100k, 44 s of it in KMeans):
 pandas.read_csv → df.text.apply(SentimentIntensityAnalyzer().polarity_scores) → TfidfVectorizer →
-KMeans(k=20, n_init=10) → groupby(cluster) mean sentiment.
+KMeans(k=20, n_init=10) → groupby(cluster) mean sentiment, each with its defaults as the issue names them (until
+2026-11-24 this script gave TfidfVectorizer ``stop_words="english"``, which the issue does not: 43% fewer
+non-zeros, and KMeans 7.0 s instead of 17.2 s on these 100,000 rows).
 """
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ t = {}
 s = time.perf_counter(); df = pd.read_csv(sys.argv[1]); t["read"] = time.perf_counter() - s
 s = time.perf_counter(); sia = SentimentIntensityAnalyzer()
 df["sentiment"] = df.text.apply(lambda x: sia.polarity_scores(x)["compound"]); t["vader"] = time.perf_counter() - s
-s = time.perf_counter(); X = TfidfVectorizer(stop_words="english").fit_transform(df.text); t["tfidf"] = time.perf_counter() - s
+s = time.perf_counter(); X = TfidfVectorizer().fit_transform(df.text); t["tfidf"] = time.perf_counter() - s
 s = time.perf_counter(); df["cluster"] = KMeans(n_clusters=20, n_init=10, random_state=42).fit_predict(X)
 t["kmeans"] = time.perf_counter() - s
 s = time.perf_counter(); out = df.groupby("cluster")["sentiment"].agg(["mean", "size"]); t["groupby"] = time.perf_counter() - s

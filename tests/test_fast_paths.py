@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from feedback import clean, text as text_module
-from feedback.themes import TAG_MARGIN, GuideTheme, ThemeModel, _guide_patterns, _match_seeds, load_taxonomy
+from feedback.themes import GuideTheme, ThemeModel, _guide_patterns, _match_seeds, load_taxonomy
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "feedback.csv"
 PIECES = ["Refund please", "call +44 7700 900123", "card 4111 1111 1111 1111", "IBAN DE89 3704 0044 0532 0130 00",
@@ -160,40 +160,6 @@ def test_seed_lookup_equals_the_regex_search(guide):
     expected = np.array([[bool(p.search(d)) for p in patterns] for d in docs], dtype=bool)
     assert expected.any()
     np.testing.assert_array_equal(_match_seeds(docs, guide), expected)
-
-
-def test_vectorized_tags_equal_the_row_by_row_sort():
-    texts = ["refund not received", "where is my refund", "refund still missing"] * 5 + \
-            ["app crashes on start", "the app crashes again", "crashes when I open the app"] * 5 + \
-            ["invoice is wrong", "wrong amount on my invoice", "invoice total incorrect"] * 5
-    model = ThemeModel(n_themes=3, min_theme_size=3).fit(texts)
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(500, model.centroids_.shape[1])).astype(np.float32)
-    vectors[:100] = model.centroids_[rng.integers(0, len(model.centroids_), 100)] + 0.01 * vectors[:100]
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    model.tag_threshold_ = model.other_threshold_ = -1.0  # every theme near enough qualifies: the order and the
-    # cut at three are tested (random rows are about equally far from every centroid)
-    primary, _, tags = model._assign(vectors)
-    sims = vectors.astype(np.float64) @ model.centroids_.astype(np.float64).T
-    for row, p, tag in zip(sims, primary, tags):
-        if p < 0:
-            assert tag == []
-            continue
-        others = [int(j) for j in np.argsort(-row) if j != p and row[j] >= model.tag_threshold_
-                  and row[j] >= row[p] - TAG_MARGIN]
-        assert tag == [int(p)] + others[:2]
-    assert max(len(tag) for tag in tags) == 3
-
-
-def test_a_second_theme_needs_to_be_nearly_as_similar_as_the_first():
-    model = ThemeModel()
-    model.centroids_ = np.eye(3)
-    model.other_threshold_, model.tag_threshold_, model.guide_themes_ = 0.5, 0.65, {}
-    vectors = np.array([[0.9, 0.7, 0.0],     # 0.7 clears tag_threshold but is 0.2 below its own theme: one theme
-                        [0.9, 0.85, 0.66],   # 0.85 within TAG_MARGIN: a second theme; 0.66 is not
-                        [0.7, 0.64, 0.0]])   # within the margin but under tag_threshold: one theme
-    assert TAG_MARGIN == 0.10
-    assert model._assign(vectors)[2] == [[0], [0, 1], [0]]
 
 
 def test_whole_phrase_seeds_match_as_their_definition():

@@ -479,3 +479,36 @@ def test_tagging_does_not_depend_on_how_texts_are_batched():
     whole = model.transform(texts)
     batched = pd.concat([model.transform(texts[i:i + 777]) for i in range(0, len(texts), 777)], ignore_index=True)
     pd.testing.assert_frame_equal(whole, batched)
+
+
+def test_a_second_theme_comes_from_a_sentence_of_its_own():
+    """Two topics in two sentences: two themes. One sentence, however near another theme, or a second sentence
+    about the same theme or with too few words to be about anything ("Thanks."): one theme."""
+    from feedback.themes import SENTENCE_TAG_MIN_WORDS
+
+    model = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit(CORPUS)
+    own = {name: model.transform([texts[0]])["theme_id"][0] for name, texts in
+           (("refund", REFUND), ("crash", CRASH), ("login", LOGIN))}
+    assert len(set(own.values())) == 3
+    out = model.transform(["My refund was not received. The app crashes on startup.",
+                           "My refund was not received.",
+                           "My refund was not received. Where is my refund?",
+                           "My refund was not received. Crashes!",
+                           "my refund was not received and the app crashes on startup",
+                           "The app crashes on startup. My refund was not received. I cannot log in, the password "
+                           "reset email never arrives."])
+    ids = out["theme_ids"].tolist()
+    assert sorted(ids[0]) == sorted([own["refund"], own["crash"]]) and ids[0][0] == out["theme_id"][0]
+    # "Crashes!" alone is the crash theme, but one content word is too little to raise a theme in a message
+    assert model.transform(["Crashes!"])["theme_id"][0] == own["crash"] and SENTENCE_TAG_MIN_WORDS == 2
+    assert ids[1:5] == [[own["refund"]]] * 3 + [[out["theme_id"][4]]]
+    assert ids[5][0] == out["theme_id"][5] and sorted(ids[5]) == sorted(own.values())  # MAX_EXTRA_TAGS = 2
+    assert out["themes"][0] == "; ".join(t.label for i in ids[0] for t in model.themes_ if t.theme_id == i)
+
+
+def test_a_sentence_below_tag_threshold_adds_no_theme():
+    model = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit(CORPUS)
+    text = "My refund was not received. The app crashes on startup."
+    assert len(model.transform([text])["theme_ids"][0]) == 2
+    model.tag_threshold_ = 1.0
+    assert model.transform([text])["theme_ids"][0] == model.transform([text])["theme_id"].tolist()
