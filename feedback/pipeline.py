@@ -202,6 +202,8 @@ def build_context(result: AnalysisResult) -> ReportContext:
         tagged = used["theme_ids"].map(lambda ids, tid=record["theme_id"]: tid in ids)  # every tag, as impact counts
         record["segments"] = _segment_breakdown(result.dataset.customers, set(used.loc[tagged, "customer_id"].astype(str)))
         (praise if is_praise else painpoints).append(record)
+    # pain points rank by what they cost (churn, revenue); praise by how many mention it, the ranking's ties kept
+    praise.sort(key=lambda record: -record["mentions"])
     labels = period_labels(dated["created_at"], config.period)
     by_period = dated.assign(period=labels.to_numpy()).groupby("period")
     sentiment_trend = []

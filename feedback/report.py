@@ -132,7 +132,7 @@ class ReportContext:
                                         metadata={"help": "Pain-point column -> its definition or formula (Methods)."})
     # Positive themes: {"theme_label", "mentions", "mean_sentiment", "quotes"}.
     praise: list = field(default_factory=list,
-                         metadata={"help": 'Praise themes: {"theme_label", "mentions", "mean_sentiment", "quotes"}.'})
+                         metadata={"help": 'Praise themes, most mentioned first: {"theme_label", "mentions", "mean_sentiment", "quotes"}.'})
     # One entry per period: {"period", "mean_sentiment", "negative_share", "n"}.
     sentiment_trend: list = field(default_factory=list,
                                   metadata={"help": 'Per period: {"period", "mean_sentiment", "negative_share", "n"}.'})

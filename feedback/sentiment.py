@@ -276,6 +276,10 @@ def _vader_raw(compound: float) -> float:
 
 
 def _vader_normalize(raw: float) -> float:
+    # VADER rounds its compound to 4 decimals, so a raw sum recovered from one is exact to ~1e-3 only: a sum
+    # nearer zero than that is zero ("I contacted support", +1.7 for "support" taken off, gave -0.0)
+    if abs(raw) < 1e-3:
+        return 0.0
     return max(-1.0, min(1.0, raw / math.sqrt(raw * raw + VADER_ALPHA)))
 
 

@@ -114,3 +114,21 @@ def test_report_shows_the_ranking_and_escapes_hostile_text(result):
     assert context.painpoints[0]["theme_label"] in text
     quotes = " ".join(q for p in context.painpoints + context.praise for q in p["quotes"])
     assert not re.search(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", quotes)  # e-mail addresses redacted
+
+
+def test_most_praised_is_the_praise_theme_most_customers_mention(result):
+    """The summary's "Most praised" and the praise list go by mentions: the sample's praise themes range from
+    dozens to hundreds of mentions, and their churn-based priority orders them otherwise."""
+    context = build_context(result)
+    mentions = [p["mentions"] for p in context.praise]
+    assert len(mentions) > 3 and mentions == sorted(mentions, reverse=True)
+    priorities = [p["priority"] for p in context.praise]
+    assert priorities != sorted(priorities, reverse=True)
+    summary = render_report(context).split('<h3>Most praised</h3>')[1].split("</p>")[0]
+    assert f'{context.praise[0]["theme_label"]}</a> ({context.praise[0]["mentions"]:,} mentions)' in summary
+
+
+def test_wishes_are_not_praise(result):
+    """"Would be nice to have more report options" asks for something missing (the sample plants such wishes)."""
+    for record in build_context(result).praise:
+        assert not any("would be nice" in q.lower() or "i wish" in q.lower() for q in record["quotes"])

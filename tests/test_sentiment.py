@@ -24,6 +24,7 @@ SENTENCES = [
     "The export kind of works but it is slow.", "Not sure this is the right place to ask.",
     "Worst. Service. Ever.", "The update broke everything again.", "Best regards, Anna", "ok", "Refund please",
     "My account was cancelled without notice.", "I'm done with this company.", "Kindly advise.",
+    "Would be nice to have more report options.", "Export to Excel is broken.",
 ]
 
 
@@ -58,9 +59,21 @@ def test_single_sentence_without_rules_equals_plain_vader(scorer, text):
     ("Love the new dashboard 😍", "positive"),
     ("Where can I download my invoices?", "neutral"),
     ("", "neutral"),
+    # a wish asks for something missing: not praise (VADER: +0.42, +0.40, +0.63)
+    ("Would be nice to have more report options.", "negative"),
+    ("I wish the app had an export button.", "negative"),
+    ("It would be great if you added a dark mode.", "neutral"),
+    # ... but wishing someone well, or praise by comparison, is still praise
+    ("I wish you all the best!", "positive"),
+    ("Great job, I wish every company was like you.", "positive"),
+    ("That would be great, thanks!", "positive"),
+    ("Please add a way to export to Excel.", "neutral"),  # the spreadsheet, not "to excel" (VADER: +0.65)
+    ("I emailed support about my invoice.", "neutral"),  # the team, not approval (VADER: +0.40)
+    ("Support never replied.", "negative"),
 ])
 def test_labels_of_support_sentences(scorer, text, label):
     assert scorer.score(text).label == label
+    assert str(scorer.score(text).compound) != "-0.0"
 
 
 @pytest.mark.parametrize("text, label", [
