@@ -596,7 +596,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_themes_show)
     p = themes_sub.add_parser("refit", help="Refit the workspace's themes on every stored row and retag them.",
                               description="Fit themes on every stored row with the stored model as the previous one "
-                                          "(themes that persist keep their id and label; new ones are 'emerging'), "
+                                          "(themes that persist keep their id and label, themes that come back get theirs "
+                                          "back, a theme carved out of a kept one is a 'split', new ones are 'emerging'; "
+                                          "an id is never given to another theme), "
                                           "retag every row and store the model as the next version.")
     p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
     p.add_argument("--sentiment-model", metavar="DIR", help="The calibrated sentiment model the rows were added with "

@@ -241,8 +241,11 @@ class Theme:
     top_phrases: list[str]
     size: int
     examples: list[str] = field(default_factory=list)
-    #: "discovered" on a first fit; on a refit with a previous model: "kept" (same id and label) or "emerging"
+    #: "discovered" on a first fit; on a refit with a previous model: "kept" (same id and label as a current
+    #: theme), "returned" (same id and label as a theme gone earlier), "split" (most of its texts were in a
+    #: previous theme that another theme keeps: ``split_from``) or "emerging" (new)
     status: str = "discovered"
+    split_from: int | None = None
 
 
 def stable_sample_keys(texts) -> np.ndarray:
@@ -526,9 +529,11 @@ class ThemeModel:
         """Learn themes from an iterable of cleaned texts.
 
         With ``previous`` (last week's model), a theme whose texts mostly fell in one previous theme keeps that
-        theme's id and label (status "kept"); other themes get new ids (status "emerging"); previous themes
-        with no successor are listed in ``gone_themes_``. Matching is by assignment of the new texts, so it
-        works whatever changed in the vocabulary.
+        theme's id and label (status "kept"); a theme that holds most example texts of a theme gone in an earlier
+        refit takes its id and label back ("returned"); a theme whose texts mostly fell in a previous theme that
+        another one keeps is a "split" (``split_from``); others get new ids ("emerging"), never one used before.
+        Every theme gone so far is listed in ``gone_themes_``. Matching is by assignment of texts, so it works
+        whatever changed in the vocabulary.
 
         Above ``MAX_FIT_TEXTS`` texts, discovery runs on the texts with the smallest :func:`stable_sample_keys`;
         ``sample_keys`` passes those keys when ``texts`` is already a part of a larger input (the streaming engine
@@ -570,7 +575,11 @@ class ThemeModel:
             self.centroids_ = np.zeros((0, 0), dtype=np.float32)
             self.assignment_, self.reference_vectors_, self.reference_themes_ = "centroid", None, None
             self.theme_ids_ = np.arange(0)
-            self.themes_, self.gone_themes_ = [], list(previous.themes_) if previous is not None else []
+            self.themes_ = []
+            self.gone_themes_ = [] if previous is None else \
+                list(previous.themes_) + list(getattr(previous, "gone_themes_", []))
+            self.next_theme_id_ = 0 if previous is None else max(
+                [t.theme_id + 1 for t in self.gone_themes_] + [getattr(previous, "next_theme_id_", 0)])
             return self
         self.fit_note_ = ""
         self.min_size_ = int(min(self.min_theme_size, max(3, SMALL_DATA_THEME_SHARE * non_empty)))
@@ -618,6 +627,7 @@ class ThemeModel:
         self.theme_ids_ = np.arange(len(self.centroids_))
         self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches)
         self.gone_themes_: list[Theme] = []
+        self.next_theme_id_ = len(self.themes_)
         if previous is not None:
             self._continue_from(previous, texts, primary)
         self.n_features_in_ = vectors.shape[1]
@@ -648,10 +658,17 @@ class ThemeModel:
         return vectors, self._cluster(vectors, matches)
 
     def _continue_from(self, previous: "ThemeModel", texts: list[str], primary: np.ndarray) -> None:
-        """Give themes that persist their previous id and label; number new ones after the previous ids."""
+        """Give themes that persist their previous id and label, themes that come back the id and label they had
+        when they went, and number new ones after every id used before: an id always means the same theme.
+
+        A new theme continues the previous theme holding at least ``CONTINUITY_SHARE`` of its texts (one new
+        theme per previous one, the largest share first); it returns as a gone theme when that share of the gone
+        theme's example texts fall in it; it is a split when its texts mostly fell in a previous theme another
+        new theme continues.
+        """
         previous._check_fitted()
         old = previous.transform(texts)["theme_id"].to_numpy()
-        candidates = []
+        candidates, origin = [], {}
         for index in range(len(self.themes_)):
             members = old[primary == index]
             members = members[members >= 0]
@@ -659,21 +676,47 @@ class ThemeModel:
                 share = count / max((primary == index).sum(), 1)
                 if share >= CONTINUITY_SHARE:
                     candidates.append((-share, index, old_id))
+                    origin[index] = old_id
         matched: dict[int, int] = {}
         for _, index, old_id in sorted(candidates):
             if index not in matched and old_id not in matched.values():
                 matched[index] = old_id
+        # every theme gone before (models saved before this kept only the last refit's), with its examples
+        gone = [t for t in previous.themes_ if t.theme_id not in matched.values()] + \
+            [t for t in getattr(previous, "gone_themes_", []) if t.theme_id not in matched.values()]
+        returned: dict[int, Theme] = {}
+        unmatched = [index for index in range(len(self.themes_)) if index not in matched]
+        if unmatched and any(t.examples for t in gone):
+            examples = [(t, e) for t in gone for e in t.examples]
+            landed = self.transform([e for _, e in examples])["theme_id"].to_numpy()
+            index_of = {int(theme_id): index for index, theme_id in enumerate(self.theme_ids_)}
+            shares = []
+            for theme in gone:
+                hits = Counter(index_of.get(int(x), -1) for (t, _), x in zip(examples, landed) if t is theme)
+                for index, count in hits.items():
+                    share = count / len(theme.examples)
+                    if index in unmatched and count >= 2 and share >= CONTINUITY_SHARE:
+                        shares.append((-share, theme.theme_id, index, theme))
+            for _, _, index, theme in sorted(shares, key=lambda s: s[:3]):
+                if index not in returned and all(theme is not t for t in returned.values()):
+                    returned[index] = theme
         old_themes = {t.theme_id: t for t in previous.themes_}
-        earlier = previous.themes_ + getattr(previous, "gone_themes_", [])
-        next_id = max([t.theme_id for t in earlier] + [-1]) + 1
+        ever = previous.themes_ + getattr(previous, "gone_themes_", [])
+        next_id = max([t.theme_id for t in ever] + [getattr(previous, "next_theme_id_", 0) - 1]) + 1
         for index, theme in enumerate(self.themes_):
             if index in matched:
                 theme.theme_id, theme.label, theme.status = matched[index], old_themes[matched[index]].label, "kept"
+            elif index in returned:
+                theme.theme_id, theme.label, theme.status = returned[index].theme_id, returned[index].label, "returned"
             else:
                 theme.theme_id, theme.status = next_id, "emerging"
+                if index in origin:
+                    theme.status, theme.split_from = "split", origin[index]
                 next_id += 1
             self.theme_ids_[index] = theme.theme_id
-        self.gone_themes_ = [t for t in previous.themes_ if t.theme_id not in matched.values()]
+        back = {t.theme_id for t in returned.values()}
+        self.gone_themes_ = [t for t in gone if t.theme_id not in back]
+        self.next_theme_id_ = next_id
 
     def _assign_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_assign` of texts (already ``topic_text``)."""

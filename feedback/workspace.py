@@ -607,11 +607,19 @@ class RefitResult:
     emerging: list[tuple[int, str]]
     gone: list[tuple[int, str]]
     retagged: int
+    #: themes gone in an earlier refit that came back with their id and label
+    returned: list[tuple[int, str]] = field(default_factory=list)
+    #: new themes carved out of a kept one: (id, label, id of the theme they split from)
+    split: list[tuple[int, str, int]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         show = lambda items: ", ".join(f"[{i}] {label}" for i, label in items) or "none"  # noqa: E731
-        return [f"theme model version {self.model_version}; {self.retagged} rows retagged",
-                f"kept: {show(self.kept)}", f"emerging: {show(self.emerging)}", f"gone: {show(self.gone)}"]
+        lines = [f"theme model version {self.model_version}; {self.retagged} rows retagged", f"kept: {show(self.kept)}"]
+        if self.returned:
+            lines.append(f"returned: {show(self.returned)}")
+        if self.split:
+            lines.append("split: " + ", ".join(f"[{i}] {label} (from [{parent}])" for i, label, parent in self.split))
+        return lines + [f"emerging: {show(self.emerging)}", f"gone: {show(self.gone)}"]
 
 
 def refit(db: str | Path, config: Config | None = None, progress: Callable[[str], None] | None = None,
@@ -649,8 +657,10 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
             con.close()
     themes = model.themes_
     return RefitResult(version, [(t.theme_id, t.label) for t in themes if t.status == "kept"],
-                       [(t.theme_id, t.label) for t in themes if t.status != "kept"],
-                       [(t.theme_id, t.label) for t in model.gone_themes_], len(tagged))
+                       [(t.theme_id, t.label) for t in themes if t.status in ("emerging", "discovered")],
+                       [(t.theme_id, t.label) for t in model.gone_themes_], len(tagged),
+                       returned=[(t.theme_id, t.label) for t in themes if t.status == "returned"],
+                       split=[(t.theme_id, t.label, t.split_from) for t in themes if t.status == "split"])
 
 
 # ------------------------------------------------------------------------------------------ info, export

@@ -512,3 +512,52 @@ def test_a_sentence_below_tag_threshold_adds_no_theme():
     assert len(model.transform([text])["theme_ids"][0]) == 2
     model.tag_threshold_ = 1.0
     assert model.transform([text])["theme_ids"][0] == model.transform([text])["theme_id"].tolist()
+
+
+BILLING = ["the invoice total is wrong", "wrong amount on my invoice", "my invoice shows the wrong VAT",
+           "the invoice lists a plan I never had", "invoice amount does not match my plan", "incorrect invoice again"]
+
+
+def _fit(texts, previous=None, n_themes=None):
+    """Themes of six-text topics, one theme per topic unless ``n_themes`` says otherwise."""
+    return ThemeModel(n_themes=n_themes or len(texts) // 6, min_theme_size=5, taxonomy=None, seed=1).fit(
+        texts * 4, previous=previous)
+
+
+def test_a_theme_that_comes_back_gets_its_old_id_and_label():
+    week1 = _fit(REFUND + CRASH + LOGIN)
+    refund = week1.transform(REFUND[:1])["theme_id"][0]
+    week2 = _fit(CRASH + LOGIN, previous=week1)
+    assert [t.theme_id for t in week2.gone_themes_] == [refund]
+    week3 = _fit(CRASH + LOGIN + REFUND + EXPORT, previous=week2)
+    back = [t for t in week3.themes_ if t.status == "returned"]
+    assert [(t.theme_id, t.label) for t in back] == [(refund, next(t.label for t in week1.themes_ if t.theme_id == refund))]
+    assert week3.transform(REFUND[1:2])["theme_id"][0] == refund and week3.gone_themes_ == []
+    emerging = [t for t in week3.themes_ if t.status == "emerging"]
+    assert len(emerging) == 1 and emerging[0].theme_id == max(t.theme_id for t in week1.themes_) + 1
+
+
+def test_a_theme_id_is_never_given_to_another_theme():
+    week1 = _fit(REFUND + CRASH + LOGIN)                   # ids 0-2
+    week2 = _fit(CRASH + LOGIN + EXPORT, previous=week1)     # export 3; refund gone
+    week3 = _fit(CRASH + LOGIN, previous=week2)              # export gone too
+    week4 = _fit(CRASH + LOGIN, previous=week3)              # nothing changes
+    week5 = _fit(CRASH + LOGIN + BILLING, previous=week4)    # a new theme
+    used = {t.theme_id for t in week1.themes_ + week2.themes_}
+    new = [t for t in week5.themes_ if t.status == "emerging"]
+    assert len(new) == 1 and new[0].theme_id not in used and new[0].theme_id == max(used) + 1
+    assert sorted(t.theme_id for t in week5.gone_themes_) == sorted(used - {t.theme_id for t in week5.themes_})
+
+
+def test_a_theme_split_in_two_is_a_split_not_a_new_theme():
+    week1 = _fit(REFUND + CRASH + LOGIN, n_themes=2)
+    merged = [t for t in week1.themes_ if t.size > 6 * 4 + 2]
+    assert len(merged) == 1  # two of the three topics share a theme
+    week2 = _fit(REFUND + CRASH + LOGIN, previous=week1, n_themes=3)
+    statuses = sorted(t.status for t in week2.themes_)
+    assert statuses == ["kept", "kept", "split"]
+    split = next(t for t in week2.themes_ if t.status == "split")
+    assert split.split_from == merged[0].theme_id and split.theme_id > max(t.theme_id for t in week1.themes_)
+    assert any(t.theme_id == merged[0].theme_id and t.status == "kept" for t in week2.themes_)
+    saved = json.loads(json.dumps(week2.themes_[0].__dict__))
+    assert "split_from" in saved

@@ -222,6 +222,9 @@ def test_uncovered_week_is_proposed_as_emerging_and_refit_keeps_persisting_ids(e
     assert len(kept) >= len(before) // 2 and all(after[i].label == before[i] for i in kept)
     assert any("garage" in t.label for t in emerging) and all(t.theme_id > max(before) for t in emerging)
     assert set(stored.feedback["theme_id"]) <= set(after) | {-1}
+    printed = {line.split(":")[0]: line for line in out.splitlines() if ":" in line}
+    for theme in after.values():  # each theme on the line of its status
+        assert f"[{theme.theme_id}] {theme.label}" in printed[theme.status]
     con = sqlite3.connect(db)
     assert con.execute("SELECT DISTINCT model_version FROM feedback").fetchall() == [(2,)]
     con.close()
@@ -450,3 +453,12 @@ def test_refit_scores_multi_theme_sentences_with_the_given_sentiment_model(expor
     got = [v for row in frame.loc[multi, "theme_sentiment"] for v in row]
     assert got == pytest.approx([v for row in expected.loc[multi, "theme_sentiment"] for v in row], abs=1e-4)
     assert got != pytest.approx([v for row in default.loc[multi, "theme_sentiment"] for v in row], abs=1e-4)
+
+
+def test_refit_summary_lists_returned_and_split_themes():
+    result = W.RefitResult(3, [(0, "refund")], [(7, "garage door")], [(2, "export")], 120,
+                           returned=[(4, "login")], split=[(8, "app crashes on ios", 1)])
+    assert result.lines() == ["theme model version 3; 120 rows retagged", "kept: [0] refund", "returned: [4] login",
+                              "split: [8] app crashes on ios (from [1])", "emerging: [7] garage door",
+                              "gone: [2] export"]
+    assert "returned" not in "\n".join(W.RefitResult(1, [], [], [], 0).lines())
