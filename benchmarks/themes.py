@@ -19,7 +19,8 @@ Also 100,000 short texts (Banking77 ×10 with small edits) fitted and tagged wit
 product path, and the bare embedding + clustering).
 
 Columns: NMI and ARI against the labels ("other" counted as one more cluster), K (themes found), other %
-(share labelled other), seed ARI (agreement of the two seeds' labels), fit+tag seconds (the first seed;
+(share labelled other), multi % (share tagged with more than one theme: every text of these datasets has one
+label, so each extra theme is a wrong one; ThemeModel only), seed ARI (agreement of the two seeds' labels), fit+tag seconds (the first seed;
 embedding included; tagging = embedding the texts again and assigning them), texts/s, peak MB (rise of the
 process's resident memory during the run, sampled every 20 ms).
 
@@ -111,9 +112,9 @@ class PeakRSS:
 def timed(fn):
     with PeakRSS() as mem:
         started = time.perf_counter()
-        labels, k = fn()
+        labels, k, *multi = fn()
         seconds = time.perf_counter() - started
-    return np.asarray(labels), k, seconds, mem.mb
+    return np.asarray(labels), k, seconds, mem.mb, multi[0] if multi else float("nan")
 
 
 # ------------------------------------------------------------------------------------------------- methods
@@ -163,7 +164,7 @@ def run_theme_model(texts, k, seed, backend, **extra):
         params["embeddings"] = backend
     model = feedback.ThemeModel(**params).fit(texts)
     tagged = model.transform(texts)
-    return tagged["theme_id"].to_numpy(), len(model.themes_)
+    return tagged["theme_id"].to_numpy(), len(model.themes_), float((tagged["theme_ids"].map(len) > 1).mean())
 
 
 def run_embedding(texts, k, seed, backend, cache):
@@ -196,6 +197,7 @@ def evaluate(name, fn, seeds, labels: dict[str, np.ndarray], n_texts: int) -> di
         row[f"ARI {label_name}"] = np.mean([adjusted_rand_score(truth, r[0]) for r in runs])
     row["K"] = "/".join(str(r[1]) for r in runs) if len({r[1] for r in runs}) > 1 else runs[0][1]
     row["other %"] = 100 * float(np.mean(first < 0))
+    row["multi %"] = 100 * runs[0][4]
     row["seed ARI"] = adjusted_rand_score(first, runs[1][0]) if len(runs) > 1 else float("nan")
     row["fit+tag s"] = runs[0][2]
     row["texts/s"] = n_texts / runs[0][2]
@@ -245,6 +247,7 @@ def scale_run(texts, seeds) -> pd.DataFrame:
         runs = [timed(lambda s=s: fn(s)) for s in seeds]
         rows.append({"method": name, "texts": len(big), "K": runs[0][1],
                      "other %": 100 * float(np.mean(runs[0][0] < 0)),
+                     "multi %": 100 * runs[0][4],
                      "seed ARI": adjusted_rand_score(runs[0][0], runs[1][0]) if len(runs) > 1 else float("nan"),
                      "fit+tag s (median)": float(np.median([r[2] for r in runs])),
                      "texts/s": len(big) / float(np.median([r[2] for r in runs])),

@@ -22,6 +22,7 @@ Labels may be words (negative/neutral/positive) or ratings used as weak labels: 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -310,6 +311,8 @@ class CalibratedScorer:
     model: SentimentCalibrator
     meta: dict
     base: SentimentScorer | None = None
+    #: sha256 (12 hex digits) of the saved model.joblib it was loaded from (sentiment.scorer_identity)
+    model_hash: str | None = None
 
     def __post_init__(self) -> None:
         self.base = self.base or default_scorer()
@@ -372,7 +375,7 @@ class CalibratedScorer:
         if tuple(getattr(model, "rule_names_", ())) != current:
             raise ModelError(f"{folder}: the model was fitted with other sentiment rules ({', '.join(model.rule_names_)}). "
                              "Fix: fit it again with `feedback sentiment fit`")
-        return cls(model, meta)
+        return cls(model, meta, model_hash=hashlib.sha256(model_path.read_bytes()).hexdigest()[:12])
 
 
 def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: str = "", label_column: str = "",

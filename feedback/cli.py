@@ -114,12 +114,14 @@ def _data_or_db(args) -> None:
 
 
 def _stored_result(args, config):
-    """An analysis of every row stored in the workspace --db (no text analyzed again)."""
+    """An analysis of every row stored in the workspace --db (no text analyzed again), and how many of its rows a
+    scorer other than the latest add's scored (workspace.scored_unlike_latest)."""
     from .pipeline import analyze_stored
-    from .workspace import load_frames
+    from .workspace import load_frames, scored_unlike_latest
 
     stored = load_frames(args.db)
-    return analyze_stored(stored.feedback, stored.customers, stored.tickets, config, stored.theme_model)
+    return analyze_stored(stored.feedback, stored.customers, stored.tickets, config, stored.theme_model), \
+        scored_unlike_latest(args.db)
 
 
 def cmd_add(args) -> int:
@@ -136,6 +138,14 @@ def cmd_db_info(args) -> int:
 
     summary = info(args.db)
     print(json.dumps(summary) if args.json else "\n".join(info_lines(summary)))
+    return 0
+
+
+def cmd_db_rescore(args) -> int:
+    from .workspace import rescore
+
+    rows, identity = rescore(args.db, _load_scorer(args), progress=_say)
+    print(f"{rows} rows scored again ({identity}) and tagged again with the stored theme model")
     return 0
 
 
@@ -161,10 +171,12 @@ def cmd_report(args) -> int:
     _data_or_db(args)
     config = _config(args)
     if args.db:
-        result = _stored_result(args, config)
+        from .workspace import RESCORE_HINT
+
+        result, stale = _stored_result(args, config)
         out = write_report(result, args.out, args.templates)
         _say(*summary_lines(result.feedback), f"workspace: {args.db}", _themes_line(result.theme_model),
-             f"wrote {out}")
+             *([RESCORE_HINT.format(rows=stale)] if stale else []), f"wrote {out}")
         return 0
     from time import perf_counter
 
@@ -388,7 +400,7 @@ def cmd_impact(args) -> int:
 
     _data_or_db(args)
     if args.db:
-        result = _stored_result(args, _config(args))
+        result, _ = _stored_result(args, _config(args))
     else:
         result = run(args.data, _config(args), _load_themes(args.themes), scorer=_load_scorer(args))
     records = impact_records(result.impact)
@@ -666,6 +678,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["parquet"], default="parquet", help="File format (default parquet).")
     p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
     p.set_defaults(func=cmd_db_export)
+    p = db_sub.add_parser("rescore", help="Score every stored row again with this feedback's sentiment rules.",
+                          description="Score the sentiment of every stored row again (this feedback's rules, or "
+                                      "--sentiment-model) and tag its themes again with the stored model, so weeks "
+                                      "added by an older feedback compare with new ones. `add` and `report` say "
+                                      "when stored rows were scored otherwise.")
+    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
+    p.add_argument("--sentiment-model", metavar="DIR", help="The calibrated sentiment model to score with "
+                   "(`feedback sentiment fit`); default: the shipped rules.")
+    p.set_defaults(func=cmd_db_rescore)
 
     p = sub.add_parser("sample", help="Regenerate the bundled sample data.",
                        description="Write seeded sample data (feedback.csv, customers.csv, tickets.csv) to --out.")

@@ -21,6 +21,8 @@ tokenizing plus Matcher for the same patterns.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import tomllib
@@ -80,7 +82,15 @@ ANGER_NEGATIVITY = 0.3
 
 DEFAULT_RULES = MODELS_DIR / "sentiment_rules.toml"
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+#: a sentence ends at . ! ? … or an emoji, then space, then what starts a sentence: a capital or digit, a handle or a
+#: link (tweets: "Still waiting. @delta you lost my bag"), or after . ! ? a lowercase word (chat: "my refund never
+#: came. the app crashes too"); line breaks always end one. Abbreviations ("e.g. the") are joined back.
+_EMOJI = "\U0001F300-\U0001FAFF\u2600-\u27BF"
+_SENTENCE_END = re.compile(rf"(?<=[.!?…{_EMOJI}])\s+(?=[\"'(\[]?(?:[A-Z0-9@#]|https?://))|(?<=[.!?])\s+(?=[a-z])|\n+")
+#: words ending in a period after which a lowercase word goes on the same sentence
+_ABBREVIATIONS = frozenset("e.g i.e etc vs approx appr incl excl esp dept est min max no nr mr mrs ms dr st ave "
+                           "inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec a.m p.m am pm cf ca "
+                           "resp ref fig vol".split())
 #: VADER lexicon words that, in support mail, are courtesy rather than opinion ("Please fix it.",
 #: "Hope you are well.", "Thanks in advance!"): a sentence whose only sentiment words are these is courtesy
 COURTESY_WORDS = frozenset({"please", "thanks", "thank", "thx", "hope", "hoping", "well", "appreciate", "appreciated",
@@ -110,12 +120,24 @@ _NEGATE = frozenset(NEGATE)
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split text into sentences at end punctuation followed by a capital or digit, and at line breaks.
+    """Split text into sentences at end punctuation (see ``_SENTENCE_END``) and at line breaks.
 
     >>> split_sentences("Still broken. Thanks!\\nSent twice")
     ['Still broken.', 'Thanks!', 'Sent twice']
+    >>> split_sentences("my refund never came. the app crashes too, e.g. on login 😡 @delta help")
+    ['my refund never came.', 'the app crashes too, e.g. on login 😡', '@delta help']
     """
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    sentences: list[str] = []
+    for part in _SENTENCE_END.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        if sentences and part[0].islower() and sentences[-1].endswith(".") and \
+                sentences[-1].rsplit(None, 1)[-1].lower().rstrip(".") in _ABBREVIATIONS:
+            sentences[-1] += " " + part
+        else:
+            sentences.append(part)
+    return sentences
 
 
 @dataclass(frozen=True)
@@ -127,6 +149,9 @@ class Rule:
     valence: float
     flag: str | None = None
     courtesy: bool = False
+    #: the matched words' own valences are taken off too, so the sentence scores alike whichever praise word the
+    #: phrase holds ("would be nice to", "would be great to")
+    cancels: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,7 +173,7 @@ def load_support_layer(path: str | Path = DEFAULT_RULES) -> SupportLayer:
     for i, entry in enumerate(data.get("rule", []), start=1):
         try:
             rules.append(Rule(entry["name"], re.compile(entry["pattern"], re.I), float(entry["valence"]),
-                              entry.get("flag"), bool(entry.get("courtesy", False))))
+                              entry.get("flag"), bool(entry.get("courtesy", False)), bool(entry.get("cancels", False))))
         except (KeyError, re.error, ValueError, TypeError) as exc:
             raise ModelError(f"{path}: rule {i} is invalid ({exc!r}). Fix: each [[rule]] needs name, pattern, valence") from None
     lexicon = {}
@@ -391,6 +416,10 @@ class SentimentScorer:
         """
         return self._compound(sentence)
 
+    def _valence(self, word: str) -> float:
+        """A lowercase word's valence in the support layer's lexicon, else in VADER's (0 for neither)."""
+        return self.lexicon.get(word, self._analyzer.lexicon.get(word, 0.0))
+
     def sentence(self, sentence: str) -> SentenceScore:
         """Score one sentence (cached)."""
         return self._cached_sentence(sentence)
@@ -411,8 +440,11 @@ class SentimentScorer:
                     words.append(word)
         if self._any_rule is not None and self._any_rule.search(low):
             for rule, compiled in self._rule_res:
-                if compiled.search(low):
+                match = compiled.search(low)
+                if match:
                     delta += rule.valence
+                    if rule.cancels:
+                        delta -= sum(self._valence(w) for w in _WORDS.findall(match.group(0)))
                     fired.append(rule.name)
                     courtesy_rule = courtesy_rule or rule.courtesy
         courtesy = courtesy_rule
@@ -470,6 +502,24 @@ def anger_score(text: str, compound: float) -> float:
     bangs = len(_BANGS.findall(text))
     value = ANGER_WORD * angry + shout + ANGER_BANG * bangs + ANGER_NEGATIVITY * max(0.0, -compound)
     return round(min(1.0, value), 3)
+
+
+#: bump when a change to the scoring code (not to the rules file, which is hashed) changes scores, so that
+#: workspaces see their stored rows were scored otherwise and offer `feedback db rescore`
+SCORING_VERSION = 2
+
+
+def scorer_identity(scorer) -> str:
+    """What gave a sentiment score, as a short stable string stored with each workspace row: the scoring code's
+    version and a hash of the rules and lexicon, and for a calibrated scorer also a hash of its saved model."""
+    if isinstance(scorer, SentimentScorer):
+        layer = [[r.name, r.pattern.pattern, r.valence, r.flag, r.courtesy, r.cancels] for r in scorer.rules]
+        payload = json.dumps([layer, sorted(scorer.lexicon.items())]).encode("utf-8")
+        return f"rules-{SCORING_VERSION}-{hashlib.sha256(payload).hexdigest()[:12]}"
+    model, base = getattr(scorer, "model_hash", None), getattr(scorer, "base", None)
+    if model and base is not None:
+        return f"calibrated-{model}+{scorer_identity(base)}"
+    return type(scorer).__name__
 
 
 @lru_cache(maxsize=1)

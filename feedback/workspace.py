@@ -86,6 +86,10 @@ TICKET_COLUMNS = {
 FEEDBACK_COLUMNS_V2 = {"raw_text": "TEXT", "model_version": "INTEGER"}
 #: columns added by migration 3
 FEEDBACK_COLUMNS_V3 = {"theme_sentiment": "TEXT"}
+#: columns added by migration 4
+FEEDBACK_COLUMNS_V4 = {"scorer": "TEXT"}
+#: every column of the feedback table, in order
+ALL_FEEDBACK_COLUMNS = [*FEEDBACK_COLUMNS, *FEEDBACK_COLUMNS_V2, *FEEDBACK_COLUMNS_V3, *FEEDBACK_COLUMNS_V4]
 DATE_COLUMNS = {"created_at", "signup_date", "churn_date", "opened_at", "first_response_at", "resolved_at"}
 BOOL_COLUMNS = {"churn_intent", "escalation", "urgency", "churned"}
 JSON_COLUMNS = {"sentiment_drivers", "theme_ids", "theme_sentiment"}
@@ -115,6 +119,9 @@ MIGRATIONS: dict[int, tuple[str, list[str]]] = {
     ]),
     3: ("theme_sentiment: the sentiment each theme tag gets from its row (filled by add and refit)", [
         *(f"ALTER TABLE feedback ADD COLUMN {k} {v}" for k, v in FEEDBACK_COLUMNS_V3.items()),
+    ]),
+    4: ("scorer: what scored each row's sentiment (rules version and hash; NULL for rows stored before)", [
+        *(f"ALTER TABLE feedback ADD COLUMN {k} {v}" for k, v in FEEDBACK_COLUMNS_V4.items()),
     ]),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
@@ -360,6 +367,8 @@ class AddResult:
     #: themes a refit would find in the uncovered rows (preview only; nothing stored): (label, size, top phrases)
     proposed: list[tuple[str, int, list[str]]] = field(default_factory=list)
     quality: dict[str, int] = field(default_factory=dict)
+    #: stored usable rows (this add's included) whose sentiment another scorer gave (see ``scored_otherwise``)
+    scored_otherwise: int = 0
 
     def lines(self) -> list[str]:
         out = [f"{table}: {c['inserted']} inserted, {c['updated']} updated, {c['unchanged']} unchanged"
@@ -371,7 +380,14 @@ class AddResult:
         if self.proposed:
             out.append("possible emerging themes in the uncovered rows (run `feedback themes refit` to adopt them):")
             out += [f"  ~{size} rows  {label}  ({', '.join(phrases[:4])})" for label, size, phrases in self.proposed]
+        if self.scored_otherwise:
+            out.append(RESCORE_HINT.format(rows=self.scored_otherwise))
         return out
+
+
+#: said by add and report when stored rows were scored otherwise
+RESCORE_HINT = ("{rows} stored rows were scored by other sentiment rules (an earlier feedback, or another "
+                "--sentiment-model): run `feedback db rescore` so that every week is scored alike")
 
 
 def _check_ids(feedback: pd.DataFrame, data) -> None:
@@ -470,8 +486,12 @@ def add(db: str | Path, data: str | Path, config: Config | None = None, *, keep_
     from .ingest import load_dataset
     from .pipeline import analyze_feedback
 
+    from .sentiment import default_scorer, scorer_identity
+
     # PII is always redacted in what is stored (clean_text, subject, drivers); only --keep-raw keeps the raw text too
     config = replace(config or Config(), since=None, until=None, redact_pii=True)
+    scorer = scorer or default_scorer()
+    identity = scorer_identity(scorer)
     db = Path(db)
     with write_lock(db):
         dataset = load_dataset(data, config, preset=preset, strict=strict)
@@ -520,17 +540,27 @@ def add(db: str | Path, data: str | Path, config: Config | None = None, *, keep_
                 result.model_version, result.model_fitted = version, fitted
                 if len(frame):
                     frame = frame.assign(added_at=now, model_version=version)
-                    _write(con, "feedback", [*FEEDBACK_COLUMNS, *FEEDBACK_COLUMNS_V2, *FEEDBACK_COLUMNS_V3], "feedback_id",
-                           frame, progress)
+                    _write(con, "feedback", ALL_FEEDBACK_COLUMNS, "feedback_id", frame.assign(scorer=identity),
+                           progress)
                 if customers is not None and len(customers):
                     _write(con, "customers", list(CUSTOMER_COLUMNS), "customer_id", customers.assign(added_at=now),
                            progress)
                 if tickets is not None and len(tickets):
                     _write(con, "tickets", list(TICKET_COLUMNS), "ticket_id", tickets.assign(added_at=now), progress)
                 _log_change(con, now, str(data), "add", version, result.counts)
+            result.scored_otherwise = scored_otherwise(con, identity)
         finally:
             con.close()
     return result
+
+
+def scored_otherwise(con: sqlite3.Connection, identity: str) -> int:
+    """Stored usable rows whose sentiment another scorer gave (other rules, an older feedback, another
+    ``--sentiment-model``, or unknown): their weeks do not compare with this scorer's."""
+    skip = ", ".join("?" * len(SKIP_REASONS))
+    row = con.execute(f"SELECT COUNT(*) FROM feedback WHERE COALESCE(quality_issue, '') NOT IN ({skip}) "
+                      "AND COALESCE(scorer, '') != ?", (*SKIP_REASONS, identity)).fetchone()
+    return int(row[0])
 
 
 # ------------------------------------------------------------------------------------------ read
@@ -661,6 +691,55 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
                        [(t.theme_id, t.label) for t in model.gone_themes_], len(tagged),
                        returned=[(t.theme_id, t.label) for t in themes if t.status == "returned"],
                        split=[(t.theme_id, t.label, t.split_from) for t in themes if t.status == "split"])
+
+
+def scored_unlike_latest(db: str | Path) -> int:
+    """Stored usable rows whose sentiment a scorer other than the one of the latest stored row gave."""
+    con = connect(db, create=False)
+    try:
+        skip = ", ".join("?" * len(SKIP_REASONS))
+        latest = con.execute(f"SELECT COALESCE(scorer, '') FROM feedback WHERE COALESCE(quality_issue, '') NOT IN "
+                             f"({skip}) ORDER BY added_at DESC, rowid DESC LIMIT 1", SKIP_REASONS).fetchone()
+        if latest is None:
+            return 0
+        row = con.execute(f"SELECT COUNT(*) FROM feedback WHERE COALESCE(quality_issue, '') NOT IN ({skip}) "
+                          "AND COALESCE(scorer, '') != ?", (*SKIP_REASONS, latest[0])).fetchone()
+        return int(row[0])
+    finally:
+        con.close()
+
+
+def rescore(db: str | Path, scorer=None, progress: Callable[[str], None] | None = None) -> tuple[int, str]:
+    """Score every stored row's sentiment again with ``scorer`` (default: this feedback's rules) and tag its themes
+    again with the stored model (no refit: ids and labels stay), so weeks stored by an older feedback or another
+    sentiment model compare with new ones. One transaction; returns (rows rescored, the scorer's identity)."""
+    from .sentiment import default_scorer, score_sentiment, scorer_identity
+    from .themes import tag_themes
+
+    scorer = scorer or default_scorer()
+    identity = scorer_identity(scorer)
+    db = Path(db)
+    with write_lock(db):
+        stored = load_frames(db)
+        frame = score_sentiment(stored.feedback, scorer=scorer)
+        tagged, _ = tag_themes(frame, stored.theme_model, scorer=scorer)
+        columns = ["sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase", "escalation",
+                   "urgency", "anger", "theme_id", "theme_label", "theme_ids", "themes", "theme_score",
+                   "theme_sentiment"]
+        rows = [(*r, identity, i) for r, i in zip(_rows(tagged, columns), tagged["feedback_id"])]
+        con = connect(db)
+        try:
+            with _transaction(con):
+                sql = f"UPDATE feedback SET {', '.join(f'{c} = ?' for c in columns)}, scorer = ? WHERE feedback_id = ?"
+                for start in range(0, len(rows), WRITE_BATCH_ROWS):
+                    con.executemany(sql, rows[start:start + WRITE_BATCH_ROWS])
+                    if progress:
+                        progress(f"feedback: rescored {min(start + WRITE_BATCH_ROWS, len(rows))}/{len(rows)} rows")
+                _log_change(con, _now(), None, "rescore", stored.model_version, {"rescored": len(rows),
+                                                                                 "scorer": identity})
+        finally:
+            con.close()
+    return len(rows), identity
 
 
 # ------------------------------------------------------------------------------------------ info, export

@@ -157,7 +157,9 @@ def test_guarded_rule_regexes_of_the_scorer_match_exactly_what_the_rules_match()
     texts = [t.lower() for t in CASES + _generated_texts(500, seed=5)] + [
         "i have been waiting 3 weeks", "still not working!", "i want to cancel my subscription", "call my lawyer",
         "why is it so slow?", "thanks for nothing", "i'd like a refund", "can't wait", "they didn't reply",
-        "charged me twice", "٣ days late", "third time i call", "urgent: on hold for 2 hours", "i'm leaving"]
+        "charged me twice", "٣ days late", "third time i call", "urgent: on hold for 2 hours", "i'm leaving",
+        "it would be nice to have dark mode", "nothing could be better", "could be a lot better", "wish you had a better app",
+        "i wish i had never signed up", "couldn't be easier"]
     guarded = 0
     for rule, compiled in scorer._rule_res:
         plain = re.compile(_lowercase_pattern(rule.pattern.pattern))

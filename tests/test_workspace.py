@@ -302,11 +302,11 @@ def test_old_schema_is_migrated_and_keeps_its_rows(tmp_path, capsys):
     con.executescript(OLD_V1_SCHEMA)
     con.close()
     assert main(["db", "info", "--db", str(db)]) == 0
-    assert "schema version 3" in capsys.readouterr().out
+    assert "schema version 4" in capsys.readouterr().out
     con = sqlite3.connect(db)
-    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
+    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4]
     columns = {r[1] for r in con.execute("PRAGMA table_info(feedback)")}
-    assert {"raw_text", "model_version", "theme_sentiment"} <= columns
+    assert {"raw_text", "model_version", "theme_sentiment", "scorer"} <= columns
     assert con.execute("SELECT feedback_id, clean_text, raw_text FROM feedback").fetchall() == [
         ("F1", "The refund never arrived.", None)]
     assert con.execute("SELECT COUNT(*) FROM adds").fetchone() == (0,)
@@ -462,3 +462,35 @@ def test_refit_summary_lists_returned_and_split_themes():
                               "split: [8] app crashes on ios (from [1])", "emerging: [7] garage door",
                               "gone: [2] export"]
     assert "returned" not in "\n".join(W.RefitResult(1, [], [], [], 0).lines())
+
+
+def test_rows_scored_by_older_rules_are_named_and_rescored(exports, tmp_path, capsys):
+    """After an upgrade, weeks stored by the older rules do not compare with new ones: add and report say so,
+    `feedback db rescore` scores every stored row alike (and retags it with the stored model)."""
+    from feedback.sentiment import DEFAULT_RULES, SentimentScorer, default_scorer, scorer_identity
+
+    older = tmp_path / "older_rules.toml"  # "an earlier feedback": without the wish rule
+    text = Path(DEFAULT_RULES).read_text(encoding="utf-8")
+    start = text.index('[[rule]]\nname = "wish"')
+    older.write_text(text[:start] + text[text.index("[[rule]]", start + 5):], encoding="utf-8")
+    old_scorer = SentimentScorer(rules_path=older)
+    assert scorer_identity(old_scorer) != scorer_identity(default_scorer())
+    db = tmp_path / "ws.sqlite"
+    W.add(db, exports["w1"], scorer=old_scorer)
+    assert main(["add", str(exports["w2"]), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    stored = W.load_frames(db).feedback
+    week1 = (stored["scorer"] == scorer_identity(old_scorer)) & ~stored["quality_issue"].isin(W.SKIP_REASONS)
+    assert week1.sum() > 100 and f"{week1.sum()} stored rows were scored by other sentiment rules" in out
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 0
+    assert "feedback db rescore" in capsys.readouterr().err
+    assert main(["db", "rescore", "--db", str(db)]) == 0
+    assert "rows scored again" in capsys.readouterr().out
+    after = W.load_frames(db).feedback
+    assert set(after["scorer"]) == {scorer_identity(default_scorer())}
+    fresh = [default_scorer().score(t).compound for t in after.loc[week1.to_numpy(), "clean_text"]]
+    assert after.loc[week1.to_numpy(), "sentiment"].round(4).tolist() == pytest.approx([round(x, 4) for x in fresh], abs=1e-4)
+    assert (after["theme_ids"].map(len) == after["theme_sentiment"].map(len)).all()
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 0
+    assert "rescore" not in capsys.readouterr().err
+    assert W.info(db)["adds"][0]["kind"] == "rescore"  # newest first
