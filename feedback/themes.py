@@ -74,9 +74,9 @@ MAX_FIT_TEXTS = 20_000
 #: theme, at least ``tag_threshold`` similar. Whole-text similarity cannot tell a second topic from a neighbouring
 #: theme (texts of one domain are all fairly alike: static table, Banking77, median centroid cosine 0.68). Measured
 #: (static, default taxonomy) as the share of texts with 2+ themes, wrong by construction on single-topic data:
-#: Banking77 57% (auto) / 62% (K=20) -> 9% / 8%, negative airline tweets 45% -> 7%. Sample data (13% of rows with a
+#: Banking77 57% (auto) / 62% (K=20) -> 9% / 8%, negative airline tweets 45% -> 8%. Sample data (13% of rows with a
 #: planted second topic): extra-topic precision 0.66 -> 0.60, recall 0.51 -> 0.58; affected customers per planted
-#: topic F1 0.943 -> 0.953. (The rule it replaced: any theme within 0.10 of the text's own and above the threshold.)
+#: topic F1 0.943 -> 0.954. (The rule it replaced: any theme within 0.10 of the text's own and above the threshold.)
 #: A sentence needs this many content words to raise a theme of its own ("Not happy.", "Crashes!" do not)
 SENTENCE_TAG_MIN_WORDS = 2
 #: themes a text is tagged with besides its own, at most
