@@ -508,6 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
         if themes:
             p.add_argument("--themes", metavar="MODEL_DIR", help="Use a saved theme model instead of discovering themes (only folders you trust: the model is a pickle).")
 
+    def workspace(p, note: str = ""):
+        p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}{note}).")
+
     def discovery(p, n_themes_help="Number of themes, or 'auto' (default)."):
         p.add_argument("--n-themes", metavar="K", help=n_themes_help)
         p.add_argument("--embeddings", metavar="SPACE", help="Vector space of the themes: static (default), tfidf, "
@@ -612,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "back, a theme carved out of a kept one is a 'split', new ones are 'emerging'; "
                                           "an id is never given to another theme), "
                                           "retag every row and store the model as the next version.")
-    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
+    workspace(p)
     p.add_argument("--sentiment-model", metavar="DIR", help="The calibrated sentiment model the rows were added with "
                    "(`feedback add --sentiment-model`): scores the sentences of rows with several themes on its scale.")
     discovery(p)
@@ -654,7 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "their scores and theme tags, customers and tickets in one transaction. Re-adding "
                                    "an export changes nothing; new weeks are tagged with the stored theme model.")
     p.add_argument("data", metavar="DATA", help="Folder holding feedback.csv (+ customers.csv, tickets.csv) or a feedback file.")
-    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}; created if missing).")
+    workspace(p, "; created if missing")
     p.add_argument("--text-column", metavar="NAME", help="Column holding the text in the feedback file(s) "
                    "(default: text, or the column a detected export preset names).")
     p.add_argument("--keep-raw", action="store_true",
@@ -669,21 +672,21 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     p = db_sub.add_parser("info", help="Rows per table, date range, schema and theme model version.",
                           description="Rows per table, date range, schema and theme model version, last adds.")
-    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
+    workspace(p)
     p.add_argument("--json", action="store_true", help="Print JSON.")
     p.set_defaults(func=cmd_db_info)
     p = db_sub.add_parser("export", help="Write the stored tables as files.",
                           description="Write feedback, customers, tickets and themes as DIR/<table>.parquet.")
     p.add_argument("dir", metavar="DIR", help="Folder to write to.")
     p.add_argument("--format", choices=["parquet"], default="parquet", help="File format (default parquet).")
-    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
+    workspace(p)
     p.set_defaults(func=cmd_db_export)
     p = db_sub.add_parser("rescore", help="Score every stored row again with this feedback's sentiment rules.",
                           description="Score the sentiment of every stored row again (this feedback's rules, or "
                                       "--sentiment-model) and tag its themes again with the stored model, so weeks "
                                       "added by an older feedback compare with new ones. `add` and `report` say "
                                       "when stored rows were scored otherwise.")
-    p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}).")
+    workspace(p)
     p.add_argument("--sentiment-model", metavar="DIR", help="The calibrated sentiment model to score with "
                    "(`feedback sentiment fit`); default: the shipped rules.")
     p.set_defaults(func=cmd_db_rescore)
