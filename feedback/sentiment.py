@@ -90,7 +90,10 @@ _SENTENCE_END = re.compile(rf"(?<=[.!?…{_EMOJI}])\s+(?=[\"'(\[]?(?:[A-Z0-9@#]|
 #: words ending in a period after which a lowercase word goes on the same sentence
 _ABBREVIATIONS = frozenset("e.g i.e etc vs approx appr incl excl esp dept est min max no nr mr mrs ms dr st ave "
                            "inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec a.m p.m am pm cf ca "
-                           "resp ref fig vol".split())
+                           "resp ref fig vol mon tue tues wed thu thur thurs fri sat sun".split())
+#: a part that is only links or handles stays with the sentence before it (a sentence of its own would score 0
+#: and weigh in the document's mean)
+_ONLY_LINKS = re.compile(r"(?:(?:https?://|www\.)\S+|@\w+)(?:\s+(?:(?:https?://|www\.)\S+|@\w+))*")
 #: VADER lexicon words that, in support mail, are courtesy rather than opinion ("Please fix it.",
 #: "Hope you are well.", "Thanks in advance!"): a sentence whose only sentiment words are these is courtesy
 COURTESY_WORDS = frozenset({"please", "thanks", "thank", "thx", "hope", "hoping", "well", "appreciate", "appreciated",
@@ -132,8 +135,8 @@ def split_sentences(text: str) -> list[str]:
         part = part.strip()
         if not part:
             continue
-        if sentences and part[0].islower() and sentences[-1].endswith(".") and \
-                sentences[-1].rsplit(None, 1)[-1].lower().rstrip(".") in _ABBREVIATIONS:
+        if sentences and (_ONLY_LINKS.fullmatch(part) or part[0].islower() and sentences[-1].endswith(".") and
+                          sentences[-1].rsplit(None, 1)[-1].lower().rstrip(".") in _ABBREVIATIONS):
             sentences[-1] += " " + part
         else:
             sentences.append(part)

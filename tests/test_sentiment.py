@@ -210,6 +210,8 @@ def test_split_sentences_handles_lines_and_punctuation():
         ["Bag lost.", "@delta where is it?", "https://x.co/1 See photo"]
     assert split_sentences("Refund never came 😡 The app crashes too") == ["Refund never came 😡", "The app crashes too"]
     assert split_sentences("Version 2.5 is out. Price is $9.99 now") == ["Version 2.5 is out.", "Price is $9.99 now"]
+    # a link or handle alone is no sentence: it would score 0 and dilute the message's mean
+    assert split_sentences("Lost my bag again! http://t.co/x1 @delta") == ["Lost my bag again! http://t.co/x1 @delta"]
 
 
 @pytest.mark.parametrize("score, label", [(-0.05, "negative"), (-0.0499, "neutral"), (0.2499, "neutral"),
