@@ -745,7 +745,8 @@ def rescore(db: str | Path, scorer=None, progress: Callable[[str], None] | None 
 # ------------------------------------------------------------------------------------------ info, export
 
 def info(db: str | Path) -> dict:
-    """Rows per table, date ranges, schema and theme model versions, and the last adds."""
+    """Rows per table, date ranges, schema and theme model versions, the scorers of the stored sentiment
+    ("unknown": rows stored before schema 4), and the last adds."""
     con = connect(db, create=False)
     try:
         out: dict = {"path": str(db), "size_bytes": Path(db).stat().st_size, "schema_version": schema_version(con),
@@ -756,6 +757,8 @@ def info(db: str | Path) -> dict:
         row = con.execute("SELECT version, created_at, source, n_themes FROM theme_models "
                           "ORDER BY version DESC LIMIT 1").fetchone()
         out["theme_model"] = None if row is None else dict(zip(("version", "created_at", "source", "n_themes"), row))
+        out["scorers"] = {r[0] or "unknown": int(r[1]) for r in con.execute(
+            "SELECT scorer, COUNT(*) FROM feedback GROUP BY scorer ORDER BY COUNT(*) DESC, scorer")}
         out["adds"] = [dict(zip(("added_at", "kind", "source", "counts"), (r[0], r[1], r[2], json.loads(r[3]))))
                        for r in con.execute("SELECT added_at, kind, source, counts_json FROM adds "
                                             "ORDER BY add_id DESC LIMIT 5")]
@@ -772,6 +775,9 @@ def info_lines(summary: dict) -> list[str]:
              f"  feedback dates: {fmt(summary['feedback_dates'])}", f"  ticket dates: {fmt(summary['ticket_dates'])}",
              "  theme model: none" if model is None else
              f"  theme model: version {model['version']} ({model['n_themes']} themes, {model['source']}, {model['created_at']} UTC)"]
+    if summary.get("scorers"):
+        lines.append("  sentiment scored by: " + ", ".join(f"{name} ({n} rows)" for name, n in summary["scorers"].items())
+                     + ("; run `feedback db rescore` to score them alike" if len(summary["scorers"]) > 1 else ""))
     for entry in summary["adds"]:
         lines.append(f"  {entry['added_at']} {entry['kind']} {entry['source'] or ''} {json.dumps(entry['counts'])}")
     return lines

@@ -484,6 +484,10 @@ def test_rows_scored_by_older_rules_are_named_and_rescored(exports, tmp_path, ca
     assert week1.sum() > 100 and f"{week1.sum()} stored rows were scored by other sentiment rules" in out
     assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 0
     assert "feedback db rescore" in capsys.readouterr().err
+    assert W.info(db)["scorers"] == {scorer_identity(default_scorer()): int((stored["scorer"] != scorer_identity(old_scorer)).sum()),
+                                     scorer_identity(old_scorer): int((stored["scorer"] == scorer_identity(old_scorer)).sum())}
+    assert main(["db", "info", "--db", str(db)]) == 0
+    assert "run `feedback db rescore`" in capsys.readouterr().out
     assert main(["db", "rescore", "--db", str(db)]) == 0
     assert "rows scored again" in capsys.readouterr().out
     after = W.load_frames(db).feedback
