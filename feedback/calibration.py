@@ -405,7 +405,19 @@ def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: 
         "features": list(features),
         **({"minilm_layers": list(model.minilm_layers or (6,))} if "minilm" in features else {}),
     }
-    return CalibratedScorer(model, meta)
+    return CalibratedScorer(model, meta, model_hash=model_hash(model))
+
+
+def model_hash(model: SentimentCalibrator) -> str:
+    """sha256 (12 hex digits) of the bytes ``save`` writes to model.joblib: a fitted model and the same model
+    saved and loaded again have one identity (sentiment.scorer_identity)."""
+    import io
+
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()[:12]
 
 
 def read_labelled(path: str | Path, label_column: str, text_column: str = "text", label_kind: str = "auto"

@@ -661,10 +661,12 @@ class ThemeModel:
         """Give themes that persist their previous id and label, themes that come back the id and label they had
         when they went, and number new ones after every id used before: an id always means the same theme.
 
-        A new theme continues the previous theme holding at least ``CONTINUITY_SHARE`` of its texts (one new
-        theme per previous one, the largest share first); it returns as a gone theme when that share of the gone
-        theme's example texts fall in it; it is a split when its texts mostly fell in a previous theme another
-        new theme continues.
+        A new theme continues a previous theme that holds at least ``CONTINUITY_SHARE`` of its texts; a previous
+        theme is continued by one new theme, the one that takes most of its texts (a small pure fragment does not
+        take the id from the bulk). A new theme in which that share of a theme's example texts fall takes it
+        back: a theme gone in an earlier refit "returns", one of the previous model is "kept". A new theme whose
+        texts mostly fell in a previous theme that another new theme continues is a split. New labels that a
+        kept theme already has are replaced by one of the theme's own phrases.
         """
         previous._check_fitted()
         old = previous.transform(texts)["theme_id"].to_numpy()
@@ -675,10 +677,10 @@ class ThemeModel:
             for old_id, count in Counter(members.tolist()).items():
                 share = count / max((primary == index).sum(), 1)
                 if share >= CONTINUITY_SHARE:
-                    candidates.append((-share, index, old_id))
+                    candidates.append((-count, -share, index, old_id))
                     origin[index] = old_id
         matched: dict[int, int] = {}
-        for _, index, old_id in sorted(candidates):
+        for _, _, index, old_id in sorted(candidates):
             if index not in matched and old_id not in matched.values():
                 matched[index] = old_id
         # every theme gone before (models saved before this kept only the last refit's), with its examples
@@ -695,7 +697,7 @@ class ThemeModel:
                 hits = Counter(index_of.get(int(x), -1) for (t, _), x in zip(examples, landed) if t is theme)
                 for index, count in hits.items():
                     share = count / len(theme.examples)
-                    if index in unmatched and count >= 2 and share >= CONTINUITY_SHARE:
+                    if index in unmatched and count >= min(2, len(theme.examples)) and share >= CONTINUITY_SHARE:
                         shares.append((-share, theme.theme_id, index, theme))
             for _, _, index, theme in sorted(shares, key=lambda s: s[:3]):
                 if index not in returned and all(theme is not t for t in returned.values()):
@@ -707,13 +709,22 @@ class ThemeModel:
             if index in matched:
                 theme.theme_id, theme.label, theme.status = matched[index], old_themes[matched[index]].label, "kept"
             elif index in returned:
-                theme.theme_id, theme.label, theme.status = returned[index].theme_id, returned[index].label, "returned"
+                back = returned[index]
+                theme.theme_id, theme.label = back.theme_id, back.label
+                theme.status = "kept" if back.theme_id in old_themes else "returned"
             else:
                 theme.theme_id, theme.status = next_id, "emerging"
                 if index in origin:
                     theme.status, theme.split_from = "split", origin[index]
                 next_id += 1
             self.theme_ids_[index] = theme.theme_id
+        taken = {t.label for t in self.themes_ if t.status in ("kept", "returned")}
+        for theme in self.themes_:
+            if theme.status in ("kept", "returned"):
+                continue
+            if theme.label in taken:
+                theme.label = next((p for p in theme.top_phrases if p not in taken), f"{theme.label} ({theme.theme_id})")
+            taken.add(theme.label)
         back = {t.theme_id for t in returned.values()}
         self.gone_themes_ = [t for t in gone if t.theme_id not in back]
         self.next_theme_id_ = next_id

@@ -144,13 +144,28 @@ def schema_version(con: sqlite3.Connection) -> int:
 def _transaction(con: sqlite3.Connection) -> Iterator[None]:
     """One write transaction: all of the block is stored, or none of it (an error rolls back; a killed process
     leaves SQLite's rollback journal, which the next open undoes)."""
-    con.execute("BEGIN IMMEDIATE")
+    try:
+        con.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise _read_only_error(con, exc) from None
     try:
         yield
         con.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        con.execute("ROLLBACK")
+        raise _read_only_error(con, exc) from None
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _read_only_error(con: sqlite3.Connection, exc: sqlite3.OperationalError) -> Exception:
+    """A clear error for a write refused because the file is read-only; any other error as it was."""
+    if "readonly" not in str(exc):
+        return exc
+    path = con.execute("PRAGMA database_list").fetchone()[2] or None
+    return InputError("the workspace is read-only: nothing was changed", path=path,
+                      fix="make the file and its folder writable (or work on a copy)")
 
 
 def _log_change(con: sqlite3.Connection, added_at: str, source: str | None, kind: str, version, counts: dict) -> None:
@@ -195,12 +210,29 @@ def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
         migrate(con, path)
     except sqlite3.DatabaseError as exc:
         con.close()
+        if "readonly" in str(exc):
+            raise InputError(f"the workspace is read-only, and this feedback must first upgrade its schema to version "
+                             f"{SCHEMA_VERSION}", path=path,
+                             fix="make the file and its folder writable once (any feedback command upgrades it), "
+                                 "or work on a writable copy") from None
         raise InputError(f"not a feedback workspace ({exc})", path=path,
                          fix="pass the .sqlite file written by `feedback add`, or a new file name") from None
+    except InputError:
+        con.close()
+        raise
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _existing_workspace(db: str | Path) -> Path:
+    """``db`` as a Path, when the workspace file exists (a command that only changes a workspace must not create
+    its folder and lock file first)."""
+    db = Path(db)
+    if not db.exists():
+        raise InputError("no such workspace", path=db, fix="create it with `feedback add DATA --db PATH`")
+    return db
 
 
 # ------------------------------------------------------------------------------------------ lock
@@ -387,7 +419,8 @@ class AddResult:
 
 #: said by add and report when stored rows were scored otherwise
 RESCORE_HINT = ("{rows} stored rows were scored by other sentiment rules (an earlier feedback, or another "
-                "--sentiment-model): run `feedback db rescore` so that every week is scored alike")
+                "--sentiment-model): run `feedback db rescore` (with --sentiment-model DIR to score with a calibrated "
+                "model) so that every week is scored alike; `feedback db info` lists the scorers")
 
 
 def _check_ids(feedback: pd.DataFrame, data) -> None:
@@ -635,6 +668,7 @@ class RefitResult:
     model_version: int
     kept: list[tuple[int, str]]
     emerging: list[tuple[int, str]]
+    #: themes of the stored model that no new theme continues (ThemeModel.gone_themes_ holds all gone so far)
     gone: list[tuple[int, str]]
     retagged: int
     #: themes gone in an earlier refit that came back with their id and label
@@ -662,7 +696,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
     from .themes import tag_themes
 
     config = config or Config()
-    db = Path(db)
+    db = _existing_workspace(db)
     with write_lock(db):
         stored = load_frames(db)
         frame = stored.feedback
@@ -686,9 +720,10 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
         finally:
             con.close()
     themes = model.themes_
+    before = {t.theme_id for t in stored.theme_model.themes_} if stored.theme_model is not None else set()
     return RefitResult(version, [(t.theme_id, t.label) for t in themes if t.status == "kept"],
                        [(t.theme_id, t.label) for t in themes if t.status in ("emerging", "discovered")],
-                       [(t.theme_id, t.label) for t in model.gone_themes_], len(tagged),
+                       [(t.theme_id, t.label) for t in model.gone_themes_ if t.theme_id in before], len(tagged),
                        returned=[(t.theme_id, t.label) for t in themes if t.status == "returned"],
                        split=[(t.theme_id, t.label, t.split_from) for t in themes if t.status == "split"])
 
@@ -718,7 +753,7 @@ def rescore(db: str | Path, scorer=None, progress: Callable[[str], None] | None 
 
     scorer = scorer or default_scorer()
     identity = scorer_identity(scorer)
-    db = Path(db)
+    db = _existing_workspace(db)
     with write_lock(db):
         stored = load_frames(db)
         frame = score_sentiment(stored.feedback, scorer=scorer)
