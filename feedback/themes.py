@@ -100,6 +100,9 @@ PIN_RELAX = 0.5
 # ("refund not showing", "request refund"), pulling and pinning cost 0.08 NMI (0.611 vs 0.687, benchmarks/themes.py).
 #: on a refit, a new theme continues an old one when at least this share of its texts fell in that old theme
 CONTINUITY_SHARE = 0.5
+#: ... and keeps the old label while at least this share of its texts hold the label's words (else it is relabelled
+#: from its own phrases, keeping its id): a label that 1 text in 10 says does not name the theme
+LABEL_KEEP_SHARE = 0.1
 #: in small inputs a theme may be smaller than min_theme_size, down to this share of the texts (but >= 3)
 SMALL_DATA_THEME_SHARE = 0.05
 #: how strongly a taxonomy match pulls texts together: repetitions of the guide token added to the text
@@ -629,7 +632,7 @@ class ThemeModel:
         self.gone_themes_: list[Theme] = []
         self.next_theme_id_ = len(self.themes_)
         if previous is not None:
-            self._continue_from(previous, texts, primary)
+            self._continue_from(previous, texts, primary, lemma_docs)
         self.n_features_in_ = vectors.shape[1]
         return self
 
@@ -657,7 +660,8 @@ class ThemeModel:
         vectors = normalize(self.svd_.transform(matrix))
         return vectors, self._cluster(vectors, matches)
 
-    def _continue_from(self, previous: "ThemeModel", texts: list[str], primary: np.ndarray) -> None:
+    def _continue_from(self, previous: "ThemeModel", texts: list[str], primary: np.ndarray,
+                       lemma_docs: list[str]) -> None:
         """Give themes that persist their previous id and label, themes that come back the id and label they had
         when they went, and number new ones after every id used before: an id always means the same theme.
 
@@ -665,8 +669,10 @@ class ThemeModel:
         theme is continued by one new theme, the one that takes most of its texts (a small pure fragment does not
         take the id from the bulk). A new theme in which that share of a theme's example texts fall takes it
         back: a theme gone in an earlier refit "returns", one of the previous model is "kept". A new theme whose
-        texts mostly fell in a previous theme that another new theme continues is a split. New labels that a
-        kept theme already has are replaced by one of the theme's own phrases.
+        texts mostly fell in a previous theme that another new theme continues is a split. A continued theme
+        keeps its label while at least ``LABEL_KEEP_SHARE`` of its texts still say it (a catch-all labelled by
+        a topic that has split off would otherwise carry that topic's name); new labels that a kept theme
+        already has are replaced by one of the theme's own phrases.
         """
         previous._check_fitted()
         old = previous.transform(texts)["theme_id"].to_numpy()
@@ -705,22 +711,36 @@ class ThemeModel:
         old_themes = {t.theme_id: t for t in previous.themes_}
         ever = previous.themes_ + getattr(previous, "gone_themes_", [])
         next_id = max([t.theme_id for t in ever] + [getattr(previous, "next_theme_id_", 0) - 1]) + 1
+        docs = np.array(lemma_docs, dtype=object)
+
+        def still_says(index: int, label: str) -> bool:
+            words = lemma_string(label).split()
+            own = docs[primary == index]
+            said = sum(all(w in doc.split() for w in words) for doc in own)
+            return not words or said >= LABEL_KEEP_SHARE * max(len(own), 1)
+
+        settled: list[int] = []  # themes that keep the label they had
         for index, theme in enumerate(self.themes_):
             if index in matched:
-                theme.theme_id, theme.label, theme.status = matched[index], old_themes[matched[index]].label, "kept"
+                theme.theme_id, theme.status = matched[index], "kept"
+                label = old_themes[matched[index]].label
             elif index in returned:
                 back = returned[index]
-                theme.theme_id, theme.label = back.theme_id, back.label
+                theme.theme_id, label = back.theme_id, back.label
                 theme.status = "kept" if back.theme_id in old_themes else "returned"
             else:
                 theme.theme_id, theme.status = next_id, "emerging"
                 if index in origin:
                     theme.status, theme.split_from = "split", origin[index]
                 next_id += 1
+                label = None
+            if label is not None and still_says(index, label):
+                theme.label = label
+                settled.append(index)
             self.theme_ids_[index] = theme.theme_id
-        taken = {t.label for t in self.themes_ if t.status in ("kept", "returned")}
-        for theme in self.themes_:
-            if theme.status in ("kept", "returned"):
+        taken = {self.themes_[index].label for index in settled}
+        for index, theme in enumerate(self.themes_):
+            if index in settled:
                 continue
             if theme.label in taken:
                 theme.label = next((p for p in theme.top_phrases if p not in taken), f"{theme.label} ({theme.theme_id})")

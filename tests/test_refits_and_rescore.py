@@ -173,3 +173,22 @@ def test_a_calibrated_scorer_has_one_identity_fitted_and_loaded(tmp_path):
 def test_rescore_of_a_missing_workspace_creates_nothing(tmp_path, capsys):
     assert main(["db", "rescore", "--db", str(tmp_path / "nothere" / "x.sqlite")]) != 0
     assert "no such workspace" in capsys.readouterr().err and not (tmp_path / "nothere").exists()
+
+
+def test_a_kept_theme_whose_texts_no_longer_say_its_label_is_renamed():
+    """Week 1 (K=2) puts crashes and logins in one theme, named by one of the two. In week 2 the other topic is the
+    bulk of that theme's texts, so it keeps the id; it must not keep a name its texts do not say, and the topic
+    that split off may take it."""
+    from test_themes import CRASH, LOGIN, REFUND
+
+    week1 = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit((REFUND + CRASH + LOGIN) * 4)
+    merged = next(t for t in week1.themes_ if t.theme_id == week1.transform(CRASH[:1])["theme_id"][0])
+    assert merged.theme_id == week1.transform(LOGIN[:1])["theme_id"][0]
+    says = lambda label, texts: sum(all(w in t.lower() for w in label.lower().split()) for t in texts)  # noqa: E731
+    named, other = (CRASH, LOGIN) if says(merged.label, CRASH) > says(merged.label, LOGIN) else (LOGIN, CRASH)
+    week2 = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit(REFUND * 4 + named * 2 + other * 6,
+                                                                                previous=week1)
+    bulk = next(t for t in week2.themes_ if t.theme_id == week2.transform(other[:1])["theme_id"][0])
+    split = next(t for t in week2.themes_ if t.theme_id == week2.transform(named[:1])["theme_id"][0])
+    assert bulk.theme_id == merged.theme_id and bulk.status == "kept"
+    assert bulk.label != merged.label and split.label == merged.label and split.status == "split"
