@@ -112,6 +112,10 @@ def _ward_children(X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarr
     return children
 
 
+#: stale heap entries weighted_ward_tree lets pile up (beyond twice the live ones) before dropping them
+HEAP_SLACK = 100_000
+
+
 def weighted_ward_tree(X: np.ndarray, weights: np.ndarray, connectivity) -> np.ndarray:
     """Merge list of Ward's method over rows that each stand for ``weights`` identical rows, restricted to the
     ``connectivity`` graph (made symmetric; its components joined by their closest pair of rows).
@@ -162,7 +166,15 @@ def weighted_ward_tree(X: np.ndarray, weights: np.ndarray, connectivity) -> np.n
     parent = list(range(n_nodes))
     alive = [True] * n_nodes
     children = []
+    # most entries go stale (a merge kills every pair of its two parts); dropping them when they are most of the
+    # heap keeps it small: 1.6 million pops took 6 of 10.6 CPU-s on 19,198 distinct rows, 8.4 s with this (and the
+    # path compression below). Pops come in (cost, i, j) order whatever the heap's layout: the merges are the same.
+    compact_at = 2 * len(heap) + HEAP_SLACK
     for node in range(n, n_nodes):
+        if len(heap) > compact_at:
+            heap = [entry for entry in heap if alive[entry[1]] and alive[entry[2]]]
+            heapify(heap)
+            compact_at = 2 * len(heap) + HEAP_SLACK
         while True:
             _, i, j = heappop(heap)
             if alive[i] and alive[j]:
@@ -172,14 +184,18 @@ def weighted_ward_tree(X: np.ndarray, weights: np.ndarray, connectivity) -> np.n
         children.append((j, i))
         sizes[node] = sizes[i] + sizes[j]
         sums[node] = sums[i] + sums[j]
-        # the new cluster's neighbours: the clusters its two parts' neighbours now belong to
+        # the new cluster's neighbours: the clusters its two parts' neighbours now belong to (path compression:
+        # the walks up the merge tree stay short; 10.6 -> 9.5 CPU-s on the 19,198 rows above)
         around, seen = [], {node}
-        for other in neighbours[i] + neighbours[j]:
-            while parent[other] != other:
-                other = parent[other]
-            if other not in seen:
-                seen.add(other)
-                around.append(other)
+        for start in neighbours[i] + neighbours[j]:
+            root = start
+            while parent[root] != root:
+                root = parent[root]
+            while parent[start] != root:
+                parent[start], start = root, parent[start]
+            if root not in seen:
+                seen.add(root)
+                around.append(root)
         for other in around:
             neighbours[other].append(node)
         neighbours.append(around)

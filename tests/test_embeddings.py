@@ -381,8 +381,10 @@ def test_a_bad_assignment_is_a_config_error(params, says):
         ThemeModel(n_themes=2, **params).fit(MONEY_BACK + APP_BROKEN)
 
 
-def test_weighted_ward_with_unit_weights_is_sklearns_ward_tree():
+@pytest.mark.parametrize("slack", [clustering.HEAP_SLACK, 0])  # 0: stale heap entries dropped at every merge
+def test_weighted_ward_with_unit_weights_is_sklearns_ward_tree(slack, monkeypatch):
     """Same merges, in the same order, on a k-NN graph of several components (which both join alike)."""
+    monkeypatch.setattr(clustering, "HEAP_SLACK", slack)
     import warnings
 
     from sklearn.cluster import ward_tree
