@@ -374,7 +374,7 @@ class CalibratedScorer:
         current = tuple(r.name for r in default_scorer().rules)
         if tuple(getattr(model, "rule_names_", ())) != current:
             raise ModelError(f"{folder}: the model was fitted with other sentiment rules ({', '.join(model.rule_names_)}). "
-                             "Fix: fit it again with `feedback sentiment fit`")
+                             f"{refit}")
         return cls(model, meta, model_hash=hashlib.sha256(model_path.read_bytes()).hexdigest()[:12])
 
 

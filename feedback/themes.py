@@ -325,6 +325,17 @@ def _text_list(texts, method: str) -> list[str]:
     return [str(t) for t in texts]
 
 
+def _themes_so_far(model: "ThemeModel") -> list[Theme]:
+    """A fitted model's themes and every theme gone before it (models saved before 2026-11-24 kept only the last
+    refit's gone themes)."""
+    return list(model.themes_) + list(getattr(model, "gone_themes_", []))
+
+
+def _next_theme_id(model: "ThemeModel") -> int:
+    """The id a new theme of a refit after ``model`` gets: after every id used so far, never one used before."""
+    return max([t.theme_id + 1 for t in _themes_so_far(model)] + [getattr(model, "next_theme_id_", 0)])
+
+
 class ThemeModel:
     """Discover and assign pain-point themes.
 
@@ -579,10 +590,8 @@ class ThemeModel:
             self.assignment_, self.reference_vectors_, self.reference_themes_ = "centroid", None, None
             self.theme_ids_ = np.arange(0)
             self.themes_ = []
-            self.gone_themes_ = [] if previous is None else \
-                list(previous.themes_) + list(getattr(previous, "gone_themes_", []))
-            self.next_theme_id_ = 0 if previous is None else max(
-                [t.theme_id + 1 for t in self.gone_themes_] + [getattr(previous, "next_theme_id_", 0)])
+            self.gone_themes_ = [] if previous is None else _themes_so_far(previous)
+            self.next_theme_id_ = 0 if previous is None else _next_theme_id(previous)
             return self
         self.fit_note_ = ""
         self.min_size_ = int(min(self.min_theme_size, max(3, SMALL_DATA_THEME_SHARE * non_empty)))
@@ -689,9 +698,8 @@ class ThemeModel:
         for _, _, index, old_id in sorted(candidates):
             if index not in matched and old_id not in matched.values():
                 matched[index] = old_id
-        # every theme gone before (models saved before this kept only the last refit's), with its examples
-        gone = [t for t in previous.themes_ if t.theme_id not in matched.values()] + \
-            [t for t in getattr(previous, "gone_themes_", []) if t.theme_id not in matched.values()]
+        # every theme not continued, with its examples: gone now, or gone before
+        gone = [t for t in _themes_so_far(previous) if t.theme_id not in matched.values()]
         returned: dict[int, Theme] = {}
         unmatched = [index for index in range(len(self.themes_)) if index not in matched]
         if unmatched and any(t.examples for t in gone):
@@ -709,8 +717,7 @@ class ThemeModel:
                 if index not in returned and all(theme is not t for t in returned.values()):
                     returned[index] = theme
         old_themes = {t.theme_id: t for t in previous.themes_}
-        ever = previous.themes_ + getattr(previous, "gone_themes_", [])
-        next_id = max([t.theme_id for t in ever] + [getattr(previous, "next_theme_id_", 0) - 1]) + 1
+        next_id = _next_theme_id(previous)
         docs = np.array(lemma_docs, dtype=object)
 
         def still_says(index: int, label: str) -> bool:

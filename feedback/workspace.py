@@ -88,6 +88,10 @@ FEEDBACK_COLUMNS_V2 = {"raw_text": "TEXT", "model_version": "INTEGER"}
 FEEDBACK_COLUMNS_V3 = {"theme_sentiment": "TEXT"}
 #: columns added by migration 4
 FEEDBACK_COLUMNS_V4 = {"scorer": "TEXT"}
+#: the columns sentiment.score_sentiment fills, and those themes.tag_themes fills (as refit and rescore rewrite them)
+SENTIMENT_COLUMNS = ["sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase", "escalation",
+                     "urgency", "anger"]
+THEME_COLUMNS = ["theme_id", "theme_label", "theme_ids", "themes", "theme_score", "theme_sentiment"]
 #: every column of the feedback table, in order
 ALL_FEEDBACK_COLUMNS = [*FEEDBACK_COLUMNS, *FEEDBACK_COLUMNS_V2, *FEEDBACK_COLUMNS_V3, *FEEDBACK_COLUMNS_V4]
 DATE_COLUMNS = {"created_at", "signup_date", "churn_date", "opened_at", "first_response_at", "resolved_at"}
@@ -196,9 +200,7 @@ def migrate(con: sqlite3.Connection, path: Path | str = "<workspace>") -> tuple[
 
 def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
     """Open (or create) a workspace and bring its schema up to date."""
-    path = Path(path)
-    if not create and not path.exists():
-        raise InputError("no such workspace", path=path, fix="create it with `feedback add DATA --db PATH`")
+    path = Path(path) if create else _existing_workspace(path)
     if path.exists() and path.is_dir():
         raise InputError("is a folder, not a workspace file", path=path, fix="pass a file name such as feedback.sqlite")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,9 +219,6 @@ def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
                                  "or work on a writable copy") from None
         raise InputError(f"not a feedback workspace ({exc})", path=path,
                          fix="pass the .sqlite file written by `feedback add`, or a new file name") from None
-    except InputError:
-        con.close()
-        raise
     except BaseException:
         con.close()
         raise
@@ -518,7 +517,6 @@ def add(db: str | Path, data: str | Path, config: Config | None = None, *, keep_
     """
     from .ingest import load_dataset
     from .pipeline import analyze_feedback
-
     from .sentiment import default_scorer, scorer_identity
 
     # PII is always redacted in what is stored (clean_text, subject, drivers); only --keep-raw keeps the raw text too
@@ -708,24 +706,31 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
         try:
             with _transaction(con):
                 version = _store_model(con, model, "refit")
-                columns = ["theme_id", "theme_label", "theme_ids", "themes", "theme_score", "theme_sentiment"]
-                rows = [(*r, version, i) for r, i in zip(_rows(tagged, columns), tagged["feedback_id"])]
-                sql = (f"UPDATE feedback SET {', '.join(f'{c} = ?' for c in columns)}, model_version = ? "
-                       "WHERE feedback_id = ?")
-                for start in range(0, len(rows), WRITE_BATCH_ROWS):
-                    con.executemany(sql, rows[start:start + WRITE_BATCH_ROWS])
-                    if progress:
-                        progress(f"feedback: retagged {min(start + WRITE_BATCH_ROWS, len(rows))}/{len(rows)} rows")
-                _log_change(con, _now(), None, "refit", version, {"retagged": len(rows)})
+                retagged = _update_feedback(con, tagged.assign(model_version=version),
+                                            [*THEME_COLUMNS, "model_version"], progress, "retagged")
+                _log_change(con, _now(), None, "refit", version, {"retagged": retagged})
         finally:
             con.close()
     themes = model.themes_
-    before = {t.theme_id for t in stored.theme_model.themes_} if stored.theme_model is not None else set()
+    before = {t.theme_id for t in stored.theme_model.themes_}
     return RefitResult(version, [(t.theme_id, t.label) for t in themes if t.status == "kept"],
                        [(t.theme_id, t.label) for t in themes if t.status in ("emerging", "discovered")],
                        [(t.theme_id, t.label) for t in model.gone_themes_ if t.theme_id in before], len(tagged),
                        returned=[(t.theme_id, t.label) for t in themes if t.status == "returned"],
                        split=[(t.theme_id, t.label, t.split_from) for t in themes if t.status == "split"])
+
+
+def _update_feedback(con: sqlite3.Connection, frame: pd.DataFrame, columns: list[str],
+                     progress: Callable[[str], None] | None, done: str) -> int:
+    """Write ``columns`` of ``frame`` over the stored rows of the same ``feedback_id``, in batches (inside the
+    caller's transaction), saying "feedback: <done> n/N rows" after each; returns N."""
+    rows = [(*r, i) for r, i in zip(_rows(frame, columns), frame["feedback_id"])]
+    sql = f"UPDATE feedback SET {', '.join(f'{c} = ?' for c in columns)} WHERE feedback_id = ?"
+    for start in range(0, len(rows), WRITE_BATCH_ROWS):
+        con.executemany(sql, rows[start:start + WRITE_BATCH_ROWS])
+        if progress:
+            progress(f"feedback: {done} {min(start + WRITE_BATCH_ROWS, len(rows))}/{len(rows)} rows")
+    return len(rows)
 
 
 def scored_unlike_latest(db: str | Path) -> int:
@@ -735,11 +740,7 @@ def scored_unlike_latest(db: str | Path) -> int:
         skip = ", ".join("?" * len(SKIP_REASONS))
         latest = con.execute(f"SELECT COALESCE(scorer, '') FROM feedback WHERE COALESCE(quality_issue, '') NOT IN "
                              f"({skip}) ORDER BY added_at DESC, rowid DESC LIMIT 1", SKIP_REASONS).fetchone()
-        if latest is None:
-            return 0
-        row = con.execute(f"SELECT COUNT(*) FROM feedback WHERE COALESCE(quality_issue, '') NOT IN ({skip}) "
-                          "AND COALESCE(scorer, '') != ?", (*SKIP_REASONS, latest[0])).fetchone()
-        return int(row[0])
+        return 0 if latest is None else scored_otherwise(con, latest[0])
     finally:
         con.close()
 
@@ -758,23 +759,16 @@ def rescore(db: str | Path, scorer=None, progress: Callable[[str], None] | None 
         stored = load_frames(db)
         frame = score_sentiment(stored.feedback, scorer=scorer)
         tagged, _ = tag_themes(frame, stored.theme_model, scorer=scorer)
-        columns = ["sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase", "escalation",
-                   "urgency", "anger", "theme_id", "theme_label", "theme_ids", "themes", "theme_score",
-                   "theme_sentiment"]
-        rows = [(*r, identity, i) for r, i in zip(_rows(tagged, columns), tagged["feedback_id"])]
         con = connect(db)
         try:
             with _transaction(con):
-                sql = f"UPDATE feedback SET {', '.join(f'{c} = ?' for c in columns)}, scorer = ? WHERE feedback_id = ?"
-                for start in range(0, len(rows), WRITE_BATCH_ROWS):
-                    con.executemany(sql, rows[start:start + WRITE_BATCH_ROWS])
-                    if progress:
-                        progress(f"feedback: rescored {min(start + WRITE_BATCH_ROWS, len(rows))}/{len(rows)} rows")
-                _log_change(con, _now(), None, "rescore", stored.model_version, {"rescored": len(rows),
+                rescored = _update_feedback(con, tagged.assign(scorer=identity),
+                                            [*SENTIMENT_COLUMNS, *THEME_COLUMNS, "scorer"], progress, "rescored")
+                _log_change(con, _now(), None, "rescore", stored.model_version, {"rescored": rescored,
                                                                                  "scorer": identity})
         finally:
             con.close()
-    return len(rows), identity
+    return rescored, identity
 
 
 # ------------------------------------------------------------------------------------------ info, export
