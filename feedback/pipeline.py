@@ -237,6 +237,7 @@ def build_context(result: AnalysisResult) -> ReportContext:
         theme_volume={r["theme_label"]: r.get("trend") or [] for r in records},
         periods=periods,
         quality=result.dataset.quality | {k: v for k, v in _note_counts(frame).items()},
+        non_english_languages=_language_counts(frame),
         methods=METHODS,
     )
 
@@ -244,6 +245,14 @@ def build_context(result: AnalysisResult) -> ReportContext:
 def _note_counts(frame: pd.DataFrame) -> dict[str, int]:
     counts = frame["quality_issue"].value_counts()
     return {str(k): int(v) for k, v in sorted(counts.items()) if k}
+
+
+def _language_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Rows flagged non_english by their detected language, most first (ties by code)."""
+    if "language" not in frame.columns:
+        return {}
+    counts = frame.loc[frame["quality_issue"] == "non_english", "language"].astype(str).value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
 def write_report(result: AnalysisResult, out: str | Path, templates_dir: str | Path | None = None) -> Path:

@@ -143,6 +143,9 @@ class ReportContext:
     periods: list = field(default_factory=list, metadata={"help": "All period labels in order, empty ones included."})
     # Quality flags: reason -> count, e.g. {"empty_text": 3, "non_english": 12}.
     quality: dict = field(default_factory=dict, metadata={"help": "Quality flags, reason -> count."})
+    # The rows flagged non_english by the language detected, most first, e.g. {"es": 7, "de": 3, "fr": 2}.
+    non_english_languages: dict = field(default_factory=dict, metadata={
+        "help": "Rows flagged non_english, detected language (ISO 639 code) -> count, most first."})
     # Method notes: {"sentiment": "...", "themes": "...", "impact": "..."} (any keys, shown in order).
     methods: dict = field(default_factory=dict,
                           metadata={"help": 'Method notes by stage: "sentiment", "themes", "impact".'})

@@ -63,6 +63,68 @@ def test_detect_language(text, language):
     assert detect_language(text) == language
 
 
+@pytest.mark.parametrize("text", [
+    # "a", "as" and "no" are Portuguese and Spanish words too
+    "Love it just as good as a new one",
+    "@united no help, no hotel, no info. Terrible.",
+    "A great way to finish a great.",
+    "Works like a charm.. Works as advertised.",
+    "I see a $1 charge in a transaction.",
+    "Oh good, a price increase. Exactly what a small business needs right now.",
+    "No additional ear gels provided, and no instructions whatsoever.",
+    "NO NO NO NO NO. Still no refund.",
+    # "die", "de", "la", "con", "et", "non" and accented letters in English
+    "Two words that should die this year: Sexting and jeggings. Die die die",
+    "De-icing took two hours at DEN, la la land service.",
+    "Flying to Las Vegas from LA on Saturday",
+    "I ordered the paella con mariscos and it was cold.",
+    "Et al. reported the same bug in the export.",
+    "Non-stop flight, but no wifi and no snacks.",
+    "The café was lovely but the crème brûlée was a let-down.",
+    "Naïve question: can I export to PDF?",
+    "Déjà vu: the sync failed again.",
+    "I've been on hold for 2 hours, y'all. C'mon.",
+    # short plain questions, which the model's Nigerian Pidgin class also takes
+    "how do i get a pin for my card",
+    "Why does a cash withdrawal show as pending?",
+    "@SouthwestAir how do I get my companion pass? http://t.co/2xJvUn66ZZ #help",
+    "Y U NO LET ME OUT",
+])
+def test_english_stays_english(text):
+    assert detect_language(text) == "en"
+
+
+@pytest.mark.parametrize("text", ["Gracias", "Merci beaucoup", "Danke schön", "Ciao!", "Me too!", "ok", "[PHONE] [EMAIL]",
+                                  "@united #fail"])
+def test_too_short_to_tell_is_unknown_not_flagged(text):
+    assert detect_language(text) == "unknown"
+
+
+@pytest.mark.parametrize("text, language", [
+    ("Hola, no puedo acceder a mi cuenta desde ayer. ¿Me pueden ayudar, por favor?", "es"),
+    ("Me han cobrado dos veces el mismo pedido y nadie responde a mis correos.", "es"),
+    ("El paquete llegó roto y quiero que me devuelvan el dinero.", "es"),
+    ("Hallo, ich warte seit drei Wochen auf meine Rückerstattung. Bitte melden Sie sich.", "de"),
+    ("Die Lieferung ist immer noch nicht angekommen, obwohl sie als zugestellt markiert ist.", "de"),
+    ("Seit dem letzten Update funktioniert die Anmeldung nicht mehr.", "de"),
+    ("Bonjour, je n'arrive pas à me connecter à mon compte depuis hier soir.", "fr"),
+    ("J'ai été prélevé deux fois ce mois-ci, merci de me rembourser rapidement.", "fr"),
+    ("Impossible de télécharger mes factures, la page reste blanche.", "fr"),
+    ("Olá, não consigo entrar na minha conta e o código de verificação nunca chega.", "pt"),
+    ("Fui cobrado duas vezes pela mesma assinatura, quero o reembolso.", "pt"),
+    ("Minha encomenda está atrasada há duas semanas e ninguém me responde.", "pt"),
+    ("Buongiorno, non riesco ad accedere al mio account da ieri.", "it"),
+    ("Mi avete addebitato due volte lo stesso ordine, vorrei un rimborso.", "it"),
+    ("Il pacco è arrivato danneggiato e nessuno risponde alle mie email.", "it"),
+    ("Hallo, ik kan sinds gisteren niet meer inloggen op mijn account.", "nl"),
+    ("Ik ben twee keer gefactureerd voor hetzelfde abonnement, graag terugbetalen.", "nl"),
+    ("Mijn pakket is nog steeds niet bezorgd en niemand reageert op mijn berichten.", "nl"),
+    ("@Ledgerly NO FUNCIONA LA APP DESDE LA ACTUALIZACIÓN, NECESITO MIS FACTURAS", "es"),
+])
+def test_other_languages_are_detected(text, language):
+    assert detect_language(text) == language
+
+
 def test_clean_feedback_flags_but_keeps_rows():
     frame = pd.DataFrame({"text": ["Refund please, it has been weeks", "", "No puedo entrar a mi cuenta y la factura está mal",
                                    "<p>Sent from my iPhone</p>"],

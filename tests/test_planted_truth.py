@@ -132,3 +132,15 @@ def test_wishes_are_not_praise(result):
     """"Would be nice to have more report options" asks for something missing (the sample plants such wishes)."""
     for record in build_context(result).praise:
         assert not any("would be nice" in q.lower() or "i wish" in q.lower() for q in record["quotes"])
+
+
+def test_data_quality_counts_the_planted_foreign_rows_by_language(result):
+    truth = pd.read_csv(SAMPLE / "truth.csv", keep_default_na=False, dtype=str)
+    planted = truth["noise"].str.extract(r"non_english:(\w+)")[0].dropna().value_counts()
+    context = build_context(result)
+    assert context.non_english_languages == {k: int(v) for k, v in planted.items()}
+    assert list(context.non_english_languages.values()) == sorted(context.non_english_languages.values(), reverse=True)
+    parser = _Collector()
+    parser.feed(render_report(context).split('<section id="data-quality"')[1].split("</section>")[0])
+    shown = ", ".join(f"{language} {count}" for language, count in context.non_english_languages.items())
+    assert f"non english ({shown})" in " ".join(" ".join(parser.text).split())

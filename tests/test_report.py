@@ -182,6 +182,7 @@ def make_context(**overrides) -> ReportContext:
                       for i in range(1, 9)},
         periods=periods,
         quality={"empty_text": 30, "non_english": 12},
+        non_english_languages={"es": 7, "de": 3, "fr": 2},
         methods={"sentiment": "VADER compound score.", "themes": "TF-IDF + NMF.", "impact": "Risk ratio with Wilson CI."},
     )
     values.update(overrides)
@@ -372,6 +373,20 @@ def test_user_templates_dir_overrides_a_partial(tmp_path, context):
 def test_missing_templates_dir_is_a_clear_error(tmp_path, context):
     with pytest.raises(InputError, match="templates folder not found.*Fix: pass an existing folder"):
         render_report(context, tmp_path / "nope")
+
+
+def test_non_english_rows_are_shown_by_language(dom):
+    quality = dom.find("section", id="data-quality")
+    rows = {" ".join(row.find("th").text.split()): row.find("td").text for row in quality.find_all("tr")
+            if row.find("th", scope="row") is not None}
+    assert rows["non english (es 7, de 3, fr 2)"] == "12"
+    assert rows["empty text"] == "30"
+
+
+def test_non_english_without_languages_is_shown_alone():
+    quality = parse(render_report(make_context(non_english_languages={}))).find("section", id="data-quality")
+    labels = [" ".join(row.find("th").text.split()) for row in quality.find_all("tr")]
+    assert "non english" in labels and quality.find("span", cls="by-language") is None
 
 
 def test_write_report(tmp_path, context, html):
