@@ -61,8 +61,10 @@ def _no_themes_reason(model) -> str:
 
 
 def _themes_line(model) -> str:
-    """'themes: N', with the reason when a fit found none."""
-    return f"themes: {len(model.themes_)}" + ("" if model.themes_ else f" ({_no_themes_reason(model)})")
+    """'themes: N', with the reason when a fit found none, and which taxonomy named themes (or was left out)."""
+    line = f"themes: {len(model.themes_)}" + ("" if model.themes_ else f" ({_no_themes_reason(model)})")
+    note = getattr(model, "taxonomy_note_", "")
+    return f"{line}; {note}" if note else line
 
 
 def _no_file_in_the_way(folder: Path, fix: str) -> None:
@@ -324,7 +326,8 @@ def cmd_themes_fit(args) -> int:
                          fix="check that the file holds data rows under its header")
     _, model = analyze_feedback(frame, config)
     model.save(args.out)
-    _say(f"{len(model.themes_)} themes; saved to {args.out}", *([] if model.themes_ else [_no_themes_reason(model)]))
+    _say(f"{len(model.themes_)} themes; saved to {args.out}", *([] if model.themes_ else [_no_themes_reason(model)]),
+         *([model.taxonomy_note_] if getattr(model, "taxonomy_note_", "") else []))
     for theme in model.themes_:
         print(f"{theme.theme_id:>3}  {theme.size:>6}  {theme.label}")
     return 0
@@ -334,8 +337,11 @@ def cmd_themes_show(args) -> int:
     model = _load_themes(args.model_dir)
     if not model.themes_:  # every text it tags is "other"; say why rather than print nothing
         print(_no_themes_reason(model))
+    if getattr(model, "taxonomy_note_", ""):
+        print(model.taxonomy_note_)
     for theme in model.themes_:
-        print(f"[{theme.theme_id}] {theme.label}  (size {theme.size})")
+        kind = getattr(theme, "kind", None)
+        print(f"[{theme.theme_id}] {theme.label}  (size {theme.size}{f', {kind}' if kind else ''})")
         print("    phrases: " + ", ".join(theme.top_phrases))
         for example in theme.examples[:3]:
             print(f"    - {' '.join(example.split())[:160]}")  # one line per quote, however it was written

@@ -122,18 +122,23 @@ class StaticEmbedding:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
-    def encode(self, texts: Sequence[str], batch_size: int = STATIC_BATCH_SIZE) -> np.ndarray:
-        """Mean of the token vectors of each text, L2-normalised; an empty text (no known token) gives a zero row."""
+    def encode(self, texts: Sequence[str], batch_size: int = STATIC_BATCH_SIZE,
+               token_weights: np.ndarray | None = None) -> np.ndarray:
+        """Mean of the token vectors of each text, L2-normalised; an empty text (no known token) gives a zero row.
+
+        ``token_weights`` (one weight per token id) makes it a weighted mean, e.g. the corpus weights of
+        :class:`feedback.units.UnitSpace` that make words present in every message count for little.
+        """
         texts = [t if isinstance(t, str) else "" if t is None else str(t) for t in texts]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             batch = [t[: self.max_chars] for t in texts[start:start + batch_size]]
-            out[start:start + len(batch)] = self._mean_vectors(batch)
+            out[start:start + len(batch)] = self._mean_vectors(batch, token_weights)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
 
-    def _mean_vectors(self, batch: list[str]) -> np.ndarray:
+    def _mean_vectors(self, batch: list[str], token_weights: np.ndarray | None = None) -> np.ndarray:
         from scipy.sparse import csr_matrix
 
         token_ids = self.token_ids(batch)
@@ -148,10 +153,16 @@ class StaticEmbedding:
                 weights[unknown] = 0.0
                 rows = np.repeat(np.arange(len(batch)), lengths)
                 lengths = lengths - np.bincount(rows[unknown], minlength=len(batch))
+        if token_weights is not None:
+            weights = weights * np.asarray(token_weights, dtype=np.float32)[flat]
+            rows = np.repeat(np.arange(len(batch)), np.diff(indptr))
+            totals = np.bincount(rows, weights=weights, minlength=len(batch)).astype(np.float32)
+        else:
+            totals = lengths.astype(np.float32)
         counts = csr_matrix((weights, flat, indptr), shape=(len(batch), len(self.vectors)))
         sums = np.asarray(counts @ self.vectors, dtype=np.float32)
-        filled = lengths > 0
-        sums[filled] /= lengths[filled, None]
+        filled = totals > 0
+        sums[filled] /= totals[filled, None]
         sums[~filled] = 0.0
         return sums
 

@@ -34,12 +34,6 @@ METHODS = {
         f"negative ≤ {NEGATIVE_AT_OR_BELOW}, positive ≥ {POSITIVE_AT_OR_ABOVE} (chosen on VADER's human-rated "
         "ground truth; VADER's own are ±0.05)."
     ),
-    "themes": (
-        "Texts become content lemmas (spaCy stop words and support boilerplate removed, negations kept); TF-IDF over "
-        "lemma unigrams and bigrams is reduced by LSA and clustered with seeded k-means (K by cosine silhouette when "
-        "automatic). Texts far from every theme are 'other'. Labels are the top phrases of each theme by class-based "
-        "TF-IDF. A text may carry up to three theme tags."
-    ),
     "impact": (
         "Churn rates compare customers who raised a theme with all other customers; the lift carries a 95% log-normal "
         "interval and a Mantel–Haenszel estimate stratified by segment, so a theme is not blamed for a segment's churn. "
@@ -190,13 +184,19 @@ def build_context(result: AnalysisResult) -> ReportContext:
     dated = used[used["created_at"].notna()]
     periods = all_periods(dated["created_at"].min(), dated["created_at"].max(), config.period) if len(dated) else []
     phrases = {t.theme_id: t.top_phrases for t in result.theme_model.themes_}
+    kinds = {t.theme_id: getattr(t, "kind", None) for t in result.theme_model.themes_}
     records = impact_records(result.impact)
     painpoints, praise = [], []
     for record in records:
         rows = used[used["theme_id"] == record["theme_id"]]
         own = record.get("aspect_sentiment")  # what the table shows: the sentiment the theme gets from its texts
-        is_praise = (own if own is not None else record["mean_sentiment"] or 0) >= PRAISE_MIN_SENTIMENT and \
-            (record.get("negative_share") or 0) <= PRAISE_MAX_NEGATIVE_SHARE
+        kind = kinds.get(record["theme_id"])
+        if kind is None:  # a theme of a model that does not say what its units do: by the sentiment it gets
+            is_praise = (own if own is not None else record["mean_sentiment"] or 0) >= PRAISE_MIN_SENTIMENT and \
+                (record.get("negative_share") or 0) <= PRAISE_MAX_NEGATIVE_SHARE
+        else:
+            is_praise = kind == "praise"
+        record["kind"] = "praise" if is_praise else kind or "pain point"
         record["top_phrases"] = phrases.get(record["theme_id"], [])[:6]
         record["quotes"] = _quotes(rows, config.quotes_per_theme, None if is_praise else "negative")
         tagged = used["theme_ids"].map(lambda ids, tid=record["theme_id"]: tid in ids)  # every tag, as impact counts
@@ -238,7 +238,7 @@ def build_context(result: AnalysisResult) -> ReportContext:
         periods=periods,
         quality=result.dataset.quality | {k: v for k, v in _note_counts(frame).items()},
         non_english_languages=_language_counts(frame),
-        methods=METHODS,
+        methods={**METHODS, "themes": result.theme_model.method_description()},
     )
 
 

@@ -1,23 +1,24 @@
 """Themes: discover recurring pain points, label them in words a person would write, and tag every text.
 
 :class:`ThemeModel` follows the scikit-learn estimator contract: ``__init__`` only stores parameters,
-``fit`` learns ``themes_``, ``vocabulary_``, ``centroids_`` …, ``transform`` assigns themes to new texts,
+``fit`` learns ``themes_``, ``centroids_`` …, ``transform`` assigns themes to new texts,
 ``save``/``load`` write a folder with a readable ``themes.json`` and a version check.
 
-Method (one line per stage, as in :meth:`ThemeModel.fit`):
+Method (as in :meth:`ThemeModel.fit`; :meth:`ThemeModel.method_description` is the report's wording of it):
 
-1. texts lose @handles, links and contact-detail sentences (:func:`feedback.text.topic_text`) and become content
-   lemmas (spaCy stop words, boilerplate words out, negations kept for labels); texts that match a taxonomy theme's seed phrases (``models/taxonomy.toml``) get a guide token, so paraphrases
-   that share few words are pulled together (the shipped default taxonomy does this only with
-   ``n_themes="auto"``; with a fixed K it only names themes, see ``PIN_RELAX``);
-2. TF-IDF over lemma unigrams and bigrams, reduced by LSA (truncated SVD) to unit-length dense vectors;
-3. seeded k-means; with ``n_themes="auto"`` the data is over-clustered into ``AUTO_K_START`` groups, then
-   groups merge when most of their texts match one taxonomy theme or their centroids are closer than
-   ``AUTO_MERGE_SIMILARITY`` (the stated criterion for K);
-4. themes smaller than ``min_theme_size`` are dropped: their texts go to the nearest theme kept, and texts far
-   from every kept centroid (cosine below ``other_threshold``) are ``other``;
-5. labels are the taxonomy name when most of a theme matches it, otherwise the top phrase by class-based
-   TF-IDF (c-TF-IDF) over lemma n-grams, shown in the surface form customers wrote most often.
+1. units (:mod:`feedback.units`): a long message splits into its sentences that say something, a short one stays
+   whole; @handles, links, contact details, the company's brand words and boilerplate that recurs across messages
+   are left out. Each theme is discovered on units, so a long e-mail carries each of its issues;
+2. vectors: the shipped static embedding, each token weighted by its rarity in this corpus, joined by a block of
+   word concepts (:class:`feedback.units.UnitSpace`); or TF-IDF + LSA, or a transformer. A taxonomy
+   (``models/taxonomy.toml``, or a team's own) adds a guide block that pulls its seed phrases together; the shipped
+   one only where the data fits it (``DEFAULT_TAXONOMY_FIT``);
+3. praising units and the rest are clustered apart, by deterministic Ward (:mod:`feedback.clustering`); with
+   ``n_themes="auto"`` one theme per ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES``;
+4. themes smaller than ``min_theme_size`` are dropped, units far from every theme are ``other``; each theme is a
+   pain point, praise or a question by what its units do;
+5. labels are the phrases most of a theme's units say and few others do, shown as customers wrote them; a message
+   takes the theme its units weigh most for, and up to ``MAX_EXTRA_TAGS`` more.
 """
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ from .resources import MODELS_DIR
 from .errors import ConfigError, InputError, ModelError
 from .clustering import ASSIGNMENTS, fit_clusters, smallest_keys, vote
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
-from .text import (KEPT_FUNCTION_WORDS, PHRASE_BREAKS, content_tokens, lemma_string, phrase_lemmas, topic_text,
+from .vader import compound
+from .units import SPLIT_MIN_WORDS, UnitSpace, brand_pattern, find_boilerplate, is_question, split_message
+from .text import (KEPT_FUNCTION_WORDS, PHRASE_BREAKS, lemma_string, phrase_lemmas,
                    words_and_content)
 
 DEFAULT_TAXONOMY = MODELS_DIR / "taxonomy.toml"
@@ -56,6 +59,16 @@ FORMAT_VERSION = 1
 AUTO_K_START = 24
 #: ... then merges groups whose centroids are closer than this cosine similarity: the stated criterion for K
 AUTO_MERGE_SIMILARITY = 0.4
+#: a unit praises when VADER's compound is at least this (VADER's "positive" in its own paper is 0.05; a
+#: complaint with "thanks" in it reaches 0.4 easily, a unit that only praises 0.5 and more)
+PRAISE_UNIT_SENTIMENT = 0.5
+#: a theme is a question when at least this share of its units ask ...
+QUESTION_SHARE = 0.5
+#: ... and their mean VADER score is above this (a question that complains, "Why is my refund not here yet?!",
+#: is a pain point)
+QUESTION_MAX_NEGATIVE = -0.05
+#: how much a praising unit weighs when a message's own theme is chosen (other units weigh 1 to 2)
+PRAISE_UNIT_WEIGHT = 0.25
 #: fewer texts with content words than this and there is nothing recurring to discover: every text is "other"
 MIN_FIT_TEXTS = 4
 
@@ -64,21 +77,17 @@ class FitNoteWarning(UserWarning):
     """A theme fit that succeeded with a caveat the user should read (e.g. too few texts for any theme)."""
 
 
+#: the shipped taxonomy (written for software and SaaS support) applies only to data that at least this share of
+#: units match one of its themes' seeds: the bundled sample 41%, while airline tweets 6%, Banking77 9% and CFPB
+#: complaints 7% match it by accident ("lost" is a "data loss" seed; "refund" is everywhere), and there it named
+#: airline complaints "slow performance" and fraud complaints "helpful support". A team's own taxonomy always applies
+DEFAULT_TAXONOMY_FIT = 0.2
 #: a discovered theme takes a taxonomy name when at least this share of its texts match that name's seeds
 GUIDE_LABEL_SHARE = 0.5
 #: themes are discovered on at most this many texts (of larger inputs, those of smallest stable_sample_keys);
 #: every text is tagged.
 #: 20,000 texts hold a theme of 0.5% with ~100 examples, and keep fitting time flat as inputs grow
 MAX_FIT_TEXTS = 20_000
-#: a text is also tagged with another theme only when one of its sentences is about that theme: the sentence's own
-#: theme, at least ``tag_threshold`` similar. Whole-text similarity cannot tell a second topic from a neighbouring
-#: theme (texts of one domain are all fairly alike: static table, Banking77, median centroid cosine 0.68). Measured
-#: (static, default taxonomy) as the share of texts with 2+ themes, wrong by construction on single-topic data:
-#: Banking77 57% (auto) / 62% (K=20) -> 9% / 8%, negative airline tweets 45% -> 8%. Sample data (13% of rows with a
-#: planted second topic): extra-topic precision 0.66 -> 0.60, recall 0.51 -> 0.58; affected customers per planted
-#: topic F1 0.943 -> 0.954. (The rule it replaced: any theme within 0.10 of the text's own and above the threshold.)
-#: A sentence needs this many content words to raise a theme of its own ("Not happy.", "Crashes!" do not)
-SENTENCE_TAG_MIN_WORDS = 2
 #: themes a text is tagged with besides its own, at most
 MAX_EXTRA_TAGS = 2
 #: vector spaces a ThemeModel can cluster in
@@ -249,6 +258,13 @@ class Theme:
     #: previous theme that another theme keeps: ``split_from``) or "emerging" (new)
     status: str = "discovered"
     split_from: int | None = None
+    #: what its units do: "pain point" (report a problem), "praise" (discovered from praising units) or
+    #: "question" (most of its units ask, and they are not negative); None in models fitted on whole messages,
+    #: which did not tell (the report then judges by the sentiment the theme gets)
+    kind: str | None = "pain point"
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({"kind": None, **state})
 
 
 def stable_sample_keys(texts) -> np.ndarray:
@@ -277,6 +293,78 @@ def keys_from_hashes(hashes: np.ndarray) -> np.ndarray:
 
 def _lemma_docs(texts) -> list[str]:
     return [lemma_string(t) for t in texts]
+
+
+#: a multi-word phrase's label score is multiplied by this: "lost bag" beats "bag" unless "bag" is much more
+#: distinctive of the theme
+MULTIWORD_PREFERENCE = 1.6
+#: a word held by at least this share of all units is everywhere in this data: never a label on its own
+UBIQUITOUS_SHARE = 0.1
+#: the label is the first phrase of several words among a theme's top phrases up to this rank ...
+LABEL_PHRASE_RANK = 4
+#: ... that at least this share as many of its units say as its top phrase (see _label_candidates)
+LABEL_PHRASE_COVER = 0.3
+#: a one-word label becomes the phrase holding it that at least this share of the word's units in the theme say
+WIDEN_SHARE = 0.3
+#: words that never label a theme on their own, and phrases made only of them: they say when, where or how a
+#: customer wrote, not what is wrong (chat and social filler, time words, stand-ins for a ticket or message)
+LABEL_FILLER = frozenset("""
+yes yeah yep ok okay dm pm tweet tweets rt amp lol omg pls plz thx ty u ur im dont cant wont
+today tomorrow tonight yesterday now day days week weeks month months year years hour hours min mins minute minutes
+second seconds time times morning night evening weekend monday tuesday wednesday thursday friday saturday sunday
+thing things way lot guy guys people person someone anyone everyone something anything everything
+good great bad nice ok fine well better best worst sure right thank thanks
+message email mail ticket case number call reply answer question
+tell say ask try receive send issue problem experience state speak explain inform ago idea able
+""".split())
+#: a word of letters x (or X) only is a redaction mark ("XXXX", "xx/xx/xxxx"), not a customer's word
+_REDACTION = re.compile(r"^x{2,}$")
+
+
+def _without(words: re.Pattern, unit: str) -> str:
+    """``unit`` without the matches of ``words`` (brand words), or "" when no content word is left."""
+    kept = words.sub(" ", unit)
+    if kept == unit:
+        return unit
+    kept = kept.strip()
+    return kept if lemma_string(kept) else ""
+
+
+def _label_candidates(top: list[str], said: dict[str, int]) -> list[str]:
+    """A theme's possible labels, best first, from its top phrases and how many of its units say each.
+
+    A phrase among the first ``LABEL_PHRASE_RANK`` that at least ``LABEL_PHRASE_COVER`` as many units say as the
+    top one names the theme better than a word ("hour delay" over "delayed"); a rarer phrase names a few of its
+    units, not the theme ("no clothes" in the lost-bag theme). A theme whose top is a word without such a phrase
+    is named by its two top words ("bag / luggage"), which say more than either.
+
+    >>> _label_candidates(["bag", "luggage", "no clothes"], {"bag": 90, "luggage": 60, "no clothes": 8})[0]
+    'bag / luggage'
+    >>> _label_candidates(["delayed", "hour delay"], {"delayed": 60, "hour delay": 30})[0]
+    'hour delay'
+    """
+    if not top:
+        return []
+    least = LABEL_PHRASE_COVER * said.get(top[0], 0)
+    phrases = [p for p in top[:LABEL_PHRASE_RANK] if " " in p and said.get(p, 0) >= least]
+    pairs = [f"{top[0]} / {word}" for word in top[1:LABEL_PHRASE_RANK] if " " not in word][:1] \
+        if " " not in top[0] else []
+    return phrases + pairs + top
+
+
+def _unfit_label(phrase: str) -> bool:
+    """A phrase that is never a label: a lone function word or filler word, a phrase of filler only, or one with
+    a redaction mark.
+
+    >>> [_unfit_label(p) for p in ("yes", "today", "xxxx", "not", "lost bag", "bag xxxx", "dm today")]
+    [True, True, True, True, False, True, True]
+    """
+    words = phrase.split()
+    if any(_REDACTION.match(w) for w in words):
+        return True
+    if len(words) == 1 and (words[0] in KEPT_FUNCTION_WORDS or len(words[0]) < 3):
+        return True
+    return all(w in LABEL_FILLER or w in KEPT_FUNCTION_WORDS for w in words)
 
 
 #: a label phrase is shown as the customers wrote it, stop words included, when that span has at most this many words
@@ -308,6 +396,30 @@ def _surface_forms(texts, max_n: int = 3, limit: int = 20_000, wanted: set[str] 
                     continue
                 counts[key][gram[0][1] if n == 1 else " ".join(words[first:last + 1])] += 1
     return {lem: c.most_common(1)[0][0] for lem, c in counts.items()}
+
+
+#: n_themes="auto" cuts the Ward tree of a pool of units at one theme per this many units ...
+AUTO_UNITS_PER_THEME = 150
+#: ... and at most this many themes: a support lead reads a ranked list of a few dozen, not hundreds. The cut is
+#: a granularity chosen on the dev corpora (benchmarks/painpoints.py), where the silhouette it replaced picked
+#: 2 to 4 themes on airline tweets ("flight", "customer service") because the tweets of one domain are all alike:
+#: at fixed K the airline reasons' NMI is flat from K = 12 to 40 (0.18–0.19), Banking77's grows up to its 77
+#: intents, and CFPB's issues
+AUTO_MAX_THEMES = 40
+#: a pool of fewer units than this is cut where the cosine silhouette says (feedback.clustering): in a handful of
+#: texts the question is whether any of them form a group at all, which a granularity cannot answer
+AUTO_SILHOUETTE_BELOW = 4 * AUTO_UNITS_PER_THEME
+
+
+def auto_theme_count(n_units: int, min_size: int, most: int = AUTO_MAX_THEMES) -> int:
+    """The number of themes n_themes="auto" cuts a pool of ``n_units`` units into: one per
+    ``AUTO_UNITS_PER_THEME``, at least 2, at most ``most`` (the pool's share of ``AUTO_MAX_THEMES``), and no more
+    than themes of ``min_size``.
+
+    >>> auto_theme_count(7_000, 15), auto_theme_count(600, 15), auto_theme_count(40, 15)
+    (40, 4, 2)
+    """
+    return int(max(2, min(most, round(n_units / AUTO_UNITS_PER_THEME), n_units // max(min_size, 1))))
 
 
 def _is_number(value) -> bool:
@@ -342,7 +454,8 @@ class ThemeModel:
     Parameters
     ----------
     n_themes : int or "auto"
-        Number of themes, or "auto": over-cluster, then merge groups the taxonomy or centroid similarity joins.
+        Number of themes (shared by praise and the rest as their units are), or "auto": one per
+        ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES`` (the silhouette decides in a handful of units).
     min_theme_size : int
         Themes with fewer texts (in small inputs, down to 5% of the texts, at least 3) are dropped: their texts
         go to the nearest theme kept when at least ``other_threshold`` similar to it, else to ``other``.
@@ -350,9 +463,9 @@ class ThemeModel:
         Cosine similarity to the nearest theme centroid below which a text is ``other``; None takes the
         default of the vector space (``DEFAULT_OTHER_THRESHOLD``).
     tag_threshold : float
-        A text of several sentences is also tagged with a second (third …) theme when one of its sentences, of at
-        least ``SENTENCE_TAG_MIN_WORDS`` content words, has that theme as its own at least this similar. A
-        one-sentence text has one theme. None: ``other_threshold`` + 0.15.
+        A message is also tagged with the theme of another of its units (or, in a short message, of another of its
+        sentences of two or more content words) when that unit is at least this similar to it. None:
+        ``other_threshold`` + 0.15.
     embeddings : "static", "tfidf", "minilm" or a folder path
         The vector space: "static" (default) a static embedding table distilled from all-MiniLM-L6-v2 and
         shipped in ``models/`` (meaning, not only shared words; numpy only); "tfidf" lemma TF-IDF + LSA;
@@ -362,8 +475,10 @@ class ThemeModel:
     taxonomy : "default", a path, or None
         Guide themes with seed phrases (``models/taxonomy.toml``): texts matching a theme's seeds are pulled
         together and pinned to it, and a discovered theme mostly made of them takes the taxonomy's name. The
-        shipped default only names themes when ``n_themes`` is fixed (the user chose the granularity); a path
-        to a team's own file always applies in full. None discovers freely.
+        shipped default applies only to data that fits it (``DEFAULT_TAXONOMY_FIT`` of the units match its seeds;
+        ``taxonomy_note_`` says whether it was used and which names it gave), names a theme only where the theme's
+        units say the name, and only names themes when ``n_themes`` is fixed (the user chose the granularity); a
+        path to a team's own file always applies in full. None discovers freely.
     seed : int
         Seed of every random step.
     assignment : "auto", "centroid" or "neighbours"
@@ -469,7 +584,8 @@ class ThemeModel:
             return normalize(self.svd_.transform(matrix)), matches
         from .embeddings import embed
 
-        vectors = embed(texts, backend=self._space)
+        space = getattr(self, "space_", None)
+        vectors = space.transform(texts, lemma_docs) if space is not None else embed(texts, backend=self._space)
         # Texts with no content word are "other" whatever the embedding says.
         vectors[np.array([not d for d in lemma_docs], dtype=bool)] = 0.0
         if matches.shape[1] and getattr(self, "guide_pulls_", True):
@@ -519,7 +635,88 @@ class ThemeModel:
         # A merged theme's centroid is the mean of its members, so big groups weigh by their size.
         return normalize(np.vstack([vectors[np.isin(labels, g)].mean(axis=0) for g in groups])), merged_of
 
-    def _cluster_embeddings(self, vectors: np.ndarray, matches: np.ndarray, keys: np.ndarray
+    def _units(self, texts: list[str], tag_sentences: bool = False) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Every message's units (:func:`feedback.units.message_units`; the fit's boilerplate and brand words left
+        out), the message each comes from, and whether it is a unit (True) or, with ``tag_sentences``, a sentence
+        of a one-unit message of two or more such sentences, which may add a tag but does not choose the theme."""
+        boilerplate = getattr(self, "boilerplate_", frozenset())
+        brands = getattr(self, "brand_pattern_", None)
+        brands = re.compile(brands) if brands else None
+        units, owner, voting = [], [], []
+        for index, text in enumerate(texts):
+            found, sentences = split_message(text, boilerplate)
+            extra = sentences if tag_sentences and len(found) == 1 and len(sentences) >= 2 else []
+            for parts, votes in ((found, True), (extra, False)):
+                if brands is not None:
+                    parts = [kept for kept in (_without(brands, p) for p in parts) if kept]
+                units.extend(parts)
+                owner.extend([index] * len(parts))
+                voting.extend([votes] * len(parts))
+        return units, np.asarray(owner, dtype=np.int64), np.asarray(voting, dtype=bool)
+
+    @staticmethod
+    def _unit_sentiment(units: list[str]) -> np.ndarray:
+        """VADER's compound score of each unit (the fast port, equal to VADER's own)."""
+        return np.fromiter((compound(u) for u in units), dtype=np.float64, count=len(units))
+
+    @staticmethod
+    def _says_name(name: str, lemma_docs: list[str]) -> bool:
+        """Does a theme's own text say a shipped taxonomy name: at least ``LABEL_KEEP_SHARE`` of its units hold one
+        of the name's content words (not a negation). The shipped taxonomy is written for software; its seeds
+        match other domains by accident ("lost" is a seed of "data loss", and airline customers lose bags), and
+        then the name is not what the customers wrote."""
+        words = {w for w in lemma_string(name).split() if w not in KEPT_FUNCTION_WORDS}
+        said = sum(bool(words & set(doc.split())) for doc in lemma_docs)
+        return bool(words) and said >= LABEL_KEEP_SHARE * max(len(lemma_docs), 1)
+
+    def _set_kinds(self, units: list[str], primary: np.ndarray, sentiment: np.ndarray) -> None:
+        """Each theme's ``kind``: praise for the themes of praising units (VADER ``sentiment`` at least
+        ``PRAISE_UNIT_SENTIMENT``, clustered apart); a question when at least ``QUESTION_SHARE`` of its units ask
+        and their mean VADER score is above ``QUESTION_MAX_NEGATIVE``; else a pain point."""
+        asking = np.array([is_question(u) for u in units], dtype=bool)
+        for index, theme in enumerate(self.themes_):
+            members = primary == index
+            if self.praise_themes_[index]:
+                theme.kind = "praise"
+            elif members.any() and asking[members].mean() >= QUESTION_SHARE and \
+                    sentiment[members].mean() > QUESTION_MAX_NEGATIVE:
+                theme.kind = "question"
+
+    def _cluster_pools(self, vectors: np.ndarray, matches: np.ndarray, keys: np.ndarray, praising: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Praise themes come from praising units, pain points and questions from the rest: each pool is
+        clustered on its own (:meth:`_cluster_embeddings`), so a theme never mixes "great service" with "worst
+        service". A pool of fewer than ``2 × min_size_`` praising units joins the rest.
+
+        Returns the centroids (the rest's, then praise's), the reference rows and their centroid, and how many
+        centroids are praise."""
+        praising = praising & np.any(vectors != 0, axis=1)
+        if praising.sum() < 2 * self.min_size_ or (~praising).sum() < 2 * self.min_size_ or self.n_themes == 2:
+            praising = np.zeros(len(vectors), dtype=bool)
+        # the K the user asked for, or auto's most themes, shared by the pools as their units are
+        total = AUTO_MAX_THEMES if self.n_themes == "auto" else self.n_themes
+        fewest = 1 if self.n_themes != "auto" else 2  # auto cuts a pool into 2 themes at least
+        praise_k = int(np.clip(round(total * praising.mean()), fewest, total - fewest)) if praising.any() else 0
+        counts = ((total - praise_k, praise_k) if self.n_themes != "auto" else
+                  (("auto", total - praise_k), ("auto", praise_k)))
+        centroid_blocks, rows, labels = [], [], []
+        n_praise = 0
+        for pool, n_themes in zip((np.flatnonzero(~praising), np.flatnonzero(praising)), counts):
+            if not len(pool):
+                continue
+            n_themes, most = n_themes if isinstance(n_themes, tuple) else (n_themes, n_themes)
+            centroids, fit_rows, tree_labels = self._cluster_embeddings(vectors[pool], matches[pool], keys[pool],
+                                                                        n_themes, most)
+            offset = sum(len(c) for c in centroid_blocks)
+            centroid_blocks.append(centroids)
+            rows.append(pool[fit_rows])
+            labels.append(np.where(tree_labels >= 0, tree_labels + offset, -1))
+            if praising[pool[0]]:
+                n_praise = len(centroids)
+        return np.vstack(centroid_blocks), np.concatenate(rows), np.concatenate(labels), n_praise
+
+    def _cluster_embeddings(self, vectors: np.ndarray, matches: np.ndarray, keys: np.ndarray,
+                            n_themes: int | str, most: int = AUTO_MAX_THEMES
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Deterministic Ward clustering of embeddings (feedback.clustering), then the taxonomy merges of "auto".
 
@@ -531,9 +728,17 @@ class ThemeModel:
         (Banking77, static table: median centroid cosine 0.68, 95% of pairs above 0.45), so that merge
         collapsed 32 clusters into 1 (NMI 0.02; benchmarks/themes.py).
         """
-        result = fit_clusters(vectors, self.n_themes if self.n_themes == "auto" else int(self.n_themes), self.seed,
-                              other_threshold=-1.0, min_size=self.min_size_, priority=keys)
-        if self.n_themes != "auto":
+        if len(np.unique(np.round(vectors, 5), axis=0)) < 2:  # every unit alike: one theme
+            centroid = normalize(vectors.mean(axis=0, keepdims=True))
+            return centroid, np.arange(len(vectors)), np.zeros(len(vectors), dtype=np.int64)
+        if n_themes != "auto":
+            k = min(int(n_themes), len(vectors))
+        elif len(vectors) >= AUTO_SILHOUETTE_BELOW:
+            k = auto_theme_count(len(vectors), self.min_size_, most)
+        else:  # a handful of units: the silhouette says whether any of them form groups at all
+            k = "auto"
+        result = fit_clusters(vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_, priority=keys)
+        if n_themes != "auto":
             return result.centroids, result.fit_index, result.tree_labels
         centroids, merged_of = self._merge(vectors, result.labels, result.centroids, matches, similarity=None)
         tree_labels = np.where(result.tree_labels >= 0, merged_of[np.maximum(result.tree_labels, 0)], -1)
@@ -562,9 +767,13 @@ class ThemeModel:
             # Lemmatizing a million texts to pick 20,000 would cost more than the whole fit.
             pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
             texts, keys = [texts[i] for i in pool], keys[pool]
-        texts = [topic_text(t) for t in texts]
+        # 1. units: the sentences that say something, boilerplate that recurs across messages left out
+        self.boilerplate_ = find_boilerplate(texts)
+        self.brand_pattern_ = brand_pattern(texts)
+        texts = self._units(texts)[0]
+        keys = stable_sample_keys(texts) if len(texts) else np.zeros(0, dtype=np.uint64)
         all_lemma_docs = _lemma_docs(texts)
-        # Discovery learns from texts that say something; every text is assigned afterwards.
+        # Discovery learns from units that say something; every unit is assigned afterwards.
         n_words = np.array([len(d.split()) for d in all_lemma_docs], dtype=int)
         min_words = MIN_CONTENT_WORDS
         while min_words > 1 and (n_words >= min_words).sum() < MIN_INFORMATIVE_SHARE * (n_words > 0).sum():
@@ -590,6 +799,7 @@ class ThemeModel:
             self.assignment_, self.reference_vectors_, self.reference_themes_ = "centroid", None, None
             self.theme_ids_ = np.arange(0)
             self.themes_ = []
+            self.space_, self.praise_themes_, self.taxonomy_note_ = None, np.zeros(0, dtype=bool), ""
             self.gone_themes_ = [] if previous is None else _themes_so_far(previous)
             self.next_theme_id_ = 0 if previous is None else _next_theme_id(previous)
             return self
@@ -601,14 +811,27 @@ class ThemeModel:
         self.guide_pulls_ = self.taxonomy != "default" or self.n_themes == "auto"
         self.embedding_space_ = self.embeddings if self.embeddings in EMBEDDINGS else str(Path(self.embeddings).resolve())
         matches = self._guide_matches(lemma_docs, texts)
+        self.taxonomy_note_ = ""
+        if self.taxonomy == "default" and self.guide_:
+            fit = float(matches.any(axis=1).mean())
+            if fit < DEFAULT_TAXONOMY_FIT:
+                self.guide_, matches = (), matches[:, :0]
+                self.taxonomy_note_ = (f"taxonomy: the shipped software taxonomy was left out (its seeds match {fit:.0%} "
+                                       f"of the units, it applies from {DEFAULT_TAXONOMY_FIT:.0%})")
         self.assignment_ = self._resolve_assignment()
         reference_rows = reference_labels = None
+        praise_centroids = 0
+        unit_sentiment = self._unit_sentiment(texts)
         if self._space == "tfidf":
+            self.space_ = None
             vectors, centroids = self._fit_tfidf(lemma_docs, matches, non_empty)
         else:
-            # 2-3. sentence embeddings (+ the taxonomy block), Ward clustering
+            # 2-3. unit vectors (+ the taxonomy block); praising units and the rest clustered apart (Ward)
+            self.space_ = UnitSpace(None if self._space == "static" else self._space, seed=self.seed).fit(
+                texts, lemma_docs) if self._space_kind() == "static" else None
             vectors, _ = self._embed(texts, lemma_docs)
-            centroids, reference_rows, reference_labels = self._cluster_embeddings(vectors, matches, keys)
+            centroids, reference_rows, reference_labels, praise_centroids = self._cluster_pools(
+                vectors, matches, keys, unit_sentiment >= PRAISE_UNIT_SENTIMENT)
             if self.assignment_ == "neighbours":
                 reference_rows, reference_labels = reference_rows[reference_labels >= 0], \
                     reference_labels[reference_labels >= 0]
@@ -626,6 +849,7 @@ class ThemeModel:
         sizes = Counter(assigned[assigned >= 0].tolist())
         kept = sorted((c for c, n in sizes.items() if n >= self.min_size_), key=lambda c: (-sizes[c], c))
         self.centroids_ = centroids[kept] if kept else np.zeros((0, vectors.shape[1]), dtype=np.float32)
+        self.praise_themes_ = np.array([c >= len(centroids) - praise_centroids for c in kept], dtype=bool)
         self.reference_vectors_ = self.reference_themes_ = None
         if self.assignment_ == "neighbours" and kept:
             kept_index = np.full(len(centroids), -1)
@@ -638,6 +862,12 @@ class ThemeModel:
         # 5. labels from class-based TF-IDF over phrases
         self.theme_ids_ = np.arange(len(self.centroids_))
         self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches)
+        self._set_kinds(texts, primary, unit_sentiment)
+        named = [theme.label for theme in self.themes_ if theme.label in {g.name for g in self.guide_}]
+        if self.guide_:
+            source = "the shipped software taxonomy" if self.taxonomy == "default" else str(self.taxonomy)
+            self.taxonomy_note_ = f"taxonomy: {source} named {len(named)} theme(s)" + (
+                f": {', '.join(named)}" if named else "")
         self.gone_themes_: list[Theme] = []
         self.next_theme_id_ = len(self.themes_)
         if previous is not None:
@@ -712,8 +942,10 @@ class ThemeModel:
                 for index, count in hits.items():
                     share = count / len(theme.examples)
                     if index in unmatched and count >= min(2, len(theme.examples)) and share >= CONTINUITY_SHARE:
-                        shares.append((-share, theme.theme_id, index, theme))
-            for _, _, index, theme in sorted(shares, key=lambda s: s[:3]):
+                        # of the gone themes whose examples land in one new theme, the one most of its texts were
+                        held = int((old[primary == index] == theme.theme_id).sum())
+                        shares.append((-share, -held, theme.theme_id, index, theme))
+            for *_, index, theme in sorted(shares, key=lambda s: s[:4]):
                 if index not in returned and all(theme is not t for t in returned.values()):
                     returned[index] = theme
         old_themes = {t.theme_id: t for t in previous.themes_}
@@ -757,42 +989,10 @@ class ThemeModel:
         self.next_theme_id_ = next_id
 
     def _assign_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_assign` of texts (already ``topic_text``)."""
+        """:meth:`_assign` of units."""
         if not texts or not len(self.centroids_):
             return np.full(len(texts), -1), np.zeros(len(texts))
         return self._assign(*self._embed(texts, _lemma_docs(texts)))
-
-    def _sentence_tags(self, texts: list[str], primary: np.ndarray) -> list[list[int]]:
-        """Every text's themes: its own (``primary``; none when other) and up to ``MAX_EXTRA_TAGS`` more, each
-        the own theme of one of its sentences, most similar first. Only sentences of at least
-        ``SENTENCE_TAG_MIN_WORDS`` content words count, and only in texts with two such sentences or more: a text
-        with one sentence that says something is about that sentence's topic, whatever else it holds."""
-        from .sentiment import split_sentences
-
-        tags = [[] if p < 0 else [p] for p in primary.tolist()]
-        rows, sentences = [], []
-        for row in np.flatnonzero(primary >= 0).tolist():
-            parts = split_sentences(texts[row])
-            if len(parts) > 1:
-                rows.extend([row] * len(parts))
-                sentences.extend(parts)
-        lemma_docs = _lemma_docs(sentences)
-        informative = [i for i, doc in enumerate(lemma_docs) if len(doc.split()) >= SENTENCE_TAG_MIN_WORDS]
-        per_row = Counter(rows[i] for i in informative)
-        informative = [i for i in informative if per_row[rows[i]] > 1]
-        if not informative:
-            return tags
-        own, similarity = self._assign(*self._embed([sentences[i] for i in informative],
-                                                    [lemma_docs[i] for i in informative]))
-        found: dict[int, dict[int, float]] = {}
-        for i, theme, sim in zip(informative, own.tolist(), similarity.tolist()):
-            row = rows[i]
-            if theme >= 0 and theme != tags[row][0] and sim >= self.tag_threshold_:
-                seen = found.setdefault(row, {})
-                seen[theme] = max(seen.get(theme, sim), sim)
-        for row, seen in found.items():
-            tags[row].extend(sorted(seen, key=lambda theme: (-seen[theme], theme))[:MAX_EXTRA_TAGS])
-        return tags
 
     def _assign(self, vectors: np.ndarray, matches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Primary theme index (-1 other) of each vector and its similarity to that theme.
@@ -821,7 +1021,16 @@ class ThemeModel:
         return primary, best
 
     def _describe(self, texts, lemma_docs, primary, vectors, matches) -> list[Theme]:
-        counter = CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 3), min_df=2 if len(texts) > 20 else 1)
+        """Each theme's label, top phrases and examples.
+
+        A phrase (lemma 1–3-gram) scores ``share × log(share / corpus share)``: the share of the theme's units that
+        hold it, times how much more often they hold it than all units do. A word present in every theme
+        ("flight", the brand) has a ratio near 1 and scores near 0 whatever its count; a rare word said by two
+        units scores little for lack of share. Filler (``LABEL_FILLER``), redaction tokens and lone negations are
+        never a label; a one-word label grows into the phrase most of its units say ("bag" -> "lost bag").
+        """
+        counter = CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 3), min_df=2 if len(texts) > 20 else 1,
+                                  binary=True)
         try:
             counts = counter.fit_transform(lemma_docs)
         except ValueError:
@@ -831,23 +1040,30 @@ class ThemeModel:
         n_themes = len(self.centroids_)
         class_counts = np.vstack([np.asarray(counts[primary == i].sum(axis=0)).ravel() for i in range(n_themes)]) \
             if n_themes else np.zeros((0, len(phrases)))
-        # c-TF-IDF (Grootendorst 2022): tf per class × log(1 + mean words per class / total frequency)
-        totals = np.asarray(counts.sum(axis=0)).ravel()
-        mean_words = class_counts.sum() / max(n_themes, 1)
-        idf = np.log1p(mean_words / np.maximum(totals, 1))
-        tf = class_counts / np.maximum(class_counts.sum(axis=1, keepdims=True), 1)
-        ctfidf = tf * idf
-        # Multi-word phrases read better than single words; prefer them when nearly as distinctive.
-        ctfidf = ctfidf * np.where(n_words > 1, 1.6, 1.0)
+        sizes = np.array([max(int((primary == i).sum()), 1) for i in range(n_themes)], dtype=float)
+        corpus_share = np.asarray(counts.sum(axis=0)).ravel() / max(len(lemma_docs), 1)
+        share = class_counts / sizes[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ctfidf = np.where(share > corpus_share, share * np.log(share / np.maximum(corpus_share, 1e-12)), 0.0)
+        # a phrase a person would say names a problem better than a word: preferred when nearly as distinctive
+        ctfidf = ctfidf * np.where(n_words > 1, MULTIWORD_PREFERENCE, 1.0)
+        # a word most units hold ("flight" in airline tweets) names no theme alone; in a phrase it may ("flight cancelled")
+        unfit = np.array([_unfit_label(p) for p in phrases], dtype=bool) | ((n_words == 1) & (corpus_share >= UBIQUITOUS_SHARE))
+        ctfidf[:, unfit] = 0.0
         # phrases one word longer than a phrase, at either end ("archive old" -> "archive old client")
         longer: dict[str, list[int]] = defaultdict(list)
-        for k in np.flatnonzero(n_words > 1):
+        holding: dict[str, list[int]] = defaultdict(list)
+        for k in np.flatnonzero((n_words > 1) & ~unfit):
             words = phrases[k].split()
             longer[" ".join(words[:-1])].append(int(k))
             longer[" ".join(words[1:])].append(int(k))
+            for word in set(words):
+                holding[word].append(int(k))
         orders = [np.argsort(-ctfidf[i], kind="stable")[:40] for i in range(n_themes)]
-        # surface forms of the phrases a label can come from only: each theme's top 40 and their longer phrases
+        # surface forms of the phrases a label can come from only: each theme's top 40, their longer phrases and
+        # the phrases that hold a top word
         candidates = {int(j) for order in orders for j in order}
+        candidates |= {k for order in orders for j in order[:3] if n_words[j] == 1 for k in holding.get(phrases[j], ())}
         frontier = set(candidates)
         while frontier:
             frontier = {k for j in frontier for k in longer.get(phrases[j], ())} - candidates
@@ -856,17 +1072,20 @@ class ThemeModel:
                                  wanted={phrases[j] for j in candidates})
         themes, used_labels = [], set()
         for i in range(n_themes):
-            top = []
+            top, said = [], {}
             # phrases said at least twice in the theme; a theme whose texts share none (paraphrases, or a few
             # unrelated texts) is labelled by its most distinctive phrases said once, not "theme N"
             for least in (2, 1):
                 for j in orders[i]:
-                    if class_counts[i, j] < least:
+                    if class_counts[i, j] < least or ctfidf[i, j] <= 0:
                         continue
-                    if n_words[j] == 1 and phrases[j] in KEPT_FUNCTION_WORDS:
-                        continue  # "not" means something inside a phrase ("refund not received"), nothing alone
                     if n_words[j] > 1 and phrases[j] not in surface:
                         continue  # its words never stand together in a message (see _surface_forms)
+                    if n_words[j] == 1:  # a word grows into the phrase most of its units say with it
+                        wider = [k for k in holding.get(phrases[j], ()) if phrases[k] in surface and
+                                 class_counts[i, k] >= WIDEN_SHARE * class_counts[i, j] and ctfidf[i, k] > 0]
+                        if wider:
+                            j = max(wider, key=lambda k: (class_counts[i, k], -n_words[k], -k))
                     while True:  # say more at the same coverage: the longer phrase nearly every such text holds
                         wider = [k for k in longer.get(phrases[j], ()) if phrases[k] in surface
                                  and class_counts[i, k] >= EXTEND_SHARE * class_counts[i, j]]
@@ -878,16 +1097,19 @@ class ThemeModel:
                     if len(set(words)) < len(words) or any(phrase in t or t in phrase for t in top):
                         continue
                     top.append(phrase)
+                    said[phrase] = int(class_counts[i, j])
                     if len(top) == 8:
                         break
                 if top:
                     break
             members = np.flatnonzero(primary == i)
-            label = next((p for p in top if p not in used_labels), f"theme {i}")
+            label = next((p for p in _label_candidates(top, said) if p not in used_labels), f"theme {i}")
             if self.guide_ and len(members):
                 shares = matches[members].mean(axis=0)
                 best = int(shares.argmax())
-                if shares[best] >= GUIDE_LABEL_SHARE and self.guide_[best].name not in used_labels:
+                if shares[best] >= GUIDE_LABEL_SHARE and self.guide_[best].name not in used_labels and (
+                        self.taxonomy != "default" or self._says_name(self.guide_[best].name,
+                                                                      [lemma_docs[m] for m in members])):
                     label = self.guide_[best].name
                     self.guide_themes_[best] = i
             used_labels.add(label)
@@ -902,17 +1124,76 @@ class ThemeModel:
             themes.append(Theme(i, label, top, int(len(members)), examples))
         return themes
 
+    def method_description(self) -> str:
+        """How this fitted model found and assigns its themes, in a sentence or three: the report's Methods text
+        (a test checks that it names the vector space and the clustering this model used)."""
+        self._check_fitted()
+        units = ("Messages are split into units: each sentence with two or more content words in a message of "
+                 f"{SPLIT_MIN_WORDS}+ content words, else the whole message; @handles, links, the company's brand words "
+                 "and sentences recurring across messages (footers, signatures) are left out.")
+        if self._space == "tfidf":
+            space = ("Units become content lemmas; TF-IDF over lemma unigrams and bigrams is reduced by LSA and "
+                     "clustered with seeded k-means.")
+        else:
+            kind = self._space_kind()
+            if kind == "static":
+                vectors = ("a static embedding distilled from all-MiniLM-L6-v2, each token weighted by how rare it is "
+                           "in this data (so a word present everywhere, such as the product's name, counts little), "
+                           "joined by a block of word concepts (LSA of TF-IDF over groups of similar words)")
+            else:
+                vectors = f"the sentence-embedding model {'all-MiniLM-L6-v2' if self._space == 'minilm' else self._space}"
+            space = (f"Units are embedded with {vectors}; praising units and the rest are clustered apart by Ward's "
+                     "method on a nearest-neighbour graph (deterministic).")
+        k = ("The number of themes is one per "
+             f"{AUTO_UNITS_PER_THEME} units, at most {AUTO_MAX_THEMES}." if self.n_themes == "auto"
+             else f"The number of themes was set to {self.n_themes}.")
+        labels = ("Labels are the phrases that most of a theme's units say and few others do (share × log of the "
+                  "share over the corpus share); a message takes the theme its units weigh most for (negative units "
+                  "weigh more, praise less) and up to two more. Units far from every theme are 'other'.")
+        return " ".join([units, space, k, labels])
+
     # ------------------------------------------------------------------ using
     def _check_fitted(self) -> None:
         if not hasattr(self, "themes_"):
             raise ModelError("This ThemeModel is not fitted yet. Call fit(texts) first, or ThemeModel.load(folder).")
 
     def transform(self, texts) -> pd.DataFrame:
-        """Assign themes: a frame with ``theme_id``, ``theme_label``, ``theme_ids``, ``themes``, ``theme_score``."""
+        """Assign themes: a frame with ``theme_id``, ``theme_label``, ``theme_ids``, ``themes``, ``theme_score``.
+
+        Each unit of a message (:meth:`_units`) gets its nearest theme. The message's own theme (``theme_id``) is
+        the one its units weigh most for: a unit weighs 1, up to 2 the more negative it is, and a praising unit
+        ``PRAISE_UNIT_WEIGHT`` (a pain point outranks a compliment in the same message; a long complaint is about
+        what most of it says). Its other units' themes follow in ``theme_ids``, heaviest first (at most
+        ``MAX_EXTRA_TAGS`` more, each at least ``tag_threshold`` similar).
+        """
         self._check_fitted()
-        texts = [topic_text(t) for t in _text_list(texts, "transform")]
-        primary, best = self._assign_texts(texts)
-        tags = self._sentence_tags(texts, primary)
+        texts = _text_list(texts, "transform")
+        # a short message of two sentences that each say something is one unit, and each sentence may add a tag
+        units, owner, voting = self._units(texts, tag_sentences=True)
+        unit_theme, unit_score = self._assign_texts(units)
+        sentiment = np.zeros(len(units))  # a sentence that only adds a tag weighs nothing: no score needed
+        sentiment[voting] = self._unit_sentiment([u for u, votes in zip(units, voting) if votes])
+        praise = getattr(self, "praise_themes_", np.zeros(len(self.centroids_), dtype=bool))
+
+        primary = np.full(len(texts), -1)
+        best = np.zeros(len(texts))
+        tags: list[list[int]] = [[] for _ in texts]
+        is_praise = np.array([praise[t] if t >= 0 else False for t in unit_theme.tolist()], dtype=bool)
+        # a unit weighs 1, up to 2 as negative as it is; a praising unit counts only where nothing else is said
+        weight = np.where(is_praise, PRAISE_UNIT_WEIGHT, 1.0 + np.clip(-sentiment, 0.0, 1.0))
+        votes: dict[int, dict[int, float]] = defaultdict(dict)
+        closest: dict[tuple[int, int], float] = {}
+        tag_threshold = getattr(self, "tag_threshold_", 0.0)
+        for u, (theme, row) in enumerate(zip(unit_theme.tolist(), owner.tolist())):
+            if theme < 0 or not voting[u] and row not in votes:
+                continue
+            votes[row][theme] = votes[row].get(theme, 0.0) + (weight[u] if voting[u] else 0.0)
+            closest[row, theme] = max(closest.get((row, theme), -1.0), float(unit_score[u]))
+        for row, found in votes.items():
+            ranked = sorted(found, key=lambda theme: (-found[theme], -closest[row, theme], theme))
+            primary[row], best[row] = ranked[0], closest[row, ranked[0]]
+            extra = [theme for theme in ranked[1:] if closest[row, theme] >= tag_threshold]
+            tags[row] = [ranked[0]] + extra[:MAX_EXTRA_TAGS]
         ids = getattr(self, "theme_ids_", np.arange(len(self.centroids_)))
         primary = np.where(primary >= 0, ids[np.maximum(primary, 0)], OTHER_THEME_ID) if len(ids) else primary
         tags = [[int(ids[t]) for t in tag] for tag in tags]

@@ -375,12 +375,12 @@ def test_paths_in_a_config_file_are_relative_to_it(tmp_path, monkeypatch):
     assert "money back" in [t.label for t in config.theme_model().set_params(n_themes=3, min_theme_size=5).fit(CORPUS).themes_]
 
 
-def test_a_model_pickled_before_guide_pulls_and_embedding_space_still_tags_alike():
-    """Models saved by the previous version lack the two newer fitted attributes; they keep their behaviour."""
-    model = ThemeModel(n_themes="auto", min_theme_size=5, seed=1).fit(CORPUS)
+def test_a_model_pickled_before_units_still_tags():
+    """Models fitted on whole messages lack the unit attributes; they still tag, with their own themes."""
+    model = ThemeModel(n_themes="auto", min_theme_size=5, seed=1, embeddings="tfidf").fit(CORPUS)
     expected = model.transform(CORPUS)
     old = pickle.loads(pickle.dumps(model))
-    del old.guide_pulls_, old.embedding_space_
+    del old.boilerplate_, old.brand_pattern_, old.praise_themes_, old.space_
     assert old.transform(CORPUS).equals(expected)
 
 
@@ -484,7 +484,7 @@ def test_tagging_does_not_depend_on_how_texts_are_batched():
 def test_a_second_theme_comes_from_a_sentence_of_its_own():
     """Two topics in two sentences: two themes. One sentence, however near another theme, or a second sentence
     about the same theme or with too few words to be about anything ("Thanks."): one theme."""
-    from feedback.themes import SENTENCE_TAG_MIN_WORDS
+    from feedback.units import UNIT_MIN_WORDS
 
     model = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit(CORPUS)
     own = {name: model.transform([texts[0]])["theme_id"][0] for name, texts in
@@ -500,7 +500,7 @@ def test_a_second_theme_comes_from_a_sentence_of_its_own():
     ids = out["theme_ids"].tolist()
     assert sorted(ids[0]) == sorted([own["refund"], own["crash"]]) and ids[0][0] == out["theme_id"][0]
     # "Crashes!" alone is the crash theme, but one content word is too little to raise a theme in a message
-    assert model.transform(["Crashes!"])["theme_id"][0] == own["crash"] and SENTENCE_TAG_MIN_WORDS == 2
+    assert model.transform(["Crashes!"])["theme_id"][0] == own["crash"] and UNIT_MIN_WORDS == 2
     assert ids[1:5] == [[own["refund"]]] * 3 + [[out["theme_id"][4]]]
     assert ids[5][0] == out["theme_id"][5] and sorted(ids[5]) == sorted(own.values())  # MAX_EXTRA_TAGS = 2
     assert out["themes"][0] == "; ".join(t.label for i in ids[0] for t in model.themes_ if t.theme_id == i)

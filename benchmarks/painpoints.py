@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Pain points on real customer text nobody here wrote: do the default themes name what customers complain about?
+
+Data (read at run time from ``../shared/data``, never copied into the repository; see each folder's SOURCE.md):
+
+* ``airline_tweets/dev.csv``: 7,152 airline tweets; people labelled each negative tweet's reason
+  (``negativereason``). Every tweet goes in, cleaned as ``feedback`` cleans it; scored on the negative tweets with a
+  reason ("Can't Tell" dropped), for each reason with at least 100 tweets:
+  strict, the best single theme's F1 as a detector of that reason (a theme counts for a tweet when the tweet
+  carries it among ``theme_ids``); grouped, the F1 of the union of the themes whose majority reason it is.
+  A reason is recognised at F1 >= 0.5. Also NMI of ``theme_id`` against the reasons, K, the share of one-word
+  labels and of "other".
+* ``cfpb_complaints/complaints.csv``: the 1,532 complaints with a narrative; NMI of ``theme_id`` against ``issue``
+  and ``product`` at auto K, and TF-IDF (1-2-grams, English stop words) + KMeans at the same K.
+* ``banking77/train.csv``: 10,003 queries, 77 intents; NMI at auto K and at K=77.
+
+Labels are used only to score. Every fit is ``ThemeModel()`` with its defaults (``--n-themes`` aside), as
+``feedback themes fit`` runs it. Prints one table, then ten labels per corpus.
+
+    python benchmarks/painpoints.py [--data-dir ../shared/data] [--only airline cfpb banking77]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import normalized_mutual_info_score
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from feedback.clean import clean_feedback  # noqa: E402
+from feedback.themes import ThemeModel  # noqa: E402
+
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+#: a reason is scored when at least this many negative tweets carry it
+MIN_REASON_TWEETS = 100
+RECOGNISED_F1 = 0.5
+
+
+def cleaned(texts: list[str]) -> list[str]:
+    """The texts as ``feedback`` analyses them (HTML entities, PII redaction, control characters)."""
+    frame = pd.DataFrame({"feedback_id": range(len(texts)), "customer_id": range(len(texts)),
+                          "created_at": "2026-01-01", "channel": "email", "text": texts})
+    return clean_feedback(frame)["clean_text"].astype(str).tolist()
+
+
+def f1(predicted: np.ndarray, gold: np.ndarray) -> float:
+    hits = (predicted & gold).sum()
+    return 0.0 if hits == 0 else 2 * hits / (predicted.sum() + gold.sum())
+
+
+def fit(texts: list[str], n_themes="auto") -> tuple[ThemeModel, pd.DataFrame, float]:
+    start = time.perf_counter()
+    model = ThemeModel(n_themes=n_themes).fit(texts)
+    return model, model.transform(texts), time.perf_counter() - start
+
+
+def one_word_share(model: ThemeModel) -> float:
+    return float(np.mean([len(t.label.split()) == 1 for t in model.themes_])) if model.themes_ else 0.0
+
+
+def airline(data_dir: Path) -> tuple[dict, list[str]]:
+    df = pd.read_csv(data_dir / "airline_tweets" / "dev.csv", keep_default_na=False)
+    model, out, seconds = fit(cleaned(df["text"].astype(str).tolist()))
+    scored = ((df["airline_sentiment"] == "negative") & ~df["negativereason"].isin(["", "Can't Tell"])).to_numpy()
+    reasons = df["negativereason"].to_numpy()[scored]
+    tags = [set(t) for t, keep in zip(out["theme_ids"], scored) if keep]
+    themes = sorted({t for tagged in tags for t in tagged})
+    carries = {t: np.array([t in tagged for tagged in tags]) for t in themes}
+    majority = {t: Counter(reasons[carries[t]]).most_common(1)[0][0] for t in themes}
+    labels = {t.theme_id: t.label for t in model.themes_}
+    strict, grouped = {}, {}
+    for reason, count in Counter(reasons).most_common():
+        if count < MIN_REASON_TWEETS:
+            continue
+        gold = reasons == reason
+        strict[reason] = max(((f1(carries[t], gold), labels.get(t, "other")) for t in themes), default=(0.0, "-"))
+        grouped[reason] = f1(np.array([any(majority[t] == reason for t in tagged) for tagged in tags]), gold)
+    row = {"corpus": "airline (dev)", "K": len(model.themes_),
+           "NMI": normalized_mutual_info_score(reasons, out["theme_id"].to_numpy()[scored]),
+           "strict": f"{sum(v[0] >= RECOGNISED_F1 for v in strict.values())} of {len(strict)}",
+           "grouped": f"{sum(v >= RECOGNISED_F1 for v in grouped.values())} of {len(grouped)}",
+           "one-word": one_word_share(model), "other": float((out["theme_id"] < 0).mean()), "s": seconds}
+    detail = [f"  {reason:28s} strict {score:.2f} ({label})  grouped {grouped[reason]:.2f}"
+              for reason, (score, label) in strict.items()]
+    return row, detail + ["  labels: " + "; ".join(t.label for t in model.themes_[:10])]
+
+
+def cfpb(data_dir: Path) -> tuple[dict, list[str]]:
+    df = pd.read_csv(data_dir / "cfpb_complaints" / "complaints.csv", keep_default_na=False, dtype=str)
+    df = df[df["consumer_complaint_narrative"].str.strip() != ""]
+    texts = cleaned(df["consumer_complaint_narrative"].tolist())
+    model, out, seconds = fit(texts)
+    k = max(len(model.themes_), 2)
+    baseline = KMeans(k, n_init=4, random_state=0).fit_predict(
+        TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2).fit_transform(texts))
+    scores = {column: (normalized_mutual_info_score(df[column], out["theme_id"]),
+                       normalized_mutual_info_score(df[column], baseline)) for column in ("issue", "product")}
+    row = {"corpus": "CFPB narratives", "K": len(model.themes_),
+           "NMI": scores["issue"][0], "baseline": f"tfidf+km issue {scores['issue'][1]:.3f}",
+           "one-word": one_word_share(model), "other": float((out["theme_id"] < 0).mean()), "s": seconds}
+    detail = [f"  NMI product {scores['product'][0]:.3f} (tfidf+km {scores['product'][1]:.3f})",
+              "  labels: " + "; ".join(t.label for t in model.themes_[:10])]
+    return row, detail
+
+
+def banking77(data_dir: Path) -> tuple[list[dict], list[str]]:
+    df = pd.read_csv(data_dir / "banking77" / "train.csv", keep_default_na=False)
+    texts = df["text"].astype(str).tolist()
+    rows, detail = [], []
+    for n_themes in ("auto", 77):
+        model, out, seconds = fit(texts, n_themes)
+        rows.append({"corpus": f"Banking77 train, K={n_themes}", "K": len(model.themes_),
+                     "NMI": normalized_mutual_info_score(df["category"], out["theme_id"]),
+                     "one-word": one_word_share(model), "other": float((out["theme_id"] < 0).mean()), "s": seconds})
+        if n_themes == "auto":
+            detail.append("  labels: " + "; ".join(t.label for t in model.themes_[:10]))
+    return rows, detail
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--only", nargs="+", choices=("airline", "cfpb", "banking77"),
+                        default=("airline", "cfpb", "banking77"))
+    args = parser.parse_args()
+    rows, details = [], []
+    for name in args.only:
+        found, detail = {"airline": airline, "cfpb": cfpb, "banking77": banking77}[name](args.data_dir)
+        rows.extend(found if isinstance(found, list) else [found])
+        details.append((name, detail))
+    print("| corpus | K | NMI | strict | grouped | baseline | one-word labels | other | fit+tag s |")
+    print("|---|---:|---:|---|---|---|---:|---:|---:|")
+    for row in rows:
+        print(f"| {row['corpus']} | {row['K']} | {row['NMI']:.3f} | {row.get('strict', '')} | {row.get('grouped', '')} "
+              f"| {row.get('baseline', '')} | {row['one-word']:.0%} | {row['other']:.0%} | {row['s']:.1f} |")
+    for name, detail in details:
+        print(f"\n{name}")
+        print("\n".join(detail))
+
+
+if __name__ == "__main__":
+    main()
