@@ -37,14 +37,16 @@ import pandas as pd
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from scipy.sparse import csr_matrix
 from sklearn.preprocessing import normalize
 
 from .resources import MODELS_DIR
 from .errors import ConfigError, InputError, ModelError
-from .clustering import ASSIGNMENTS, fit_clusters, smallest_keys, vote
+from .clustering import ASSIGNMENTS, MAX_FIT as MAX_FIT_ROWS, fit_clusters, smallest_keys, vote
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
 from .vader import compound
-from .units import SPLIT_MIN_WORDS, UnitSpace, brand_pattern, find_boilerplate, is_question, split_message
+from .units import (SPLIT_MIN_WORDS, UnitSpace, brand_pattern, find_boilerplate, is_question, message_sentences,
+                    split_message)
 from .text import (KEPT_FUNCTION_WORDS, PHRASE_BREAKS, lemma_string, phrase_lemmas,
                    words_and_content)
 
@@ -319,15 +321,6 @@ tell say ask try receive send issue problem experience state speak explain infor
 """.split())
 #: a word of letters x (or X) only is a redaction mark ("XXXX", "xx/xx/xxxx"), not a customer's word
 _REDACTION = re.compile(r"^x{2,}$")
-
-
-def _without(words: re.Pattern, unit: str) -> str:
-    """``unit`` without the matches of ``words`` (brand words), or "" when no content word is left."""
-    kept = words.sub(" ", unit)
-    if kept == unit:
-        return unit
-    kept = kept.strip()
-    return kept if lemma_string(kept) else ""
 
 
 def _label_candidates(top: list[str], said: dict[str, int]) -> list[str]:
@@ -635,24 +628,34 @@ class ThemeModel:
         # A merged theme's centroid is the mean of its members, so big groups weigh by their size.
         return normalize(np.vstack([vectors[np.isin(labels, g)].mean(axis=0) for g in groups])), merged_of
 
-    def _units(self, texts: list[str], tag_sentences: bool = False) -> tuple[list[str], np.ndarray, np.ndarray]:
+    def _units(self, texts: list[str], tag_sentences: bool = False, sentences: list | None = None
+               ) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
         """Every message's units (:func:`feedback.units.message_units`; the fit's boilerplate and brand words left
-        out), the message each comes from, and whether it is a unit (True) or, with ``tag_sentences``, a sentence
-        of a one-unit message of two or more such sentences, which may add a tag but does not choose the theme."""
+        out) and their content lemmas, the message each comes from, and whether it is a unit (True) or, with
+        ``tag_sentences``, a sentence of a one-unit message of two or more such sentences, which may add a tag but
+        does not choose the theme. ``sentences``: the texts' :func:`feedback.units.message_sentences`, when
+        already found."""
         boilerplate = getattr(self, "boilerplate_", frozenset())
         brands = getattr(self, "brand_pattern_", None)
         brands = re.compile(brands) if brands else None
-        units, owner, voting = [], [], []
+        units, lemmas, owner, voting = [], [], [], []
         for index, text in enumerate(texts):
-            found, sentences = split_message(text, boilerplate)
-            extra = sentences if tag_sentences and len(found) == 1 and len(sentences) >= 2 else []
-            for parts, votes in ((found, True), (extra, False)):
-                if brands is not None:
-                    parts = [kept for kept in (_without(brands, p) for p in parts) if kept]
-                units.extend(parts)
-                owner.extend([index] * len(parts))
-                voting.extend([votes] * len(parts))
-        return units, np.asarray(owner, dtype=np.int64), np.asarray(voting, dtype=bool)
+            split = split_message(text, boilerplate, sentences[index] if sentences is not None else None)
+            several = tag_sentences and len(split.units) == 1 and len(split.sentences) >= 2
+            for parts, part_lemmas, votes in ((split.units, split.unit_lemmas, True),
+                                              (split.sentences if several else [], split.sentence_lemmas, False)):
+                for part, lemma in zip(parts, part_lemmas):
+                    if brands is not None:
+                        kept = brands.sub(" ", part)
+                        if kept != part:
+                            part, lemma = kept.strip(), lemma_string(kept)
+                            if not lemma:
+                                continue
+                    units.append(part)
+                    lemmas.append(lemma)
+                    owner.append(index)
+                    voting.append(votes)
+        return units, lemmas, np.asarray(owner, dtype=np.int64), np.asarray(voting, dtype=bool)
 
     @staticmethod
     def _unit_sentiment(units: list[str]) -> np.ndarray:
@@ -705,8 +708,10 @@ class ThemeModel:
             if not len(pool):
                 continue
             n_themes, most = n_themes if isinstance(n_themes, tuple) else (n_themes, n_themes)
+            # the pools share the Ward budget of one fit (feedback.clustering.MAX_FIT rows) as their units are
+            budget = max(2 * self.min_size_, round(MAX_FIT_ROWS * len(pool) / len(vectors)))
             centroids, fit_rows, tree_labels = self._cluster_embeddings(vectors[pool], matches[pool], keys[pool],
-                                                                        n_themes, most)
+                                                                        n_themes, most, budget)
             offset = sum(len(c) for c in centroid_blocks)
             centroid_blocks.append(centroids)
             rows.append(pool[fit_rows])
@@ -716,7 +721,7 @@ class ThemeModel:
         return np.vstack(centroid_blocks), np.concatenate(rows), np.concatenate(labels), n_praise
 
     def _cluster_embeddings(self, vectors: np.ndarray, matches: np.ndarray, keys: np.ndarray,
-                            n_themes: int | str, most: int = AUTO_MAX_THEMES
+                            n_themes: int | str, most: int = AUTO_MAX_THEMES, max_fit: int = MAX_FIT_ROWS
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Deterministic Ward clustering of embeddings (feedback.clustering), then the taxonomy merges of "auto".
 
@@ -737,7 +742,8 @@ class ThemeModel:
             k = auto_theme_count(len(vectors), self.min_size_, most)
         else:  # a handful of units: the silhouette says whether any of them form groups at all
             k = "auto"
-        result = fit_clusters(vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_, priority=keys)
+        result = fit_clusters(vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_, priority=keys,
+                              max_fit=max_fit)
         if n_themes != "auto":
             return result.centroids, result.fit_index, result.tree_labels
         centroids, merged_of = self._merge(vectors, result.labels, result.centroids, matches, similarity=None)
@@ -768,11 +774,11 @@ class ThemeModel:
             pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
             texts, keys = [texts[i] for i in pool], keys[pool]
         # 1. units: the sentences that say something, boilerplate that recurs across messages left out
-        self.boilerplate_ = find_boilerplate(texts)
+        sentences = [message_sentences(t) for t in texts]
+        self.boilerplate_ = find_boilerplate(texts, sentences)
         self.brand_pattern_ = brand_pattern(texts)
-        texts = self._units(texts)[0]
+        texts, all_lemma_docs = self._units(texts, sentences=sentences)[:2]
         keys = stable_sample_keys(texts) if len(texts) else np.zeros(0, dtype=np.uint64)
-        all_lemma_docs = _lemma_docs(texts)
         # Discovery learns from units that say something; every unit is assigned afterwards.
         n_words = np.array([len(d.split()) for d in all_lemma_docs], dtype=int)
         min_words = MIN_CONTENT_WORDS
@@ -988,11 +994,11 @@ class ThemeModel:
         self.gone_themes_ = [t for t in gone if t.theme_id not in back]
         self.next_theme_id_ = next_id
 
-    def _assign_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_assign` of units."""
-        if not texts or not len(self.centroids_):
-            return np.full(len(texts), -1), np.zeros(len(texts))
-        return self._assign(*self._embed(texts, _lemma_docs(texts)))
+    def _assign_units(self, units: list[str], lemma_docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_assign` of units, given their content lemmas."""
+        if not units or not len(self.centroids_):
+            return np.full(len(units), -1), np.zeros(len(units))
+        return self._assign(*self._embed(units, lemma_docs))
 
     def _assign(self, vectors: np.ndarray, matches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Primary theme index (-1 other) of each vector and its similarity to that theme.
@@ -1038,8 +1044,9 @@ class ThemeModel:
         phrases = counter.get_feature_names_out()
         n_words = np.array([len(p.split()) for p in phrases])
         n_themes = len(self.centroids_)
-        class_counts = np.vstack([np.asarray(counts[primary == i].sum(axis=0)).ravel() for i in range(n_themes)]) \
-            if n_themes else np.zeros((0, len(phrases)))
+        members = np.flatnonzero((primary >= 0) & (primary < n_themes))
+        membership = csr_matrix((np.ones(len(members)), (primary[members], members)), shape=(n_themes, len(primary)))
+        class_counts = np.asarray((membership @ counts).todense(), dtype=float)
         sizes = np.array([max(int((primary == i).sum()), 1) for i in range(n_themes)], dtype=float)
         corpus_share = np.asarray(counts.sum(axis=0)).ravel() / max(len(lemma_docs), 1)
         share = class_counts / sizes[:, None]
@@ -1061,9 +1068,10 @@ class ThemeModel:
                 holding[word].append(int(k))
         orders = [np.argsort(-ctfidf[i], kind="stable")[:40] for i in range(n_themes)]
         # surface forms of the phrases a label can come from only: each theme's top 40, their longer phrases and
-        # the phrases that hold a top word
+        # the phrases a top word can grow into (said by WIDEN_SHARE of its units in the theme)
         candidates = {int(j) for order in orders for j in order}
-        candidates |= {k for order in orders for j in order[:3] if n_words[j] == 1 for k in holding.get(phrases[j], ())}
+        candidates |= {k for i, order in enumerate(orders) for j in order[:3] if n_words[j] == 1
+                       for k in holding.get(phrases[j], ()) if class_counts[i, k] >= WIDEN_SHARE * class_counts[i, j]}
         frontier = set(candidates)
         while frontier:
             frontier = {k for j in frontier for k in longer.get(phrases[j], ())} - candidates
@@ -1169,10 +1177,13 @@ class ThemeModel:
         self._check_fitted()
         texts = _text_list(texts, "transform")
         # a short message of two sentences that each say something is one unit, and each sentence may add a tag
-        units, owner, voting = self._units(texts, tag_sentences=True)
-        unit_theme, unit_score = self._assign_texts(units)
-        sentiment = np.zeros(len(units))  # a sentence that only adds a tag weighs nothing: no score needed
-        sentiment[voting] = self._unit_sentiment([u for u, votes in zip(units, voting) if votes])
+        units, lemma_docs, owner, voting = self._units(texts, tag_sentences=True)
+        unit_theme, unit_score = self._assign_units(units, lemma_docs)
+        # a unit's score weighs it against the other units of its message: only units that have such others need one
+        voters = np.bincount(owner[voting], minlength=len(texts)) if len(units) else np.zeros(len(texts), dtype=int)
+        weighed = voting & (voters[owner] > 1) if len(units) else voting
+        sentiment = np.zeros(len(units))
+        sentiment[weighed] = self._unit_sentiment([u for u, w in zip(units, weighed) if w])
         praise = getattr(self, "praise_themes_", np.zeros(len(self.centroids_), dtype=bool))
 
         primary = np.full(len(texts), -1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -70,30 +71,51 @@ def message_units(text: str, boilerplate: frozenset[str] = frozenset()) -> list[
     >>> message_units("Lost my bag. Thanks!")
     ['Lost my bag. Thanks!']
     """
-    return split_message(text, boilerplate)[0]
+    return split_message(text, boilerplate).units
 
 
-def split_message(text: str, boilerplate: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
-    """:func:`message_units` of a message, and its sentences that hold ``UNIT_MIN_WORDS`` content words or more
-    (a short message's sentences are not units, but each may add a theme tag: ``ThemeModel.transform``)."""
+class Split(NamedTuple):
+    """A message cut for themes (:func:`split_message`), each text with its content lemmas
+    (:func:`feedback.text.lemma_string`)."""
+
+    units: list[str]
+    unit_lemmas: list[str]
+    #: its sentences of ``UNIT_MIN_WORDS`` content words or more (a short message's sentences are not units, but
+    #: each may add a theme tag: ``ThemeModel.transform``)
+    sentences: list[str]
+    sentence_lemmas: list[str]
+
+
+def message_sentences(text: str) -> tuple[str, list[str]]:
+    """A message's topic text (:func:`feedback.text.topic_text`) and its sentences."""
     topic = topic_text(text)
-    sentences = split_sentences(topic)
+    return topic, split_sentences(topic)
+
+
+def split_message(text: str, boilerplate: frozenset[str] = frozenset(),
+                  sentences: tuple[str, list[str]] | None = None) -> Split:
+    """:func:`message_units` of a message, its sentences that say something, and their content lemmas
+    (``sentences``: its :func:`message_sentences`, when already found)."""
+    topic, sentences = sentences or message_sentences(text)
     if boilerplate:
         kept = [s for s in sentences if unit_key(s) not in boilerplate]
         if len(kept) < len(sentences):
             sentences, topic = kept, " ".join(kept)
-    # sentences split at whitespace, so the topic's content words are its sentences' (counted once, not twice)
-    words = [len(lemma_string(s).split()) for s in sentences]
-    parts = [s for s, n in zip(sentences, words) if n >= UNIT_MIN_WORDS]
-    if len(parts) >= 2 and sum(words) >= SPLIT_MIN_WORDS:
-        return parts[:MAX_UNITS_PER_MESSAGE], parts
-    return ([topic] if sum(words) else []), parts
+    # sentences split at whitespace, so the topic's lemmas are its sentences' lemmas (each text lemmatized once)
+    lemmas = [lemma_string(s) for s in sentences]
+    said = [(s, lemma) for s, lemma in zip(sentences, lemmas) if lemma.count(" ") + 1 >= UNIT_MIN_WORDS and lemma]
+    parts, part_lemmas = [s for s, _ in said], [lemma for _, lemma in said]
+    if len(parts) >= 2 and sum(lemma.count(" ") + 1 for lemma in lemmas if lemma) >= SPLIT_MIN_WORDS:
+        return Split(parts[:MAX_UNITS_PER_MESSAGE], part_lemmas[:MAX_UNITS_PER_MESSAGE], parts, part_lemmas)
+    whole = " ".join(lemma for lemma in lemmas if lemma)
+    return Split([topic] if whole else [], [whole] if whole else [], parts, part_lemmas)
 
 
-def find_boilerplate(texts: list[str]) -> frozenset[str]:
+def find_boilerplate(texts: list[str], sentences: list[tuple[str, list[str]]] | None = None) -> frozenset[str]:
     """Keys (:func:`unit_key`) of the sentences that recur next to other sentences in at least
     ``BOILERPLATE_MIN_MESSAGES`` messages and ``BOILERPLATE_MIN_SHARE`` of them: footers and signatures, not
-    topics. A sentence that is a whole message somewhere is a message, not boilerplate.
+    topics. A sentence that is a whole message somewhere is a message, not boilerplate. ``sentences``: the texts'
+    :func:`message_sentences`, when already found.
 
     >>> footer = "To unsubscribe from this list, e-mail the list owner."
     >>> texts = [f"Problem {i} with the export button. {footer}" for i in range(20)]
@@ -101,8 +123,8 @@ def find_boilerplate(texts: list[str]) -> frozenset[str]:
     ['to unsubscribe from this list e mail the list owner']
     """
     beside, alone = Counter(), set()
-    for text in texts:
-        keys = {unit_key(s) for s in split_sentences(topic_text(text))}
+    for _, found in sentences or map(message_sentences, texts):
+        keys = {unit_key(s) for s in found}
         keys.discard("")
         if len(keys) == 1:
             alone.update(keys)
