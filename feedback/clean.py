@@ -188,6 +188,18 @@ _PHONE = re.compile(r"(?<![\w/+.-])(?:\+|\b00)?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,5}\
 #: grouped in thousands ("1.250.000", "2,400,000")
 _NOT_PHONE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{1,2} \d{1,2} \d{4}|\d{4} ?- ?\d{4}"
                         r"|\d{1,3}(?:\.\d{1,3}){3}|\d{1,3}(?:[.,]\d{3})+")
+#: digits inside a date, a time of day (with seconds, fraction and zone offset), a version number or an IP address:
+#: a phone candidate never runs into them ("2015-02-24 11:35:52 -0800" is a timestamp, not "[PHONE]:35:52").
+#: A version starts with 1-2 digits and has 3-4 parts, so dotted phone formats ("555.010.0199",
+#: "06.12.34.56.78") stay phone numbers.
+_NOT_PHONE_SPAN = re.compile(
+    r"(?<![\d.])(?:"
+    r"\d{4}[-./]\d{1,2}[-./]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+    r"|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+    r"|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+    r"|\d{1,3}(?:\.\d{1,3}){3}"
+    r"|[vV]?\d{1,2}(?:\.\d{1,5}){2,3}"
+    r")(?:\s?(?:Z|UTC|GMT)?[+-]\d{2}:?\d{2}\b|Z\b)?(?![\d]|\.\d)")
 
 
 _DIGIT = re.compile(r"\d")
@@ -253,8 +265,20 @@ def redact_pii(text: str) -> str:
     if digits >= CARD_MIN_DIGITS:
         text = _CARD_CANDIDATE.sub(_redact_card, text)
     if digits >= PHONE_MIN_DIGITS:
-        text = _PHONE.sub(_redact_phone, text)
+        text = _redact_phones(text)
     return text
+
+
+def _redact_phones(text: str) -> str:
+    """Phone numbers in the stretches of ``text`` between dates, times, versions and IP addresses."""
+    if ":" not in text and "." not in text and "-" not in text and "/" not in text:
+        return _PHONE.sub(_redact_phone, text)
+    parts, last = [], 0
+    for span in _NOT_PHONE_SPAN.finditer(text):
+        parts += [_PHONE.sub(_redact_phone, text[last:span.start()]), span.group()]
+        last = span.end()
+    parts.append(_PHONE.sub(_redact_phone, text[last:]))
+    return "".join(parts)
 
 
 #: columns that hold identifiers, not prose: never rewritten by :func:`redact_columns`

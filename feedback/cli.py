@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import FeedbackError, InputError
+from .schema import SCORE_RANGES
 
 
 def _config(args):
@@ -28,6 +29,15 @@ def _config(args):
     config = Config.build(getattr(args, "config", None), **overrides)
     if getattr(args, "text_column", None) and args.command in ("report", "add"):
         config.columns = {**config.columns, "text": args.text_column}  # the option wins over the config file
+    named = {"created_at": args.date_column} if getattr(args, "date_column", None) else {}
+    for option in getattr(args, "rating_column", None) or []:
+        kind, _, column = option.partition(":")
+        if kind.strip().lower() not in SCORE_RANGES or not column.strip():
+            raise InputError(f"--rating-column {option!r} is not KIND:NAME", value=option,
+                             fix="write e.g. --rating-column csat:rating (KIND is csat 1-5, nps 0-10 or ces 1-7)")
+        named[kind.strip().lower()] = column.strip()
+    if named:
+        config.columns = {**config.columns, **named}
     return config
 
 
@@ -210,7 +220,7 @@ def cmd_report(args) -> int:
 def cmd_analyze(args) -> int:
     from .ingest import read_summary
     from .pipeline import summary_lines
-    from .scale import RunStats, analyze_stream, make_engine, read_chunks, write_chunks
+    from .scale import RunStats, analyze_stream, export_frame, make_engine, read_chunks, write_chunks
 
     config = _config(args)
     out = Path(args.out)
@@ -219,12 +229,13 @@ def cmd_analyze(args) -> int:
                          fix=f"end the output name with one of {', '.join(sorted(WRITERS))}")
     _output_file(out, "analyzed.parquet")
     chunks, encoding = read_chunks(args.file, config, text_column=args.text_column, id_column=args.id_column,
-                                   preset=args.preset, strict=args.strict)
+                                   preset=args.preset, strict=args.strict, keep_input=True)
     stats, engine = RunStats(), make_engine(args.engine, args.workers, args.scheduler)
     try:  # in chunks, on --workers cores or the Dask cluster; the export carries no raw personal data when redacting
         rows = analyze_stream(chunks, config, _load_themes(args.themes), args.sentiment_model, engine,
                               redact_output=config.redact_pii, quiet=args.quiet, stats=stats)
-        write_chunks(rows, out, stats)
+        write_chunks((export_frame(chunk, ids_from_input=stats.attrs.get("id_column") is not None) for chunk in rows),
+                     out, stats, csv_safe=args.csv_safe)
     except InputError as exc:
         if exc.path is None:  # the stream does not know its file; the user needs it named
             raise InputError(str(exc), path=args.file) from None
@@ -365,7 +376,7 @@ def _customers_only_folder(data) -> Path | None:
 
 def cmd_kpis(args) -> int:
     from .ingest import load_dataset, prepare_customers, read_table
-    from .kpis import compute_kpis, kpi_table
+    from .kpis import absent_kpis_line, compute_kpis, kpi_table
 
     config = _config(args)
     folder_customers = _customers_only_folder(args.data)
@@ -397,6 +408,9 @@ def cmd_kpis(args) -> int:
             print(counts.to_string())
         for note in result.get("notes", []):
             print(f"note: {note}")
+        absent = absent_kpis_line(result)
+        if absent:
+            print(f"not in the data: {absent}")
     return 0
 
 
@@ -435,43 +449,16 @@ def cmd_sample(args) -> int:
 
 # ------------------------------------------------------------------------------------------ output files
 
-#: list columns a CSV holds as JSON arrays: numbers that may be negative, which "a; b" would start with "-" (and
-#: the formula guard would turn into text with a leading ')
-CSV_JSON_COLUMNS = ("theme_sentiment",)
+#: the formats analyze writes, by suffix
+WRITERS = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 
 
-def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    from .report import csv_safe
+def write_rows(frame: pd.DataFrame, out: Path, csv_safe: bool = False) -> None:
+    """Write analyzed rows in the format the suffix names (``csv_safe``: CSV/TSV cells guarded against formula
+    injection, for a file meant for a spreadsheet)."""
+    from .scale import write_chunks
 
-    out = frame.copy()
-    for column in out.columns:
-        if column in CSV_JSON_COLUMNS:
-            out[column] = [json.dumps(list(v)) if isinstance(v, (list, tuple)) else csv_safe(v) for v in out[column]]
-        elif out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = [csv_safe("; ".join(map(str, v)) if isinstance(v, list) else v) for v in out[column]]
-    return out
-
-
-def _json_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in out.select_dtypes(include=["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]):
-        out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object).where(out[column].notna(), None)
-    return out
-
-
-WRITERS = {
-    ".csv": lambda f, p: _csv_frame(f).to_csv(p, index=False),
-    ".tsv": lambda f, p: _csv_frame(f).to_csv(p, index=False, sep="\t"),
-    ".jsonl": lambda f, p: _json_frame(f).to_json(p, orient="records", lines=True, force_ascii=False),
-    ".json": lambda f, p: _json_frame(f).to_json(p, orient="records", force_ascii=False, indent=1),
-    ".parquet": lambda f, p: f.to_parquet(p, index=False),
-}
-
-
-def write_rows(frame: pd.DataFrame, out: Path) -> None:
-    """Write analyzed rows in the format the suffix names; CSV cells are safe from formula injection."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    WRITERS[out.suffix.lower()](frame, out)
+    write_chunks([frame], out, csv_safe=csv_safe)
 
 
 # ------------------------------------------------------------------------------------------ parser
@@ -485,6 +472,12 @@ def _ingest_options(p) -> None:
     p.add_argument("--strict", action="store_true",
                    help="Stop with an error naming file, row, column and value at the first bad row (bad date, "
                         "score out of range, empty text) instead of flagging and counting it.")
+    p.add_argument("--date-column", metavar="NAME", help="Column holding the date of each message (default: "
+                   "created_at, the preset's, or a column of dates found when the file has no 'text' column).")
+    p.add_argument("--rating-column", metavar="KIND:NAME", action="append", default=[],
+                   help="A column of ratings and what they are: csat:NAME (1-5), nps:NAME (0-10) or ces:NAME (1-7). "
+                        "Repeat for several. Default: csat/nps/ces, the preset's, or a rating column found when the "
+                        "file has no 'text' column.")
 
 
 def _scale_options(p) -> None:
@@ -544,10 +537,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("analyze", help="Score and tag every row of a file.",
-                       description="Read CSV/TSV/JSONL/JSON/Parquet/.eml/.mbox and write the same rows plus sentiment, "
-                                   "sentiment_label, theme_id, theme_label and themes, in the format OUT's suffix names.")
+                       description="Read CSV/TSV/JSONL/JSON/Parquet/.eml/.mbox and write the same rows, every column "
+                                   "as given, plus clean_text, sentiment, sentiment_label, theme_id, theme_label, "
+                                   "themes and the other analysis columns, in the format OUT's suffix names.")
     p.add_argument("file", metavar="FILE", help="Feedback file to analyze.")
-    p.add_argument("--out", required=True, metavar="OUT", help="Output file: .csv, .tsv, .jsonl, .json or .parquet.")
+    p.add_argument("--out", required=True, metavar="OUT",
+                   help="Output file: .csv, .tsv, .jsonl, .json or .parquet. Every column of FILE comes back with its "
+                        "name and values as given; the analysis columns are added beside them (one whose name FILE "
+                        "already uses is written as feedback_NAME). No output is altered for spreadsheets unless "
+                        "--csv-safe.")
+    p.add_argument("--csv-safe", action="store_true",
+                   help="For a CSV/TSV meant for a spreadsheet: start every cell that begins with =, +, - or @ with "
+                        "a ' so the spreadsheet does not run it as a formula. Never applied to JSON or Parquet.")
     p.add_argument("--text-column", metavar="NAME", help="Column holding the text (default: text).")
     p.add_argument("--id-column", metavar="NAME", help="Column holding the row id (default: feedback_id, or row numbers).")
     discovery(p)

@@ -40,8 +40,9 @@ import pandas as pd
 
 from .config import Config
 from .errors import InputError
+from .columns import FoundColumns, find_columns
 from .presets import PRESETS, detect_preset, get_preset, preset_mapping
-from .schema import SCORE_RANGES
+from .schema import FEEDBACK_OPTIONAL, FEEDBACK_REQUIRED, INPUT_PREFIX, SCORE_RANGES
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq", ".xlsx"}
 EMAIL_SUFFIXES = {".eml", ".mbox"}
@@ -603,7 +604,8 @@ def _check_named_columns(frame: pd.DataFrame, path: Path | str, config: Config |
     """A column the user named (``--text-column``, ``--id-column``, the config's ``[columns]``) must exist."""
     named = [("--text-column", text_column), ("--id-column", id_column)]
     user = dict(config.columns) if config is not None else {}
-    named += [(f"[columns] {std} in the config file", user[std]) for std in ("text", "feedback_id") if std in user]
+    named += [(f"[columns] {std} in the config file (or --date-column/--rating-column)", user[std])
+              for std in ("text", "feedback_id", "created_at", "csat", "nps", "ces") if std in user]
     headers = [str(c) for c in frame.columns]
     for source, header in named:
         if not header or header in headers:
@@ -616,12 +618,12 @@ def _check_named_columns(frame: pd.DataFrame, path: Path | str, config: Config |
                          fix=fix)
 
 
-def _parse_dates(values: pd.Series) -> pd.Series:
+def _parse_dates(values: pd.Series, date_format: str | None = None) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.tz_convert(None) if values.dt.tz is not None else values
     cleaned = values.astype(object).where(values.notna(), None)
     cleaned = cleaned.where(cleaned.astype(str).str.strip() != "", None)
-    parsed = pd.to_datetime(cleaned, errors="coerce", utc=True, format="mixed")
+    parsed = pd.to_datetime(cleaned, errors="coerce", utc=True, format=date_format or "mixed")
     return parsed.dt.tz_convert(None)
 
 
@@ -685,7 +687,8 @@ def feedback_mapping(columns: list[str], config: Config | None = None, text_colu
 
 def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: Config | None = None,
                      text_column: str | None = None, id_column: str | None = None, *, preset: str | None = None,
-                     strict: bool = False, row_offset: int = 0, header_rows: int = 1) -> pd.DataFrame:
+                     strict: bool = False, row_offset: int = 0, header_rows: int = 1, find: bool = True,
+                     found: FoundColumns | None = None, keep_input: bool = False) -> pd.DataFrame:
     """Turn a raw feedback export into the standard feedback table; every input row is kept.
 
     Missing optional columns are added empty; rows with empty text, a bad date or an out-of-range score are
@@ -693,10 +696,20 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     :class:`InputError` for the first flagged row instead, naming the file, the row (``row_offset`` +
     position + ``header_rows``; with a header the first data row is row 2), the column as the export names it,
     the value and the fix. Mojibake in ``text`` and ``subject`` is repaired (``frame.attrs["mojibake_repaired"]``).
+
+    A file with no ``text`` column that no preset fits has its columns found from its values
+    (:func:`feedback.columns.find_columns`, when ``find``; ``found`` reuses an earlier chunk's choice), in
+    ``frame.attrs["found_columns"]``. ``keep_input`` keeps a copy of every input column, values untouched,
+    as ``INPUT_PREFIX + name``, and only the standard columns beside them (what ``feedback analyze`` writes back).
     """
     mapping, chosen = feedback_mapping(list(frame.columns), config, text_column, id_column, preset)
+    if found is None and find and "text" not in mapping and "text" not in frame.columns:
+        found = find_columns(frame, taken=set(mapping.values()))
+    if found is not None and found.mapping:
+        mapping = {**found.mapping, **mapping}
     _check_named_columns(frame, path, config, text_column, id_column)
     raw_columns = frame
+    inputs = frame.set_axis([INPUT_PREFIX + str(c) for c in frame.columns], axis=1) if keep_input else None
     frame, origins = _apply_mapping(frame.copy(), mapping)
     require_columns(frame, ("text",), path, option_hint="--text-column")
     if id_column and "feedback_id" not in frame.columns:
@@ -716,7 +729,9 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     frame["customer_id"] = pseudonymize_addresses(_as_text(frame["customer_id"]))
     if "created_at" in frame.columns:
         raw_dates = frame["created_at"]
-        created = _parse_dates(raw_dates)
+        created = _parse_dates(raw_dates, found.date_format if found is not None and "created_at" in found.mapping
+                               and found.date_format != "mixed" and "created_at" not in (config or Config()).columns
+                               else None)
         blank = raw_dates.isna() | (_as_text(raw_dates).str.strip() == "")
         issues[created.isna() & ~blank] = "bad_date"
         issues[created.isna() & (issues == "")] = "missing_date"
@@ -743,8 +758,16 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     frame["quality_issue"] = issues
     frame.attrs["mojibake_repaired"] = repaired + repaired_subjects
     frame.attrs["preset"] = chosen
+    frame.attrs["id_column"] = origins.get("feedback_id", "feedback_id" if "feedback_id" in raw_columns.columns else None)
+    if found is not None and found.mapping:
+        frame.attrs["found_columns"] = found
     if strict:
         _raise_first_issue(frame, raw_columns, origins, path, row_offset, header_rows)
+    if keep_input:  # the standard columns the analysis reads, beside the input's own
+        inputs.index, attrs = frame.index, dict(frame.attrs)
+        standard = [c for c in frame.columns if c in FEEDBACK_REQUIRED + FEEDBACK_OPTIONAL + ("quality_issue",)]
+        frame = pd.concat([inputs, frame[standard]], axis=1)
+        frame.attrs = attrs
     return frame
 
 
@@ -825,29 +848,34 @@ def _header_rows(path: Path) -> int:
 
 def load_feedback(path: str | Path, config: Config | None = None, text_column: str | None = None,
                   id_column: str | None = None, *, preset: str | None = None, strict: bool = False,
-                  address_map: dict[str, str] | None = None) -> tuple[pd.DataFrame, str | None]:
+                  address_map: dict[str, str] | None = None, keep_input: bool = False
+                  ) -> tuple[pd.DataFrame, str | None]:
     """Read and standardise one feedback file, or a data folder's feedback (its ``feedback.csv`` or e-mails, as
-    :func:`load_dataset` finds it); returns the table and the encoding used."""
+    :func:`load_dataset` finds it); returns the table and the encoding used. ``keep_input``: as
+    :func:`prepare_feedback` has it, for tables (e-mail has no columns of the user's own)."""
     path = Path(path)
     if path.is_dir():  # read_table would read only the folder's .eml/.mbox files: none in a folder of tables
         path = find_sources(path)["feedback"]
-    if address_map and path.exists() and (path.is_dir() or path.suffix.lower() in EMAIL_SUFFIXES):
+    mail = path.exists() and (path.is_dir() or path.suffix.lower() in EMAIL_SUFFIXES)
+    if address_map and mail:
         raw, encoding = read_email(path, address_map), None
     else:
         raw, encoding = read_table(path)
     return prepare_feedback(raw, path, config, text_column=text_column, id_column=id_column, preset=preset,
-                            strict=strict, header_rows=_header_rows(path)), encoding
+                            strict=strict, header_rows=_header_rows(path),
+                            keep_input=keep_input and not mail), encoding
 
 
 def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, config: Config | None = None,
                          text_column: str | None = None, id_column: str | None = None, *, preset: str | None = None,
-                         strict: bool = False) -> Iterator[pd.DataFrame]:
+                         strict: bool = False, keep_input: bool = False) -> Iterator[pd.DataFrame]:
     """Read a CSV/TSV or JSON Lines feedback file in standardised chunks of ``chunksize`` rows.
 
     Memory stays bounded by the chunk size, not the file size, so reading a large export starts at once.
     Row ids (``row{N}``) and error row numbers continue across chunks; the encoding and delimiter are
     sniffed once, from the first 64 KB. The preset (named or detected) is chosen from the header.
-    ``chunk.attrs["encoding"]`` holds the encoding used.
+    ``chunk.attrs["encoding"]`` holds the encoding used. Columns found from the values (see
+    :func:`prepare_feedback`) are found in the first chunk and kept for the rest.
     """
     path = Path(path)
     if chunksize < 1:
@@ -866,21 +894,26 @@ def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, c
     encoding = detect_encoding(head)
     header_rows = _header_rows(path)
     if suffix in JSONL_SUFFIXES:
+        found = None
         for chunk, first in _iter_jsonl(path, encoding, chunksize):
             out = prepare_feedback(chunk, path, config, text_column, id_column, preset=preset, strict=strict,
-                                   row_offset=first - 1, header_rows=header_rows)
+                                   row_offset=first - 1, header_rows=header_rows, found=found,
+                                   find=found is None and first == 1, keep_input=keep_input)
+            found = out.attrs.get("found_columns", found)
             out.attrs["encoding"] = encoding
             yield out
         return
     options = _csv_options(path, head)
-    offset = 0
+    offset, found = 0, None
     try:
         with pd.read_csv(path, chunksize=chunksize, **options) as reader:
             for chunk in reader:
                 chunk = _check_columns(chunk, path, offset)
                 chunk.index = pd.RangeIndex(len(chunk))
                 out = prepare_feedback(chunk, path, config, text_column, id_column, preset=preset, strict=strict,
-                                       row_offset=offset, header_rows=header_rows)
+                                       row_offset=offset, header_rows=header_rows, found=found,
+                                       find=offset == 0, keep_input=keep_input)
+                found = out.attrs.get("found_columns", found)
                 out.index = pd.RangeIndex(offset, offset + len(out))
                 out.attrs["encoding"] = encoding
                 offset += len(chunk)
@@ -898,7 +931,8 @@ def read_summary(frame: pd.DataFrame, encoding: str | None) -> list[str]:
         parts.append(f"preset: {frame.attrs['preset']}")
     if frame.attrs.get("mojibake_repaired"):
         parts.append(f"mojibake repaired in {frame.attrs['mojibake_repaired']} rows")
-    return ["; ".join(parts)]
+    found = frame.attrs.get("found_columns")
+    return ["; ".join(parts)] + ([found.line()] if found is not None else [])
 
 
 def load_dataset(data: str | Path, config: Config | None = None, *, preset: str | None = None,

@@ -131,6 +131,61 @@ KPI_DEFINITIONS: dict[str, dict[str, Any]] = {
                              "formula": "mean hours from opened_at to first_response_at over answered tickets"},
 }
 
+#: what supplies each KPI: its table, and the columns it needs there
+KPI_INPUTS: dict[str, tuple[str, str]] = {
+    "csat": ("feedback", "a csat column (1-5)"), "nps": ("feedback", "an nps column (0-10)"),
+    "ces": ("feedback", "a ces column (1-7)"),
+    "churn_rate": ("customers", "churned, churn_date"), "retention_rate": ("customers", "churned, churn_date"),
+    "clv": ("customers", "monthly_revenue"), "cac": ("customers", "acquisition_cost"),
+    "clv_cac": ("customers", "monthly_revenue, acquisition_cost"),
+    "fcr": ("tickets", "resolved_at, contacts_to_resolve"), "aht_minutes": ("tickets", "handle_time_minutes"),
+    "resolution_hours": ("tickets", "opened_at, resolved_at"),
+    "first_response_hours": ("tickets", "opened_at, first_response_at"),
+}
+#: how to add a whole table that is missing
+TABLE_SUPPLY = {
+    "feedback": "add a csat (1-5), nps (0-10) or ces (1-7) column to the feedback file, or name one with "
+                "--rating-column KIND:NAME",
+    "customers": "add customers.csv (customer_id, segment, signup_date, churned, churn_date, monthly_revenue, "
+                 "acquisition_cost) to the data folder",
+    "tickets": "add tickets.csv (ticket_id, customer_id, opened_at, first_response_at, resolved_at, "
+               "handle_time_minutes, contacts_to_resolve) to the data folder",
+}
+
+
+def absent_kpis(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The KPIs no input of the whole dataset supplies (no value and n = 0 overall), grouped by what would
+    supply them: ``[{"kpis": [names], "supply": "add customers.csv (...) to the data folder"}]``.
+
+    >>> absent_kpis({"overall": {"csat": {"value": 0.8, "n": 40}, "nps": {"value": None, "n": 0},
+    ...                          "ces": {"value": None, "n": 0}}})
+    [{'kpis': ['nps', 'ces'], 'supply': 'add an nps column (0-10) or a ces column (1-7) to the feedback file, or name one with --rating-column KIND:NAME'}]
+    """
+    overall = result.get("overall") or {}
+    absent = [k for k in KPI_INPUTS if k in overall and overall[k].get("value") is None and not overall[k].get("n")]
+    groups = []
+    for table in ("feedback", "customers", "tickets"):
+        names = [k for k in absent if KPI_INPUTS[k][0] == table]
+        if not names:
+            continue
+        if len(names) == sum(1 for k in KPI_INPUTS if KPI_INPUTS[k][0] == table and k in overall):
+            groups.append({"kpis": names, "supply": TABLE_SUPPLY[table]})
+            continue
+        needs = list(dict.fromkeys(KPI_INPUTS[k][1] for k in names))
+        if table == "feedback":
+            supply = f"add {' or '.join(needs)} to the feedback file, or name one with --rating-column KIND:NAME"
+        else:
+            supply = f"add {', '.join(needs)} to {table}.csv"
+        groups.append({"kpis": names, "supply": supply})
+    return groups
+
+
+def absent_kpis_line(result: dict[str, Any]) -> str:
+    """One line naming the KPIs the data cannot give and what would supply them ("" when none is absent)."""
+    groups = absent_kpis(result)
+    return "; ".join(f"{', '.join(KPI_DEFINITIONS[k]['name'] for k in g['kpis'])}: {g['supply']}" for g in groups)
+
+
 for _name, _definition in KPI_DEFINITIONS.items():
     _definition["change_test"] = (CHANGE_TESTS["proportion"] if _name in PROPORTION_KPIS else
                                   CHANGE_TESTS["mean"] if _name in MEAN_KPIS else
@@ -783,7 +838,7 @@ def compute_kpis(
         "window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
         "customer_basis": None if cust is None else "snapshot" if snapshot else "dated",
         "notes": notes,
-    }
+    } | {"absent": absent_kpis({"overall": overall})}
 
 
 def _group_keys(feedback, tickets, cust, by: str):

@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from feedback.errors import InputError
 
+from .kpis import absent_kpis, absent_kpis_line
 from .resources import TEMPLATES_DIR
 from .schema import is_missing
 
@@ -346,13 +347,15 @@ def _sort_key(value: Any) -> str:
 # --------------------------------------------------------------------------------------------------
 
 def kpi_tiles(ctx: ReportContext) -> list[dict]:
-    """One tile per KPI present: value of the latest period (or overall when there are no periods),
-    delta vs the previous period, the series for the sparkline, n, and the overall value."""
+    """One tile per KPI the data supplies (the others are named by :func:`absent_kpis_line`): value of the latest
+    period (or overall when there are no periods), delta vs the previous period, the series for the sparkline, n,
+    and the overall value."""
     overall = (ctx.kpis or {}).get("overall") or {}
     per_period = (ctx.kpis or {}).get("periods") or []
     names = [k for k in KPI_ORDER if k in overall or k in ctx.kpi_definitions]
     names += [k for k in list(overall) + list(ctx.kpi_definitions) if k not in names]
-    names = list(dict.fromkeys(names))
+    absent = {k for group in absent_kpis(ctx.kpis or {}) for k in group["kpis"]}
+    names = [k for k in dict.fromkeys(names) if k not in absent]
     tiles = []
     for key in names:
         definition = ctx.kpi_definitions.get(key) or {}
@@ -864,7 +867,7 @@ def make_environment(templates_dir: str | Path | None = None) -> jinja2.Environm
         return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
     env.globals.update(
-        asset=asset, csp_hash=csp_hash, kpi_tiles=kpi_tiles, trend_info=trend_info, sentiment_chart=sentiment_chart,
+        asset=asset, csp_hash=csp_hash, kpi_tiles=kpi_tiles, absent_kpis_line=absent_kpis_line, trend_info=trend_info, sentiment_chart=sentiment_chart,
         theme_volume_chart=theme_volume_chart, theme_volume_series=theme_volume_series, lift_chart=lift_chart,
         downloads=downloads, is_missing=is_missing, MISSING=MISSING, SMALL_SAMPLE_N=SMALL_SAMPLE_N,
         QUOTES_SHOWN=QUOTES_SHOWN,

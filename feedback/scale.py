@@ -26,6 +26,7 @@ number of workers and on either engine (tests check it). Engines: ``local`` (a p
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import shutil
@@ -43,7 +44,7 @@ import pandas as pd
 from .clean import clean_feedback, find_duplicates, normalize_for_duplicates
 from .config import Config
 from .errors import ConfigError, InputError
-from .schema import NOTE_REASONS, SKIP_REASONS
+from .schema import ANALYZE_COLUMNS, INPUT_PREFIX, NOTE_REASONS, SKIP_REASONS
 
 #: rows per task: big enough that pickling a chunk to a worker costs little next to analyzing it (~1 s of work),
 #: small enough that a few chunks in flight per worker keep memory low and both cores busy at 100k rows
@@ -211,6 +212,28 @@ def fit_task(config: Config, texts: list[str], keys: np.ndarray):
     return model, {"theme fit": time.thread_time() - start}
 
 
+def export_frame(chunk: pd.DataFrame, ids_from_input: bool) -> pd.DataFrame:
+    """The rows as ``feedback analyze`` writes them: the input's own columns (kept as ``INPUT_PREFIX + name`` by
+    ``prepare_feedback(keep_input=True)``) under their names with their values, then ``ANALYZE_COLUMNS``; a
+    product column whose name the input uses is written as ``feedback_NAME``. ``feedback_id`` is added only
+    when the ids are not one of the input's columns (``ids_from_input``): they are then the row numbers that
+    ``duplicate_of`` refers to. A chunk without kept input columns (e-mail) is returned as it is."""
+    inputs = [c for c in chunk.columns if str(c).startswith(INPUT_PREFIX)]
+    if not inputs:
+        return chunk
+    out = chunk[inputs].set_axis([str(c)[len(INPUT_PREFIX):] for c in inputs], axis=1)
+    taken = set(out.columns)
+    for column in ANALYZE_COLUMNS:
+        if column not in chunk.columns or (column == "feedback_id" and ids_from_input):
+            continue
+        name = column
+        while name in taken:
+            name = f"feedback_{name}"
+        out[name] = chunk[column]
+        taken.add(name)
+    return out
+
+
 def tag_task(chunk: pd.DataFrame, model, sentiment_model: str | None, redact_output: bool, slim: bool,
              score: bool) -> tuple[pd.DataFrame, dict]:
     """Tag themes on one chunk (in a worker), scoring it first when ``score`` (a theme model was given, so there
@@ -220,10 +243,15 @@ def tag_task(chunk: pd.DataFrame, model, sentiment_model: str | None, redact_out
         chunk = _timed("sentiment", timings, score_rows, chunk, _scorer(sentiment_model))
     chunk = _timed("theme tagging", timings, tag_rows, chunk, _theme_model(model), _scorer(sentiment_model))
     if redact_output:
-        from .clean import redact_columns
+        from .clean import DERIVED_COLUMNS, ID_COLUMNS, redact_columns
 
-        # clean_feedback redacted clean_text (redact_output is set only when config.redact_pii is)
-        chunk = _timed("redact", timings, redact_columns, chunk, None, True)
+        # clean_feedback redacted clean_text (redact_output is set only when config.redact_pii is). The user's own
+        # columns, kept for feedback analyze, come back as they were given: only what the product adds is redacted.
+        columns = None
+        if any(str(c).startswith(INPUT_PREFIX) for c in chunk.columns):
+            columns = [c for c in ANALYZE_COLUMNS if c in chunk.columns and c not in DERIVED_COLUMNS + ID_COLUMNS
+                       and (chunk[c].dtype == object or pd.api.types.is_string_dtype(chunk[c]))]
+        chunk = _timed("redact", timings, redact_columns, chunk, columns, True)
     if slim:
         chunk = chunk.drop(columns=[c for c in REPORT_DROP_COLUMNS if c in chunk.columns])
     return chunk, timings
@@ -688,9 +716,9 @@ def frame_chunks(frame: pd.DataFrame, chunk_rows: int | None = None) -> Iterator
 
 def read_chunks(path: str | Path, config: Config, *, text_column: str | None = None, id_column: str | None = None,
                 preset: str | None = None, strict: bool = False, address_map: dict | None = None,
-                chunk_rows: int | None = None) -> tuple[Iterator[pd.DataFrame], str | None]:
+                chunk_rows: int | None = None, keep_input: bool = False) -> tuple[Iterator[pd.DataFrame], str | None]:
     """Standard feedback chunks of a file (or of a data folder's feedback table): streamed for CSV/TSV/JSON Lines,
-    else read whole and cut.
+    else read whole and cut. ``keep_input``: keep the input's own columns (see ``prepare_feedback``).
 
     Returns the chunks and the encoding (known at once for streamed files: sniffed from the first 64 KB).
     """
@@ -704,9 +732,9 @@ def read_chunks(path: str | Path, config: Config, *, text_column: str | None = N
         with open(path, "rb") as fh:
             encoding = detect_encoding(fh.read(64 * 1024))
         return iter_feedback_chunks(path, chunk_rows, config, text_column, id_column, preset=preset,
-                                    strict=strict), encoding
+                                    strict=strict, keep_input=keep_input), encoding
     frame, encoding = load_feedback(path, config, text_column, id_column, preset=preset, strict=strict,
-                                    address_map=address_map)
+                                    address_map=address_map, keep_input=keep_input)
     return frame_chunks(frame, chunk_rows), encoding
 
 
@@ -779,14 +807,49 @@ __all__ = ["CHUNK_ROWS", "ENGINES", "LocalEngine", "DaskEngine", "make_engine", 
 
 # ------------------------------------------------------------------------------------------ output
 
-def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats: RunStats | None = None) -> Path:
-    """Write analyzed chunks as one file in the format ``out``'s suffix names (as ``feedback analyze`` writes a
-    whole frame: CSV cells safe from formula injection, dates as ISO text in JSON), one chunk in memory at a time.
+#: list columns a CSV holds as JSON arrays: numbers that may be negative, which "a; b" would start with "-" (and
+#: the formula guard would turn into text with a leading ')
+CSV_JSON_COLUMNS = ("theme_sentiment",)
+
+
+def csv_frame(frame: pd.DataFrame, guard: bool = False) -> pd.DataFrame:
+    """The frame as CSV cells: list columns joined ("a; b", numbers as JSON arrays); ``guard``: every text cell
+    through :func:`feedback.report.csv_safe`, for a file meant for a spreadsheet."""
+    from .report import csv_safe
+
+    safe = csv_safe if guard else (lambda v: v)
+    out = frame.copy()
+    for column in out.columns:
+        if column in CSV_JSON_COLUMNS or column.removeprefix("feedback_") in CSV_JSON_COLUMNS:
+            out[column] = [json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray)) else safe(v)
+                           for v in out[column]]
+        elif out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            if guard or any(isinstance(v, list) for v in out[column]):
+                out[column] = [safe("; ".join(map(str, v)) if isinstance(v, list) else v) for v in out[column]]
+    return out
+
+
+def json_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with dates as ISO text (with their UTC offset when they have a zone), as JSON holds them."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        text = values.map(lambda t: t.isoformat()) if values.dt.tz is not None \
+            else values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+        out[column] = text.astype(object).where(values.notna(), None)
+    return out
+
+
+def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats: RunStats | None = None,
+                 csv_safe: bool = False) -> Path:
+    """Write analyzed chunks as one file in the format ``out``'s suffix names, one chunk in memory at a time:
+    dates as ISO text in JSON, values as they are in Parquet; ``csv_safe`` guards CSV/TSV cells against formula
+    injection (:func:`csv_frame`).
 
     The file appears under its name only when complete (written to ``OUT.part`` first).
     """
-    from .cli import _csv_frame, _json_frame
-
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(out.name + ".part")
@@ -798,13 +861,13 @@ def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats: RunStat
                 for chunk in chunks:
                     start = time.perf_counter()
                     if suffix in (".csv", ".tsv"):
-                        text = _csv_frame(chunk).to_csv(index=False, header=first, sep="\t" if suffix == ".tsv" else ",")
+                        text = csv_frame(chunk, csv_safe).to_csv(index=False, header=first, sep="\t" if suffix == ".tsv" else ",")
                         fh.write(text.encode("utf-8"))
                     elif suffix == ".jsonl":
-                        text = _json_frame(chunk).to_json(orient="records", lines=True, force_ascii=False)
+                        text = json_frame(chunk).to_json(orient="records", lines=True, force_ascii=False)
                         fh.write(text.encode("utf-8") if text.endswith("\n") else (text + "\n").encode("utf-8"))
                     elif suffix == ".json":
-                        body = _json_frame(chunk).to_json(orient="records", force_ascii=False, indent=1).strip()[1:-1].strip("\n")
+                        body = json_frame(chunk).to_json(orient="records", force_ascii=False, indent=1).strip()[1:-1].strip("\n")
                         if body:
                             fh.write((("[\n" if first else ",\n") + body).encode("utf-8"))
                     elif suffix == ".parquet":

@@ -1,6 +1,7 @@
 """The data model: the columns each table must or may have, and the columns each stage adds.
 
-Other tools read these names; they are a contract. Unknown extra columns are kept and passed through.
+Other tools read these names; they are a contract. Unknown extra columns are kept and passed through; ``feedback
+analyze`` gives every input column back under its own name, byte for byte, with ``ANALYZE_COLUMNS`` beside them.
 """
 from __future__ import annotations
 
@@ -31,6 +32,17 @@ THEME_COLUMNS = ("theme_id", "theme_label", "themes", "theme_ids", "theme_score"
 #: ``theme_sentiment`` (present when the sentiment stage ran first): one number per entry of ``theme_ids``, the
 #: sentiment that theme gets from the row (the row's score, or with several themes the mean of its sentences
 #: about each)
+
+#: prefix of the copies of the input's own columns that ``feedback analyze`` carries through the pipeline and
+#: writes back under their own names (see ``feedback.scale.export_frame``)
+INPUT_PREFIX = "input\x1f"
+#: the columns ``feedback analyze`` adds beside the input's own, in this order; one whose name the input already
+#: uses is written as ``feedback_NAME`` (``feedback_id`` only when the input has no id column: the row numbers
+#: that ``duplicate_of`` refers to)
+ANALYZE_COLUMNS = ("feedback_id", "clean_text", "removed_text", "language", "quality_issue", "duplicate_of",
+                   "sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase", "escalation",
+                   "urgency", "anger", "theme_id", "theme_label", "theme_ids", "themes", "theme_score",
+                   "theme_sentiment")
 
 #: theme id and label of texts that match no theme
 OTHER_THEME_ID = -1

@@ -49,7 +49,10 @@ def test_analyze_writes_rows_with_the_contract_columns(feedback_csv, tmp_path):
     assert len(scored) == len(TEXTS)
     for column in ("sentiment", "sentiment_label", "theme_id", "theme_label", "themes"):
         assert column in scored.columns
-    assert scored.loc[36, "text"].startswith("'=HYPERLINK")  # formula injection neutralized
+    assert scored.loc[36, "text"].startswith("=HYPERLINK")  # the user's own text, as given
+    guarded = tmp_path / "guarded.csv"
+    assert feedback("analyze", str(feedback_csv), "--out", str(guarded), "--n-themes", "2", "--csv-safe").returncode == 0
+    assert pd.read_csv(guarded, keep_default_na=False).loc[36, "text"].startswith("'=HYPERLINK")  # for a spreadsheet
     # one number per theme tag, as a JSON array (a leading "-" would otherwise meet the formula guard)
     per_tag = [json.loads(v) for v in scored["theme_sentiment"]]
     assert [len(v) for v in per_tag] == [len(str(t).split("; ")) if str(t) else 0 for t in scored["theme_ids"]]
@@ -80,7 +83,7 @@ def test_analyze_output_format_follows_the_suffix(feedback_csv, tmp_path, suffix
 
 def test_missing_text_column_is_exit_2_with_a_fix(tmp_path):
     path = tmp_path / "survey.csv"
-    path.write_text("Comment,Score\nthe app is slow every single morning,3\n", encoding="utf-8")
+    path.write_text("Comment,Score\nA1,3\n", encoding="utf-8")  # no column of free text to take as the text
     run = feedback("analyze", str(path), "--out", str(tmp_path / "o.csv"))
     assert run.returncode == 2
     assert "Traceback" not in run.stderr

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from feedback import Config, InputError, load_dataset, load_feedback
-from feedback.ingest import detect_encoding, prepare_feedback
+from feedback.ingest import detect_encoding, prepare_feedback, read_summary
 
 HEADER = "feedback_id,customer_id,created_at,channel,text,csat\n"
 ROWS = ('F1,C1,2026-04-01 10:00:00,email,"Charged twice, please refund",2\n'
@@ -50,9 +50,19 @@ def test_jsonl_json_and_parquet_read_the_same_rows(tmp_path):
     assert texts == [["refund please", "app crashes"]] * 3
 
 
-def test_missing_text_column_names_the_closest_match(tmp_path):
+def test_missing_text_column_is_found_from_the_values_and_said(tmp_path):
     path = tmp_path / "survey.csv"
-    path.write_text("Comment,Score\nthe app is slow every morning,3\n", encoding="utf-8")
+    path.write_text("Comment,Score\nthe app is slow every morning,3\nexport works fine now,5\n", encoding="utf-8")
+    frame, _ = load_feedback(path)
+    assert frame["text"].tolist() == ["the app is slow every morning", "export works fine now"]
+    assert frame["csat"].tolist() == [3.0, 5.0]
+    assert frame.attrs["found_columns"].mapping == {"text": "Comment", "csat": "Score"}
+    assert "text = 'Comment'" in read_summary(frame, "utf-8")[1]
+
+
+def test_missing_text_column_without_free_text_names_the_closest_match(tmp_path):
+    path = tmp_path / "survey.csv"
+    path.write_text("Comment,Score\nA1,3\nB2,5\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"survey\.csv.*no column 'text'; found 'Comment', 'Score'.*--text-column 'Comment'"):
         load_feedback(path)
 

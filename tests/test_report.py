@@ -149,7 +149,7 @@ def make_context(**overrides) -> ReportContext:
         rows_skipped={"empty_text": 30, "duplicate": 20},
         kpis={
             "overall": {"csat": kpi(4.1, 900, [4.0, 4.2]), "churn_rate": kpi(0.05, 800, [0.04, 0.06]),
-                        "clv": kpi(None, 0)},
+                        "clv": kpi(None, 800)},  # customers given, but a value that cannot be computed
             "periods": [
                 {"period": "2026-W12", "csat": kpi(4.0, 300), "churn_rate": kpi(0.04, 250), "clv": kpi(None, 0)},
                 {"period": "2026-W13", "csat": kpi(float("nan"), 0), "churn_rate": kpi(0.05, 260), "clv": kpi(None, 0)},
