@@ -46,7 +46,11 @@ def reference_redact(text: str) -> str:
     text = clean._EMAIL.sub("[EMAIL]", text)
     text = clean._IBAN.sub("[IBAN]", text)
     text = clean._CARD_CANDIDATE.sub(clean._redact_card, text)
-    return clean._PHONE.sub(clean._redact_phone, text)
+    parts, last = [], 0  # phone numbers between dates, times, versions and addresses, every text split
+    for span in clean._NOT_PHONE_SPAN.finditer(text):
+        parts += [clean._PHONE.sub(clean._redact_phone, text[last:span.start()]), span.group()]
+        last = span.end()
+    return "".join(parts + [clean._PHONE.sub(clean._redact_phone, text[last:])])
 
 
 def reference_language(text: str) -> str:
