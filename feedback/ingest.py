@@ -496,6 +496,66 @@ def _messages(path: Path) -> Iterator[tuple[str, email.message.Message]]:
         yield path.name, parse(path.read_bytes())
 
 
+#: a block of lines that ends this many messages of one source, sent by at least two different senders, is the
+#: source's boilerplate (a mailing list's footer, a gateway's notice), not anyone's words: a footer ends every
+#: message of its list, while a customer resending the same text is one sender
+RECURRING_MIN_MESSAGES = 3
+#: ... and ends at least this share of the source's messages, so a phrase a few customers happen to end with does
+#: not count in a large mailbox; a list whose messages are a fifth of a mailbox still has its footer found
+RECURRING_MIN_SHARE = 0.2
+#: a single recurring last line ("Thanks!", "Any ideas?") is more often a habit than boilerplate: it counts only when
+#: it ends at least this share of the messages
+RECURRING_LINE_MIN_SHARE = 0.5
+#: footers are a few lines; only this many last non-blank lines of each message are compared
+RECURRING_BLOCK_MAX_LINES = 15
+#: parts of a footer line that change from message to message (a link to the message, its number, an address)
+_VARYING = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d+")
+
+
+def _boilerplate_key(line: str) -> str:
+    return " ".join(_VARYING.sub("0", line.casefold()).split())
+
+
+def strip_recurring_blocks(texts: list[str], senders: list[str]) -> list[str]:
+    """The texts without the block of last lines that recurs at the end of many of them (see RECURRING_MIN_MESSAGES).
+
+    Only the messages of one source are compared, so each is read beside its list's other messages. A block is
+    cut only where text stays above it, and only when that text differs between the messages; links, numbers and
+    addresses in the block may differ.
+
+    >>> footer = "\\n--\\nLedgerly Community\\nSettings: https://community.example/u/{}"
+    >>> texts = [f"Message {n}." + footer.format(n) for n in range(3)] + ["Thanks!"]
+    >>> strip_recurring_blocks(texts, ["a@x.example", "b@x.example", "a@x.example", "c@x.example"])
+    ['Message 0.', 'Message 1.', 'Message 2.', 'Thanks!']
+    """
+    tails = []
+    # each block: the messages it ends, their senders, and the line above it in each (their own last words)
+    stats: dict[tuple[str, ...], tuple[set[int], set[str], set[str]]] = {}
+    for index, (text, sender) in enumerate(zip(texts, senders, strict=True)):
+        lines = text.split("\n")
+        content = [i for i, line in enumerate(lines) if line.strip()]
+        keys = tuple(_boilerplate_key(lines[i]) for i in content[-RECURRING_BLOCK_MAX_LINES - 1:])
+        tails.append((lines, content, keys))
+        for size in range(1, len(keys)):
+            messages, block_senders, above = stats.setdefault(keys[-size:], (set(), set(), set()))
+            messages.add(index)
+            block_senders.add(sender)
+            above.add(lines[content[-size - 1]].strip())
+
+    def recurs(block: tuple[str, ...]) -> bool:
+        messages, block_senders, above = stats[block]
+        share = RECURRING_LINE_MIN_SHARE if len(block) == 1 else RECURRING_MIN_SHARE
+        # the same text above it in every message is one message copied (a template, a petition), not a footer
+        return (len(messages) >= RECURRING_MIN_MESSAGES and len(block_senders) >= 2 and len(above) >= 2
+                and len(messages) >= share * len(texts))
+
+    out = []
+    for text, (lines, content, keys) in zip(texts, tails):
+        sizes = [size for size in range(1, len(keys)) if recurs(keys[-size:])]
+        out.append("\n".join(lines[:content[-max(sizes)]]).rstrip() if sizes else text)
+    return out
+
+
 EMAIL_COLUMNS = ["feedback_id", "customer_id", "created_at", "channel", "subject", "text", "thread_id", "attachments"]
 
 
@@ -503,7 +563,8 @@ def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> p
     """Read a .eml file, a folder of .eml/.mbox files or an .mbox file: one row per message.
 
     ``text`` is the body as plain text (HTML converted; quotes and signatures are cut later by the cleaner,
-    which keeps them in ``removed_text``). ``customer_id`` is ``address_map[sender]`` when given (keys are
+    which keeps them in ``removed_text``), without a block of last lines that recurs across the messages read
+    (a mailing list's footer: :func:`strip_recurring_blocks`). ``customer_id`` is ``address_map[sender]`` when given (keys are
     lower-case addresses), else a stable pseudonym of the sender address. ``thread_id`` is the first
     Message-ID in References, else In-Reply-To, else the message's own Message-ID.
     """
@@ -511,7 +572,7 @@ def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> p
 
     path = Path(path)
     address_map = {k.strip().lower(): str(v) for k, v in (address_map or {}).items()}
-    rows = []
+    rows, senders = [], []
     for index, (source, msg) in enumerate(_messages(path)):
         body, attachments = _email_body(msg)
         sender = email.utils.parseaddr(str(msg.get("From", "") or ""))[1].strip().lower()
@@ -529,6 +590,9 @@ def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> p
             "thread_id": (refs or reply_to or [feedback_id])[0],
             "attachments": attachments,
         })
+        senders.append(sender)
+    for row, text in zip(rows, strip_recurring_blocks([row["text"] for row in rows], senders)):
+        row["text"] = text
     return pd.DataFrame(rows, columns=EMAIL_COLUMNS)
 
 
