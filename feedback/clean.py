@@ -84,11 +84,13 @@ def html_to_text(text: str) -> str:
 #: sender after the verb, so the line may wrap there
 _WROTE = (r"(?<!\bI )(?<!\bwe )(?:wrote|writes|a\s+écrit|escribió|ha\s+scritto|escreveu"
           r"|(?:schrieb|schreef|skrev|napisał)[^\n]*(?:\n[^\n]{0,200}?)?)\s*:[ \t]*$")
-#: the attribution line of a quoted reply ("On <date>, <name> wrote:"). Mail clients always put the date in, so a
-#: digit is required ("On Monday I wrote:" is a customer's sentence); they wrap long ones over up to three lines,
-#: and a wrapped line never ends a sentence, so "On 3 Aug I called.\nYour agent wrote:" is not one
+#: the attribution line of a quoted reply ("On <date>, <name> wrote:"). Mail clients always put the date in, and
+#: set the sender off with a comma or give an address, so both are required ("On Monday I wrote:", "On 3 Aug 2026
+#: your system wrote:" are a customer's sentences); they wrap long ones over up to three lines, and a wrapped line
+#: never ends a sentence, so "On 3 Aug I called.\nYour agent wrote:" is not one
 _ATTRIBUTION = (
-    r"(?:On|Am|Le|El|Il|Op|Em|Den|W dniu)\s(?=[^\n]*\d)[^\n]{4,200}?(?:(?<![.!?])\n[^\n]{0,200}?){0,2}" + _WROTE
+    r"(?:On|Am|Le|El|Il|Op|Em|Den|W dniu)\s(?=[^\n]*\d)(?=[^\n]*[,<@]|[^\n]*\n[^\n]*[<@])"
+    r"[^\n]{4,200}?(?:(?<![.!?])\n[^\n]{0,200}?){0,2}" + _WROTE
 )
 #: an attribution without a date ("Jane Doe <jane@x.example> wrote:", "Quoting Jane:", mutt's
 #: "* Jane <j@x.example> [2026-08-03 10:00]:"): one only when quoted lines follow it
@@ -104,7 +106,8 @@ _QUOTE_START = re.compile(
     r"|-{2,}\s*Original Message\s*-{2,}"                        # Outlook (old)
     r"|-{2,}\s*Forwarded message\s*-{2,}"                       # Gmail forward
     r"|Begin forwarded message:"                                # Apple Mail forward
-    r"|From:\s.+\n(?:.*\n){0,2}?(?:Sent|Date):\s"               # Outlook header block
+    r"|(?:From|Von|De|Van|Da) ?:\s.+\n(?:.*\n){0,2}?"           # Outlook header block, as localised
+    r"(?:Sent|Date|Gesendet|Datum|Envoyé|Verzonden|Enviado|Inviato|Data) ?:\s"
     r"|_{10,}\s*$"                                              # Outlook separator line
     r")",
     re.I | re.M,
@@ -116,14 +119,15 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>(?:[ \t>].*)?$\n?", re.M)
 #: ">" read as a comparison or an arrow
 _LOOSE_QUOTED_LINE = re.compile(r"[ \t]*>[^\s\d=<>-]")
 #: a mailing list's footer, which the list server appends below every message: Apache/ezmlm ("To unsubscribe,
-#: e-mail: ...-unsubscribe@..."), majordomo, Mailman 2 and 3, Google Groups, Groups.io. Each start needs the list
+#: e-mail: ...-unsubscribe@..."), majordomo, Mailman 2 and 3, Google Groups, Groups.io, Discourse. Each start needs the list
 #: software's wording and an address or a link, so "To unsubscribe I wrote to help@x.example" stays; the separator
 #: line above it goes with it
 _LIST_FOOTER = re.compile(
     r"^(?:_{10,}[ \t]*\n[^\n]{1,80} mailing list\b"
     r"|(?:(?:-- ?|[-_=*~]{3,}|(?:-=){3,}-?)[ \t]*\n(?:[ \t]*\n)?)?"
-    r"(?:To unsubscribe(?: from this (?:group|list)[^\n,:]{0,60})?[,:]?\s+(?:e-?mail|send)\b[^\n]*(?:\n[^\n]*)?"
-    r"(?:@|https?://|mailto:)"
+    r"(?:To unsubscribe(?: from (?:this|these) (?:group|list|e-?mails|messages|notifications)[^\n,:]{0,60})?[,:]?\s+"
+    r"(?:e-?mail|send|\[?click)\b[^\n]*(?:\n[^\n]*)?(?:@|https?://|mailto:)"
+    r"|\[?Visit Topic\]?\(?https?://[^\n]*reply to this email"
     r"|For additional commands, e-?mail:"
     r"|You received this (?:message|topic) because you are subscribed to the Google Groups"
     r"|[^\n]{1,80} mailing list -- [^\s@]+@\S+[ \t]*$"
@@ -132,15 +136,16 @@ _LIST_FOOTER = re.compile(
     r"|Groups\.io Links:))",
     re.I | re.M)
 #: words one of the footers above has, looked for first so a text without any is not searched line by line
-_LIST_FOOTER_HINTS = ("nsubscribe", "dditional commands", "oogle Groups", "ailing list", "/mailman/", "roups.io")
+_LIST_FOOTER_HINTS = ("nsubscribe", "dditional commands", "oogle Groups", "ailing list", "/mailman/", "roups.io",
+                      "Visit Topic")
 #: a list footer is a few lines at the very end: one that starts further up is the customer quoting a footer
 FOOTER_MAX_LINES = 12
 #: a mail client's footer: these lines are never the customer's words
 _CLIENT_FOOTER = (r"(?:Sent (?:from|via|with) (?:my |the )?(?:iPhone|iPad|Android|Galaxy|Samsung|BlackBerry|Huawei|Pixel|"
                   r"Xiaomi|mobile|phone|smartphone|tablet|Yahoo Mail|Mail for Windows|Outlook|AOL|Gmail|Proton ?Mail|\w+ device)\b"
                   r"|Sent from my \w+|Get Outlook for \w+)")
-#: unmistakable signature starts: may stand anywhere in the last lines, even first
-_SIGNATURE_MARK = re.compile(r"^(?:--\s*$|" + _CLIENT_FOOTER + ")", re.I)
+#: unmistakable signature starts: may stand anywhere in the last lines, even first ("--" lines: _signature_start)
+_SIGNATURE_MARK = re.compile(_CLIENT_FOOTER, re.I)
 #: sign-offs: a signature only after some message text, so a lone "Thanks," is not cut
 _SIGNATURE_START = re.compile(
     r"^(?:(?:Best|Kind|Warm|Warmest|Many)?\s*regards[,.!]?\s*$"
@@ -153,6 +158,8 @@ _SIGNATURE_START = re.compile(
 )
 #: lines after a sign-off are a signature block only when each is at most this long (a name, a title, a phone)
 SIGNATURE_LINE_MAX = 80
+#: a postscript below a sign-off is more of the customer's message, not a signature
+_POSTSCRIPT = re.compile(r"\s*P\.? ?S\.?\b", re.I)
 _DISCLAIMER = re.compile(
     r"^(?:CONFIDENTIALITY|DISCLAIMER|IMPORTANT NOTICE|LEGAL NOTICE"
     r"|(?:This|The information in this|The information contained in this) (?:e-?mail|message|communication)"
@@ -224,27 +231,28 @@ def _signature_start(lines: list[str], has_separator: bool = True) -> int | None
     """Index of the line a signature starts at, if the message ends with one.
 
     The standard separator ("-- " alone on a line, RFC 3676 section 4.3) starts one however far up it stands:
-    only a signature follows it. Sign-offs and client footers count only near the end. ``has_separator``: False
-    when no line can start with "--", which spares a scan of every line.
+    only a signature follows it; a bare "--" does when a short block follows (SIGNATURE_MAX_LINES). Sign-offs and
+    client footers count only near the end; the earliest start wins ("Kind regards,\nJane\n-- \nAcme").
+    ``has_separator``: False when no line can start with "--", which spares a scan of every line.
     """
-    separators = [i for i, line in enumerate(lines) if i and line.startswith("--") and line.strip() == "--"] \
+    starts = []
+    separators = [i for i, line in enumerate(lines) if line.startswith("--") and line.strip() == "--"] \
         if has_separator else []
     for i in separators:
-        if not any(previous.strip() for previous in lines[:i]):
-            continue
         block = lines[i + 1:]
         if lines[i] == "-- " or (len(block) <= SIGNATURE_MAX_LINES
-                             and all(len(rest.strip()) <= SIGNATURE_LINE_MAX for rest in block)):
-            return i
-    tail_start = max(0, len(lines) - SIGNATURE_TAIL_LINES)
-    for i in range(tail_start, len(lines)):
+                                 and all(len(rest.strip()) <= SIGNATURE_LINE_MAX for rest in block)):
+            starts.append(i)
+            break
+    for i in range(max(0, len(lines) - SIGNATURE_TAIL_LINES), len(lines)):
         line = lines[i].strip()
-        if _SIGNATURE_MARK.match(line):
-            return i
-        if _SIGNATURE_START.match(line) and any(previous.strip() for previous in lines[:i]) \
-                and all(len(rest.strip()) <= SIGNATURE_LINE_MAX for rest in lines[i + 1:]):
-            return i
-    return None
+        if _SIGNATURE_MARK.match(line) or (
+                _SIGNATURE_START.match(line) and any(previous.strip() for previous in lines[:i])
+                and all(len(rest.strip()) <= SIGNATURE_LINE_MAX and not _POSTSCRIPT.match(rest)
+                        for rest in lines[i + 1:])):
+            starts.append(i)
+            break
+    return min(starts, default=None)
 
 
 def split_message(text: str) -> tuple[str, str]:
@@ -287,7 +295,7 @@ def split_message(text: str) -> tuple[str, str]:
         removed.append(text[match.start():].strip())
         text = text[:match.start()]
     lines = text.rstrip().split("\n")
-    start = _signature_start(lines, "\n--" in text)
+    start = _signature_start(lines, "--" in text)
     if start is not None:
         removed.insert(signature_at, "\n".join(lines[start:]).strip())
         lines = lines[:start]
