@@ -119,9 +119,9 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>(?:[ \t>].*)?$\n?", re.M)
 #: ">" read as a comparison or an arrow
 _LOOSE_QUOTED_LINE = re.compile(r"[ \t]*>[^\s\d=<>-]")
 #: a mailing list's footer, which the list server appends below every message: Apache/ezmlm ("To unsubscribe,
-#: e-mail: ...-unsubscribe@..."), majordomo, Mailman 2 and 3, Google Groups, Groups.io, Discourse. Each start needs the list
-#: software's wording and an address or a link, so "To unsubscribe I wrote to help@x.example" stays; the separator
-#: line above it goes with it
+#: e-mail: ...-unsubscribe@..."), majordomo, Mailman 2 and 3, Google Groups, Groups.io, Discourse. Each start needs
+#: the list software's wording and an address or a link, so "To unsubscribe I wrote to help@x.example" stays; the
+#: separator line above it goes with it
 _LIST_FOOTER = re.compile(
     r"^(?:_{10,}[ \t]*\n[^\n]{1,80} mailing list\b"
     r"|(?:(?:-- ?|[-_=*~]{3,}|(?:-=){3,}-?)[ \t]*\n(?:[ \t]*\n)?)?"
@@ -267,8 +267,8 @@ def split_message(text: str) -> tuple[str, str]:
     ('Still broken.', 'On Mon, 3 Aug 2026, Support <s@x.example> wrote:\\n> Did it work?')
     >>> split_message("Refund please.\\n--\\nJane Doe\\nAcme Ltd")
     ('Refund please.', '--\\nJane Doe\\nAcme Ltd')
-    >>> split_message("On Mon, 3 Aug 2026, Support <s@x.example> wrote:\\n>Did it work?\\n>Any error?\\nNo, same error.")
-    ('No, same error.', 'On Mon, 3 Aug 2026, Support <s@x.example> wrote:\\n>Did it work?\\n>Any error?')
+    >>> split_message("On 3 Aug 2026, Support <s@x.example> wrote:\\n>Did it work?\\n>Any error?\\nNo, same error.")
+    ('No, same error.', 'On 3 Aug 2026, Support <s@x.example> wrote:\\n>Did it work?\\n>Any error?')
     """
     removed: list[str] = []
     banner = _BANNER.match(text)

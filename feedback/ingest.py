@@ -29,6 +29,7 @@ import io
 import json
 import mailbox
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timezone
@@ -509,11 +510,16 @@ RECURRING_LINE_MIN_SHARE = 0.5
 #: footers are a few lines; only this many last non-blank lines of each message are compared
 RECURRING_BLOCK_MAX_LINES = 15
 #: parts of a footer line that change from message to message (a link to the message, its number, an address)
-_VARYING = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d+")
+_LINK_OR_ADDRESS = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NUMBER = re.compile(r"\d+")
 
 
 def _boilerplate_key(line: str) -> str:
-    return " ".join(_VARYING.sub("0", line.casefold()).split())
+    """A line as footers are compared: case, spacing, links, addresses and numbers folded."""
+    line = line.casefold()
+    if "@" in line or "://" in line:
+        line = _LINK_OR_ADDRESS.sub("0", line)
+    return " ".join(_NUMBER.sub("0", line).split())
 
 
 def strip_recurring_blocks(texts: list[str], senders: list[str]) -> list[str]:
@@ -528,31 +534,47 @@ def strip_recurring_blocks(texts: list[str], senders: list[str]) -> list[str]:
     >>> strip_recurring_blocks(texts, ["a@x.example", "b@x.example", "a@x.example", "c@x.example"])
     ['Message 0.', 'Message 1.', 'Message 2.', 'Thanks!']
     """
-    tails = []
-    # each block: the messages it ends, their senders, and the line above it in each (their own last words)
-    stats: dict[tuple[str, ...], tuple[set[int], set[str], set[str]]] = {}
-    for index, (text, sender) in enumerate(zip(texts, senders, strict=True)):
-        lines = text.split("\n")
-        content = [i for i, line in enumerate(lines) if line.strip()]
-        keys = tuple(_boilerplate_key(lines[i]) for i in content[-RECURRING_BLOCK_MAX_LINES - 1:])
-        tails.append((lines, content, keys))
-        for size in range(1, len(keys)):
-            messages, block_senders, above = stats.setdefault(keys[-size:], (set(), set(), set()))
-            messages.add(index)
-            block_senders.add(sender)
-            above.add(lines[content[-size - 1]].strip())
+    if len(senders) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(senders)} senders")
+    lines_of = [text.split("\n") for text in texts]
+    content_of = [[i for i, line in enumerate(lines) if line.strip()] for lines in lines_of]
+    # a block must leave a line above it, and is at most RECURRING_BLOCK_MAX_LINES long
+    largest = [min(RECURRING_BLOCK_MAX_LINES, len(content) - 1) for content in content_of]
+    last_keys: list[list[str]] = [[] for _ in texts]  # each message's compared last lines, the last first
 
-    def recurs(block: tuple[str, ...]) -> bool:
-        messages, block_senders, above = stats[block]
-        share = RECURRING_LINE_MIN_SHARE if len(block) == 1 else RECURRING_MIN_SHARE
+    def block(index: int, size: int) -> tuple[str, ...]:
+        keys = last_keys[index]
+        while len(keys) < size:
+            keys.append(_boilerplate_key(lines_of[index][content_of[index][-len(keys) - 1]]))
+        return tuple(keys[:size])
+
+    # each block that ends enough messages: those messages, their senders, and the line above it in each (their
+    # own last words). A block of n lines can recur only where its last n-1 lines do, so each size looks only at
+    # the messages the size before kept: customers' own last lines drop out at once
+    stats: dict[tuple[str, ...], tuple[set[int], set[str], set[str]]] = {}
+    active = list(range(len(texts)))
+    for size in range(1, RECURRING_BLOCK_MAX_LINES + 1):
+        active = [i for i in active if largest[i] >= size]
+        counts = Counter(block(i, size) for i in active)
+        active = [i for i in active if counts[block(i, size)] >= RECURRING_MIN_MESSAGES]
+        for i in active:
+            messages, block_senders, above = stats.setdefault(block(i, size), (set(), set(), set()))
+            messages.add(i)
+            block_senders.add(senders[i])
+            above.add(lines_of[i][content_of[i][-size - 1]].strip())
+
+    def recurs(found: tuple[set[int], set[str], set[str]], size: int) -> bool:
+        messages, block_senders, above = found
+        share = RECURRING_LINE_MIN_SHARE if size == 1 else RECURRING_MIN_SHARE
         # the same text above it in every message is one message copied (a template, a petition), not a footer
         return (len(messages) >= RECURRING_MIN_MESSAGES and len(block_senders) >= 2 and len(above) >= 2
                 and len(messages) >= share * len(texts))
 
     out = []
-    for text, (lines, content, keys) in zip(texts, tails):
-        sizes = [size for size in range(1, len(keys)) if recurs(keys[-size:])]
-        out.append("\n".join(lines[:content[-max(sizes)]]).rstrip() if sizes else text)
+    for index, text in enumerate(texts):
+        sizes = [size for size in range(1, len(last_keys[index]) + 1)
+                 if (found := stats.get(block(index, size))) and recurs(found, size)]
+        out.append("\n".join(lines_of[index][:content_of[index][-max(sizes)]]).rstrip() if sizes else text)
     return out
 
 
