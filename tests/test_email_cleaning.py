@@ -15,15 +15,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 EMAIL_CASES = json.loads((FIXTURES / "emails" / "cases.json").read_text(encoding="utf-8"))
 
 CUSTOMER_WORDS = "The new reconciliation screen is much faster, thank you. But the currency column is empty for EUR accounts."
+#: a bottom-posted list reply: the attribution heads the message, the signature is long, the list's footer ends it
 LIST_REPLY = (
     "From: Ruth Ellison <ruth@ellison.example>\nTo: ledgerly-users@lists.ledgerly.example\nSubject: Re: Version 5.1\n"
     "Date: Tue, 4 Aug 2026 09:00:00 +0000\nMessage-ID: <r1@ellison.example>\nContent-Type: text/plain; charset=utf-8\n\n"
-    f"{CUSTOMER_WORDS}\n\nOn Mon, 3 Aug 2026 at 10:15, Ledgerly Team <team@ledgerly.example> wrote:\n"
+    "On Mon, 3 Aug 2026 at 10:15, Ledgerly Team <team@ledgerly.example> wrote:\n"
     "> Version 5.1 is out, with a faster reconciliation screen.\n> Tell us what you think!\n\n"
-    "-- \nRuth Ellison\nBookkeeper, Ellison & Daughters\nNever miss a deadline again\n\n"
-    "---------------------------------------------------------------------\n"
-    "To unsubscribe, e-mail: users-unsubscribe@ledgerly.apache.example\n"
-    "For additional commands, e-mail: users-help@ledgerly.apache.example\n")
+    f"{CUSTOMER_WORDS}\n\n"
+    "-- \nRuth Ellison\nBookkeeper, Ellison & Daughters\n12 Mill Lane, Leeds\nNever miss a filing deadline again:\n"
+    "no fines, no stress, no panic\n\n"
+    "_______________________________________________\nLedgerly-users mailing list\n"
+    "Ledgerly-users@lists.ledgerly.example\nhttps://lists.ledgerly.example/mailman/listinfo/ledgerly-users\n")
 
 
 @pytest.mark.parametrize("category", ["attribution", "quotes", "signature", "list footer", "over-removal guard"])
