@@ -2,7 +2,7 @@
 
 Run by hand from the repository root:
 
-    python benchmarks/email_cleaning.py                 # this checkout against the branch's base (main)
+    python benchmarks/email_cleaning.py                 # this checkout against a9194c7, before this work
     python benchmarks/email_cleaning.py --before HEAD~2 # against any revision's feedback/clean.py
     python benchmarks/email_cleaning.py --cases         # also list each case whose text differs from its label
 

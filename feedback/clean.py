@@ -282,11 +282,12 @@ def split_message(text: str) -> tuple[str, str]:
         footer = text[footer_at:].strip()
         text = text[:footer_at]
     signature_at = len(removed)
-    match = _QUOTE_START.search(text)
-    if match and text[:match.start()].strip() and not (match.group("attribution")
-                                                      and _is_interleaved(text[match.end():])):
-        removed.append(text[match.start():].strip())
-        text = text[:match.start()]
+    for match in _QUOTE_START.finditer(text):
+        # the first start below some text, unless it is an attribution answered inline
+        if text[:match.start()].strip() and not (match.group("attribution") and _is_interleaved(text[match.end():])):
+            removed.append(text[match.start():].strip())
+            text = text[:match.start()]
+            break
     if ">" in text:
         text, quoted = _cut_quoted_lines(text)
         removed.append(quoted)
