@@ -31,24 +31,34 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
+        self._quote_depth = 0
+
+    def _line_break(self) -> str:
+        # every line of a blockquote is quoted, as a plain-text client would mark it, so a reply written
+        # between quoted paragraphs is told from them
+        return "\n" + "> " * self._quote_depth
 
     def handle_starttag(self, tag, attrs):
         if tag in ("script", "style", "head"):
             self._skip += 1
         elif tag == "blockquote":
-            self.parts.append("\n> ")
+            self._quote_depth += 1
+            self.parts.append(self._line_break())
         elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
+            self.parts.append(self._line_break())
 
     def handle_endtag(self, tag):
         if tag in ("script", "style", "head"):
             self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS:
+        elif tag == "blockquote":
+            self._quote_depth = max(0, self._quote_depth - 1)
             self.parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(self._line_break())
 
     def handle_data(self, data):
         if not self._skip:
-            self.parts.append(data)
+            self.parts.append(data.replace("\n", self._line_break()) if self._quote_depth else data)
 
 
 def html_to_text(text: str) -> str:
@@ -69,32 +79,73 @@ def html_to_text(text: str) -> str:
 
 # ------------------------------------------------------------------------------------------- replies, signatures
 
-#: the attribution line of a quoted reply, in the languages customers most often write; mail clients wrap long ones,
-#: so it may run over two lines ("On Mon, ... Support <\nhelp@x.example> wrote:")
+#: the verbs of an attribution line ("... wrote:"), in the languages customers most often write; never after "I" or
+#: "we" ("On 3 August I wrote:" is the customer quoting themselves). German, Dutch, Swedish and Polish name the
+#: sender after the verb, so the line may wrap there
+_WROTE = (r"(?<!\bI )(?<!\bwe )(?:wrote|writes|a\s+écrit|escribió|ha\s+scritto|escreveu"
+          r"|(?:schrieb|schreef|skrev|napisał)[^\n]*(?:\n[^\n]{0,200}?)?)\s*:[ \t]*$")
+#: the attribution line of a quoted reply ("On <date>, <name> wrote:"). Mail clients always put the date in, and
+#: set the sender off with a comma or give an address, so both are required ("On Monday I wrote:", "On 3 Aug 2026
+#: your system wrote:" are a customer's sentences); they wrap long ones over up to three lines, and a wrapped line
+#: never ends a sentence, so "On 3 Aug I called.\nYour agent wrote:" is not one
 _ATTRIBUTION = (
-    r"(?:On|Am|Le|El|Il|Op|Em|Den|W dniu)\s[^\n]{4,200}?(?:\n[^\n]{0,200}?)?"
-    r"(?:wrote|schrieb[^\n]*|a écrit|escribió|ha scritto|schreef[^\n]*|escreveu|skrev[^\n]*|napisał[^\n]*)\s*:\s*$"
+    r"(?:On|Am|Le|El|Il|Op|Em|Den|W dniu)\s(?=[^\n]*\d)(?=[^\n]*[,<@]|[^\n]*\n[^\n]*[<@])"
+    r"[^\n]{4,200}?(?:(?<![.!?])\n[^\n]{0,200}?){0,2}" + _WROTE
 )
+#: an attribution without a date ("Jane Doe <jane@x.example> wrote:", "Quoting Jane:", mutt's
+#: "* Jane <j@x.example> [2026-08-03 10:00]:"): one only when quoted lines follow it
+_NAMED_ATTRIBUTION = re.compile(
+    r"^(?:" + _ATTRIBUTION
+    + r"|(?![ \t]*>)[^\n]{1,120}?" + _WROTE
+    + r"|Quoting [^\n]{1,120}:[ \t]*$|\* [^\n]{1,120}\[[^\n]*\d[^\n]*\]:[ \t]*$)",
+    re.I | re.M)
 #: where a quoted earlier message starts: everything from here on is the thread, not the new message
 _QUOTE_START = re.compile(
     r"^(?:"
-    + _ATTRIBUTION +                                            # Gmail / Apple Mail / Thunderbird
+    r"(?P<attribution>" + _ATTRIBUTION + r")"                  # Gmail / Apple Mail / Thunderbird
     r"|-{2,}\s*Original Message\s*-{2,}"                        # Outlook (old)
     r"|-{2,}\s*Forwarded message\s*-{2,}"                       # Gmail forward
     r"|Begin forwarded message:"                                # Apple Mail forward
-    r"|From:\s.+\n(?:.*\n){0,2}?(?:Sent|Date):\s"               # Outlook header block
+    r"|(?:From|Von|De|Van|Da) ?:\s.+\n(?:.*\n){0,2}?"           # Outlook header block, as localised
+    r"(?:Sent|Date|Gesendet|Datum|Envoyé|Verzonden|Enviado|Inviato|Data) ?:\s"
     r"|_{10,}\s*$"                                              # Outlook separator line
     r")",
     re.I | re.M,
 )
 #: a quoted line: ">" then a space, another ">" or the end of the line (so ">50% of the time" is not a quote)
 _QUOTED_LINE = re.compile(r"^[ \t]*>(?:[ \t>].*)?$\n?", re.M)
+#: a line quoted without a space (">Did it work?"): a quote only beside another quoted line or under an
+#: attribution, as a lone ">Settings" or ">5s" line may be the customer's own; digits, "=", "<" and "-" after the
+#: ">" read as a comparison or an arrow
+_LOOSE_QUOTED_LINE = re.compile(r"[ \t]*>[^\s\d=<>-]")
+#: a mailing list's footer, which the list server appends below every message: Apache/ezmlm ("To unsubscribe,
+#: e-mail: ...-unsubscribe@..."), majordomo, Mailman 2 and 3, Google Groups, Groups.io, Discourse. Each start needs
+#: the list software's wording and an address or a link, so "To unsubscribe I wrote to help@x.example" stays; the
+#: separator line above it goes with it
+_LIST_FOOTER = re.compile(
+    r"^(?:_{10,}[ \t]*\n[^\n]{1,80} mailing list\b"
+    r"|(?:(?:-- ?|[-_=*~]{3,}|(?:-=){3,}-?)[ \t]*\n(?:[ \t]*\n)?)?"
+    r"(?:To unsubscribe(?: from (?:this|these) (?:group|list|e-?mails|messages|notifications)[^\n,:]{0,60})?[,:]?\s+"
+    r"(?:e-?mail|send|\[?click)\b[^\n]*(?:\n[^\n]*)?(?:@|https?://|mailto:)"
+    r"|\[?Visit Topic\]?\(?https?://[^\n]*reply to this email"
+    r"|For additional commands, e-?mail:"
+    r"|You received this (?:message|topic) because you are subscribed to the Google Groups"
+    r"|[^\n]{1,80} mailing list -- [^\s@]+@\S+[ \t]*$"
+    r"|[^\n]*/mailman/listinfo/"
+    r"|Unsubscribe:[ \t]*<?(?:https?://|mailto:)"
+    r"|Groups\.io Links:))",
+    re.I | re.M)
+#: words one of the footers above has, looked for first so a text without any is not searched line by line
+_LIST_FOOTER_HINTS = ("nsubscribe", "dditional commands", "oogle Groups", "ailing list", "/mailman/", "roups.io",
+                      "Visit Topic")
+#: a list footer is a few lines at the very end: one that starts further up is the customer quoting a footer
+FOOTER_MAX_LINES = 12
 #: a mail client's footer: these lines are never the customer's words
 _CLIENT_FOOTER = (r"(?:Sent (?:from|via|with) (?:my |the )?(?:iPhone|iPad|Android|Galaxy|Samsung|BlackBerry|Huawei|Pixel|"
                   r"Xiaomi|mobile|phone|smartphone|tablet|Yahoo Mail|Mail for Windows|Outlook|AOL|Gmail|Proton ?Mail|\w+ device)\b"
                   r"|Sent from my \w+|Get Outlook for \w+)")
-#: unmistakable signature starts: may stand anywhere in the last lines, even first
-_SIGNATURE_MARK = re.compile(r"^(?:--\s*$|" + _CLIENT_FOOTER + ")", re.I)
+#: unmistakable signature starts: may stand anywhere in the last lines, even first ("--" lines: _signature_start)
+_SIGNATURE_MARK = re.compile(_CLIENT_FOOTER, re.I)
 #: sign-offs: a signature only after some message text, so a lone "Thanks," is not cut
 _SIGNATURE_START = re.compile(
     r"^(?:(?:Best|Kind|Warm|Warmest|Many)?\s*regards[,.!]?\s*$"
@@ -107,6 +158,8 @@ _SIGNATURE_START = re.compile(
 )
 #: lines after a sign-off are a signature block only when each is at most this long (a name, a title, a phone)
 SIGNATURE_LINE_MAX = 80
+#: a postscript below a sign-off is more of the customer's message, not a signature
+_POSTSCRIPT = re.compile(r"\s*P\.? ?S\.?\b", re.I)
 _DISCLAIMER = re.compile(
     r"^(?:CONFIDENTIALITY|DISCLAIMER|IMPORTANT NOTICE|LEGAL NOTICE"
     r"|(?:This|The information in this|The information contained in this) (?:e-?mail|message|communication)"
@@ -119,47 +172,136 @@ _BANNER = re.compile(r"\A\s*(?:\[?EXTERNAL(?: E-?MAIL)?\]?:?|CAUTION:|WARNING:)[
                      r"|\A\s*\[EXTERNAL\]\s*", re.I)
 #: a signature is only looked for this close to the end, so "thanks," in the middle of a message survives
 SIGNATURE_TAIL_LINES = 8
+#: a bare "--" line further up starts a signature when at most this many short lines follow it (a name, a title,
+#: an address, phones: corporate blocks run to a dozen lines); "--" above paragraphs is the customer's divider
+SIGNATURE_MAX_LINES = 15
+
+
+def _list_footer_start(text: str) -> int | None:
+    """Where a mailing list's footer starts, when one ends the text."""
+    for match in _LIST_FOOTER.finditer(text):
+        if text.count("\n", match.start()) <= FOOTER_MAX_LINES:
+            return match.start()
+    return None
+
+
+def _quoted_reply_follows(lines: list[str], start: int) -> bool:
+    """Whether the first non-blank line from ``start`` on (at most one blank line skipped) is quoted."""
+    for line in lines[start:start + 2]:
+        if line.strip():
+            return bool(_QUOTED_LINE.match(line) or _LOOSE_QUOTED_LINE.match(line))
+    return False
+
+
+def _is_interleaved(after_attribution: str) -> bool:
+    """Whether the text after an attribution answers it inline: quoted lines with the customer's own lines
+    among or after them, rather than a quoted history that runs to the end."""
+    lines = after_attribution.split("\n")[1:]
+    if not _quoted_reply_follows(lines, 0):
+        return False
+    return any(line.strip() and not _QUOTED_LINE.match(line) and not _LOOSE_QUOTED_LINE.match(line)
+               for line in lines)
+
+
+def _cut_quoted_lines(text: str) -> tuple[str, str]:
+    """Remove ``>`` quoted lines and the attribution lines above them: the text left and the lines removed."""
+    lines = text.split("\n")
+    drop = [bool(_QUOTED_LINE.match(line)) for line in lines]
+    under_attribution = set()
+    for match in _NAMED_ATTRIBUTION.finditer(text):
+        first = text.count("\n", 0, match.start())
+        last = first + match.group().count("\n")
+        if _quoted_reply_follows(lines, last + 1):
+            drop[first:last + 1] = [True] * (last + 1 - first)
+            under_attribution.update((last + 1, last + 2))
+    loose = [not drop[i] and bool(_LOOSE_QUOTED_LINE.match(line)) for i, line in enumerate(lines)]
+    for i, is_loose in enumerate(loose):
+        if is_loose:
+            beside = [j for j in (i - 1, i + 1) if 0 <= j < len(lines)]
+            # a neighbour counts when it is itself quoted, not when it is an attribution line
+            drop[i] = (i in under_attribution or any(loose[j] or _QUOTED_LINE.match(lines[j]) for j in beside))
+    if not any(drop):
+        return text, ""
+    kept = "\n".join(line for line, dropped in zip(lines, drop) if not dropped)
+    removed = "\n".join(line for line, dropped in zip(lines, drop) if dropped)
+    return kept, removed.strip()
+
+
+def _signature_start(lines: list[str], has_separator: bool = True) -> int | None:
+    """Index of the line a signature starts at, if the message ends with one.
+
+    The standard separator ("-- " alone on a line, RFC 3676 section 4.3) starts one however far up it stands:
+    only a signature follows it; a bare "--" does when a short block follows (SIGNATURE_MAX_LINES). Sign-offs and
+    client footers count only near the end; the earliest start wins ("Kind regards,\nJane\n-- \nAcme").
+    ``has_separator``: False when no line can start with "--", which spares a scan of every line.
+    """
+    starts = []
+    separators = [i for i, line in enumerate(lines) if line.startswith("--") and line.strip() == "--"] \
+        if has_separator else []
+    for i in separators:
+        block = lines[i + 1:]
+        if lines[i] == "-- " or (len(block) <= SIGNATURE_MAX_LINES
+                                 and all(len(rest.strip()) <= SIGNATURE_LINE_MAX for rest in block)):
+            starts.append(i)
+            break
+    for i in range(max(0, len(lines) - SIGNATURE_TAIL_LINES), len(lines)):
+        line = lines[i].strip()
+        if _SIGNATURE_MARK.match(line) or (
+                _SIGNATURE_START.match(line) and any(previous.strip() for previous in lines[:i])
+                and all(len(rest.strip()) <= SIGNATURE_LINE_MAX and not _POSTSCRIPT.match(rest)
+                        for rest in lines[i + 1:])):
+            starts.append(i)
+            break
+    return min(starts, default=None)
 
 
 def split_message(text: str) -> tuple[str, str]:
-    """Split a message body into the customer's new words and what was removed (quotes, signature, disclaimer).
+    """Split a message body into the customer's new words and what was removed (quotes, signature, disclaimer,
+    a mailing list's footer).
 
     Removed parts are returned in the order they appeared; quoted text (a reply's history) goes entirely,
-    so a thread's earlier messages are not counted again in each reply.
+    so a thread's earlier messages are not counted again in each reply. A reply written between the quoted
+    lines keeps its own lines.
 
     >>> split_message("Still broken.\\n\\nOn Mon, 3 Aug 2026, Support <s@x.example> wrote:\\n> Did it work?")
     ('Still broken.', 'On Mon, 3 Aug 2026, Support <s@x.example> wrote:\\n> Did it work?')
     >>> split_message("Refund please.\\n--\\nJane Doe\\nAcme Ltd")
     ('Refund please.', '--\\nJane Doe\\nAcme Ltd')
+    >>> split_message("On 3 Aug 2026, Support <s@x.example> wrote:\\n>Did it work?\\n>Any error?\\nNo, same error.")
+    ('No, same error.', 'On 3 Aug 2026, Support <s@x.example> wrote:\\n>Did it work?\\n>Any error?')
     """
     removed: list[str] = []
     banner = _BANNER.match(text)
     if banner and text[banner.end():].strip():
         removed.append(banner.group().strip())
         text = text[banner.end():]
+    footer = None
+    footer_at = _list_footer_start(text) if "\n" in text and any(hint in text for hint in _LIST_FOOTER_HINTS) \
+        else None
+    if footer_at is not None and text[:footer_at].strip():
+        footer = text[footer_at:].strip()
+        text = text[:footer_at]
     signature_at = len(removed)
-    match = _QUOTE_START.search(text)
-    if match and text[:match.start()].strip():
-        removed.append(text[match.start():].strip())
-        text = text[:match.start()]
-    quoted = _QUOTED_LINE.findall(text) if ">" in text else None
-    if quoted:
-        removed.append("".join(quoted).strip())
-        text = _QUOTED_LINE.sub("", text)
+    for match in _QUOTE_START.finditer(text):
+        # the first start below some text, unless it is an attribution answered inline
+        if text[:match.start()].strip() and not (match.group("attribution") and _is_interleaved(text[match.end():])):
+            removed.append(text[match.start():].strip())
+            text = text[:match.start()]
+            break
+    if ">" in text:
+        text, quoted = _cut_quoted_lines(text)
+        removed.append(quoted)
     match = _DISCLAIMER.search(text)
     if match and text[:match.start()].strip():
         removed.append(text[match.start():].strip())
         text = text[:match.start()]
     lines = text.rstrip().split("\n")
-    tail_start = max(0, len(lines) - SIGNATURE_TAIL_LINES)
-    for i in range(tail_start, len(lines)):
-        line = lines[i].strip()
-        block_after = all(len(rest.strip()) <= SIGNATURE_LINE_MAX for rest in lines[i + 1:])
-        has_text_before = any(previous.strip() for previous in lines[:i])
-        if _SIGNATURE_MARK.match(line) or (has_text_before and block_after and _SIGNATURE_START.match(line)):
-            removed.insert(signature_at, "\n".join(lines[i:]).strip())
-            lines = lines[:i]
-            break
+    start = _signature_start(lines, "--" in text)
+    if start is not None:
+        removed.insert(signature_at, "\n".join(lines[start:]).strip())
+        lines = lines[:start]
+    if footer:
+        removed.append(footer)
     return "\n".join(lines).strip(), "\n\n".join(r for r in removed if r)
 
 

@@ -29,6 +29,7 @@ import io
 import json
 import mailbox
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timezone
@@ -497,6 +498,87 @@ def _messages(path: Path) -> Iterator[tuple[str, email.message.Message]]:
         yield path.name, parse(path.read_bytes())
 
 
+#: a block of lines that ends this many messages of one source, sent by at least two different senders, is the
+#: source's boilerplate (a mailing list's footer, a gateway's notice), not anyone's words: a footer ends every
+#: message of its list, while a customer resending the same text is one sender
+RECURRING_MIN_MESSAGES = 3
+#: ... and ends at least this share of the source's messages, so a phrase a few customers happen to end with does
+#: not count in a large mailbox; a list whose messages are a fifth of a mailbox still has its footer found
+RECURRING_MIN_SHARE = 0.2
+#: a single recurring last line ("Thanks!", "Any ideas?") is more often a habit than boilerplate: it counts only when
+#: it ends at least this share of the messages
+RECURRING_LINE_MIN_SHARE = 0.5
+#: footers are a few lines; only this many last non-blank lines of each message are compared
+RECURRING_BLOCK_MAX_LINES = 15
+#: parts of a footer line that change from message to message (a link to the message, its number, an address)
+_LINK_OR_ADDRESS = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NUMBER = re.compile(r"\d+")
+
+
+def _boilerplate_key(line: str) -> str:
+    """A line as footers are compared: case, spacing, links, addresses and numbers folded."""
+    line = line.casefold()
+    if "@" in line or "://" in line:
+        line = _LINK_OR_ADDRESS.sub("0", line)
+    return " ".join(_NUMBER.sub("0", line).split())
+
+
+def strip_recurring_blocks(texts: list[str], senders: list[str]) -> list[str]:
+    """The texts without the block of last lines that recurs at the end of many of them (see RECURRING_MIN_MESSAGES).
+
+    Only the messages of one source are compared, so each is read beside its list's other messages. A block is
+    cut only where text stays above it, and only when that text differs between the messages; links, numbers and
+    addresses in the block may differ.
+
+    >>> footer = "\\n--\\nLedgerly Community\\nSettings: https://community.example/u/{}"
+    >>> texts = [f"Message {n}." + footer.format(n) for n in range(3)] + ["Thanks!"]
+    >>> strip_recurring_blocks(texts, ["a@x.example", "b@x.example", "a@x.example", "c@x.example"])
+    ['Message 0.', 'Message 1.', 'Message 2.', 'Thanks!']
+    """
+    if len(senders) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(senders)} senders")
+    lines_of = [text.split("\n") for text in texts]
+    content_of = [[i for i, line in enumerate(lines) if line.strip()] for lines in lines_of]
+    # a block must leave a line above it, and is at most RECURRING_BLOCK_MAX_LINES long
+    largest = [min(RECURRING_BLOCK_MAX_LINES, len(content) - 1) for content in content_of]
+    last_keys: list[list[str]] = [[] for _ in texts]  # each message's compared last lines, the last first
+
+    def block(index: int, size: int) -> tuple[str, ...]:
+        keys = last_keys[index]
+        while len(keys) < size:
+            keys.append(_boilerplate_key(lines_of[index][content_of[index][-len(keys) - 1]]))
+        return tuple(keys[:size])
+
+    # each block that ends enough messages: those messages, their senders, and the line above it in each (their
+    # own last words). A block of n lines can recur only where its last n-1 lines do, so each size looks only at
+    # the messages the size before kept: customers' own last lines drop out at once
+    stats: dict[tuple[str, ...], tuple[set[int], set[str], set[str]]] = {}
+    active = list(range(len(texts)))
+    for size in range(1, RECURRING_BLOCK_MAX_LINES + 1):
+        active = [i for i in active if largest[i] >= size]
+        counts = Counter(block(i, size) for i in active)
+        active = [i for i in active if counts[block(i, size)] >= RECURRING_MIN_MESSAGES]
+        for i in active:
+            messages, block_senders, above = stats.setdefault(block(i, size), (set(), set(), set()))
+            messages.add(i)
+            block_senders.add(senders[i])
+            above.add(lines_of[i][content_of[i][-size - 1]].strip())
+
+    def recurs(found: tuple[set[int], set[str], set[str]], size: int) -> bool:
+        messages, block_senders, above = found
+        share = RECURRING_LINE_MIN_SHARE if size == 1 else RECURRING_MIN_SHARE
+        # the same text above it in every message is one message copied (a template, a petition), not a footer
+        return (len(messages) >= RECURRING_MIN_MESSAGES and len(block_senders) >= 2 and len(above) >= 2
+                and len(messages) >= share * len(texts))
+
+    out = []
+    for index, text in enumerate(texts):
+        sizes = [size for size in range(1, len(last_keys[index]) + 1)
+                 if (found := stats.get(block(index, size))) and recurs(found, size)]
+        out.append("\n".join(lines_of[index][:content_of[index][-max(sizes)]]).rstrip() if sizes else text)
+    return out
+
+
 EMAIL_COLUMNS = ["feedback_id", "customer_id", "created_at", "channel", "subject", "text", "thread_id", "attachments"]
 
 
@@ -504,7 +586,8 @@ def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> p
     """Read a .eml file, a folder of .eml/.mbox files or an .mbox file: one row per message.
 
     ``text`` is the body as plain text (HTML converted; quotes and signatures are cut later by the cleaner,
-    which keeps them in ``removed_text``). ``customer_id`` is ``address_map[sender]`` when given (keys are
+    which keeps them in ``removed_text``), without a block of last lines that recurs across the messages read
+    (a mailing list's footer: :func:`strip_recurring_blocks`). ``customer_id`` is ``address_map[sender]`` when given (keys are
     lower-case addresses), else a stable pseudonym of the sender address. ``thread_id`` is the first
     Message-ID in References, else In-Reply-To, else the message's own Message-ID.
     """
@@ -512,7 +595,7 @@ def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> p
 
     path = Path(path)
     address_map = {k.strip().lower(): str(v) for k, v in (address_map or {}).items()}
-    rows = []
+    rows, senders = [], []
     for index, (source, msg) in enumerate(_messages(path)):
         body, attachments = _email_body(msg)
         sender = email.utils.parseaddr(str(msg.get("From", "") or ""))[1].strip().lower()
@@ -530,6 +613,9 @@ def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> p
             "thread_id": (refs or reply_to or [feedback_id])[0],
             "attachments": attachments,
         })
+        senders.append(sender)
+    for row, text in zip(rows, strip_recurring_blocks([row["text"] for row in rows], senders)):
+        row["text"] = text
     return pd.DataFrame(rows, columns=EMAIL_COLUMNS)
 
 
