@@ -219,7 +219,7 @@ def cmd_report(args) -> int:
 
     from .scale import RunStats, make_engine, stream_dataset
 
-    stats, engine = RunStats(), make_engine(args.engine, args.workers, args.scheduler)
+    stats, engine = RunStats(started=args.started), make_engine(args.engine, args.workers, args.scheduler)
     try:  # the per-row stages in chunks, on --workers cores or the Dask cluster (feedback/scale.py)
         result = stream_dataset(args.data, config, _load_themes(args.themes), args.sentiment_model, engine,
                                 preset=args.preset, strict=args.strict, quiet=args.quiet, stats=stats)
@@ -232,11 +232,11 @@ def cmd_report(args) -> int:
     start = perf_counter()
     out = write_report(result, args.out, args.templates)
     stats.add({"report": perf_counter() - start})
-    stats.wall_seconds += perf_counter() - start
     dataset = result.dataset
     _say(*summary_lines(result.feedback), *read_summary(dataset.feedback, dataset.encodings.get("feedback")),
          _themes_line(result.theme_model), f"wrote {out}")
     if not args.quiet:
+        stats.finish()
         _say(*stats.lines())
     return 0
 
@@ -254,7 +254,7 @@ def cmd_analyze(args) -> int:
     _output_file(out, "analyzed.parquet")
     chunks, encoding = read_chunks(args.file, config, text_column=args.text_column, id_column=args.id_column,
                                    preset=args.preset, strict=args.strict)
-    stats, engine = RunStats(), make_engine(args.engine, args.workers, args.scheduler)
+    stats, engine = RunStats(started=args.started), make_engine(args.engine, args.workers, args.scheduler)
     try:  # in chunks, on --workers cores or the Dask cluster; the export carries no raw personal data when redacting
         rows = analyze_stream(chunks, config, _load_themes(args.themes), args.sentiment_model, engine,
                               redact_output=config.redact_pii, quiet=args.quiet, stats=stats)
@@ -269,6 +269,7 @@ def cmd_analyze(args) -> int:
     _say(*summary_lines(frame), *read_summary(frame, encoding), _themes_line(stats.theme_model),
          f"wrote {out}")
     if not args.quiet:
+        stats.finish()
         _say(*stats.lines())
     return 0
 
@@ -742,8 +743,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # the run summary's wall time counts from here: the process's start when it is the command (no argv given),
+    # so starting Python and importing pandas count as `time feedback …` counts them
+    started = _process_started() if argv is None else time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     # the CLI prints a fit's caveats in its own summary ("themes: 0 (no themes: …)")
     warnings.filterwarnings("ignore", message=".*themes need at least")
     # `kill`, `timeout` and service managers stop a run with SIGTERM: unwind like Ctrl-C, so the spilled chunks
@@ -809,6 +814,19 @@ def _warning_printer(show_warning):
             show_warning(message, category, filename, lineno, file, line)
 
     return show
+
+
+def _process_started() -> float:
+    """When this process started, on the ``time.perf_counter`` clock (Linux: from /proc; elsewhere: now)."""
+    now = time.perf_counter()
+    try:
+        with open("/proc/self/stat") as fh:
+            # the fields after the command name, which may hold spaces, in ")"; starttime is field 22 of the line
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+    return now - max(age, 0.0)
 
 
 def _on_sigterm_exit():

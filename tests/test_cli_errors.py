@@ -1,14 +1,16 @@
-"""A user's mistake is one line on stderr and exit code 2, never a traceback.
+"""A user's mistake is one line on stderr and exit code 2, never a traceback; the run summary tells the truth.
 
 Every command that writes is run with a path it cannot write: under /proc (no one, root included, makes files
 there), under a regular file, and (when not root: chmod does not stop root) under a read-only folder.
 """
 import errno
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -228,3 +230,27 @@ def test_a_bad_since_names_the_option_the_value_and_the_format(command, ratings_
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == ["feedback: error: --since is not a date (got '2024-13-45'). "
                      "Fix: give the date as YYYY-MM-DD, e.g. --since 2024-01-31"]
+
+
+# ------------------------------------------------------------------------------------------ run summary
+
+def test_the_run_summary_counts_the_wall_time_of_the_whole_command(ratings_csv, tmp_path, capsys, monkeypatch):
+    """Time spent outside the per-row stream (here: a slow start reading the file) is in the summary."""
+    import feedback.scale
+
+    slow_start = 1.5
+    read_chunks = feedback.scale.read_chunks
+
+    def slow_read_chunks(*args, **kwargs):
+        time.sleep(slow_start)
+        return read_chunks(*args, **kwargs)
+
+    monkeypatch.setattr(feedback.scale, "read_chunks", slow_read_chunks)
+    started = time.perf_counter()
+    assert main(["analyze", str(ratings_csv), "--text-column", "comment", "--out", str(tmp_path / "o.csv"),
+                 "--workers", "1"]) == 0
+    elapsed = time.perf_counter() - started
+    summary = re.search(r"^4 rows in ([\d.]+) s wall time \(", capsys.readouterr().err, re.MULTILINE)
+    assert summary, "no run summary"
+    wall = float(summary.group(1))
+    assert slow_start <= wall and elapsed - 0.5 <= wall <= elapsed + 0.05
