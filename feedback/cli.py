@@ -126,6 +126,8 @@ def _output_file(out, example: str) -> Path:
     if out.is_dir():
         raise InputError("is a folder", path=out, fix=f"give --out a file name, e.g. {example}")
     _can_write_in(out.parent, out, "--out")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError("the file is read-only", path=out, fix="make it writable, or give --out another file name")
     return out
 
 

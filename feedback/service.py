@@ -406,22 +406,29 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
     return Guard(app, token, max_body_bytes)
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host:port`` for uvicorn to serve on, so that a bad or busy port is a one-line
-    :class:`ConfigError` before the service says it serves (and no other process can take the port in between)."""
+def listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """TCP sockets bound to ``host:port`` (each address the name has, as uvicorn would bind: ``localhost`` is
+    127.0.0.1 and ::1) for uvicorn to serve on, so that a bad or busy port is a one-line :class:`ConfigError`
+    before the service says it serves, and no other process can take the port in between."""
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ConfigError(f"--port {port} is not a TCP port. Fix: pass --port with a number from 1 to 65535, "
                           "e.g. --port 8000")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart need not wait out TIME_WAIT
+    sockets: list[socket.socket] = []
     try:
-        sock.bind((host, port))
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in dict.fromkeys(addresses):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart need not wait out TIME_WAIT
+            if family == socket.AF_INET6:  # as asyncio: :: must not take the IPv4 port a second socket binds
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.set_inheritable(True)
     except OSError as exc:
-        sock.close()
+        for sock in sockets:
+            sock.close()
         raise ConfigError(_bind_failure(host, port, exc)) from None
-    sock.set_inheritable(True)
-    return sock
+    return sockets
 
 
 def _bind_failure(host: str, port: int, exc: OSError) -> str:
@@ -445,7 +452,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, theme_model_dir: str | Path
     import uvicorn
 
     token = resolve_token(host, token)
-    sock = listening_socket(host, port)
+    sockets = listening_sockets(host, port)
     try:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         app = create_app(theme_model_dir, token)
@@ -456,8 +463,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, theme_model_dir: str | Path
         print(f"feedback: serving on http://{shown}:{port}/ (token {'required' if token else 'off: loopback only'}); "
               "Ctrl-C stops", file=sys.stderr, flush=True)
         try:
-            server.run(sockets=[sock])
+            server.run(sockets=sockets)
         except KeyboardInterrupt:  # Ctrl-C is how the service is meant to stop
             pass
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()

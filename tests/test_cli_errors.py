@@ -123,6 +123,17 @@ def test_an_unwritable_path_is_one_line_and_exit_2(command, kind, data, tmp_path
     assert "Fix: " in lines[0]
 
 
+def test_a_read_only_output_file_is_refused_before_the_work(data, tmp_path, capsys, no_work):
+    out = tmp_path / "report.html"
+    out.write_text("an earlier report\n")
+    out.chmod(0o444)
+    if os.access(out, os.W_OK):
+        pytest.skip("root writes a read-only file")
+    assert main(["report", str(data / "sample"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (f"feedback: error: {out}: the file is read-only. "
+                                               "Fix: make it writable, or give --out another file name")
+
+
 @pytest.mark.parametrize("command", sorted(DB_READERS))
 def test_a_workspace_that_cannot_be_there_is_one_line(command, data, capsys):
     code = main(_arguments(DB_READERS[command], NOWHERE, data))
