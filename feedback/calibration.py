@@ -423,13 +423,14 @@ def model_hash(model: SentimentCalibrator) -> str:
 def read_labelled(path: str | Path, label_column: str, text_column: str = "text", label_kind: str = "auto"
                   ) -> tuple[list[str], list[str], int]:
     """Read a labelled file: texts, labels, and how many rows were skipped for a blank label."""
-    from .ingest import read_table
+    from .ingest import read_table, warn_if_numbers_only
 
     frame, _ = read_table(path)
     for column, option in ((text_column, "--text-column"), (label_column, "--label-column")):
         if column not in frame.columns:
             raise InputError(f"no column {column!r}", path=path, column=column,
                              fix=f"pass {option} with one of: {', '.join(map(str, frame.columns))}")
+    warn_if_numbers_only(frame[text_column].dropna(), path, text_column)
     labels = labels_from_column(frame[label_column], label_column, label_kind, path)
     keep = labels.notna()
     texts = frame.loc[keep, text_column].astype(str).tolist()

@@ -6,7 +6,9 @@ the fix), 1 an unexpected failure (a bug: the traceback is shown so it can be re
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import FeedbackError, InputError
+from .errors import FeedbackError, InputError, InputWarning
 from .schema import SCORE_RANGES
 
 
@@ -26,6 +28,12 @@ def _config(args):
 
     overrides = {k: getattr(args, k, None) for k in ("period", "since", "until", "n_themes", "seed", "embeddings",
                                                       "taxonomy")}
+    if overrides["since"] is not None or overrides["until"] is not None:
+        from .ingest import window_bound
+
+        for option in ("since", "until"):  # before any work: the window is applied after the data is read
+            if overrides[option] is not None:
+                window_bound(f"--{option}", overrides[option])
     config = Config.build(getattr(args, "config", None), **overrides)
     if getattr(args, "text_column", None) and args.command in ("report", "add"):
         config.columns = {**config.columns, "text": args.text_column}  # the option wins over the config file
@@ -85,11 +93,39 @@ def _no_file_in_the_way(folder: Path, fix: str) -> None:
         raise InputError("a file, not a folder to write into", path=taken, fix=fix)
 
 
-def _out_folder(out, example: str) -> Path:
+def _can_write_in(folder: Path, path, option: str) -> None:
+    """Refuse ``path`` unless a file can be made in ``folder`` or, when ``folder`` does not exist yet, in the
+    nearest folder above it (where it would be made). Nothing is left behind: a command whose input turns out
+    bad must not leave empty folders."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    try:
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as exc:
+        raise InputError(f"cannot write there ({exc.strerror or exc})", path=path,
+                         fix=f"give {option} a path in a folder you can write to") from None
+
+
+def _out_folder(out, example: str, option: str = "--out") -> Path:
     """The folder a command writes into, checked before any work (a fit can take minutes)."""
     folder = Path(out)
     _no_file_in_the_way(folder, f"name a new or existing folder, e.g. {example}")
+    _can_write_in(folder, folder, option)
     return folder
+
+
+def _workspace_to_write(db, create: bool = False) -> None:
+    """Refuse a workspace file that ``add`` (``create``: it may make the file), ``refit`` or ``rescore`` could not
+    change, before their work: they write the file, its journal and its lock file next to it."""
+    db = Path(db)
+    if not create and not db.exists():
+        return  # the library says there is no such workspace, and how to make one
+    _no_file_in_the_way(db.parent, "give --db a file name in a folder, e.g. --db feedback.sqlite")
+    if db.is_dir():
+        raise InputError("is a folder, not a workspace file", path=db, fix="give --db a file name such as feedback.sqlite")
+    _can_write_in(db.parent, db, "--db")
+    if db.exists() and not os.access(db, os.W_OK):
+        raise InputError("the workspace is read-only: nothing was changed", path=db,
+                         fix="make the file writable (or work on a copy)")
 
 
 def _output_file(out, example: str) -> Path:
@@ -99,12 +135,9 @@ def _output_file(out, example: str) -> Path:
     _no_file_in_the_way(out.parent, f"name a file in a folder, e.g. {example}")
     if out.is_dir():
         raise InputError("is a folder", path=out, fix=f"give --out a file name, e.g. {example}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out.parent).close()
-    except OSError as exc:
-        raise InputError(f"cannot write there ({exc.strerror or exc})", path=out,
-                         fix="choose a folder you can write to") from None
+    _can_write_in(out.parent, out, "--out")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError("the file is read-only", path=out, fix="make it writable, or give --out another file name")
     return out
 
 
@@ -139,6 +172,7 @@ def _stored_result(args, config):
 def cmd_add(args) -> int:
     from .workspace import add
 
+    _workspace_to_write(args.db, create=True)
     result = add(args.db, args.data, _config(args), keep_raw=args.keep_raw, theme_model=_load_themes(args.themes),
                  scorer=_load_scorer(args), preset=args.preset, strict=args.strict, progress=_say)
     print("\n".join(result.lines()))
@@ -156,6 +190,7 @@ def cmd_db_info(args) -> int:
 def cmd_db_rescore(args) -> int:
     from .workspace import rescore
 
+    _workspace_to_write(args.db)
     rows, identity = rescore(args.db, _load_scorer(args), progress=_say)
     print(f"{rows} rows scored again ({identity}) and tagged again with the stored theme model")
     return 0
@@ -164,7 +199,7 @@ def cmd_db_rescore(args) -> int:
 def cmd_db_export(args) -> int:
     from .workspace import export_parquet
 
-    for path in export_parquet(args.db, _out_folder(args.dir, "`feedback db export parquet_export`")):
+    for path in export_parquet(args.db, _out_folder(args.dir, "`feedback db export parquet_export`", "DIR")):
         print(path)
     return 0
 
@@ -172,6 +207,7 @@ def cmd_db_export(args) -> int:
 def cmd_themes_refit(args) -> int:
     from .workspace import refit
 
+    _workspace_to_write(args.db)
     print("\n".join(refit(args.db, _config(args), progress=_say, scorer=_load_scorer(args)).lines()))
     return 0
 
@@ -182,6 +218,7 @@ def cmd_report(args) -> int:
 
     _data_or_db(args)
     config = _config(args)
+    _output_file(args.out, "report.html")
     if args.db:
         from .workspace import RESCORE_HINT
 
@@ -194,8 +231,7 @@ def cmd_report(args) -> int:
 
     from .scale import RunStats, make_engine, stream_dataset
 
-    _output_file(args.out, "report.html")
-    stats, engine = RunStats(), make_engine(args.engine, args.workers, args.scheduler)
+    stats, engine = RunStats(started=args.started), make_engine(args.engine, args.workers, args.scheduler)
     try:  # the per-row stages in chunks, on --workers cores or the Dask cluster (feedback/scale.py)
         result = stream_dataset(args.data, config, _load_themes(args.themes), args.sentiment_model, engine,
                                 preset=args.preset, strict=args.strict, quiet=args.quiet, stats=stats)
@@ -208,11 +244,11 @@ def cmd_report(args) -> int:
     start = perf_counter()
     out = write_report(result, args.out, args.templates)
     stats.add({"report": perf_counter() - start})
-    stats.wall_seconds += perf_counter() - start
     dataset = result.dataset
     _say(*summary_lines(result.feedback), *read_summary(dataset.feedback, dataset.encodings.get("feedback")),
          _themes_line(result.theme_model), f"wrote {out}")
     if not args.quiet:
+        stats.finish()
         _say(*stats.lines())
     return 0
 
@@ -230,8 +266,8 @@ def cmd_analyze(args) -> int:
     _output_file(out, "analyzed.parquet")
     chunks, encoding = read_chunks(args.file, config, text_column=args.text_column, id_column=args.id_column,
                                    preset=args.preset, strict=args.strict, keep_input=True)
-    stats, engine = RunStats(), make_engine(args.engine, args.workers, args.scheduler)
-    try:  # in chunks, on --workers cores or the Dask cluster; the export carries no raw personal data when redacting
+    stats, engine = RunStats(started=args.started), make_engine(args.engine, args.workers, args.scheduler)
+    try:  # in chunks, on --workers cores or the Dask cluster; what analyze adds carries no raw personal data when redacting
         rows = analyze_stream(chunks, config, _load_themes(args.themes), args.sentiment_model, engine,
                               redact_output=config.redact_pii, quiet=args.quiet, stats=stats)
         write_chunks((export_frame(chunk, ids_from_input=stats.attrs.get("id_column") is not None) for chunk in rows),
@@ -246,6 +282,7 @@ def cmd_analyze(args) -> int:
     _say(*summary_lines(frame), *read_summary(frame, encoding), _themes_line(stats.theme_model),
          f"wrote {out}")
     if not args.quiet:
+        stats.finish()
         _say(*stats.lines())
     return 0
 
@@ -709,19 +746,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # the run summary's wall time counts from here: the process's start when it is the command (no argv given),
+    # so starting Python and importing pandas count as `time feedback …` counts them
+    started = _process_started() if argv is None else time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     # the CLI prints a fit's caveats in its own summary ("themes: 0 (no themes: …)")
     warnings.filterwarnings("ignore", message=".*themes need at least")
     # `kill`, `timeout` and service managers stop a run with SIGTERM: unwind like Ctrl-C, so the spilled chunks
     # (raw text) and the half-written OUT.part are removed and the worker processes stopped
     terminate = _on_sigterm_exit() if threading.current_thread() is threading.main_thread() else None
+    show_warning, warnings.showwarning = warnings.showwarning, _warning_printer(warnings.showwarning)
     try:
         return args.func(args)
-    except IsADirectoryError as exc:
-        print(f"feedback: error: {exc.filename} is a folder; fix: give --out a file name such as report.html",
-              file=sys.stderr)
-        return 2
     except FeedbackError as exc:
         print(f"feedback: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -729,9 +767,69 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        error = _user_path_error(exc, args)
+        if error is None:  # not about a path the user gave: a bug to report, with its traceback
+            raise
+        print(f"feedback: error: {error}", file=sys.stderr)
+        return error.exit_code
     finally:
+        warnings.showwarning = show_warning
         if terminate is not None:
             signal.signal(signal.SIGTERM, terminate)
+
+
+#: what to do about an OSError on a path the user gave, by errno; {option} is the option that named the path
+PATH_ERROR_FIXES = {
+    errno.ENOENT: "check the path given to {option}",
+    errno.EACCES: "give {option} a path you have permission to use",
+    errno.EPERM: "give {option} a path you have permission to use",
+    errno.EROFS: "give {option} a path on a disk that is not read-only",
+    errno.EISDIR: "give {option} a file name, not a folder",
+    errno.ENOTDIR: "part of the path given to {option} is a file, not a folder: give it a path of folders",
+    errno.ENOSPC: "free disk space, or give {option} a path on another disk",
+    errno.EDQUOT: "free disk space, or give {option} a path on another disk",
+}
+#: how the help names the positional arguments that hold paths
+POSITIONAL_NAMES = {"data": "DATA", "file": "FILE", "dir": "DIR", "model_dir": "MODEL_DIR"}
+
+
+def _user_path_error(exc: OSError, args) -> InputError | None:
+    """A one-line error for an OSError on a path the user gave (or a file made from it: OUT.part, DB.lock, a file
+    in --out DIR), naming the path and the option; None for any other OSError, which is a bug."""
+    if exc.filename is None:
+        return None
+    failed = os.path.abspath(os.fsdecode(exc.filename))
+    for name, value in vars(args).items():
+        if isinstance(value, str) and value and failed.startswith(os.path.abspath(value)):
+            option = POSITIONAL_NAMES.get(name, "--" + name.replace("_", "-"))
+            fix = PATH_ERROR_FIXES.get(exc.errno, "check the path given to {option}").format(option=option)
+            return InputError(exc.strerror or type(exc).__name__, path=os.fsdecode(exc.filename), fix=fix)
+    return None
+
+
+def _warning_printer(show_warning):
+    """warnings.showwarning that prints feedback's InputWarning as one line, and any other warning as before."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, InputWarning):
+            print(f"feedback: warning: {message}", file=sys.stderr)
+        else:
+            show_warning(message, category, filename, lineno, file, line)
+
+    return show
+
+
+def _process_started() -> float:
+    """When this process started, on the ``time.perf_counter`` clock (Linux: from /proc; elsewhere: now)."""
+    now = time.perf_counter()
+    try:
+        with open("/proc/self/stat") as fh:
+            # the fields after the command name, which may hold spaces, in ")"; starttime is field 22 of the line
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+    return now - max(age, 0.0)
 
 
 def _on_sigterm_exit():

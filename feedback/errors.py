@@ -55,3 +55,7 @@ class ConfigError(FeedbackError, ValueError):
 
 class ModelError(FeedbackError):
     """A saved model folder is missing, incomplete or from an incompatible version."""
+
+
+class InputWarning(UserWarning):
+    """Input that is used as given but is probably not what the user meant; the CLI prints it as one line."""

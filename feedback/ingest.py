@@ -29,6 +29,7 @@ import io
 import json
 import mailbox
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,8 +41,8 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .errors import InputError
 from .columns import FoundColumns, find_columns
+from .errors import InputError, InputWarning
 from .presets import PRESETS, detect_preset, get_preset, preset_mapping
 from .schema import FEEDBACK_OPTIONAL, FEEDBACK_REQUIRED, INPUT_PREFIX, SCORE_RANGES
 
@@ -731,6 +732,22 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "").astype(str)
 
 
+def warn_if_numbers_only(texts: pd.Series, path: Path | str, column: str, option: str = "--text-column") -> None:
+    """Warn (:class:`InputWarning`) when the column read as the feedback text holds only numbers: a score column
+    named as the text by mistake would otherwise be analyzed as words, with neutral sentiment and no themes."""
+    def filled(values: pd.Series) -> pd.Series:
+        values = values.astype(str).str.strip()
+        return values[values != ""]
+
+    first = filled(texts.head(1000))
+    if len(first) and pd.to_numeric(first, errors="coerce").isna().any():  # words early on: most columns stop here
+        return
+    every = filled(texts)
+    if len(every) and pd.to_numeric(every, errors="coerce").notna().all():
+        warnings.warn(f"{path}, column {column!r}: holds only numbers, yet it is read as the feedback text. "
+                      f"Fix: pass {option} with the column that holds the written comments", InputWarning, stacklevel=2)
+
+
 # --------------------------------------------------------------------------------------------- tables
 
 def _choose_preset(frame: pd.DataFrame, preset: str | None, user_mapping: dict[str, str]) -> str | None:
@@ -806,6 +823,7 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     issues = pd.Series([""] * n, index=frame.index, dtype=object)
     frame["text"], repaired = repair_mojibake(_as_text(frame["text"]))
     frame["text"] = _as_text(frame["text"])
+    warn_if_numbers_only(frame["text"], path, origins.get("text", "text"))
     if "feedback_id" not in frame.columns:
         frame["feedback_id"] = [f"row{i}" for i in positions]
     frame["feedback_id"] = _as_text(frame["feedback_id"])
@@ -1079,20 +1097,26 @@ def find_sources(data: Path) -> dict[str, Path]:
     return sources
 
 
+def window_bound(option: str, value) -> pd.Timestamp:
+    """The date ``--since`` or ``--until`` gives; an InputError naming the option and the value when it is no date."""
+    try:
+        bound = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        bound = pd.NaT
+    if pd.isna(bound):
+        raise InputError(f"{option} is not a date", value=value,
+                         fix=f"give the date as YYYY-MM-DD, e.g. {option} 2024-01-31")
+    return bound
+
+
 def _apply_date_window(dataset: Dataset, config: Config) -> None:
     """Flag rows outside ``--since``/``--until`` as ``outside_period``.
 
     The window wins over any other flag (an empty text written before ``--since`` is outside the report, not an
     empty row of it), so that every count and KPI of the report covers the window only.
     """
-    bounds = {}
-    for name, bound in (("--since", config.since), ("--until", config.until)):
-        if bound is None:
-            continue
-        try:
-            bounds[name] = pd.Timestamp(bound)
-        except ValueError:
-            raise InputError(f"not a date: {bound!r}", column=name, fix="use YYYY-MM-DD for --since and --until") from None
+    bounds = {name: window_bound(name, bound) for name, bound in (("--since", config.since), ("--until", config.until))
+              if bound is not None}
     if len(bounds) == 2 and bounds["--since"] > bounds["--until"]:
         raise InputError(f"--since {config.since} is after --until {config.until}: the window holds no day",
                          fix="swap the two dates")

@@ -447,7 +447,8 @@ def make_engine(engine: str = "local", workers: int | None = None, scheduler=Non
 @dataclass
 class RunStats:
     """What a streamed run did: rows, quality counts, seconds per stage (worker stages: CPU seconds summed over
-    workers) and wall time."""
+    workers) and wall time: from ``started`` (``time.perf_counter()``; the CLI passes the start of the command, so
+    reading, fitting and writing the report all count) to :meth:`finish`."""
 
     rows: int = 0
     workers: int = 1
@@ -455,6 +456,7 @@ class RunStats:
     stage_seconds: dict = field(default_factory=dict)
     issues: Counter = field(default_factory=Counter)
     wall_seconds: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
     #: the reader's attrs of the first chunk (preset, encoding) and the rows repaired from mojibake
     attrs: dict = field(default_factory=dict)
     repaired: int = 0
@@ -464,6 +466,10 @@ class RunStats:
     def add(self, timings: dict) -> None:
         for stage, seconds in timings.items():
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+
+    def finish(self) -> None:
+        """Set the wall time: the seconds from ``started`` until now."""
+        self.wall_seconds = time.perf_counter() - self.started
 
     def summary_frame(self) -> pd.DataFrame:
         """A stand-in frame with every row's quality_issue and the reader's attrs, for ``summary_lines`` and
@@ -476,7 +482,7 @@ class RunStats:
     def lines(self) -> list[str]:
         """The final summary: rows/s overall, then seconds and rows/s per stage."""
         rate = self.rows / self.wall_seconds if self.wall_seconds else 0.0
-        out = [f"{self.rows:,} rows in {self.wall_seconds:.1f} s ({rate:,.0f} rows/s), engine {self.engine}, "
+        out = [f"{self.rows:,} rows in {self.wall_seconds:.1f} s wall time ({rate:,.0f} rows/s), engine {self.engine}, "
                f"{self.workers} worker{'s' if self.workers != 1 else ''}; per stage (seconds; clean, sentiment, theme "
                "fit, tagging and redact: CPU seconds summed over workers, the fit running next to the sentiment):"]
         order = [s for s in STAGES if s in self.stage_seconds] + \
@@ -525,7 +531,6 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
     own_engine = engine is None
     engine = engine or LocalEngine(1)
     stats.workers, stats.engine = getattr(engine, "workers", 1), "dask" if isinstance(engine, DaskEngine) else "local"
-    started = time.perf_counter()
     spill = Path(tempfile.mkdtemp(prefix="feedback-chunks-"))
     fitting = None
     try:
@@ -652,7 +657,7 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         shutil.rmtree(spill, ignore_errors=True)
         if own_engine:
             engine.close()
-        stats.wall_seconds = time.perf_counter() - started
+        stats.finish()
 
 
 def _spill(chunk: pd.DataFrame, folder: Path, name: str) -> Path:

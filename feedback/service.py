@@ -17,6 +17,7 @@ requests 422 with a message that does not echo the input, and the access log rec
 and time only: no query string, no body, so customer text never reaches a log.
 """
 import base64
+import errno
 import hashlib
 import hmac
 import ipaddress
@@ -24,6 +25,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -404,6 +406,44 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
     return Guard(app, token, max_body_bytes)
 
 
+def listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """TCP sockets bound to ``host:port`` (each address the name has, as uvicorn would bind: ``localhost`` is
+    127.0.0.1 and ::1) for uvicorn to serve on, so that a bad or busy port is a one-line :class:`ConfigError`
+    before the service says it serves, and no other process can take the port in between."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError(f"--port {port} is not a TCP port. Fix: pass --port with a number from 1 to 65535, "
+                          "e.g. --port 8000")
+    sockets: list[socket.socket] = []
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in dict.fromkeys(addresses):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart need not wait out TIME_WAIT
+            if family == socket.AF_INET6:  # as asyncio: :: must not take the IPv4 port a second socket binds
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.set_inheritable(True)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise ConfigError(_bind_failure(host, port, exc)) from None
+    return sockets
+
+
+def _bind_failure(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is in use by another program. Fix: pass --port N with a port no program "
+                "uses, or stop the program that holds it")
+    if exc.errno == errno.EACCES:
+        return (f"port {port} on {host} needs administrator rights (ports below 1024 do). Fix: pass --port 8000 "
+                "or another port from 1024 up")
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return (f"cannot listen on {host}: not an address of this machine ({exc.strerror or exc}). "
+                "Fix: pass --host 127.0.0.1, or an address this machine has")
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}). Fix: pass another --host or --port"
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, theme_model_dir: str | Path | None = None,
           token: str | None = None) -> None:
     """Run the service until interrupted (what ``feedback serve`` calls)."""
@@ -412,10 +452,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000, theme_model_dir: str | Path
     import uvicorn
 
     token = resolve_token(host, token)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(theme_model_dir, token)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"feedback: serving on http://{shown}:{port}/ (token {'required' if token else 'off: loopback only'}); "
-          "Ctrl-C stops", file=sys.stderr, flush=True)
-    # access_log off: uvicorn's would print the full request line; Guard logs method, path and status instead.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", server_header=False)
+    sockets = listening_sockets(host, port)
+    try:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        app = create_app(theme_model_dir, token)
+        # access_log off: uvicorn's would print the full request line; Guard logs method, path and status instead.
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
+                                               server_header=False))
+        shown = f"[{host}]" if ":" in host else host
+        print(f"feedback: serving on http://{shown}:{port}/ (token {'required' if token else 'off: loopback only'}); "
+              "Ctrl-C stops", file=sys.stderr, flush=True)
+        try:
+            server.run(sockets=sockets)
+        except KeyboardInterrupt:  # Ctrl-C is how the service is meant to stop
+            pass
+    finally:
+        for sock in sockets:
+            sock.close()

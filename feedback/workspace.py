@@ -244,8 +244,12 @@ def write_lock(path: str | Path) -> Iterator[None]:
     """
     path = Path(path)
     lock_path = path.with_name(path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(lock_path, "a+")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a+")
+    except OSError as exc:
+        raise InputError(f"cannot make the workspace's lock file {lock_path.name} ({exc.strerror or exc})", path=path,
+                         fix="keep the workspace in a folder you can write to") from None
     try:
         try:
             _try_lock(fh)

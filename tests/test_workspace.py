@@ -170,6 +170,14 @@ def test_second_writer_gets_a_clear_lock_message(exports, tmp_path, capsys):
         pass
 
 
+def test_a_lock_file_that_cannot_be_made_is_an_input_error(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("a file, not a folder\n")
+    with pytest.raises(InputError, match=r"afile/ws\.sqlite: cannot make the workspace's lock file ws\.sqlite\.lock"):
+        with W.write_lock(blocker / "ws.sqlite"):
+            pytest.fail("locked a workspace under a file")
+
+
 def test_pii_is_redacted_even_when_the_config_turns_redaction_off(exports, tmp_path):
     db = tmp_path / "ws.sqlite"
     shutil.copy(exports["after_w1"], db)
