@@ -669,12 +669,14 @@ def require_columns(frame: pd.DataFrame, required: tuple[str, ...], path: Path |
         if name in frame.columns:
             continue
         found = ", ".join(repr(c) for c in list(frame.columns)[:12]) or "no columns"
-        close = [c for c in frame.columns if name == "text" and str(c).strip().lower() in TEXT_SYNONYMS][:1]
-        close = close or difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1, cutoff=0.5)
-        if not close:
-            close = [c for c in frame.columns if name.replace("_", "") in str(c).lower().replace("_", "").replace(" ", "")][:1]
-        if not close and name == "text":
-            close = _longest_text_column(frame)
+        if name == "text":  # a column of words: a header that usually holds the message, else the longest text
+            close = [c for c in frame.columns if str(c).strip().lower() in TEXT_SYNONYMS
+                     and not frame[c].head(200).astype(str).str.fullmatch(r"\s*[-+]?[\d.,]*\s*").all()][:1]
+            close = close or _longest_text_column(frame)
+        else:
+            close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1, cutoff=0.5)
+            close = close or [c for c in frame.columns
+                              if name.replace("_", "") in str(c).lower().replace("_", "").replace(" ", "")][:1]
         if close and option_hint:
             fix = f"did you mean {option_hint} {close[0]!r}?"
         elif close:
