@@ -27,7 +27,7 @@ def _config(args):
     from .config import Config
 
     overrides = {k: getattr(args, k, None) for k in ("period", "since", "until", "n_themes", "seed", "embeddings",
-                                                      "taxonomy")}
+                                                      "taxonomy", "date_format")}
     if overrides["since"] is not None or overrides["until"] is not None:
         from .ingest import window_bound
 
@@ -35,7 +35,7 @@ def _config(args):
             if overrides[option] is not None:
                 window_bound(f"--{option}", overrides[option])
     config = Config.build(getattr(args, "config", None), **overrides)
-    if getattr(args, "text_column", None) and args.command in ("report", "add"):
+    if getattr(args, "text_column", None) and args.command in ("report", "add", "kpis"):
         config.columns = {**config.columns, "text": args.text_column}  # the option wins over the config file
     named = {"created_at": args.date_column} if getattr(args, "date_column", None) else {}
     for option in getattr(args, "rating_column", None) or []:
@@ -412,7 +412,7 @@ def _customers_only_folder(data) -> Path | None:
 
 
 def cmd_kpis(args) -> int:
-    from .ingest import load_dataset, prepare_customers, read_table
+    from .ingest import load_dataset, prepare_customers, read_summary, read_table
     from .kpis import absent_kpis_line, compute_kpis, kpi_table
 
     config = _config(args)
@@ -429,6 +429,7 @@ def cmd_kpis(args) -> int:
             data = load_frames(args.db, config)  # rows outside --since/--until flagged outside_period
         else:
             data = load_dataset(args.data, config)
+            _say(*read_summary(data.feedback, data.encodings.get("feedback"))[1:])  # the columns found, if any
         feedback = data.feedback[data.feedback["quality_issue"] != "outside_period"]
         customers, tickets = data.customers, data.tickets
     if customers_file is not None:
@@ -439,10 +440,13 @@ def cmd_kpis(args) -> int:
     else:
         values = kpi_table(result, include_overall=True).dropna(axis=1, how="all")
         counts = kpi_table(result, include_overall=True, field="n")[values.columns].astype("Int64")
-        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500):
-            print(values.round(3).to_string())
-            print("\nn (the denominator of each value):")
-            print(counts.to_string())
+        if values.columns.empty:
+            print("no KPI could be computed from the data")
+        else:
+            with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500):
+                print(values.round(3).to_string())
+                print("\nn (the denominator of each value):")
+                print(counts.to_string())
         for note in result.get("notes", []):
             print(f"note: {note}")
         absent = absent_kpis_line(result)
@@ -509,8 +513,15 @@ def _ingest_options(p) -> None:
     p.add_argument("--strict", action="store_true",
                    help="Stop with an error naming file, row, column and value at the first bad row (bad date, "
                         "score out of range, empty text) instead of flagging and counting it.")
+    _column_options(p)
+
+
+def _column_options(p) -> None:
     p.add_argument("--date-column", metavar="NAME", help="Column holding the date of each message (default: "
                    "created_at, the preset's, or a column of dates found when the file has no 'text' column).")
+    p.add_argument("--date-format", metavar="FORMAT", help="Format of those dates in strftime codes, e.g. %%d/%%m/%%Y "
+                   "for day-first dates (default: the format that reads every value; a warning says when day and "
+                   "month could be either way round).")
     p.add_argument("--rating-column", metavar="KIND:NAME", action="append", default=[],
                    help="A column of ratings and what they are: csat:NAME (1-5), nps:NAME (0-10) or ces:NAME (1-7). "
                         "Repeat for several. Default: csat/nps/ces, the preset's, or a rating column found when the "
@@ -681,6 +692,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="DATE", help="Only feedback on or before DATE (YYYY-MM-DD).")
     p.add_argument("--json", action="store_true", help="Print the KPI JSON object.")
     p.add_argument("--config", metavar="FILE", help="TOML config file.")
+    p.add_argument("--text-column", metavar="NAME", help="Column holding the text in the feedback file (default: "
+                   "text, a detected preset's, or the column of longest free text).")
+    _column_options(p)
     p.set_defaults(func=cmd_kpis)
 
     p = sub.add_parser("impact", help="Print the ranked pain-point table.",

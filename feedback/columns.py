@@ -37,6 +37,12 @@ MIN_TEXT_DISTINCT_SHARE, MIN_TEXT_DISTINCT = 0.3, 50
 
 #: header words that say a column is a rating, and of which kind
 CSAT_WORDS = {"rating", "ratings", "rated", "stars", "star", "score", "csat", "satisfaction", "satisfied", "overall"}
+#: header words that say a number is something else than the customer's rating ("Priority score", "Agent effort
+#: (hours)", "Lead score", "Stars given by agent QA")
+NOT_RATING_WORDS = {"priority", "lead", "leads", "risk", "credit", "hours", "hour", "minutes", "mins", "days",
+                    "seconds", "time", "price", "cost", "amount", "qty", "quantity", "count", "agent", "internal",
+                    "qa", "sla", "weight", "size", "age", "order", "id", "number", "level", "severity", "urgency",
+                    "sentiment", "confidence", "probability", "spam", "fraud", "health"}
 NPS_WORDS = {"nps", "recommend", "recommendation", "likelihood", "likely", "promoter"}
 CES_WORDS = {"ces", "effort"}
 DATE_WORDS = {"date", "time", "created", "timestamp", "submitted", "posted", "received", "at", "when", "day",
@@ -89,20 +95,34 @@ def _values(frame: pd.DataFrame, column: str) -> pd.Series:
     return values[values != ""]
 
 
+#: leading values a format must read before all values are tried with it (a quick filter, not the judge)
+FORMAT_PROBE_VALUES = 20
+_EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$|^\d{12,13}$")
+
+
 def find_date_format(values: pd.Series) -> str | None:
-    """The first of ``DATE_FORMATS`` that reads every value; "mixed" when pandas reads them all only value by
-    value; None when they are not dates.
+    """The first of ``DATE_FORMATS`` that reads (nearly) every one of ``values``, judged on all of them: an export
+    sorted by date can start with a week of days up to 12, which a month-first format reads too. "epoch" for Unix
+    timestamps in seconds or milliseconds; "mixed" when pandas reads them all only value by value; None when they
+    are not dates.
 
     >>> find_date_format(pd.Series(["31-Jul-18", "1-Aug-18"])), find_date_format(pd.Series(["18/03/2020"]))
     ('%d-%b-%y', '%d/%m/%Y')
+    >>> find_date_format(pd.Series(["01/05/2018", "02/05/2018", "13/05/2018"])), find_date_format(pd.Series(["1424805336"]))
+    ('%d/%m/%Y', 'epoch')
     """
-    values = values.astype(str)
-    if values.empty or not values.str.contains(_HAS_DATE_SHAPE).mean() >= MIN_PARSED_SHARE:
+    values = values.astype(str).str.strip()
+    values = values[values != ""]
+    if values.empty:
         return None
-    sample = values.head(50).tolist()
+    if values.head(200).str.match(_EPOCH).all() and values.str.match(_EPOCH).mean() >= MIN_PARSED_SHARE:
+        return "epoch"
+    if not values.head(200).str.contains(_HAS_DATE_SHAPE).mean() >= MIN_PARSED_SHARE:
+        return None
+    probe = values.head(FORMAT_PROBE_VALUES).tolist()
     for fmt in DATE_FORMATS:
         try:
-            for value in sample:
+            for value in probe:
                 datetime.strptime(value, fmt)
         except ValueError:
             continue
@@ -112,8 +132,27 @@ def find_date_format(values: pd.Series) -> str | None:
     return "mixed" if parsed.notna().mean() >= MIN_PARSED_SHARE else None
 
 
+def day_month_ambiguous(values: pd.Series, fmt: str | None) -> bool:
+    """True when ``fmt`` reads day and month in one order and the swapped format reads the same values too: every
+    day is 12 or less, and nothing in the data says which comes first.
+
+    >>> day_month_ambiguous(pd.Series(["01/05/2018", "07/05/2018"]), "%m/%d/%Y")
+    True
+    >>> day_month_ambiguous(pd.Series(["01/05/2018", "13/05/2018"]), "%d/%m/%Y")
+    False
+    """
+    if not fmt or "%m" not in fmt or "%d" not in fmt or fmt.startswith("%Y"):  # year first is ISO: month next
+        return False
+    swapped = fmt.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
+    values = values.astype(str).str.strip()
+    values = values[values != ""]
+    return bool(len(values)) and bool(pd.to_datetime(values, format=swapped, errors="coerce").notna().all())
+
+
 def _rating_kind(header: str, values: pd.Series) -> str | None:
     words = header_words(header)
+    if words & NOT_RATING_WORDS:
+        return None
     named = "nps" if words & NPS_WORDS else "ces" if words & CES_WORDS else "csat" if words & CSAT_WORDS else None
     if named is None or values.empty:
         return None
@@ -132,10 +171,12 @@ def _rating_kind(header: str, values: pd.Series) -> str | None:
     return "csat" if in_range["csat"] else "nps" if in_range["nps"] else None
 
 
-def find_columns(frame: pd.DataFrame, taken: set[str] = frozenset()) -> FoundColumns:
+def find_columns(frame: pd.DataFrame, taken: set[str] = frozenset(), known: set[str] = frozenset(),
+                 need_text: bool = True) -> FoundColumns:
     """Choose text, date, rating, id and customer columns from the values of ``frame`` (see the module doc).
 
-    ``taken``: headers the user or a preset already mapped, never chosen again.
+    ``taken``: headers the user or a preset already mapped, never chosen again; ``known``: standard names already
+    mapped, never chosen again. ``need_text``: find nothing unless a text column is found (else the text is known).
 
     >>> found = find_columns(pd.DataFrame({"rating": ["5", "1", "4"], "date": ["31-Jul-18", "30-Jul-18", "1-Aug-18"],
     ...     "variation": ["Charcoal Fabric", "Walnut Finish", "Charcoal Fabric"],
@@ -144,29 +185,34 @@ def find_columns(frame: pd.DataFrame, taken: set[str] = frozenset()) -> FoundCol
     {'text': 'verified_reviews', 'created_at': 'date', 'csat': 'rating'}
     """
     found = FoundColumns()
-    free = [c for c in frame.columns if c not in taken]
+    free = [c for c in frame.columns if c not in taken and c not in known]
     samples = {c: _values(frame, c) for c in free}
 
+    formats = {c: find_date_format(frame[c]) for c in free}  # judged on every value (see find_date_format)
     for column in free:  # dates first: a date column is never the text
-        fmt = find_date_format(samples[column])
-        if fmt is None:
+        fmt = formats[column]
+        if fmt is None or "created_at" in known or (fmt == "epoch" and not header_words(column) & DATE_WORDS):
             continue
         if "created_at" not in found.mapping or (header_words(column) & DATE_WORDS
                                                  and not header_words(found.mapping["created_at"]) & DATE_WORDS):
             found.mapping["created_at"], found.date_format = column, fmt
-            found.reasons["created_at"] = f"dates, format {fmt}" if fmt != "mixed" else "dates in mixed formats"
-    dates = {c for c in free if find_date_format(samples[c]) is not None}
+            found.reasons["created_at"] = {"mixed": "dates in mixed formats", "epoch": "Unix timestamps"}.get(
+                fmt, f"dates, format {fmt}")
+            if day_month_ambiguous(frame[column], fmt):
+                found.reasons["created_at"] += " (day and month could be either way round: --date-format to say)"
+    dates = {c for c in free if formats[c] is not None}
 
     texts = {}
     for column in free:
         values = samples[column]
-        if column in dates or values.empty or values.str.match(_DIGITS_ONLY).mean() > 0.5:
+        if column in dates or values.empty or values.str.match(_DIGITS_ONLY).mean() > 0.5 \
+                or values.str.match(r"^\s*[\[{].*[\]}]\s*$").mean() > 0.5:  # a JSON object or list, not words
             continue
         chars, spaced, distinct = values.str.len().mean(), values.str.contains(" ").mean(), values.nunique()
         varied = distinct >= MIN_TEXT_DISTINCT_SHARE * len(values) or distinct >= MIN_TEXT_DISTINCT
         if chars >= MIN_TEXT_CHARS and spaced >= MIN_TEXT_SPACED_SHARE and varied:
             texts[column] = chars
-    if texts:
+    if texts and "text" not in known:
         text = max(texts, key=texts.get)
         found.mapping["text"], found.reasons["text"] = text, "the longest free text"
 
@@ -175,7 +221,7 @@ def find_columns(frame: pd.DataFrame, taken: set[str] = frozenset()) -> FoundCol
         if column in used:
             continue
         kind = _rating_kind(column, samples[column])
-        if kind and kind not in found.mapping:
+        if kind and kind not in found.mapping and kind not in known:
             low, high = SCORE_RANGES[kind]
             found.mapping[kind], found.reasons[kind] = column, f"ratings {low}-{high}"
             used.add(column)
@@ -184,14 +230,16 @@ def find_columns(frame: pd.DataFrame, taken: set[str] = frozenset()) -> FoundCol
         if column in used:
             continue
         words, values = header_words(column), samples[column]
-        if "customer_id" not in found.mapping and words & CUSTOMER_WORDS and not values.empty:
+        if ("customer_id" not in found.mapping and "customer_id" not in known and words & CUSTOMER_WORDS
+                and not words & (CSAT_WORDS | NPS_WORDS | CES_WORDS) and not values.empty):
             found.mapping["customer_id"], found.reasons["customer_id"] = column, "names a customer"
             used.add(column)
-        elif ("feedback_id" not in found.mapping and words & ID_WORDS and not values.empty
-              and values.is_unique and len(values) == min(len(frame), SAMPLE_ROWS)):
+        elif ("feedback_id" not in found.mapping and "feedback_id" not in known and words & ID_WORDS
+              and not values.empty
+              and len(values) == min(len(frame), SAMPLE_ROWS) and frame[column].is_unique):
             found.mapping["feedback_id"], found.reasons["feedback_id"] = column, "unique ids"
             used.add(column)
-    if "text" not in found.mapping:
+    if need_text and "text" not in found.mapping:
         return FoundColumns()
     order = ("text", "created_at", "csat", "nps", "ces", "feedback_id", "customer_id")
     found.mapping = {k: found.mapping[k] for k in order if k in found.mapping}

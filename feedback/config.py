@@ -40,6 +40,9 @@ class Config:
         "Map standard column names to the names in your export, e.g. {'text': 'Comment'}. "
         "Applies to feedback, customers and tickets files.", default_factory=dict)
     period: str = _help("Trend period of the report and KPI tables: 'week' (ISO weeks) or 'month'.", default="week")
+    date_format: str | None = _help("The format of the feedback dates, e.g. '%d/%m/%Y' for day-first dates "
+                                    "(strftime codes). Default: found from all the values of the date column.",
+                                    default=None)
     since: str | None = _help("Only use feedback created on or after this date (YYYY-MM-DD).", default=None)
     until: str | None = _help("Only use feedback created on or before this date (YYYY-MM-DD).", default=None)
     n_themes: int | str = _help("Number of pain-point themes to discover, or 'auto' to choose it by silhouette.",

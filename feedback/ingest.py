@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .columns import FoundColumns, find_columns
+from .columns import FoundColumns, day_month_ambiguous, find_columns, find_date_format
 from .errors import InputError, InputWarning
 from .presets import PRESETS, detect_preset, get_preset, preset_mapping
 from .schema import FEEDBACK_OPTIONAL, FEEDBACK_REQUIRED, INPUT_PREFIX, SCORE_RANGES
@@ -649,8 +649,9 @@ def _apply_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> tuple[pd.Dat
 
 def _longest_text_column(frame: pd.DataFrame) -> list[str]:
     """The column whose values are longest on average: in a feedback export, almost always the message."""
-    sample = frame.head(200)
-    lengths = {c: sample[c].astype(str).str.len().mean() for c in sample.columns}
+    sample = frame.head(200).astype(str)
+    lengths = {c: sample[c].str.len().mean() for c in sample.columns
+               if sample[c].str.contains(" ").mean() >= 0.5}  # words, not numbers, codes or single tokens
     best = max(lengths, key=lengths.get, default=None)
     return [best] if best is not None and lengths[best] >= 10 else []
 
@@ -708,11 +709,22 @@ def _check_named_columns(frame: pd.DataFrame, path: Path | str, config: Config |
 
 
 def _parse_dates(values: pd.Series, date_format: str | None = None) -> pd.Series:
+    """Dates in UTC without a zone, all read with one format: ``date_format``, else the one
+    :func:`feedback.columns.find_date_format` finds in all the values (so "05/04/2018" and "24/04/2018" in one
+    column are both day first), else pandas' value-by-value reading."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.tz_convert(None) if values.dt.tz is not None else values
     cleaned = values.astype(object).where(values.notna(), None)
     cleaned = cleaned.where(cleaned.astype(str).str.strip() != "", None)
-    parsed = pd.to_datetime(cleaned, errors="coerce", utc=True, format=date_format or "mixed")
+    date_format = date_format or find_date_format(cleaned.dropna())
+    if date_format == "epoch":
+        numbers = pd.to_numeric(cleaned, errors="coerce")
+        unit = "ms" if numbers.abs().max() >= 1e11 else "s"
+        return pd.to_datetime(numbers, unit=unit, errors="coerce", utc=True).dt.tz_convert(None)
+    if pd.api.types.is_numeric_dtype(values):  # numbers are not dates (pandas would read them as nanoseconds)
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    parsed = pd.to_datetime(cleaned, errors="coerce", utc=True,
+                            format=date_format if date_format not in (None, "mixed") else "mixed")
     return parsed.dt.tz_convert(None)
 
 
@@ -793,7 +805,8 @@ def feedback_mapping(columns: list[str], config: Config | None = None, text_colu
 def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: Config | None = None,
                      text_column: str | None = None, id_column: str | None = None, *, preset: str | None = None,
                      strict: bool = False, row_offset: int = 0, header_rows: int = 1, find: bool = True,
-                     found: FoundColumns | None = None, keep_input: bool = False) -> pd.DataFrame:
+                     found: FoundColumns | None = None, keep_input: bool = False,
+                     date_format: str | None = None) -> pd.DataFrame:
     """Turn a raw feedback export into the standard feedback table; every input row is kept.
 
     Missing optional columns are added empty; rows with empty text, a bad date or an out-of-range score are
@@ -808,15 +821,21 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     as ``INPUT_PREFIX + name``, and only the standard columns beside them (what ``feedback analyze`` writes back).
     """
     mapping, chosen = feedback_mapping(list(frame.columns), config, text_column, id_column, preset)
-    if found is None and find and "text" not in mapping and "text" not in frame.columns:
-        found = find_columns(frame, taken=set(mapping.values()))
+    hints = None
+    if found is None and find and not chosen:
+        known = set(mapping) | {c for c in frame.columns if c in FEEDBACK_REQUIRED + FEEDBACK_OPTIONAL}
+        if "text" not in known or "text" in mapping:  # the text is to be found, or the user named only the text
+            found = find_columns(frame, taken=set(mapping.values()), known=known, need_text="text" not in known)
+        elif "created_at" not in known:  # a file in the standard layout is read as it is, with a hint for dates
+            hints = find_columns(frame, taken=set(mapping.values()), known=known - {"created_at"}, need_text=False)
     if found is not None and found.mapping:
         mapping = {**found.mapping, **mapping}
     _check_named_columns(frame, path, config, text_column, id_column)
     raw_columns = frame
     inputs = frame.set_axis([INPUT_PREFIX + str(c) for c in frame.columns], axis=1) if keep_input else None
     frame, origins = _apply_mapping(frame.copy(), mapping)
-    require_columns(frame, ("text",), path, option_hint="--text-column")
+    if "text" not in frame.columns:  # named as the export names its columns, not as they were mapped
+        require_columns(raw_columns, ("text",), path, option_hint="--text-column")
     if id_column and "feedback_id" not in frame.columns:
         require_columns(frame, ("feedback_id",), path, option_hint="--id-column")
 
@@ -835,9 +854,15 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     frame["customer_id"] = pseudonymize_addresses(_as_text(frame["customer_id"]))
     if "created_at" in frame.columns:
         raw_dates = frame["created_at"]
-        created = _parse_dates(raw_dates, found.date_format if found is not None and "created_at" in found.mapping
-                               and found.date_format != "mixed" and "created_at" not in (config or Config()).columns
-                               else None)
+        date_format = (config or Config()).date_format or date_format
+        if date_format is None and not pd.api.types.is_datetime64_any_dtype(raw_dates):
+            date_format = find_date_format(raw_dates)
+            if day_month_ambiguous(raw_dates, date_format):
+                swapped = date_format.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
+                warnings.warn(f"{path}, column {origins.get('created_at', 'created_at')!r}: every day is 12 or less, "
+                              f"so the dates were read as {date_format} (e.g. {_as_text(raw_dates).iloc[0]!r}). "
+                              f"Fix: if they are day first, pass --date-format {swapped}", InputWarning, stacklevel=2)
+        created = _parse_dates(raw_dates, date_format)
         blank = raw_dates.isna() | (_as_text(raw_dates).str.strip() == "")
         issues[created.isna() & ~blank] = "bad_date"
         issues[created.isna() & (issues == "")] = "missing_date"
@@ -861,12 +886,18 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     frame["subject"], repaired_subjects = repair_mojibake(frame["subject"])
     frame["subject"] = _as_text(frame["subject"])
     issues[(frame["text"].str.strip() == "") & (issues == "")] = "empty_text"
+    _check_named_values(raw_columns, issues, origins, set((config or Config()).columns), path)
     frame["quality_issue"] = issues
     frame.attrs["mojibake_repaired"] = repaired + repaired_subjects
     frame.attrs["preset"] = chosen
+    frame.attrs["date_format"] = date_format if "created_at" in origins or "created_at" in raw_columns.columns else None
     frame.attrs["id_column"] = origins.get("feedback_id", "feedback_id" if "feedback_id" in raw_columns.columns else None)
     if found is not None and found.mapping:
         frame.attrs["found_columns"] = found
+    if hints is not None and "created_at" in hints.mapping:
+        frame.attrs["date_hint"] = (f"dates: the file has no created_at column; {hints.mapping['created_at']!r} holds "
+                                    f"{hints.reasons['created_at']}. To use it: --date-column "
+                                    f"{hints.mapping['created_at']}")
     if strict:
         _raise_first_issue(frame, raw_columns, origins, path, row_offset, header_rows)
     if keep_input:  # the standard columns the analysis reads, beside the input's own
@@ -875,6 +906,35 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
         frame = pd.concat([inputs, frame[standard]], axis=1)
         frame.attrs = attrs
     return frame
+
+
+#: share of a named column's non-blank values that may be unreadable before the naming is taken for a mistake
+MAX_BAD_NAMED_SHARE = 0.5
+_NAMED_VALUE_FIX = {
+    "created_at": "name the column of dates with --date-column (and their format with --date-format)",
+    "csat": "name a column of 1-5 ratings, or give its kind: --rating-column nps:NAME (0-10), ces:NAME (1-7)",
+    "nps": "name a column of 0-10 ratings, or give its kind: --rating-column csat:NAME (1-5), ces:NAME (1-7)",
+    "ces": "name a column of 1-7 ratings, or give its kind: --rating-column csat:NAME (1-5), nps:NAME (0-10)",
+}
+
+
+def _check_named_values(raw: pd.DataFrame, issues: pd.Series, origins: dict[str, str], named: set[str],
+                        path: Path | str) -> None:
+    """A date or rating column the user named whose values are mostly unreadable as such is a naming mistake
+    (``--date-column variation``, ``--rating-column csat:date``): one error, not every row flagged."""
+    for standard, fix in _NAMED_VALUE_FIX.items():
+        column = origins.get(standard)
+        if standard not in named or column is None or column not in raw.columns:
+            continue
+        reason = "bad_date" if standard == "created_at" else f"bad_{standard}"
+        blank = raw[column].isna().to_numpy() | (_as_text(raw[column]).str.strip() == "").to_numpy()
+        bad = (issues == reason).to_numpy()
+        if (~blank).sum() and bad.sum() > MAX_BAD_NAMED_SHARE * (~blank).sum():
+            example = raw[column].to_numpy()[bad][0]
+            what = "dates" if standard == "created_at" else f"{standard} ratings {SCORE_RANGES[standard][0]}-" \
+                                                            f"{SCORE_RANGES[standard][1]}"
+            raise InputError(f"{bad.sum()} of {(~blank).sum()} values are not {what}", path=path, column=column,
+                             value=example, fix=fix)
 
 
 def _raise_first_issue(frame: pd.DataFrame, raw: pd.DataFrame, origins: dict[str, str], path: Path | str,
@@ -1000,17 +1060,17 @@ def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, c
     encoding = detect_encoding(head)
     header_rows = _header_rows(path)
     if suffix in JSONL_SUFFIXES:
-        found = None
+        found = date_format = None
         for chunk, first in _iter_jsonl(path, encoding, chunksize):
             out = prepare_feedback(chunk, path, config, text_column, id_column, preset=preset, strict=strict,
                                    row_offset=first - 1, header_rows=header_rows, found=found,
-                                   find=found is None and first == 1, keep_input=keep_input)
-            found = out.attrs.get("found_columns", found)
+                                   find=found is None and first == 1, keep_input=keep_input, date_format=date_format)
+            found, date_format = out.attrs.get("found_columns", found), out.attrs.get("date_format") or date_format
             out.attrs["encoding"] = encoding
             yield out
         return
     options = _csv_options(path, head)
-    offset, found = 0, None
+    offset, found, date_format = 0, None, None
     try:
         with pd.read_csv(path, chunksize=chunksize, **options) as reader:
             for chunk in reader:
@@ -1018,8 +1078,8 @@ def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, c
                 chunk.index = pd.RangeIndex(len(chunk))
                 out = prepare_feedback(chunk, path, config, text_column, id_column, preset=preset, strict=strict,
                                        row_offset=offset, header_rows=header_rows, found=found,
-                                       find=offset == 0, keep_input=keep_input)
-                found = out.attrs.get("found_columns", found)
+                                       find=offset == 0, keep_input=keep_input, date_format=date_format)
+                found, date_format = out.attrs.get("found_columns", found), out.attrs.get("date_format") or date_format
                 out.index = pd.RangeIndex(offset, offset + len(out))
                 out.attrs["encoding"] = encoding
                 offset += len(chunk)
@@ -1037,8 +1097,8 @@ def read_summary(frame: pd.DataFrame, encoding: str | None) -> list[str]:
         parts.append(f"preset: {frame.attrs['preset']}")
     if frame.attrs.get("mojibake_repaired"):
         parts.append(f"mojibake repaired in {frame.attrs['mojibake_repaired']} rows")
-    found = frame.attrs.get("found_columns")
-    return ["; ".join(parts)] + ([found.line()] if found is not None else [])
+    found, hint = frame.attrs.get("found_columns"), frame.attrs.get("date_hint")
+    return ["; ".join(parts)] + ([found.line()] if found is not None else []) + ([hint] if hint else [])
 
 
 def load_dataset(data: str | Path, config: Config | None = None, *, preset: str | None = None,

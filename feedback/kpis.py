@@ -146,10 +146,10 @@ KPI_INPUTS: dict[str, tuple[str, str]] = {
 TABLE_SUPPLY = {
     "feedback": "add a csat (1-5), nps (0-10) or ces (1-7) column to the feedback file, or name one with "
                 "--rating-column KIND:NAME",
-    "customers": "add customers.csv (customer_id, segment, signup_date, churned, churn_date, monthly_revenue, "
-                 "acquisition_cost) to the data folder",
-    "tickets": "add tickets.csv (ticket_id, customer_id, opened_at, first_response_at, resolved_at, "
-               "handle_time_minutes, contacts_to_resolve) to the data folder",
+    "customers": "put customers.csv (customer_id, segment, signup_date, churned, churn_date, monthly_revenue, "
+                 "acquisition_cost) in a data folder beside the feedback file (as feedback.csv)",
+    "tickets": "put tickets.csv (ticket_id, customer_id, opened_at, first_response_at, resolved_at, "
+               "handle_time_minutes, contacts_to_resolve) in a data folder beside the feedback file",
 }
 
 

@@ -238,8 +238,17 @@ def build_context(result: AnalysisResult) -> ReportContext:
         periods=periods,
         quality=result.dataset.quality | {k: v for k, v in _note_counts(frame).items()},
         non_english_languages=_language_counts(frame),
+        columns_read=_columns_read(result.dataset.feedback),
         methods={**METHODS, "themes": result.theme_model.method_description()},
     )
+
+
+def _columns_read(feedback: pd.DataFrame) -> list[str]:
+    """How the feedback columns were read, as the run summary says it (preset, columns found, date hint)."""
+    lines = [f"preset: {feedback.attrs['preset']}"] if feedback.attrs.get("preset") else []
+    found = feedback.attrs.get("found_columns")
+    return lines + ([found.line()] if found is not None else []) + (
+        [feedback.attrs["date_hint"]] if feedback.attrs.get("date_hint") else [])
 
 
 def _note_counts(frame: pd.DataFrame) -> dict[str, int]:

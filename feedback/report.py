@@ -147,6 +147,10 @@ class ReportContext:
     # The rows flagged non_english by the language detected, most first, e.g. {"es": 7, "de": 3, "fr": 2}.
     non_english_languages: dict = field(default_factory=dict, metadata={
         "help": "Rows flagged non_english, detected language (ISO 639 code) -> count, most first."})
+    # How the feedback file's columns were read, e.g. ["columns found: text = 'verified_reviews' ...", "preset: zendesk"].
+    columns_read: list = field(default_factory=list, metadata={
+        "help": "Lines on how the feedback file's columns were read: the preset, the columns found from the values, "
+                "a hint for a date column left unused."})
     # Method notes: {"sentiment": "...", "themes": "...", "impact": "..."} (any keys, shown in order).
     methods: dict = field(default_factory=dict,
                           metadata={"help": 'Method notes by stage: "sentiment", "themes", "impact".'})

@@ -847,6 +847,23 @@ def json_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _json_value(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def json_records(frame: pd.DataFrame) -> list[str]:
+    """Each row as one JSON object: numbers as Python writes them (every digit of a float, as read), missing
+    values as null, dates as ISO text (:func:`json_frame`)."""
+    out = json_frame(frame).astype(object)
+    out = out.where(out.notna(), None)
+    return [json.dumps(row, ensure_ascii=False, default=_json_value, allow_nan=False)
+            for row in out.to_dict(orient="records")]
+
+
 def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats: RunStats | None = None,
                  csv_safe: bool = False) -> Path:
     """Write analyzed chunks as one file in the format ``out``'s suffix names, one chunk in memory at a time:
@@ -869,10 +886,9 @@ def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats: RunStat
                         text = csv_frame(chunk, csv_safe).to_csv(index=False, header=first, sep="\t" if suffix == ".tsv" else ",")
                         fh.write(text.encode("utf-8"))
                     elif suffix == ".jsonl":
-                        text = json_frame(chunk).to_json(orient="records", lines=True, force_ascii=False)
-                        fh.write(text.encode("utf-8") if text.endswith("\n") else (text + "\n").encode("utf-8"))
+                        fh.write("".join(line + "\n" for line in json_records(chunk)).encode("utf-8"))
                     elif suffix == ".json":
-                        body = json_frame(chunk).to_json(orient="records", force_ascii=False, indent=1).strip()[1:-1].strip("\n")
+                        body = ",\n".join(json_records(chunk))
                         if body:
                             fh.write((("[\n" if first else ",\n") + body).encode("utf-8"))
                     elif suffix == ".parquet":
@@ -907,6 +923,8 @@ def _write_parquet(chunk: pd.DataFrame, fh, writer):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    chunk = chunk.copy(deep=False)
+    chunk.attrs = {}  # the reader's notes (found columns, encoding) are not data; pandas cannot store them anyway
     table = pa.Table.from_pandas(chunk, preserve_index=False)
     if writer is None:
         fields = []

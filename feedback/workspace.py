@@ -432,6 +432,13 @@ def _check_ids(feedback: pd.DataFrame, data) -> None:
         raise InputError("the feedback export has no feedback_id column; a workspace needs stable ids to know "
                          "which rows it already holds", path=data,
                          fix='map your id column in --config: [columns] feedback_id = "Your ID column"')
+    repeated = ids[ids.duplicated(keep=False)]
+    if len(repeated):
+        column = feedback.attrs.get("id_column") or "feedback_id"
+        raise InputError(f"the id column repeats {repeated.nunique()} value(s) over {len(repeated)} rows (e.g. "
+                         f"{repeated.iloc[0]!r}): the workspace would keep one row of each", path=data,
+                         column=column, fix='map a column whose values are unique per row: [columns] feedback_id = '
+                                            '"Your ID column" in --config')
 
 
 def _other_share(frame: pd.DataFrame) -> float | None:

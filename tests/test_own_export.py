@@ -178,7 +178,7 @@ def test_report_finds_the_columns_of_a_review_export_and_lists_absent_kpis(revie
     page.feed(out.read_text(encoding="utf-8"))
     assert page.tiles == ["csat"]
     assert "NPS, CES: add an nps column (0-10) or a ces column (1-7)" in page.absent
-    assert "Churn rate, Retention rate, CLV, CAC, CLV:CAC: add customers.csv" in page.absent
+    assert "Churn rate, Retention rate, CLV, CAC, CLV:CAC: put customers.csv" in page.absent
     assert "First-contact resolution" in page.absent and "tickets.csv" in page.absent
 
 
