@@ -4,8 +4,9 @@ VADER is wrapped by :class:`SentimentScorer`; each sentence keeps VADER's own co
 (``SentenceScore.vader``). On top:
 
 * a support layer from ``models/sentiment_rules.toml`` (lexicon entries and rules: delays, unresolved repeats,
-  unresponsiveness, cancellation intent, escalation, sarcasm, complaint questions, courtesy) that adjusts the
-  sentence's raw VADER sum and raises flags such as ``churn_intent``;
+  unresponsiveness, cancellation intent, escalation, sarcasm, complaint questions, courtesy, slowness and speed
+  regressions, praise of outcomes) that adjusts the sentence's raw VADER sum and raises flags such as
+  ``churn_intent``;
 * a document score built from sentence scores, so a long e-mail does not saturate at ±1 the way one compound
   over all its words does; courtesy sentences are down-weighted and contrast ("But …", "However, …") weighs the
   way VADER weighs "but" inside a sentence;
@@ -224,6 +225,8 @@ def _first_chars(items) -> set[str] | None:
     for op, av in items:
         if op is c.AT and av is c.AT_BOUNDARY:
             continue  # zero-width: the next op consumes the first character
+        if op in (c.ASSERT, c.ASSERT_NOT) and av[0] == -1:
+            continue  # a look-behind is zero-width and reads only what lies before: the same holds
         if op is c.LITERAL:
             return {re.escape(chr(av))}
         if op is c.IN:
