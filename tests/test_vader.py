@@ -169,7 +169,8 @@ def test_guarded_rule_regexes_of_the_scorer_match_exactly_what_the_rules_match()
             a, b = compiled.search(text), plain.search(text)
             assert (a and a.span()) == (b and b.span()), (rule.name, text)
     assert guarded == len(scorer._rule_res)  # every shipped rule gets the guard
-    assert all(bool(scorer._any_rule.search(t)) == any(c.search(t) for _, c in scorer._rule_res) for t in texts)
+    # the one pre-check search of all rules (without their look-behinds) lets through every text a rule matches
+    assert all(bool(scorer._any_rule.search(t)) for t in texts if any(c.search(t) for _, c in scorer._rule_res))
     assert sum(bool(scorer._any_rule.search(t)) for t in texts) >= 14
     for pattern in (r"(?i)\bfoo", r"\ba?b", r"foo|\bbar", r"\b\w+", r"\b(?=x)x"):  # left alone: not provably equal
         assert _guarded(pattern) == pattern
