@@ -218,3 +218,94 @@ def test_found_columns_are_kept_across_chunks(tmp_path, monkeypatch):
     assert chunks[-1]["feedback_id"].tolist() == [f"T{i}" for i in range(28, 30)]
     assert chunks[0].attrs["found_columns"].mapping == {"text": "What went wrong", "created_at": "Opened",
                                                         "feedback_id": "Ticket ID", "customer_id": "Customer"}
+
+
+def _write(path, header: list[str], rows: list[list]) -> None:
+    pd.DataFrame(rows, columns=header).to_csv(path, index=False)
+
+
+def test_day_first_dates_are_judged_on_every_value(tmp_path):
+    """A UK export sorted by date starts with days up to 12: month first reads those, only all values decide."""
+    from feedback.ingest import load_feedback
+
+    days = sorted([1 + i % 28 for i in range(200)])
+    path = tmp_path / "uk.csv"
+    _write(path, ["Date", "Comment"], [[f"{d:02d}/05/2018 10:00", f"Refund {i} still missing, very slow"]
+                                       for i, d in enumerate(days)])
+    frame, _ = load_feedback(path)
+    assert frame["quality_issue"].eq("").all()
+    assert frame["created_at"].dt.month.eq(5).all() and frame["created_at"].dt.day.tolist() == days
+    assert "format %d/%m/%Y %H:%M" in frame.attrs["found_columns"].line()
+
+
+def test_ambiguous_dates_warn_and_date_format_decides(tmp_path):
+    path = tmp_path / "week.csv"
+    _write(path, ["created_at", "text"], [[f"0{d}/07/2026", f"the export failed again, day {d}"] for d in range(1, 8)])
+    run = feedback("kpis", str(path))
+    assert run.returncode == 0 and "every day is 12 or less" in run.stderr and "--date-format %d/%m/%Y" in run.stderr
+    run = feedback("kpis", str(path), "--date-format", "%d/%m/%Y", "--json")
+    assert [p["period"] for p in json.loads(run.stdout)["periods"]] == ["2026-W27", "2026-W28"]
+
+
+def test_epoch_seconds_and_a_date_hint(tmp_path):
+    from feedback.ingest import load_feedback, read_summary
+
+    path = tmp_path / "social.csv"
+    _write(path, ["created_time", "message"], [[1424805336 + 86400 * i, f"my bag is lost, day {i}"] for i in range(5)])
+    frame, _ = load_feedback(path)
+    assert frame["created_at"].dt.strftime("%Y-%m-%d").tolist()[0] == "2015-02-24"
+    standard = tmp_path / "standard.csv"
+    _write(standard, ["text", "tweet_created"], [["my bag is lost", "2015-02-24 11:35:52 -0800"]] * 3)
+    frame, _ = load_feedback(standard)
+    assert frame["created_at"].isna().all()  # a file with a text column is read as it is ...
+    assert "To use it: --date-column tweet_created" in read_summary(frame, "utf-8")[-1]  # ... and says what it saw
+
+
+def test_headers_that_name_something_else_are_not_ratings():
+    from feedback.columns import find_columns
+
+    frame = pd.DataFrame({"Priority score": ["1", "3", "5", "2"], "Agent effort (hours)": ["1", "2", "7", "3"],
+                          "Lead score": ["0", "9", "10", "4"], "Customer rating": ["4 stars", "2 stars", "5 stars", "1 star"],
+                          "Comment": ["The app logs me out", "Slow export again", "Great support team", "Refund is late"]})
+    found = find_columns(frame)
+    assert found.mapping == {"text": "Comment"}
+
+
+def test_add_refuses_repeated_ids(tmp_path):
+    path = tmp_path / "orders.csv"
+    _write(path, ["Order ID", "Comment"], [[f"O{i % 30}", f"Late delivery number {i}, still waiting"] for i in range(40)])
+    run = feedback("add", str(path), "--db", str(tmp_path / "w.sqlite"), "--text-column", "Comment",
+                   "--config", str(_config(tmp_path, 'feedback_id = "Order ID"')))
+    assert run.returncode == 2 and "repeats 10 value(s) over 20 rows" in run.stderr and "Traceback" not in run.stderr
+
+
+def _config(tmp_path, line: str):
+    path = tmp_path / "columns.toml"
+    path.write_text(f"[columns]\n{line}\n", encoding="utf-8")
+    return path
+
+
+def test_a_named_column_of_the_wrong_kind_is_one_error(reviews, tmp_path):
+    out = str(tmp_path / "o.csv")
+    run = feedback("analyze", str(reviews), "--date-column", "variation", "--out", out)
+    assert run.returncode == 2 and "column 'variation'" in run.stderr and "are not dates" in run.stderr
+    run = feedback("analyze", str(reviews), "--date-column", "verified_reviews", "--out", out)
+    assert run.returncode == 2 and "found 'rating', 'date', 'variation', 'verified_reviews'" in run.stderr
+
+
+def test_json_keeps_every_digit_and_parquet_has_no_warning(tmp_path):
+    source = tmp_path / "f.parquet"
+    pd.DataFrame({"text": ["Refund still not here after two weeks.", "Quick answer, thanks."],
+                  "amount": [29.359398427187912, None]}).to_parquet(source)
+    for suffix in (".jsonl", ".parquet"):
+        run = feedback("analyze", str(source), "--out", str(tmp_path / f"o{suffix}"), "--quiet")
+        assert run.returncode == 0 and "Warning" not in run.stderr, run.stderr
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["amount"] for r in rows] == [29.359398427187912, None]
+
+
+def test_report_says_how_the_columns_were_read(reviews, tmp_path):
+    out = tmp_path / "r.html"
+    assert feedback("report", str(reviews), "--out", str(out), "--quiet").returncode == 0
+    page = out.read_text(encoding="utf-8")
+    assert '<p class="columns-read">Columns found: text = &#39;verified_reviews&#39;' in page
