@@ -42,8 +42,10 @@ def _config(args):
         kind, _, column = option.partition(":")
         if kind.strip().lower() not in SCORE_RANGES or not column.strip():
             raise InputError(f"--rating-column {option!r} is not KIND:NAME", value=option,
-                             fix="write e.g. --rating-column csat:rating (KIND is csat 1-5, nps 0-10 or ces 1-7)")
-        named[kind.strip().lower()] = column.strip()
+                             fix="write e.g. --rating-column csat:rating (KIND is csat 1-5, nps 0-10 or ces 1-7), "
+                                 "or csat:none for no CSAT column")
+        # KIND:none: the file has no such rating, whatever column looks like one
+        named[kind.strip().lower()] = "" if column.strip().lower() == "none" else column.strip()
     if named:
         config.columns = {**config.columns, **named}
     return config
@@ -523,9 +525,9 @@ def _column_options(p) -> None:
                    "for day-first dates (default: the format that reads every value; a warning says when day and "
                    "month could be either way round).")
     p.add_argument("--rating-column", metavar="KIND:NAME", action="append", default=[],
-                   help="A column of ratings and what they are: csat:NAME (1-5), nps:NAME (0-10) or ces:NAME (1-7). "
-                        "Repeat for several. Default: csat/nps/ces, the preset's, or a rating column found when the "
-                        "file has no 'text' column.")
+                   help="A column of ratings and what they are: csat:NAME (1-5), nps:NAME (0-10) or ces:NAME (1-7); "
+                        "KIND:none when the file has none. Repeat for several. Default: csat/nps/ces, the preset's, "
+                        "or a rating column found when the file has no 'text' column.")
 
 
 def _scale_options(p) -> None:

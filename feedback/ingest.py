@@ -8,7 +8,9 @@ reported.
 
 Columns are renamed through ``Config.columns`` (the user's mapping always wins), then through a preset
 (``feedback.presets``: Zendesk, Typeform, SurveyMonkey, NPS survey) chosen by name or detected from the
-headers; unknown columns pass through. Rows that cannot be used are kept and flagged in ``quality_issue``;
+headers; a file with neither a ``text`` column nor a preset has its columns found from the values
+(:mod:`feedback.columns`). Unknown columns pass through; ``keep_input`` keeps every input column as read, for
+``feedback analyze`` to give back. Rows that cannot be used are kept and flagged in ``quality_issue``;
 ``strict=True`` turns the first bad row into an :class:`~feedback.errors.InputError` instead. Large CSV and
 JSON Lines files can be read in chunks with :func:`iter_feedback_chunks`.
 

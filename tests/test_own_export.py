@@ -309,3 +309,9 @@ def test_report_says_how_the_columns_were_read(reviews, tmp_path):
     assert feedback("report", str(reviews), "--out", str(out), "--quiet").returncode == 0
     page = out.read_text(encoding="utf-8")
     assert '<p class="columns-read">Columns found: text = &#39;verified_reviews&#39;' in page
+
+
+def test_a_found_rating_can_be_turned_off(reviews, tmp_path):
+    run = feedback("kpis", str(reviews), "--rating-column", "csat:none", "--json")
+    assert run.returncode == 0, run.stderr
+    assert "csat = " not in run.stderr and json.loads(run.stdout)["overall"]["csat"]["n"] == 0
