@@ -537,6 +537,11 @@ def add(db: str | Path, data: str | Path, config: Config | None = None, *, keep_
     db = Path(db)
     with write_lock(db):
         dataset = load_dataset(data, config, preset=preset, strict=strict)
+        if progress is not None:  # how the columns were read, when they were found or a date hint applies
+            from .ingest import read_summary
+
+            for line in read_summary(dataset.feedback, None)[1:]:
+                progress(line)
         _check_ids(dataset.feedback, data)
         con = connect(db)
         try:

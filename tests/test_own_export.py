@@ -277,6 +277,8 @@ def test_add_refuses_repeated_ids(tmp_path):
     run = feedback("add", str(path), "--db", str(tmp_path / "w.sqlite"), "--text-column", "Comment",
                    "--config", str(_config(tmp_path, 'feedback_id = "Order ID"')))
     assert run.returncode == 2 and "repeats 10 value(s) over 20 rows" in run.stderr and "Traceback" not in run.stderr
+    run = feedback("add", str(path), "--db", str(tmp_path / "w.sqlite"))  # found: text, no unique id
+    assert "columns found: text = 'Comment'" in run.stderr and run.returncode == 2
 
 
 def _config(tmp_path, line: str):
