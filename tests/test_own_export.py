@@ -180,6 +180,9 @@ def test_report_finds_the_columns_of_a_review_export_and_lists_absent_kpis(revie
     assert "NPS, CES: add an nps column (0-10) or a ces column (1-7)" in page.absent
     assert "Churn rate, Retention rate, CLV, CAC, CLV:CAC: put customers.csv" in page.absent
     assert "First-contact resolution" in page.absent and "tickets.csv" in page.absent
+    html = out.read_text(encoding="utf-8")  # no customers table: "What hurts most" leaves out churn and money
+    glance = html[html.index("What hurts most"):html.index("Worse than the")]
+    assert "customers" in glance and "churn ×" not in glance and "revenue at risk" not in glance
 
 
 def test_kpis_say_what_is_not_in_the_data(reviews):
