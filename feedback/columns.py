@@ -132,6 +132,15 @@ def find_date_format(values: pd.Series) -> str | None:
     return "mixed" if parsed.notna().mean() >= MIN_PARSED_SHARE else None
 
 
+def swap_day_month(fmt: str) -> str:
+    """The format with day and month the other way round.
+
+    >>> swap_day_month("%m/%d/%Y %H:%M")
+    '%d/%m/%Y %H:%M'
+    """
+    return fmt.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
+
+
 def day_month_ambiguous(values: pd.Series, fmt: str | None) -> bool:
     """True when ``fmt`` reads day and month in one order and the swapped format reads the same values too: every
     day is 12 or less, and nothing in the data says which comes first.
@@ -143,10 +152,9 @@ def day_month_ambiguous(values: pd.Series, fmt: str | None) -> bool:
     """
     if not fmt or "%m" not in fmt or "%d" not in fmt or fmt.startswith("%Y"):  # year first is ISO: month next
         return False
-    swapped = fmt.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
     values = values.astype(str).str.strip()
     values = values[values != ""]
-    return bool(len(values)) and bool(pd.to_datetime(values, format=swapped, errors="coerce").notna().all())
+    return bool(len(values)) and bool(pd.to_datetime(values, format=swap_day_month(fmt), errors="coerce").notna().all())
 
 
 def _rating_kind(header: str, values: pd.Series) -> str | None:

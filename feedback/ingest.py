@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .columns import FoundColumns, day_month_ambiguous, find_columns, find_date_format
+from .columns import FoundColumns, day_month_ambiguous, find_columns, find_date_format, swap_day_month
 from .errors import InputError, InputWarning
 from .presets import PRESETS, detect_preset, get_preset, preset_mapping
 from .schema import FEEDBACK_OPTIONAL, FEEDBACK_REQUIRED, INPUT_PREFIX, SCORE_RANGES
@@ -858,13 +858,17 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
         raw_dates = frame["created_at"]
         date_format = (config or Config()).date_format or date_format
         if date_format is None and not pd.api.types.is_datetime64_any_dtype(raw_dates):
-            date_format = find_date_format(raw_dates)
+            # the column find_columns chose was judged there already, on these same values
+            chose_it = found is not None and "created_at" in found.mapping \
+                and found.mapping["created_at"] == origins.get("created_at")
+            date_format = found.date_format if chose_it else find_date_format(raw_dates)
             if day_month_ambiguous(raw_dates, date_format):
-                swapped = date_format.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
                 warnings.warn(f"{path}, column {origins.get('created_at', 'created_at')!r}: every day is 12 or less, "
                               f"so the dates were read as {date_format} (e.g. {_as_text(raw_dates).iloc[0]!r}). "
-                              f"Fix: if they are day first, pass --date-format {swapped}", InputWarning, stacklevel=2)
-        created = _parse_dates(raw_dates, date_format)
+                              f"Fix: if they are day first, pass --date-format {swap_day_month(date_format)}",
+                              InputWarning, stacklevel=2)
+        # a format already searched for and not found: value by value, without searching again
+        created = _parse_dates(raw_dates, date_format or "mixed")
         blank = raw_dates.isna() | (_as_text(raw_dates).str.strip() == "")
         issues[created.isna() & ~blank] = "bad_date"
         issues[created.isna() & (issues == "")] = "missing_date"
