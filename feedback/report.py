@@ -125,7 +125,9 @@ class ReportContext:
                                   metadata={"help": 'KPI -> {"name", "formula", "unit"}.'})
     # Impact records, highest priority first (the impact JSON contract plus optional extras; see module doc).
     painpoints: list = field(default_factory=list,
-                             metadata={"help": "Impact records, highest priority first, plus optional extras."})
+                             metadata={"help": "Impact records, highest priority first, plus optional extras (kind, top_phrases, "
+                                                "quotes, segments, subthemes: [{subtheme_id, label, mentions, customers, "
+                                                "share, negative_share, quote}])."})
     # How "priority" is computed, in words or a formula.
     priority_formula: str = field(default="", metadata={"help": "How the priority that ranks pain points is computed."})
     # Column name -> definition of every pain-point column, shown in Methods.

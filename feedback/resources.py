@@ -16,7 +16,10 @@ def _shipped(name: str) -> Path:
     return inside if inside.is_dir() else _PACKAGE.parent / name
 
 
-#: models/: sentiment rules, the default taxonomy, the static embedding table
+#: models/: sentiment rules, the taxonomy presets, the static embedding table
 MODELS_DIR = _shipped("models")
+#: the shipped taxonomy presets, one per domain: models/taxonomies/NAME.toml (README.md there)
+TAXONOMY_DIR = MODELS_DIR / "taxonomies"
+TAXONOMY_PRESETS = ("software", "travel", "banking", "retail", "telecom")
 #: templates/: the report's base layout, partials and stylesheet, the service page
 TEMPLATES_DIR = _shipped("templates")

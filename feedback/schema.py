@@ -28,7 +28,10 @@ SCORE_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 #: columns added by the stages
 CLEAN_COLUMNS = ("clean_text", "removed_text", "language", "quality_issue")
 SENTIMENT_COLUMNS = ("sentiment", "sentiment_label", "sentiment_drivers", "churn_intent")
-THEME_COLUMNS = ("theme_id", "theme_label", "themes", "theme_ids", "theme_score", "theme_sentiment")
+THEME_COLUMNS = ("theme_id", "theme_label", "themes", "theme_ids", "theme_score", "theme_sentiment", "subtheme_id",
+                 "subtheme_label")
+#: ``subtheme_id`` and ``subtheme_label``: the row's sub-theme within its ``theme_id`` ("t.k", its k-th from 1;
+#: "" when that theme has no sub-themes), see ``feedback.themes.Theme.subthemes``
 #: ``theme_sentiment`` (present when the sentiment stage ran first): one number per entry of ``theme_ids``, the
 #: sentiment that theme gets from the row (the row's score, or with several themes the mean of its sentences
 #: about each)
@@ -42,7 +45,7 @@ INPUT_PREFIX = "input\x1f"
 ANALYZE_COLUMNS = ("feedback_id", "clean_text", "removed_text", "language", "quality_issue", "duplicate_of",
                    "sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase", "escalation",
                    "urgency", "anger", "theme_id", "theme_label", "theme_ids", "themes", "theme_score",
-                   "theme_sentiment")
+                   "theme_sentiment", "subtheme_id", "subtheme_label")
 
 #: theme id and label of texts that match no theme
 OTHER_THEME_ID = -1

@@ -88,12 +88,16 @@ FEEDBACK_COLUMNS_V2 = {"raw_text": "TEXT", "model_version": "INTEGER"}
 FEEDBACK_COLUMNS_V3 = {"theme_sentiment": "TEXT"}
 #: columns added by migration 4
 FEEDBACK_COLUMNS_V4 = {"scorer": "TEXT"}
+#: columns added by migration 5
+FEEDBACK_COLUMNS_V5 = {"subtheme_id": "TEXT", "subtheme_label": "TEXT"}
 #: the columns sentiment.score_sentiment fills, and those themes.tag_themes fills (as refit and rescore rewrite them)
 SENTIMENT_COLUMNS = ["sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase", "escalation",
                      "urgency", "anger"]
-THEME_COLUMNS = ["theme_id", "theme_label", "theme_ids", "themes", "theme_score", "theme_sentiment"]
+THEME_COLUMNS = ["theme_id", "theme_label", "theme_ids", "themes", "theme_score", "theme_sentiment", "subtheme_id",
+                 "subtheme_label"]
 #: every column of the feedback table, in order
-ALL_FEEDBACK_COLUMNS = [*FEEDBACK_COLUMNS, *FEEDBACK_COLUMNS_V2, *FEEDBACK_COLUMNS_V3, *FEEDBACK_COLUMNS_V4]
+ALL_FEEDBACK_COLUMNS = [*FEEDBACK_COLUMNS, *FEEDBACK_COLUMNS_V2, *FEEDBACK_COLUMNS_V3, *FEEDBACK_COLUMNS_V4,
+                        *FEEDBACK_COLUMNS_V5]
 DATE_COLUMNS = {"created_at", "signup_date", "churn_date", "opened_at", "first_response_at", "resolved_at"}
 BOOL_COLUMNS = {"churn_intent", "escalation", "urgency", "churned"}
 JSON_COLUMNS = {"sentiment_drivers", "theme_ids", "theme_sentiment"}
@@ -126,6 +130,9 @@ MIGRATIONS: dict[int, tuple[str, list[str]]] = {
     ]),
     4: ("scorer: what scored each row's sentiment (rules version and hash; NULL for rows stored before)", [
         *(f"ALTER TABLE feedback ADD COLUMN {k} {v}" for k, v in FEEDBACK_COLUMNS_V4.items()),
+    ]),
+    5: ("subtheme_id, subtheme_label: each row's sub-theme within its theme (NULL for rows tagged before)", [
+        *(f"ALTER TABLE feedback ADD COLUMN {k} {v}" for k, v in FEEDBACK_COLUMNS_V5.items()),
     ]),
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -103,3 +103,62 @@ def test_the_reports_methods_name_the_method_of_the_model_that_ran(embeddings, n
         assert name in methods
     other = "tfidf" if embeddings == "static" else "static"
     assert ThemeModel(min_theme_size=5, embeddings=other).fit(texts).method_description() != methods
+
+
+LOST = ["my bag never arrived", "they lost my luggage again", "my suitcase is still missing",
+        "lost baggage and no news", "where is my missing bag", "my luggage never showed up"]
+DAMAGED = ["my suitcase arrived broken", "the handle of my bag was ripped off", "my luggage came back damaged",
+           "the wheels of my suitcase are broken", "my bag was torn open", "my luggage arrived crushed"]
+PLACES = ["", " in Denver", " at JFK", " in Boston", " in Chicago", " at LAX", " in Miami", " in Dallas"]
+DAYS = [" today", " yesterday", " on Monday", " last week", " again"]
+
+
+@pytest.fixture(scope="module")
+def bag_model() -> tuple[ThemeModel, list[str]]:
+    texts = [f"{t}{place}{day}" for t in LOST + DAMAGED for place in PLACES for day in DAYS]
+    return ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None).fit(texts + corpus()), texts
+
+
+def test_a_large_theme_splits_into_sub_themes_a_person_can_tell_apart(bag_model):
+    model, texts = bag_model
+    bags = max(model.themes_, key=lambda theme: theme.size)
+    assert len(bags.subthemes) >= 2
+    assert [sub.theme_id for sub in bags.subthemes] == [f"{bags.theme_id}.{k}" for k in
+                                                         range(1, len(bags.subthemes) + 1)]
+    every_label = [t.label for t in model.themes_] + [s.label for t in model.themes_ for s in t.subthemes]
+    assert len(set(every_label)) == len(every_label)  # distinct across themes and sub-themes
+    out = model.transform(texts)
+    assert (out["theme_id"] == bags.theme_id).mean() > 0.9
+    # lost and damaged bags get sub-themes of their own (the static embedding, which reads "arrived" in "never
+    # arrived" and "arrived broken", also mixes some): each kind has a sub-theme that holds it at 90%+
+    kind = pd.Series(["lost"] * (len(texts) // 2) + ["damaged"] * (len(texts) // 2))
+    held = {sub_id: group.value_counts(normalize=True) for sub_id, group in kind.groupby(out["subtheme_id"].to_numpy())
+            if sub_id}
+    assert {shares.index[0] for shares in held.values() if shares.iloc[0] >= 0.9} == {"lost", "damaged"}
+    labels = {sub.theme_id: sub.label for sub in bags.subthemes}
+    assert all(labels[s] == label for s, label in zip(out["subtheme_id"], out["subtheme_label"]) if s)
+
+
+def test_sub_themes_survive_save_and_show_in_themes_show(bag_model, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    model, texts = bag_model
+    model.save(tmp_path / "m")
+    loaded = ThemeModel.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.transform(texts[:50]), model.transform(texts[:50]))
+    shown = subprocess.run([sys.executable, "-m", "feedback", "themes", "show", str(tmp_path / "m"), "--json"],
+                           capture_output=True, text=True, timeout=120)
+    themes = json.loads(shown.stdout)["themes"]
+    assert [[s["theme_id"] for s in t["subthemes"]] for t in themes] == \
+        [[s.theme_id for s in t.subthemes] for t in model.themes_]
+    text = subprocess.run([sys.executable, "-m", "feedback", "themes", "show", str(tmp_path / "m")],
+                          capture_output=True, text=True, timeout=120).stdout
+    first = max(model.themes_, key=lambda theme: theme.size).subthemes[0]
+    assert f"    [{first.theme_id}] {first.label}  (size {first.size})" in text
+
+
+def test_a_model_without_sub_themes_tags_with_empty_sub_theme(model):
+    out = model.transform(corpus()[:5])
+    assert out["subtheme_id"].tolist() == [""] * 5 and out["subtheme_label"].tolist() == [""] * 5

@@ -542,3 +542,24 @@ def test_painpoint_sentiment_is_what_the_theme_gets_from_its_texts_when_known():
     assert rows[1].find("td", cls="sentiment").text.strip() == "−0.30"  # no aspect_sentiment: the mean
     exported = list(csv.DictReader(io.StringIO(export_tables(context)["painpoints.csv"])))
     assert exported[0]["aspect_sentiment"] == "-0.71" and exported[0]["mean_sentiment"] == "-0.52"
+
+
+def test_a_theme_with_sub_themes_shows_them_in_its_drill_down_escaped():
+    subthemes = [{"subtheme_id": "3.1", "label": "refund <b>late</b>", "mentions": 90, "customers": 80, "share": 0.64,
+                  "negative_share": 0.9, "quote": XSS_QUOTE},
+                 {"subtheme_id": "3.2", "label": "partial refund", "mentions": 50, "customers": 45, "share": 0.36,
+                  "negative_share": None, "quote": "only half came back"}]
+    record = painpoint("slow refunds", theme_id=3, mentions=140, affected=120, sentiment=-0.5, lift=1.5,
+                       ci=[1.1, 2.0], revenue=100.0, priority=0.9, subthemes=subthemes)
+    page = render_report(make_context(painpoints=[record]))
+    root = parse(page)
+    table = root.find("table", cls="subthemes")
+    rows = [[cell.text.strip() for cell in tr.children if not isinstance(cell, str)]
+            for tr in table.find("tbody").find_all("tr")]
+    assert [row[:5] for row in rows] == [["refund <b>late</b>", "90", "64.0%", "80", "90.0%"],
+                                         ["partial refund", "50", "36.0%", "45", "—"]]
+    assert rows[0][5] == XSS_QUOTE  # shown as text: the markup is escaped, not parsed
+    assert "<b>late</b>" not in page and "&lt;b&gt;late&lt;/b&gt;" in page
+    assert root.find("summary").text.startswith("Sub-themes, phrases")
+    # a theme without sub-themes has no such table
+    assert parse(render_report(make_context())).find("table", cls="subthemes") is None

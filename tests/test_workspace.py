@@ -319,11 +319,11 @@ def test_old_schema_is_migrated_and_keeps_its_rows(tmp_path, capsys):
     con.executescript(OLD_V1_SCHEMA)
     con.close()
     assert main(["db", "info", "--db", str(db)]) == 0
-    assert "schema version 4" in capsys.readouterr().out
+    assert "schema version 5" in capsys.readouterr().out
     con = sqlite3.connect(db)
-    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4]
+    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5]
     columns = {r[1] for r in con.execute("PRAGMA table_info(feedback)")}
-    assert {"raw_text", "model_version", "theme_sentiment", "scorer"} <= columns
+    assert {"raw_text", "model_version", "theme_sentiment", "scorer", "subtheme_id", "subtheme_label"} <= columns
     assert con.execute("SELECT feedback_id, clean_text, raw_text FROM feedback").fetchall() == [
         ("F1", "The refund never arrived.", None)]
     assert con.execute("SELECT COUNT(*) FROM adds").fetchone() == (0,)
@@ -515,3 +515,14 @@ def test_rows_scored_by_older_rules_are_named_and_rescored(exports, tmp_path, ca
     assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 0
     assert "rescore" not in capsys.readouterr().err
     assert W.info(db)["adds"][0]["kind"] == "rescore"  # newest first
+
+
+def test_stored_rows_carry_their_sub_theme_and_the_report_from_the_workspace_shows_it(tmp_path):
+    db = tmp_path / "ws.sqlite"
+    W.add(db, REPO / "sample_data")
+    con = sqlite3.connect(db)
+    stored = con.execute("SELECT theme_id, subtheme_id, subtheme_label FROM feedback WHERE subtheme_id != ''").fetchall()
+    con.close()
+    assert stored and all(sub.split(".")[0] == str(theme) and label for theme, sub, label in stored)
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "report.html")]) == 0
+    assert '<table class="subthemes">' in (tmp_path / "report.html").read_text(encoding="utf-8")
