@@ -42,7 +42,7 @@ from sklearn.preprocessing import normalize
 
 from .resources import TAXONOMY_DIR, TAXONOMY_PRESETS
 from .errors import ConfigError, InputError, ModelError
-from .clustering import ASSIGNMENTS, MAX_FIT as MAX_FIT_ROWS, fit_clusters, smallest_keys, vote
+from .clustering import ASSIGNMENTS, MAX_FIT as MAX_FIT_ROWS, fit_clusters, smallest_keys, split_cluster, vote
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
 from .vader import compound
 from .units import (SPLIT_MIN_WORDS, UnitSpace, brand_pattern, find_boilerplate, is_question, message_sentences,
@@ -93,6 +93,8 @@ class FitNoteWarning(UserWarning):
 #: performance" and fraud complaints "helpful support". Where no preset reaches this share (VADER's tweets: 9% at
 #: best, Yelp restaurant reviews 7%) themes come from the data alone. A team's own taxonomy always applies
 DEFAULT_TAXONOMY_FIT = 0.2
+#: the presets' shares are measured on at most this many units (those of smallest stable_sample_keys)
+PRESET_FIT_SAMPLE = 5_000
 #: a discovered theme takes a taxonomy name when at least this share of its texts match that name's seeds
 GUIDE_LABEL_SHARE = 0.5
 #: themes are discovered on at most this many texts (of larger inputs, those of smallest stable_sample_keys);
@@ -105,6 +107,12 @@ MAX_EXTRA_TAGS = 2
 #: MAX_SUBTHEMES: the drill-down of a theme of 400 units shows 4 groups a person can read, each ~100 units
 SUBTHEME_UNITS = 100
 MAX_SUBTHEMES = 8
+#: ... by Ward's method on at most this many of its units (those of smallest stable_sample_keys; the rest join
+#: the nearest sub-theme): its cost grows with the square of the units (feedback.clustering.split_cluster)
+SUBTHEME_MAX_FIT = 600
+#: sub-theme labels come from the phrases among each theme's top this many (the surface forms of these are read
+#: with the themes' own, in one scan of the texts)
+SUBTHEME_PHRASES = 150
 
 #: vector spaces a ThemeModel can cluster in
 EMBEDDINGS = ("static", "tfidf", "minilm")
@@ -213,6 +221,13 @@ def _seed_index(guide: tuple[GuideTheme, ...]
     return index, phrases, max((seed.count(" ") + 1 for seed in [*index, *phrases]), default=0)
 
 
+@lru_cache(maxsize=8)
+def _seed_first_words(guide: tuple[GuideTheme, ...]) -> frozenset[str]:
+    """The first words of the seeds (and whole-phrase contents) of two or more words: only there can one start."""
+    index, phrases, _ = _seed_index(guide)
+    return frozenset(seed.split()[0] for seed in [*index, *phrases] if " " in seed)
+
+
 def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...], texts: list[str] | None = None) -> np.ndarray:
     """Boolean matrix: does lemma doc i hold a seed phrase of taxonomy theme j as whole words.
 
@@ -225,6 +240,7 @@ def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...], texts: li
     if not guide:
         return out
     index, phrase_index, max_n = _seed_index(guide)
+    firsts = _seed_first_words(guide)
     patterns = None
     for i, doc in enumerate(lemma_docs):
         if not doc:
@@ -238,9 +254,16 @@ def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...], texts: li
             candidates = [c for content, found in phrase_index.items()
                           if re.search(r"(?<!\S)" + re.escape(content) + r"(?!\S)", doc) for c in found]
         else:
-            for n in range(1, min(max_n, len(words)) + 1):
-                for k in range(len(words) - n + 1):
-                    gram = words[k] if n == 1 else " ".join(words[k:k + n])
+            for k, word in enumerate(words):
+                found = index.get(word)
+                if found:
+                    hits.update(found)
+                if word in phrase_index:
+                    candidates.extend(phrase_index[word])
+                if word not in firsts:
+                    continue
+                for n in range(2, min(max_n, len(words) - k) + 1):
+                    gram = " ".join(words[k:k + n])
                     found = index.get(gram)
                     if found:
                         hits.update(found)
@@ -338,6 +361,31 @@ tell say ask try receive send issue problem experience state speak explain infor
 """.split())
 #: a word of letters x (or X) only is a redaction mark ("XXXX", "xx/xx/xxxx"), not a customer's word
 _REDACTION = re.compile(r"^x{2,}$")
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest scores, highest first, ties by position: ``np.argsort(-scores,
+    kind="stable")[:n]`` without sorting all of them."""
+    if len(scores) <= n:
+        return np.argsort(-scores, kind="stable")
+    threshold = np.partition(scores, len(scores) - n)[len(scores) - n]
+    above = np.flatnonzero(scores >= threshold)  # ties at the threshold all come, in position order
+    return above[np.argsort(-scores[above], kind="stable")][:n]
+
+
+def _phrase_counts(lemma_docs: list[str]) -> tuple | None:
+    """Which lemma 1-3-grams (held by 2+ docs of 21 or more, 3+ of 5,000 or more: a phrase two units in
+    thousands say labels nothing) each doc holds, the phrases, their
+    numbers of words and which of them may never label (:func:`_unfit_label`); None when no doc holds one."""
+    counter = CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 3), binary=True,
+                              min_df=1 if len(lemma_docs) <= 20 else 2 if len(lemma_docs) < 5_000 else 3)
+    try:
+        counts = counter.fit_transform(lemma_docs)
+    except ValueError:
+        return None
+    phrases = counter.get_feature_names_out()
+    return (counts, phrases, np.array([len(p.split()) for p in phrases]),
+            np.array([_unfit_label(p) for p in phrases], dtype=bool))
 
 
 def _label_candidates(top: list[str], said: dict[str, int]) -> list[str]:
@@ -576,7 +624,7 @@ class ThemeModel:
         transformer), the best guess without measurements of that model."""
         return DEFAULT_OTHER_THRESHOLD[self._space_kind()]
 
-    def _choose_taxonomy(self, lemma_docs: list[str], texts: list[str]
+    def _choose_taxonomy(self, lemma_docs: list[str], texts: list[str], keys: np.ndarray
                          ) -> tuple[tuple[GuideTheme, ...], str | None, str]:
         """The guide, the shipped preset it is (None for the user's own file or none) and the note a run prints.
 
@@ -588,7 +636,10 @@ class ThemeModel:
             return load_taxonomy(self.taxonomy), None, f"taxonomy: {self.taxonomy}"
         names = TAXONOMY_PRESETS if self.taxonomy == "default" else (self.taxonomy,)
         guides = {name: load_taxonomy(TAXONOMY_DIR / f"{name}.toml") for name in names}
-        fits = {name: float(_match_seeds(lemma_docs, guide, texts).any(axis=1).mean()) if lemma_docs else 0.0
+        # the share is read on a sample: 5,000 units give it to about ±1.4 points, at a quarter of the matching
+        sample = smallest_keys(keys, PRESET_FIT_SAMPLE)
+        docs, said = [lemma_docs[i] for i in sample], [texts[i] for i in sample]
+        fits = {name: float(_match_seeds(docs, guide, said).any(axis=1).mean()) if docs else 0.0
                 for name, guide in guides.items()}
         ranked = sorted(names, key=lambda name: (-fits[name], names.index(name)))
         best = ranked[0]
@@ -863,7 +914,7 @@ class ThemeModel:
         self.min_size_ = int(min(self.min_theme_size, max(3, SMALL_DATA_THEME_SHARE * non_empty)))
         # 1. the taxonomy guide marks texts that match its seed phrases
         self.embedding_space_ = self.embeddings if self.embeddings in EMBEDDINGS else str(Path(self.embeddings).resolve())
-        self.guide_, self.taxonomy_preset_, self.taxonomy_note_ = self._choose_taxonomy(lemma_docs, texts)
+        self.guide_, self.taxonomy_preset_, self.taxonomy_note_ = self._choose_taxonomy(lemma_docs, texts, keys)
         shipped = self.taxonomy_preset_ is not None or self.taxonomy == "default"
         self.guide_pulls_ = not shipped or self.n_themes == "auto"
         self.guide_in_full_ = not shipped
@@ -911,7 +962,10 @@ class ThemeModel:
         primary = self._assign(vectors)[0]
         # 5. labels from class-based TF-IDF over phrases
         self.theme_ids_ = np.arange(len(self.centroids_))
-        self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches)
+        # the phrases and words of the units, read once for the labels of the themes and of their sub-themes
+        phrase_counts, surface = _phrase_counts(lemma_docs), {}
+        self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches, phrase_counts=phrase_counts,
+                                      surface_cache=surface)
         self._set_kinds(texts, primary, unit_sentiment)
         named = [theme.label for theme in self.themes_ if theme.label in {g.name for g in self.guide_}]
         if self.guide_:
@@ -920,13 +974,14 @@ class ThemeModel:
         self.next_theme_id_ = len(self.themes_)
         if previous is not None:
             self._continue_from(previous, texts, primary, lemma_docs)
-        self._find_subthemes(texts, lemma_docs, vectors, primary, keys)
+        self._find_subthemes(texts, lemma_docs, vectors, primary, keys, phrase_counts, surface)
         self.n_features_in_ = vectors.shape[1]
         return self
 
     def _find_subthemes(self, units: list[str], lemma_docs: list[str], vectors: np.ndarray, primary: np.ndarray,
-                        keys: np.ndarray) -> None:
-        """Split each theme into sub-themes for drill-down: Ward within the theme's units, one sub-theme per
+                        keys: np.ndarray, phrase_counts: tuple | None = None, surface: dict | None = None) -> None:
+        """Split each theme into sub-themes for drill-down: Ward within the theme's units (unstructured,
+        :func:`feedback.clustering.split_cluster`), one sub-theme per
         ``SUBTHEME_UNITS`` of them (at most ``MAX_SUBTHEMES``; none of fewer than ``min_size_`` units), labelled
         apart from every theme's label. Sub-theme k (from 1) of theme t has the id ``"t.k"``."""
         self.subtheme_centroids_: list[np.ndarray | None] = []
@@ -938,17 +993,17 @@ class ThemeModel:
             k = min(MAX_SUBTHEMES, round(len(members) / SUBTHEME_UNITS))
             centroids = None
             if self._space != "tfidf" and k >= 2 and len(np.unique(np.round(vectors[members], 5), axis=0)) > k:
-                result = fit_clusters(vectors[members], k, self.seed, other_threshold=-1.0, min_size=self.min_size_,
-                                      priority=keys[members])
-                if len(result.centroids) >= 2:
-                    centroids = result.centroids
-                    sub_primary[members] = np.where(result.labels >= 0, result.labels + sum(map(len, blocks)), -1)
+                parts, part_of = split_cluster(vectors[members], k, self.min_size_, keys[members], SUBTHEME_MAX_FIT)
+                if len(parts) >= 2:
+                    centroids = parts
+                    sub_primary[members] = np.where(part_of >= 0, part_of + sum(map(len, blocks)), -1)
                     blocks.append(centroids)
             self.subtheme_centroids_.append(centroids)
         if not blocks:
             return
         described = self._describe(units, lemma_docs, sub_primary, vectors, None, centroids=np.vstack(blocks),
-                                   taken=frozenset(t.label for t in self.themes_))
+                                   taken=frozenset(t.label for t in self.themes_), phrase_counts=phrase_counts,
+                                   surface_cache=surface or None)
         offset = 0
         for theme, centroids in zip(self.themes_, self.subtheme_centroids_):
             if centroids is None:
@@ -1077,14 +1132,16 @@ class ThemeModel:
             return np.full(len(units), -1), np.zeros(len(units))
         return self._assign(*self._embed(units, lemma_docs))
 
-    def _assign(self, vectors: np.ndarray, matches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Primary theme index (-1 other) of each vector and its similarity to that theme.
+    def _assign(self, vectors: np.ndarray, matches: np.ndarray | None = None, similarities: bool = False):
+        """Primary theme index (-1 other) of each vector and its similarity to that theme; with ``similarities``,
+        also every vector's cosine to every theme.
 
         A text that matches the seeds of exactly one taxonomy theme is pinned to the discovered theme carrying
         that name when it is at least ``PIN_RELAX`` × ``other_threshold`` similar to it.
         """
         if len(self.centroids_) == 0:
-            return np.full(len(vectors), -1), np.zeros(len(vectors))
+            empty = np.full(len(vectors), -1), np.zeros(len(vectors))
+            return (*empty, np.zeros((len(vectors), 0))) if similarities else empty
         # float64: a float32 product's last bits depend on the BLAS threads and on how rows are batched, and
         # moved the rounded theme_score between engines and chunk sizes
         sims = np.asarray(vectors, dtype=np.float64) @ np.asarray(self.centroids_, dtype=np.float64).T
@@ -1103,12 +1160,16 @@ class ThemeModel:
                 index = self.guide_themes_.get(int(np.flatnonzero(matches[row])[0]))
                 if index is not None and sims[row, index] >= PIN_RELAX * self.other_threshold_:
                     primary[row], best[row] = index, sims[row, index]
-        return primary, best
+        return (primary, best, sims) if similarities else (primary, best)
 
     def _describe(self, texts, lemma_docs, primary, vectors, matches, centroids: np.ndarray | None = None,
-                  taken: frozenset[str] = frozenset()) -> list[Theme]:
+                  taken: frozenset[str] = frozenset(), phrase_counts: tuple | None = None,
+                  surface_cache: dict | None = None) -> list[Theme]:
         """Each theme's label, top phrases and examples; with ``centroids``, those of sub-themes (``primary``
         then holds sub-theme indices, and the guide names none of them), labelled apart from the ``taken`` labels.
+        ``phrase_counts``: :func:`_phrase_counts` of ``lemma_docs``, when already counted; ``surface_cache``: an
+        empty dict the themes' call fills with the surface forms of their top ``SUBTHEME_PHRASES`` phrases too,
+        which the sub-themes' call then reads instead of scanning the texts again.
 
         A phrase (lemma 1–3-gram) scores ``share × log(share / corpus share)``: the share of the theme's units that
         hold it, times how much more often they hold it than all units do. A word present in every theme
@@ -1116,29 +1177,31 @@ class ThemeModel:
         units scores little for lack of share. Filler (``LABEL_FILLER``), redaction tokens and lone negations are
         never a label; a one-word label grows into the phrase most of its units say ("bag" -> "lost bag").
         """
-        counter = CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 3), min_df=2 if len(texts) > 20 else 1,
-                                  binary=True)
         subthemes = centroids is not None
         centroids = self.centroids_ if centroids is None else centroids
-        try:
-            counts = counter.fit_transform(lemma_docs)
-        except ValueError:
+        if phrase_counts is None:
+            phrase_counts = _phrase_counts(lemma_docs)
+        if phrase_counts is None:
             return [Theme(i, f"theme {i}", [], int((primary == i).sum())) for i in range(len(centroids))]
-        phrases = counter.get_feature_names_out()
-        n_words = np.array([len(p.split()) for p in phrases])
+        counts, phrases, n_words, never_labels = phrase_counts
         n_themes = len(centroids)
         members = np.flatnonzero((primary >= 0) & (primary < n_themes))
         membership = csr_matrix((np.ones(len(members)), (primary[members], members)), shape=(n_themes, len(primary)))
         class_counts = np.asarray((membership @ counts).todense(), dtype=float)
-        sizes = np.array([max(int((primary == i).sum()), 1) for i in range(n_themes)], dtype=float)
+        sizes = np.maximum(np.bincount(primary[members], minlength=n_themes), 1).astype(float)
         corpus_share = np.asarray(counts.sum(axis=0)).ravel() / max(len(lemma_docs), 1)
         share = class_counts / sizes[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ctfidf = np.where(share > corpus_share, share * np.log(share / np.maximum(corpus_share, 1e-12)), 0.0)
+        # share × log(share / corpus share) where the theme says it more often than the corpus does, else 0;
+        # computed in place: with 80 sub-themes × 60,000 phrases each temporary is 40 MB
+        ctfidf = np.zeros_like(share)
+        np.divide(share, np.maximum(corpus_share, 1e-12), out=ctfidf, where=share > corpus_share)
+        np.log(ctfidf, out=ctfidf, where=ctfidf > 0)
+        ctfidf *= share
+        del share
         # a phrase a person would say names a problem better than a word: preferred when nearly as distinctive
-        ctfidf = ctfidf * np.where(n_words > 1, MULTIWORD_PREFERENCE, 1.0)
+        ctfidf *= np.where(n_words > 1, MULTIWORD_PREFERENCE, 1.0)
         # a word most units hold ("flight" in airline tweets) names no theme alone; in a phrase it may ("flight cancelled")
-        unfit = np.array([_unfit_label(p) for p in phrases], dtype=bool) | ((n_words == 1) & (corpus_share >= UBIQUITOUS_SHARE))
+        unfit = never_labels | ((n_words == 1) & (corpus_share >= UBIQUITOUS_SHARE))
         ctfidf[:, unfit] = 0.0
         # phrases one word longer than a phrase, at either end ("archive old" -> "archive old client")
         longer: dict[str, list[int]] = defaultdict(list)
@@ -1149,7 +1212,7 @@ class ThemeModel:
             longer[" ".join(words[1:])].append(int(k))
             for word in set(words):
                 holding[word].append(int(k))
-        orders = [np.argsort(-ctfidf[i], kind="stable")[:40] for i in range(n_themes)]
+        orders = [_top(ctfidf[i], 40) for i in range(n_themes)]
         # surface forms of the phrases a label can come from only: each theme's top 40, their longer phrases and
         # the phrases a top word can grow into (said by WIDEN_SHARE of its units in the theme)
         candidates = {int(j) for order in orders for j in order}
@@ -1159,8 +1222,16 @@ class ThemeModel:
         while frontier:
             frontier = {k for j in frontier for k in longer.get(phrases[j], ())} - candidates
             candidates |= frontier
-        surface = _surface_forms([texts[i] for i in np.flatnonzero(primary >= 0)],
-                                 wanted={phrases[j] for j in candidates})
+        if surface_cache:  # the themes' scan already read these texts: their sub-themes' phrases are in it
+            surface = surface_cache
+        else:
+            wanted = {phrases[j] for j in candidates}
+            if surface_cache is not None:  # ... so read the phrases sub-themes may need now, in one scan
+                wanted |= {phrases[j] for i in range(n_themes) for j in _top(ctfidf[i], SUBTHEME_PHRASES)}
+            said = np.flatnonzero(primary >= 0)
+            surface = _surface_forms([texts[i] for i in said], wanted=wanted)
+            if surface_cache is not None:
+                surface_cache.update(surface)
         themes, used_labels = [], set(taken)
         for i in range(n_themes):
             top, said = [], {}
@@ -1278,8 +1349,7 @@ class ThemeModel:
         n_themes = len(self.centroids_)
         if units and n_themes:
             vectors, matches = self._embed(units, lemma_docs)
-            unit_theme, unit_score = self._assign(vectors, matches)
-            sims = np.asarray(vectors, dtype=np.float64) @ np.asarray(self.centroids_, dtype=np.float64).T
+            unit_theme, unit_score, sims = self._assign(vectors, matches, similarities=True)
         else:
             unit_theme, unit_score = np.full(len(units), -1), np.zeros(len(units))
             sims = np.zeros((len(units), n_themes))
@@ -1311,10 +1381,12 @@ class ThemeModel:
         # how close each message comes to each theme: its closest unit (or, in a one-unit message, sentence)
         closest = np.full((len(texts), n_themes), -1.0)
         np.maximum.at(closest, owner[counted], sims[counted])
-        # the themes a message may be tagged with: those its units (or sentences) are nearest to
-        near: dict[int, set[int]] = defaultdict(set)
+        # the themes a message may be tagged with: those its units (or sentences) are nearest to, as close as the
+        # closest of those units
+        near: dict[int, dict[int, float]] = defaultdict(dict)
         for u in np.flatnonzero(counted & has_vote[owner]).tolist():
-            near[int(owner[u])].add(int(unit_theme[u]))
+            row, theme = int(owner[u]), int(unit_theme[u])
+            near[row][theme] = max(near[row].get(theme, -1.0), float(unit_score[u]))
 
         primary = np.full(len(texts), -1)
         best = np.zeros(len(texts))
@@ -1322,10 +1394,11 @@ class ThemeModel:
         tag_threshold = getattr(self, "tag_threshold_", 0.0)
         for row in np.flatnonzero(has_vote).tolist():
             mass, close = votes[row], closest[row]
-            chosen = int(np.argmax(mass))
+            # among the themes its units are nearest to: the soft vote weighs them, it does not add a theme
+            chosen = max(near[row], key=lambda theme: (mass[theme], -theme))
             primary[row], best[row] = chosen, close[chosen]
-            extra = sorted((theme for theme in near[row] if theme != chosen and close[theme] >= tag_threshold),
-                           key=lambda theme: (-mass[theme], -close[theme], theme))
+            extra = sorted((theme for theme, score in near[row].items() if theme != chosen and score >= tag_threshold),
+                           key=lambda theme: (-mass[theme], -near[row][theme], theme))
             tags[row] = [chosen] + extra[:MAX_EXTRA_TAGS]
         subtheme = self._subtheme_of(primary, owner, vectors if units and n_themes else None, voting)
         ids = getattr(self, "theme_ids_", np.arange(len(self.centroids_)))
