@@ -331,6 +331,8 @@ def cmd_score(args) -> int:
         if result["themes"]:
             print("themes: " + ", ".join(f"{t['theme']} ({t['label']}, {t['sentiment']:+.2f})"
                                          for t in result["theme_sentiment"]))
+            if result.get("subtheme"):
+                print(f"sub-theme: {result['subtheme']} ({result['subtheme_id']})")
         for sentence in result["drivers"]:
             print(f"  > {sentence}")
     return 0

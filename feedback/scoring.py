@@ -78,6 +78,7 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
         result["themes"] = []
         result["theme_ids"] = []
         result["theme_sentiment"] = []
+        result["subtheme_id"] = result["subtheme"] = ""
         result["redacted_text"] = cleaned
         results.append(result)
     if theme_model is not None and results:
@@ -85,9 +86,11 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
         if usable:
             tagged = theme_model.transform([cleaned_texts[i] for i in usable])
             names = {t.theme_id: t.label for t in theme_model.themes_}  # a label may itself contain "; "
-            for i, ids in zip(usable, tagged["theme_ids"].tolist()):
+            for i, ids, sub, sub_label in zip(usable, tagged["theme_ids"].tolist(), tagged["subtheme_id"],
+                                              tagged["subtheme_label"]):
                 results[i]["theme_ids"] = [int(t) for t in ids]
                 results[i]["themes"] = [names.get(int(t), OTHER_THEME_LABEL) for t in ids]
+                results[i]["subtheme_id"], results[i]["subtheme"] = str(sub), str(sub_label)
             _add_theme_sentiment([results[i] for i in usable], [cleaned_texts[i] for i in usable], theme_model, scorer)
     return results
 

@@ -285,6 +285,9 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
         themes: list[str]
         theme_ids: list[int]
         theme_sentiment: list[ThemeSentiment] = Field(description="Per theme, the sentiment of its own sentences.")
+        subtheme_id: str = Field(description="The sub-theme of its first theme, 'THEME.K', or '' (none, or no "
+                                 "theme model).")
+        subtheme: str = Field(description="That sub-theme's label, or ''.")
         redacted_text: str = Field(description="What was scored: the cleaned message with personal data redacted.")
 
     class BatchScore(BaseModel):

@@ -162,3 +162,14 @@ def test_sub_themes_survive_save_and_show_in_themes_show(bag_model, tmp_path):
 def test_a_model_without_sub_themes_tags_with_empty_sub_theme(model):
     out = model.transform(corpus()[:5])
     assert out["subtheme_id"].tolist() == [""] * 5 and out["subtheme_label"].tolist() == [""] * 5
+
+
+def test_scoring_a_message_names_its_sub_theme(bag_model):
+    from feedback.scoring import score_messages
+
+    model, texts = bag_model
+    result = score_messages([texts[0]], theme_model=model)[0]
+    expected = model.transform([texts[0]]).iloc[0]
+    assert result["subtheme_id"] == expected["subtheme_id"] != ""
+    assert result["subtheme"] == expected["subtheme_label"] != ""
+    assert score_messages([texts[0]])[0]["subtheme_id"] == ""  # no theme model, no sub-theme
