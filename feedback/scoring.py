@@ -86,8 +86,10 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
         if usable:
             tagged = theme_model.transform([cleaned_texts[i] for i in usable])
             names = {t.theme_id: t.label for t in theme_model.themes_}  # a label may itself contain "; "
-            for i, ids, sub, sub_label in zip(usable, tagged["theme_ids"].tolist(), tagged["subtheme_id"],
-                                              tagged["subtheme_label"]):
+            # a theme model of another make may not give sub-themes
+            none = [""] * len(tagged)
+            for i, ids, sub, sub_label in zip(usable, tagged["theme_ids"].tolist(), tagged.get("subtheme_id", none),
+                                              tagged.get("subtheme_label", none)):
                 results[i]["theme_ids"] = [int(t) for t in ids]
                 results[i]["themes"] = [names.get(int(t), OTHER_THEME_LABEL) for t in ids]
                 results[i]["subtheme_id"], results[i]["subtheme"] = str(sub), str(sub_label)

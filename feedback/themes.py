@@ -1001,9 +1001,11 @@ class ThemeModel:
             self.subtheme_centroids_.append(centroids)
         if not blocks:
             return
+        parents = np.array([index for index, centroids in enumerate(self.subtheme_centroids_) if centroids is not None
+                            for _ in range(len(centroids))])
         described = self._describe(units, lemma_docs, sub_primary, vectors, None, centroids=np.vstack(blocks),
                                    taken=frozenset(t.label for t in self.themes_), phrase_counts=phrase_counts,
-                                   surface_cache=surface or None)
+                                   surface_cache=surface or None, parent_of=primary, subtheme_parents=parents)
         offset = 0
         for theme, centroids in zip(self.themes_, self.subtheme_centroids_):
             if centroids is None:
@@ -1164,12 +1166,15 @@ class ThemeModel:
 
     def _describe(self, texts, lemma_docs, primary, vectors, matches, centroids: np.ndarray | None = None,
                   taken: frozenset[str] = frozenset(), phrase_counts: tuple | None = None,
-                  surface_cache: dict | None = None) -> list[Theme]:
+                  surface_cache: dict | None = None, parent_of: np.ndarray | None = None,
+                  subtheme_parents: np.ndarray | None = None) -> list[Theme]:
         """Each theme's label, top phrases and examples; with ``centroids``, those of sub-themes (``primary``
         then holds sub-theme indices, and the guide names none of them), labelled apart from the ``taken`` labels.
         ``phrase_counts``: :func:`_phrase_counts` of ``lemma_docs``, when already counted; ``surface_cache``: an
         empty dict the themes' call fills with the surface forms of their top ``SUBTHEME_PHRASES`` phrases too,
-        which the sub-themes' call then reads instead of scanning the texts again.
+        which the sub-themes' call then reads instead of scanning the texts again. For sub-themes, ``parent_of``
+        holds each unit's theme and ``subtheme_parents`` each sub-theme's: a sub-theme's phrases are scored
+        against its theme's, so its label says what sets it apart within the theme.
 
         A phrase (lemma 1–3-gram) scores ``share × log(share / corpus share)``: the share of the theme's units that
         hold it, times how much more often they hold it than all units do. A word present in every theme
@@ -1191,10 +1196,21 @@ class ThemeModel:
         sizes = np.maximum(np.bincount(primary[members], minlength=n_themes), 1).astype(float)
         corpus_share = np.asarray(counts.sum(axis=0)).ravel() / max(len(lemma_docs), 1)
         share = class_counts / sizes[:, None]
-        # share × log(share / corpus share) where the theme says it more often than the corpus does, else 0;
-        # computed in place: with 80 sub-themes × 60,000 phrases each temporary is 40 MB
+        # share × log(share / baseline share) where the theme says it more often than the baseline does, else 0;
+        # the baseline is the corpus, or for a sub-theme its own theme: "bag" is in every sub-theme of "lost
+        # luggage" and names none of them. Computed in place: 80 sub-themes × 60,000 phrases make 40 MB arrays
+        if parent_of is None:
+            baseline = corpus_share
+        else:
+            parents = np.flatnonzero(parent_of >= 0)
+            parent_members = csr_matrix((np.ones(len(parents)), (parent_of[parents], parents)),
+                                        shape=(int(parent_of.max()) + 1, len(primary)))
+            parent_sizes = np.maximum(np.bincount(parent_of[parents]), 1).astype(float)
+            baseline = np.asarray((parent_members @ counts).todense(), dtype=float) / parent_sizes[:, None]
+            baseline = np.maximum(baseline[subtheme_parents], corpus_share)
         ctfidf = np.zeros_like(share)
-        np.divide(share, np.maximum(corpus_share, 1e-12), out=ctfidf, where=share > corpus_share)
+        np.divide(share, np.maximum(baseline, 1e-12), out=ctfidf, where=share > baseline)
+        del baseline
         np.log(ctfidf, out=ctfidf, where=ctfidf > 0)
         ctfidf *= share
         del share
@@ -1546,8 +1562,9 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
     for column, default in defaults.items():
         # Built as a plain list: a masked Series assignment would try to broadcast the lists of theme_ids.
         values = [default] * len(out)
-        for position, value in zip(positions, assigned[column].tolist()):
-            values[position] = value
+        if column in assigned.columns:  # a theme model of another make may not give sub-themes
+            for position, value in zip(positions, assigned[column].tolist()):
+                values[position] = value
         out[column] = values
     out["theme_ids"] = [v if isinstance(v, list) else [] for v in out["theme_ids"]]
     out["theme_id"] = out["theme_id"].astype(int)

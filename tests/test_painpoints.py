@@ -173,3 +173,20 @@ def test_scoring_a_message_names_its_sub_theme(bag_model):
     assert result["subtheme_id"] == expected["subtheme_id"] != ""
     assert result["subtheme"] == expected["subtheme_label"] != ""
     assert score_messages([texts[0]])[0]["subtheme_id"] == ""  # no theme model, no sub-theme
+
+
+def test_a_sub_themes_label_says_what_sets_it_apart_within_its_theme():
+    late = ["my refund is still not here after weeks", "still waiting for my refund after a month",
+            "refund promised weeks ago never came", "the refund is taking weeks",
+            "where is my refund, it has been weeks", "no refund yet after six weeks"]
+    partial = ["only half of my refund came back", "you refunded only part of the fare",
+               "partial refund, not the full amount", "the refund was short by half",
+               "refund missing the taxes and fees", "got a partial refund only"]
+    texts = [f"{t}{place}{day}" for t in late + partial for place in PLACES for day in DAYS]
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None).fit(texts + [f"{t}{p}" for t in HOLD for p in PLACES])
+    refunds = max(model.themes_, key=lambda theme: theme.size)
+    labels = [sub.label for sub in refunds.subthemes]
+    # "refund" is in every one of them: scored against their theme, it labels none
+    assert "refund" not in labels and "my refund" not in labels
+    assert any(word in label for label in labels for word in ("half", "partial"))
+    assert any(word in label for label in labels for word in ("weeks", "never", "waiting", "ago", "still"))
