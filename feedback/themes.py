@@ -1206,8 +1206,9 @@ class ThemeModel:
             parent_members = csr_matrix((np.ones(len(parents)), (parent_of[parents], parents)),
                                         shape=(int(parent_of.max()) + 1, len(primary)))
             parent_sizes = np.maximum(np.bincount(parent_of[parents]), 1).astype(float)
-            baseline = np.asarray((parent_members @ counts).todense(), dtype=float) / parent_sizes[:, None]
-            baseline = np.maximum(baseline[subtheme_parents], corpus_share)
+            baseline = (np.asarray((parent_members @ counts).todense(), dtype=float) / parent_sizes[:, None]
+                        )[subtheme_parents]
+            np.maximum(baseline, corpus_share, out=baseline)
         ctfidf = np.zeros_like(share)
         np.divide(share, np.maximum(baseline, 1e-12), out=ctfidf, where=share > baseline)
         del baseline
