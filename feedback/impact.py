@@ -48,14 +48,18 @@ sentences about it; from the ``theme_sentiment`` column), ``churn_rate_affected`
 ``churn_rate_unaffected``, ``churn_lift``, ``revenue_at_risk``, ``priority``, ``share_customers``,
 ``negative_share``, ``churn_lift_adjusted``, ``churn_excess``, ``value_of_fixing``, ``churn_rate_other_writers``,
 ``churn_lift_vs_writers``, ``csat_n``, ``csat_delta``, ``csat_delta_p``, ``csat_coef``, ``nps_n``, ``nps_delta``,
-``nps_coef``, ``trend_slope`` (numbers, None when undefined; ``csat_n``/``nps_n`` None without that score column, never NaN in ``impact_records``); intervals
+``nps_coef``, ``trend_slope``, ``nps_impact``, ``csat_impact``, ``ces_impact`` (numbers, None when undefined;
+``csat_n``/``nps_n`` None without that score column, never NaN in ``impact_records``); intervals
 ``churn_lift_ci``, ``churn_lift_adjusted_ci``, ``churn_lift_vs_writers_ci``, ``csat_delta_ci``, ``csat_coef_ci``,
-``nps_delta_ci``, ``nps_coef_ci`` ([low, high] or None); ``emerging`` (bool); ``trend`` (list of
+``nps_delta_ci``, ``nps_coef_ci``, ``nps_impact_ci``, ``csat_impact_ci``, ``ces_impact_ci`` ([low, high] or None); ``emerging`` (bool); ``trend`` (list of
 {period, mentions}) and ``top_segments`` (list of {segment, affected_customers, churn_rate_affected}).
 ``NUMERIC_COLUMNS`` lists the number columns, any of which the report may sort by.
 
-No random numbers are drawn: every interval is analytical, so ``seed`` is accepted only for API symmetry
-with the other stages.
+Score impact (Thematic's and Chattermill's definition: "the overall score minus the score with that theme's
+respondents removed"): ``nps_impact``, ``csat_impact`` and ``ces_impact``, each with a seeded bootstrap 95%
+interval (``*_impact_ci``; :func:`score_impact`). They say what a theme costs the headline score, where
+``*_delta`` says how much lower its texts score: a small theme of very unhappy texts has a large delta and a small
+impact. The only random numbers are that bootstrap's, drawn from ``seed``; every other interval is analytical.
 """
 from __future__ import annotations
 
@@ -106,6 +110,7 @@ EXTRA_COLUMNS = (
     "csat_n", "csat_delta", "csat_delta_ci", "csat_delta_p", "csat_coef", "csat_coef_ci",
     "nps_n", "nps_delta", "nps_delta_ci", "nps_coef", "nps_coef_ci",
     "trend", "trend_slope", "emerging", "top_segments",
+    "nps_impact", "nps_impact_ci", "csat_impact", "csat_impact_ci", "ces_impact", "ces_impact_ci",
 )
 COLUMNS = CONTRACT_COLUMNS + EXTRA_COLUMNS
 #: columns that are None when no customers table is given
@@ -119,11 +124,14 @@ NUMERIC_COLUMNS = (
     "theme_id", "mentions", "affected_customers", "mean_sentiment", "aspect_sentiment", "churn_rate_affected",
     "churn_rate_unaffected", "churn_lift", "revenue_at_risk", "priority", "share_customers", "negative_share", "churn_lift_adjusted",
     "churn_excess", "value_of_fixing", "churn_rate_other_writers", "churn_lift_vs_writers", "csat_n", "csat_delta",
-    "csat_delta_p", "csat_coef", "nps_n", "nps_delta", "nps_coef", "trend_slope",
+    "csat_delta_p", "csat_coef", "nps_n", "nps_delta", "nps_coef", "trend_slope", "nps_impact", "csat_impact",
+    "ces_impact",
 )
 #: columns holding a 95 % interval [low, high] (or None)
 INTERVAL_COLUMNS = ("churn_lift_ci", "churn_lift_adjusted_ci", "churn_lift_vs_writers_ci", "csat_delta_ci",
-                    "csat_coef_ci", "nps_delta_ci", "nps_coef_ci")
+                    "csat_coef_ci", "nps_delta_ci", "nps_coef_ci", "nps_impact_ci", "csat_impact_ci", "ces_impact_ci")
+#: bootstrap resamples of each score impact's interval
+IMPACT_BOOTSTRAP_ROUNDS = 2_000
 
 #: one line per column: (type, definition); the report's methods section may print it
 COLUMN_DEFINITIONS: dict[str, tuple[str, str]] = {
@@ -164,6 +172,14 @@ COLUMN_DEFINITIONS: dict[str, tuple[str, str]] = {
     "trend_slope": ("float|None", "least-squares slope of the theme's share of texts per period"),
     "emerging": ("bool", "almost absent in the first 2/3 of the periods, present in the last third"),
     "top_segments": ("list|None", "largest segments among affected customers, with their churn rate"),
+    "nps_impact": ("float|None", "overall NPS - the NPS of the responses without the theme (points): what the "
+                   "theme takes off (negative) or adds to the score; None without a rated response in the theme"),
+    "nps_impact_ci": ("[float, float]|None", "bootstrap 95% interval of nps_impact (percentile, seeded)"),
+    "csat_impact": ("float|None", "overall mean CSAT - the mean CSAT without the theme's responses (1-5 points)"),
+    "csat_impact_ci": ("[float, float]|None", "bootstrap 95% interval of csat_impact"),
+    "ces_impact": ("float|None", "overall mean CES - the mean CES without the theme's responses (1-7; more is "
+                   "more effort, so a positive impact is the theme's cost)"),
+    "ces_impact_ci": ("[float, float]|None", "bootstrap 95% interval of ces_impact"),
 }
 
 
@@ -306,6 +322,34 @@ def _is_emerging(counts: list[int], min_mentions: int) -> bool:
     return float(np.mean(early)) < EMERGING_EARLY_SHARE * float(np.mean(late))
 
 
+def score_impact(inside: np.ndarray, outside: np.ndarray, rng: np.random.Generator,
+                 rounds: int = IMPACT_BOOTSTRAP_ROUNDS) -> tuple[float | None, list[float] | None]:
+    """The overall mean of ``inside`` and ``outside`` together minus the mean of ``outside`` alone (what the
+    ``inside`` responses move the score by), and its bootstrap 95% percentile interval.
+
+    Each group is resampled on its own with its size kept (a stratified bootstrap), as multinomial draws over its
+    distinct values: a score takes a handful of values (1-5, or NPS coded +100/0/-100), so ``rounds`` resamples of
+    any number of responses cost the same. (None, None) when either group is empty.
+
+    >>> impact, ci = score_impact(np.array([1.0, 1.0]), np.array([5.0, 5.0]), np.random.default_rng(0))
+    >>> impact, ci
+    (-2.0, [-2.0, -2.0])
+    """
+    if not len(inside) or not len(outside):
+        return None, None
+    total = len(inside) + len(outside)
+    impact = float((inside.sum() + outside.sum()) / total - outside.mean())
+
+    def resampled_sums(values: np.ndarray) -> np.ndarray:
+        distinct, counts = np.unique(values, return_counts=True)
+        return rng.multinomial(len(values), counts / len(values), size=rounds) @ distinct
+
+    sums_in, sums_out = resampled_sums(inside), resampled_sums(outside)
+    draws = (sums_in + sums_out) / total - sums_out / len(outside)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return impact, [float(low), float(high)]
+
+
 def _nps_points(scores: pd.Series) -> pd.Series:
     """Each 0–10 answer coded +100 (9–10), 0 (7–8), −100 (0–6); NaN stays NaN. Their mean is the NPS."""
     coded = pd.Series(0.0, index=scores.index)
@@ -413,14 +457,14 @@ def theme_impact(
     """One row per theme with volume, sentiment, churn lift, revenue at risk and priority, highest priority first.
 
     ``min_mentions`` is the volume a theme needs in the last third of the periods to be flagged ``emerging``;
-    every theme is reported whatever its volume. ``seed`` is unused (all intervals are analytical).
+    every theme is reported whatever its volume. ``seed`` seeds the bootstrap of the score impacts (each theme's
+    own stream, so a theme's interval does not depend on the others).
 
     >>> fb = pd.DataFrame({"customer_id": ["a", "b"], "created_at": pd.to_datetime(["2026-04-01", "2026-04-02"]),
     ...                    "theme_ids": [[1], [1, 2]], "sentiment": [-0.5, 0.5]})
     >>> theme_impact(fb)[["theme_id", "mentions", "affected_customers", "mean_sentiment"]].to_dict("records")
     [{'theme_id': 1, 'mentions': 2, 'affected_customers': 2, 'mean_sentiment': 0.0}, {'theme_id': 2, 'mentions': 1, 'affected_customers': 1, 'mean_sentiment': 0.5}]
     """
-    del seed  # deterministic
     if "customer_id" not in feedback.columns:
         raise InputError("the feedback table has no column 'customer_id'", column="customer_id",
                          fix="map your customer id column to customer_id at ingest")
@@ -438,6 +482,7 @@ def theme_impact(
     negative = (fb["sentiment_label"] == "negative") if "sentiment_label" in fb.columns else None
     csat = pd.to_numeric(fb["csat"], errors="coerce") if "csat" in fb.columns else None
     nps = pd.to_numeric(fb["nps"], errors="coerce") if "nps" in fb.columns else None
+    ces = pd.to_numeric(fb["ces"], errors="coerce") if "ces" in fb.columns else None
 
     # periods: every period between the first and last text, empty ones included
     if "created_at" in fb.columns and pd.to_datetime(fb["created_at"]).notna().any():
@@ -497,6 +542,14 @@ def theme_impact(
             if name == "csat":
                 rec["csat_delta_p"] = p_value
         rec.setdefault("csat_delta_p", None)
+        # what the theme's responses move each score by: overall minus without them
+        for position, (name, values) in enumerate((("nps", scores["nps"]), ("csat", csat), ("ces", ces))):
+            impact = ci = None
+            if values is not None:
+                rng = np.random.default_rng([seed, int(theme_id) + 1, position])  # theme ids start at -1 ("other")
+                impact, ci = score_impact(values[in_theme].dropna().to_numpy(dtype=float),
+                                          values[~in_theme].dropna().to_numpy(dtype=float), rng)
+            rec[f"{name}_impact"], rec[f"{name}_impact_ci"] = impact, ci
         counts = row_period[in_theme].value_counts().reindex(periods, fill_value=0)
         rec["trend"] = [{"period": p, "mentions": int(n)} for p, n in counts.items()]
         shares = [(n / t if t else 0.0) for n, t in zip(counts.to_numpy(), rows_per_period.to_numpy())]

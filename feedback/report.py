@@ -94,6 +94,10 @@ PAINPOINT_DEFINITIONS = {
     "Trend": "mentions in the latest period compared with the period before (▲ rising, ▼ falling, → flat)",
     "New": "an emerging theme: almost absent in the first two thirds of the periods, present in the last third",
     "Negative share": "share of the theme's texts labelled negative",
+    "NPS, CSAT and CES impact": "the overall score minus the score of the responses without the theme (what the "
+                                "theme moves the headline score by; for CES, where more is more effort, a positive "
+                                "impact is a cost), with a seeded bootstrap 95% interval that resamples the theme's "
+                                "responses and the others apart",
 }
 
 
@@ -232,14 +236,17 @@ def _bounds(value: Any) -> tuple[float, float] | None:
 def fmt_ci(value: Any, digits: int = 2) -> str:
     """A confidence interval ``[lo, hi]``.
 
-    >>> fmt_ci([0.4912, 0.9381]), fmt_ci(None), fmt_ci([None, 1])
-    ('[0.49–0.94]', '—', '—')
+    >>> fmt_ci([0.4912, 0.9381]), fmt_ci(None), fmt_ci([None, 1]), fmt_ci([-3.5, -1.25], 1)
+    ('[0.49–0.94]', '—', '—', '[−3.5 – −1.2]')
     """
     bounds = _bounds(value)
     if bounds is None:
         return MISSING
     lo, hi = bounds
-    return f"[{lo:,.{digits}f}–{hi:,.{digits}f}]"
+    if lo >= 0:
+        return f"[{lo:,.{digits}f}–{hi:,.{digits}f}]"
+    # a negative bound: real minus signs, and spaces around the dash so "−3.5 – −1.2" does not read as one number
+    return f"[{fmt_signed(lo, digits).lstrip('+')} – {fmt_signed(hi, digits).lstrip('+')}]"
 
 
 def fmt_kpi_ci(value: Any, kpi: str, unit: str = "") -> str:

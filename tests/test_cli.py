@@ -155,6 +155,13 @@ def test_report_and_impact_on_the_sample(tmp_path):
                                      "churn_rate_affected", "churn_rate_unaffected", "churn_lift", "churn_lift_ci",
                                      "revenue_at_risk", "priority"]
     assert [r["priority"] for r in records] == sorted((r["priority"] for r in records), reverse=True)
+    # the score impact of each theme with its interval, null for a theme without a rated response (a theme only
+    # raised by e-mail has no NPS: surveys carry it)
+    for score in ("nps", "csat", "ces"):
+        rated = [r for r in records if r[f"{score}_impact"] is not None]
+        assert len(rated) >= len(records) - 2
+        assert all(isinstance(r[f"{score}_impact"], float) and len(r[f"{score}_impact_ci"]) == 2 for r in rated)
+        assert all(r[f"{score}_impact_ci"] is None for r in records if r[f"{score}_impact"] is None)
 
 
 def test_same_input_gives_byte_identical_report(tmp_path):

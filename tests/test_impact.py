@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -336,3 +337,28 @@ def test_aspect_sentiment_uses_each_tags_own_sentiment_and_falls_back_to_the_row
     assert out.loc[1, "mean_sentiment"] == pytest.approx((-0.1 - 0.6) / 2)  # the contract column is unchanged
     assert theme_impact(fb.drop(columns="theme_sentiment")).set_index("theme_id").loc[2, "aspect_sentiment"] == \
         pytest.approx((-0.1 + 0.5) / 2)
+
+
+def test_score_impact_is_the_overall_score_minus_the_score_without_the_theme():
+    fb = pd.DataFrame({"customer_id": list("abcdef"), "theme_ids": [[1], [1], [2], [2], [2], [3]],
+                       "csat": [1, 2, 5, 4, 5, np.nan], "nps": [0, 6, 10, 9, 8, np.nan], "ces": [7, 6, 1, 2, 2, np.nan]})
+    records = {r["theme_id"]: r for r in impact_records(theme_impact(fb, seed=3))}
+    overall = (1 + 2 + 5 + 4 + 5) / 5
+    assert records[1]["csat_impact"] == pytest.approx(overall - (5 + 4 + 5) / 3)
+    assert records[2]["csat_impact"] == pytest.approx(overall - (1 + 2) / 2)
+    # NPS: answers coded +100 (9-10), 0 (7-8), -100 (0-6); overall NPS 0 (2 promoters, 2 detractors of 5)
+    assert records[1]["nps_impact"] == pytest.approx(0.0 - 100 * (2 - 0) / 3)
+    assert records[1]["ces_impact"] == pytest.approx((7 + 6 + 1 + 2 + 2) / 5 - (1 + 2 + 2) / 3)
+    low, high = records[1]["csat_impact_ci"]
+    assert low <= records[1]["csat_impact"] <= high
+    # a theme without a rated response has no impact (null in the JSON), and the interval is seeded
+    assert records[3]["csat_impact"] is None and records[3]["csat_impact_ci"] is None
+    again = {r["theme_id"]: r for r in impact_records(theme_impact(fb, seed=3))}
+    assert again[1]["csat_impact_ci"] == records[1]["csat_impact_ci"]
+
+
+def test_score_impact_is_null_without_that_score_column():
+    fb = pd.DataFrame({"customer_id": ["a", "b"], "theme_ids": [[1], [2]], "csat": [2, 4]})
+    record = impact_records(theme_impact(fb))[0]
+    assert record["csat_impact"] is not None
+    assert record["nps_impact"] is None and record["ces_impact"] is None and record["nps_impact_ci"] is None

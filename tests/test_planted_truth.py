@@ -144,3 +144,21 @@ def test_data_quality_counts_the_planted_foreign_rows_by_language(result):
     parser.feed(render_report(context).split('<section id="data-quality"')[1].split("</section>")[0])
     shown = ", ".join(f"{language} {count}" for language, count in context.non_english_languages.items())
     assert f"non english ({shown})" in " ".join(" ".join(parser.text).split())
+
+
+def test_score_impact_of_each_theme_shows_the_planted_csat_shift(result, theme_of):
+    """The generator lowers the CSAT of messages about a pain point and raises it for praise, and derives NPS and
+    CES from the CSAT: each pain point takes CSAT and NPS off the overall score and adds effort; praise adds."""
+    from feedback.impact import impact_records
+    from feedback.sample import PAIN_POINTS, PRAISE_TEMPLATES
+
+    records = {r["theme_id"]: r for r in impact_records(result.impact)}
+    pains = [records[theme_of[t]] for t in PAIN_POINTS if t in theme_of]
+    praises = [records[theme_of[t]] for t in PRAISE_TEMPLATES if t in theme_of]
+    assert len(pains) >= 6 and len(praises) >= 2
+    for r in pains:
+        assert r["csat_impact"] < 0 and r["csat_impact_ci"][1] < 0, r["theme_label"]
+        assert r["nps_impact"] < 0 and r["ces_impact"] > 0, r["theme_label"]
+    for r in praises:
+        assert r["csat_impact"] > 0 and r["csat_impact_ci"][0] > 0, r["theme_label"]
+        assert r["nps_impact"] > 0 and r["ces_impact"] < 0, r["theme_label"]

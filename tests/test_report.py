@@ -563,3 +563,14 @@ def test_a_theme_with_sub_themes_shows_them_in_its_drill_down_escaped():
     assert root.find("summary").text.startswith("Sub-themes, phrases")
     # a theme without sub-themes has no such table
     assert parse(render_report(make_context())).find("table", cls="subthemes") is None
+
+
+def test_a_themes_score_impact_shows_in_its_drill_down_with_its_interval():
+    record = painpoint("slow refunds", theme_id=3, mentions=140, affected=120, sentiment=-0.5, lift=1.5,
+                       ci=[1.1, 2.0], revenue=100.0, priority=0.9, nps_impact=-2.345, nps_impact_ci=[-3.5, -1.25],
+                       csat_impact=-0.0321, csat_impact_ci=[-0.05, -0.01], ces_impact=None, ces_impact_ci=None)
+    root = parse(render_report(make_context(painpoints=[record])))
+    assert root.find("dd", cls="impact-nps").text == "−2.3 [−3.5 – −1.2]"
+    assert root.find("dd", cls="impact-csat").text == "−0.032 [−0.050 – −0.010]"
+    assert root.find("dd", cls="impact-ces") is None  # no CES: no line
+    assert "NPS, CSAT and CES impact" in visible_text(root)
