@@ -384,17 +384,10 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
     alive = np.arange(fit_labels.max() + 1)
     centroids = _normalize(np.stack([fit[fit_labels == c].mean(axis=0) for c in range(fit_labels.max() + 1)]))
     # 5. nearest centroid for every row; drop clusters below min_size (re-assigning their rows)
-    while True:
-        nearest, _ = assign(Xn, centroids, other_threshold=-2.0)
-        nearest[np.linalg.norm(Xn, axis=1) == 0] = -1
-        sizes = np.bincount(nearest[nearest >= 0], minlength=len(centroids))
-        small = sizes < min_size
-        if not small.any() or small.all():
-            break
-        centroids, alive = centroids[~small], alive[~small]
+    centroids, kept, nearest, sizes = _drop_small(Xn, centroids, min_size)
+    alive = alive[kept]
     # 6. order by size (ties by first row), then apply the "other" threshold
-    first_row = np.array([np.argmax(nearest == c) if sizes[c] else len(nearest) for c in range(len(centroids))])
-    order = np.lexsort((first_row, -sizes))
+    order = _by_size(nearest, sizes)
     centroids = np.ascontiguousarray(centroids[order])
     labels, similarity = assign(Xn, centroids, other_threshold)
     labels[np.linalg.norm(Xn, axis=1) == 0] = -1
@@ -418,23 +411,37 @@ def split_cluster(X: np.ndarray, k: int, min_size: int, priority: np.ndarray, ma
     usable = np.flatnonzero(np.linalg.norm(Xn, axis=1) > 0)
     fit = Xn[usable[smallest_keys(np.asarray(priority)[usable], max_fit)]]
     k = int(min(k, len(np.unique(np.round(fit, 5), axis=0))))
-    labels = np.full(len(Xn), -1)
     if k < 2:
-        return _normalize(fit.mean(axis=0, keepdims=True)), np.where(np.isin(np.arange(len(Xn)), usable), 0, -1)
+        return _normalize(fit.mean(axis=0, keepdims=True)), np.where(np.linalg.norm(Xn, axis=1) > 0, 0, -1)
     parts = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(fit)
     centroids = _normalize(np.stack([fit[parts == c].mean(axis=0) for c in range(k)]))
+    centroids, _, nearest, sizes = _drop_small(Xn, centroids, min_size)
+    order = _by_size(nearest, sizes)
+    centroids = np.ascontiguousarray(centroids[order]).astype(np.float32)
+    return centroids, np.where(nearest >= 0, np.argsort(order)[np.maximum(nearest, 0)], -1)
+
+
+def _drop_small(Xn: np.ndarray, centroids: np.ndarray, min_size: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest centroid of every unit row (-1 for a zero row), dropping the centroids of fewer than ``min_size``
+    rows and re-assigning their rows until none is that small (or all are). Returns the centroids left, which of
+    the given ones they are, each row's nearest and each centroid's rows."""
+    kept = np.arange(len(centroids))
+    zero = np.linalg.norm(Xn, axis=1) == 0
     while True:
-        nearest = (Xn[usable] @ centroids.T).argmax(axis=1)
-        sizes = np.bincount(nearest, minlength=len(centroids))
+        nearest, _ = assign(Xn, centroids, other_threshold=-2.0)
+        nearest[zero] = -1
+        sizes = np.bincount(nearest[nearest >= 0], minlength=len(centroids))
         small = sizes < min_size
         if not small.any() or small.all():
-            break
-        centroids = centroids[~small]
-    first_row = np.array([np.argmax(nearest == c) if sizes[c] else len(nearest) for c in range(len(centroids))])
-    order = np.lexsort((first_row, -sizes))
-    centroids = np.ascontiguousarray(centroids[order]).astype(np.float32)
-    labels[usable] = np.argsort(order)[nearest]
-    return centroids, labels
+            return centroids, kept, nearest, sizes
+        centroids, kept = centroids[~small], kept[~small]
+
+
+def _by_size(nearest: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Centroid order largest first, ties by the first row that is nearest to each."""
+    first_row = np.array([np.argmax(nearest == c) if sizes[c] else len(nearest) for c in range(len(sizes))])
+    return np.lexsort((first_row, -sizes))
 
 
 def cluster_embeddings(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *,

@@ -188,9 +188,8 @@ def _subtheme_rows(rows: pd.DataFrame, subthemes: list, is_praise: bool) -> list
         if not len(own):
             continue
         # the quote says what the sub-theme is about: a text holding one of its top phrases, when one does
-        text = own["clean_text"].astype(str).str.lower()
-        saying = own[np.logical_or.reduce([text.str.contains(phrase.lower(), regex=False)
-                                           for phrase in sub.top_phrases[:3]] or [text.eq("")])]
+        phrases = [phrase.lower() for phrase in sub.top_phrases[:3]]
+        saying = own[own["clean_text"].astype(str).str.lower().map(lambda text: any(p in text for p in phrases))]
         out.append({"subtheme_id": sub.theme_id, "label": sub.label, "mentions": int(len(own)),
                     "customers": int(own["customer_id"].nunique()), "share": float(len(own) / len(rows)),
                     "negative_share": float((own["sentiment_label"] == "negative").mean())

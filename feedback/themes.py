@@ -373,6 +373,23 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return above[np.argsort(-scores[above], kind="stable")][:n]
 
 
+def _soft_votes(similarities: np.ndarray) -> np.ndarray:
+    """Each row's vote spread over the columns: a softmax of its cosines at ``VOTE_TEMPERATURE``."""
+    spread = np.exp((similarities - similarities.max(axis=1, keepdims=True)) / VOTE_TEMPERATURE)
+    spread /= spread.sum(axis=1, keepdims=True)
+    return spread
+
+
+def _class_counts(assignment: np.ndarray, n_classes: int, counts) -> tuple[np.ndarray, np.ndarray]:
+    """How many of each class's docs (``assignment``: a class per doc, -1 none) hold each column of ``counts`` (a
+    binary doc × phrase matrix), as a dense classes × phrases array, and each class's size (at least 1)."""
+    members = np.flatnonzero((assignment >= 0) & (assignment < n_classes))
+    membership = csr_matrix((np.ones(len(members)), (assignment[members], members)),
+                            shape=(n_classes, len(assignment)))
+    sizes = np.maximum(np.bincount(assignment[members], minlength=n_classes), 1).astype(float)
+    return np.asarray((membership @ counts).todense(), dtype=float), sizes
+
+
 def _phrase_counts(lemma_docs: list[str]) -> tuple | None:
     """Which lemma 1-3-grams (held by 2+ docs of 21 or more, 3+ of 5,000 or more: a phrase two units in
     thousands say labels nothing) each doc holds, the phrases, their
@@ -1128,12 +1145,6 @@ class ThemeModel:
         self.gone_themes_ = [t for t in gone if t.theme_id not in back]
         self.next_theme_id_ = next_id
 
-    def _assign_units(self, units: list[str], lemma_docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_assign` of units, given their content lemmas."""
-        if not units or not len(self.centroids_):
-            return np.full(len(units), -1), np.zeros(len(units))
-        return self._assign(*self._embed(units, lemma_docs))
-
     def _assign(self, vectors: np.ndarray, matches: np.ndarray | None = None, similarities: bool = False):
         """Primary theme index (-1 other) of each vector and its similarity to that theme; with ``similarities``,
         also every vector's cosine to every theme.
@@ -1190,10 +1201,7 @@ class ThemeModel:
             return [Theme(i, f"theme {i}", [], int((primary == i).sum())) for i in range(len(centroids))]
         counts, phrases, n_words, never_labels = phrase_counts
         n_themes = len(centroids)
-        members = np.flatnonzero((primary >= 0) & (primary < n_themes))
-        membership = csr_matrix((np.ones(len(members)), (primary[members], members)), shape=(n_themes, len(primary)))
-        class_counts = np.asarray((membership @ counts).todense(), dtype=float)
-        sizes = np.maximum(np.bincount(primary[members], minlength=n_themes), 1).astype(float)
+        class_counts, sizes = _class_counts(primary, n_themes, counts)
         corpus_share = np.asarray(counts.sum(axis=0)).ravel() / max(len(lemma_docs), 1)
         share = class_counts / sizes[:, None]
         # share × log(share / baseline share) where the theme says it more often than the baseline does, else 0;
@@ -1202,12 +1210,8 @@ class ThemeModel:
         if parent_of is None:
             baseline = corpus_share
         else:
-            parents = np.flatnonzero(parent_of >= 0)
-            parent_members = csr_matrix((np.ones(len(parents)), (parent_of[parents], parents)),
-                                        shape=(int(parent_of.max()) + 1, len(primary)))
-            parent_sizes = np.maximum(np.bincount(parent_of[parents]), 1).astype(float)
-            baseline = (np.asarray((parent_members @ counts).todense(), dtype=float) / parent_sizes[:, None]
-                        )[subtheme_parents]
+            parent_counts, parent_sizes = _class_counts(parent_of, int(parent_of.max()) + 1, counts)
+            baseline = (parent_counts / parent_sizes[:, None])[subtheme_parents]
             np.maximum(baseline, corpus_share, out=baseline)
         ctfidf = np.zeros_like(share)
         np.divide(share, np.maximum(baseline, 1e-12), out=ctfidf, where=share > baseline)
@@ -1381,13 +1385,11 @@ class ThemeModel:
         # the neighbours' vote already chose one); a praise theme counts only where nothing else is said
         counted = unit_theme >= 0
         spread = np.zeros((len(units), n_themes))
-        if getattr(self, "reference_vectors_", None) is None and len(units) and n_themes:
-            spread = np.exp((sims - sims.max(axis=1, keepdims=True)) / VOTE_TEMPERATURE)
-            spread /= spread.sum(axis=1, keepdims=True)
+        neighbours = getattr(self, "reference_vectors_", None) is not None
+        if not neighbours and len(units) and n_themes:
+            spread = _soft_votes(sims)
         # a unit the neighbours' vote or a taxonomy pin gave a theme votes for that theme alone
-        chose = counted & ((unit_theme != sims.argmax(axis=1)) if n_themes else counted)
-        if getattr(self, "reference_vectors_", None) is not None:
-            chose = counted
+        chose = counted if neighbours or not n_themes else counted & (unit_theme != sims.argmax(axis=1))
         spread[chose] = 0.0
         spread[np.flatnonzero(chose), unit_theme[chose]] = 1.0
         spread *= np.where(praise, PRAISE_UNIT_WEIGHT, 1.0)
@@ -1448,9 +1450,8 @@ class ThemeModel:
             members = np.flatnonzero((unit_theme == index) & voting & np.any(vectors != 0, axis=1))
             if not len(members):
                 continue
-            sims = np.asarray(vectors[members], dtype=np.float64) @ np.asarray(centroids, dtype=np.float64).T
-            spread = np.exp((sims - sims.max(axis=1, keepdims=True)) / VOTE_TEMPERATURE)
-            spread /= spread.sum(axis=1, keepdims=True)
+            spread = _soft_votes(np.asarray(vectors[members], dtype=np.float64) @
+                                 np.asarray(centroids, dtype=np.float64).T)
             rows, position = np.unique(owner[members], return_inverse=True)
             votes = np.zeros((len(rows), len(centroids)))
             np.add.at(votes, position, spread)
