@@ -176,7 +176,8 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> tuple[GuideTheme, ...]
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelError(f"{path}: taxonomy file not found. Fix: check the path, or use the default taxonomy") from None
+        raise ModelError(f"{path}: taxonomy file not found. Fix: check the path, or name a shipped preset "
+                         f"({', '.join(TAXONOMY_PRESETS)}), 'default' or 'none'") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path}: not valid TOML ({exc}). Fix: compare with the presets in models/taxonomies") from None
     themes = []

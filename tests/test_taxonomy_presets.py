@@ -90,3 +90,15 @@ def test_themes_fit_prints_the_preset_it_chose(tmp_path):
                            "--out", str(tmp_path / "model")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "taxonomy: the travel preset (its seeds match" in done.stderr  # the run's notes go to stderr
+
+
+def test_a_mistyped_preset_name_says_which_names_exist(tmp_path):
+    texts = corpus(AIRLINE)
+    pd.DataFrame({"feedback_id": range(len(texts)), "customer_id": range(len(texts)),
+                  "created_at": "2026-01-05", "text": texts}).to_csv(tmp_path / "feedback.csv", index=False)
+    done = subprocess.run([sys.executable, "-m", "feedback", "themes", "fit", str(tmp_path / "feedback.csv"),
+                           "--out", str(tmp_path / "model"), "--taxonomy", "trvel"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "trvel: taxonomy file not found" in done.stderr
+    assert "software, travel, banking, retail, telecom" in done.stderr and "Traceback" not in done.stderr
