@@ -10,7 +10,7 @@ all rows at once works on small columns only. One run of :func:`analyze_stream`:
    id): the same :func:`feedback.clean.find_duplicates` the in-memory path runs;
 3. **theme fit** (unless a model is given) on the same sample of usable texts ``ThemeModel.fit`` would draw
    (by stable per-text keys, ``feedback.themes.stable_sample_keys``) from the whole input (at most
-   ``3 × MAX_FIT_TEXTS`` texts are read back), so the model is the one the in-memory path fits. It needs clean
+   ``feedback.themes.fit_pool_size()`` texts are read back), so the model is the one the in-memory path fits. It needs clean
    texts only, so it runs in the background (a thread of this process; a task on Dask) while
 4. **sentiment** scores the chunks in parallel, the workers at a lower CPU priority: the fit is what the next
    pass waits for, and it is one process, so it keeps a core and the workers take the rest;
@@ -669,14 +669,14 @@ def _spill(chunk: pd.DataFrame, folder: Path, name: str) -> Path:
 def _fit_sample(parts: list[Path], sizes: list[int], final_issues: np.ndarray, hashes: np.ndarray
                 ) -> tuple[list[str], np.ndarray]:
     """The usable texts (after the duplicate search) ``ThemeModel.fit`` would draw its sample from, with their
-    keys: at most ``3 × MAX_FIT_TEXTS`` of the smallest stable per-text keys (from every row's final quality issue
+    keys: at most :func:`feedback.themes.fit_pool_size` of the smallest stable per-text keys (from every row's final quality issue
     and text hash), the texts read back from the spilled chunks that hold them."""
     from .clustering import smallest_keys
-    from .themes import MAX_FIT_TEXTS, keys_from_hashes
+    from .themes import fit_pool_size, keys_from_hashes
 
     usable_rows = np.flatnonzero(~pd.Series(final_issues).isin(SKIP_REASONS).to_numpy())
     keys = keys_from_hashes(hashes[usable_rows])
-    pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
+    pool = smallest_keys(keys, fit_pool_size())
     usable_rows, keys = usable_rows[pool], keys[pool]
     texts, offset = [], 0
     for path, size in zip(parts, sizes):

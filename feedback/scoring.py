@@ -20,7 +20,7 @@ from .clean import clean_text, detect_language, redact_pii
 from .config import Config
 from .sentiment import SentimentScorer, default_scorer, label_for, theme_sentiment_values
 from .schema import OTHER_THEME_LABEL
-from .themes import ThemeModel
+from .themes import ThemeModel, tag_with_parts
 
 #: flags a subject line can raise on its own (names of ``flag`` in ``models/sentiment_rules.toml``)
 SUBJECT_FLAGS = ("churn_intent", "escalation", "urgency")
@@ -84,7 +84,7 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
     if theme_model is not None and results:
         usable = [i for i, r in enumerate(results) if r["quality_issue"] not in ("empty_text", "non_english")]
         if usable:
-            tagged = theme_model.transform([cleaned_texts[i] for i in usable])
+            tagged, parts = tag_with_parts(theme_model, [cleaned_texts[i] for i in usable])
             names = {t.theme_id: t.label for t in theme_model.themes_}  # a label may itself contain "; "
             # a theme model of another make may not give sub-themes
             none = [""] * len(tagged)
@@ -93,19 +93,20 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
                 results[i]["theme_ids"] = [int(t) for t in ids]
                 results[i]["themes"] = [names.get(int(t), OTHER_THEME_LABEL) for t in ids]
                 results[i]["subtheme_id"], results[i]["subtheme"] = str(sub), str(sub_label)
-            _add_theme_sentiment([results[i] for i in usable], [cleaned_texts[i] for i in usable], theme_model, scorer)
+            _add_theme_sentiment([results[i] for i in usable], [cleaned_texts[i] for i in usable], theme_model, scorer,
+                                 parts)
     return results
 
 
 def _add_theme_sentiment(results: list[dict], texts: list[str], theme_model: ThemeModel,
-                         scorer: SentimentScorer | None = None) -> None:
+                         scorer: SentimentScorer | None = None, parts: list | None = None) -> None:
     """Per-theme (aspect) sentiment of each message, as ``tag_themes`` gives it (the ``theme_sentiment`` column).
 
     "The app is lovely. You charged me twice." is negative about billing and positive about the app, where the
     document's compound says only "a bit negative" for both.
     """
     values = theme_sentiment_values(texts, [r["theme_ids"] for r in results], [r["compound"] for r in results],
-                                    theme_model, scorer)
+                                    theme_model, scorer, parts)
     for result, scores in zip(results, values):
         result["theme_sentiment"] = [{"theme_id": t, "theme": label, "sentiment": value, "label": label_for(value)}
                                      for t, label, value in zip(result["theme_ids"], result["themes"], scores)]

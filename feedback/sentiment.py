@@ -616,30 +616,42 @@ def theme_sentences(row_sentences: list[list[str]], row_themes: list[list[int]],
 
 
 def theme_sentiment_values(texts: list[str], theme_ids: list[list[int]], document_scores: list[float], theme_model,
-                           scorer: Scorer | None = None) -> list[list[float]]:
+                           scorer: Scorer | None = None, parts: list | None = None) -> list[list[float]]:
     """Per row, the sentiment each of its themes gets, in the order of ``theme_ids`` (the ``theme_sentiment`` column).
 
-    A theme gets the row's document score, except in a row with several themes where only some of the sentences
-    speak about it (:func:`theme_sentences`): then it gets the score of those sentences, scored together as one
-    text by ``scorer`` (the scorer that gave ``document_scores``, so a calibrated model keeps its own scale). So
-    "The app is lovely. You charged me twice." is negative for billing and positive for the app. Only the
-    sentences of multi-sentence rows with several themes are tagged again. A row whose score is missing gives
-    missing values.
+    A theme gets the row's document score, except in a row with several themes where only some of its parts speak
+    about it: then it gets the score of those parts, scored together as one text by ``scorer`` (the scorer that
+    gave ``document_scores``, so a calibrated model keeps its own scale). So "The app is lovely. You charged me
+    twice." is negative for billing and positive for the app. A row whose score is missing gives missing values.
+
+    The parts are, with ``parts`` (each row's :class:`feedback.themes.MessageParts` from
+    ``ThemeModel.transform_with_parts``, or None), the units that chose the row's tags; without, the row's
+    sentences, tagged again with ``theme_model.transform`` (:func:`theme_sentences`; only the sentences of
+    multi-sentence rows with several themes).
     """
     scorer = scorer or default_scorer()
     out = [[float("nan") if is_missing(score) else round(float(score), 4)] * len(tags)
            for score, tags in zip(document_scores, theme_ids)]
     multi = [i for i, tags in enumerate(theme_ids) if len(tags) > 1 and not is_missing(document_scores[i])]
-    sentences = [split_sentences(texts[i]) for i in multi]
-    abouts = theme_sentences(sentences, [list(theme_ids[i]) for i in multi], theme_model)
-    parts, where = [], []
-    for i, sents, about in zip(multi, sentences, abouts):
-        for k, t in enumerate(theme_ids[i]):
-            own = about[int(t)]
-            if 0 < len(own) < len(sents):
-                parts.append(" ".join(sents[j] for j in own))
-                where.append((i, k))
-    for (i, k), doc in zip(where, scorer.score_many(parts) if parts else []):
+    texts_about, where = [], []
+
+    def add(i: int, k: int, own: list[str], every: int) -> None:
+        if 0 < len(own) < every:
+            texts_about.append(" ".join(own))
+            where.append((i, k))
+
+    if parts is not None:
+        for i in multi:
+            if parts[i] is not None:
+                for k, t in enumerate(theme_ids[i]):
+                    add(i, k, parts[i].about(int(t)), len(parts[i].texts))
+    else:
+        sentences = [split_sentences(texts[i]) for i in multi]
+        abouts = theme_sentences(sentences, [list(theme_ids[i]) for i in multi], theme_model)
+        for i, sents, about in zip(multi, sentences, abouts):
+            for k, t in enumerate(theme_ids[i]):
+                add(i, k, [sents[j] for j in about[int(t)]], len(sents))
+    for (i, k), doc in zip(where, scorer.score_many(texts_about) if texts_about else []):
         out[i][k] = round(float(doc.compound), 4)
     return out
 

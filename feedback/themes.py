@@ -31,6 +31,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -101,6 +102,11 @@ GUIDE_LABEL_SHARE = 0.5
 #: every text is tagged.
 #: 20,000 texts hold a theme of 0.5% with ~100 examples, and keep fitting time flat as inputs grow
 MAX_FIT_TEXTS = 20_000
+#: ... and found among at most this many times as many messages (of larger inputs, those of smallest keys): a
+#: message holds a unit or more, and most units say enough to learn from (tweets, Banking77 queries: 9 in 10;
+#: at worst MIN_INFORMATIVE_SHARE), so 1.5x finds about MAX_FIT_TEXTS units while splitting half as many
+#: messages as 3x did (fit time on the 100k throughput benchmark: about 2 s less)
+FIT_POOL_SHARE = 1.5
 #: themes a text is tagged with besides its own, at most
 MAX_EXTRA_TAGS = 2
 #: a theme splits into one sub-theme per this many of its fit units (Ward within the theme), at most
@@ -524,6 +530,18 @@ def _next_theme_id(model: "ThemeModel") -> int:
     return max([t.theme_id + 1 for t in _themes_so_far(model)] + [getattr(model, "next_theme_id_", 0)])
 
 
+class MessageParts(NamedTuple):
+    """The parts of a message that chose its theme tags (:meth:`ThemeModel.transform_with_parts`)."""
+
+    texts: list[str]
+    #: the theme id each part is nearest to (``OTHER_THEME_ID`` for none)
+    theme_ids: list[int]
+
+    def about(self, theme_id: int) -> list[str]:
+        """The parts nearest to ``theme_id``."""
+        return [text for text, nearest in zip(self.texts, self.theme_ids) if nearest == theme_id]
+
+
 class ThemeModel:
     """Discover and assign pain-point themes.
 
@@ -887,9 +905,9 @@ class ThemeModel:
         keys = stable_sample_keys(texts) if sample_keys is None else np.asarray(sample_keys, dtype=np.uint64)
         if len(keys) != len(texts):
             raise ConfigError(f"sample_keys has {len(keys)} values for {len(texts)} texts; give one key per text")
-        if len(texts) > 3 * MAX_FIT_TEXTS:
-            # Lemmatizing a million texts to pick 20,000 would cost more than the whole fit.
-            pool = smallest_keys(keys, 3 * MAX_FIT_TEXTS)
+        if len(texts) > fit_pool_size():
+            # Splitting a million texts into units to pick 20,000 would cost more than the whole fit.
+            pool = smallest_keys(keys, fit_pool_size())
             texts, keys = [texts[i] for i in pool], keys[pool]
         # 1. units: the sentences that say something, boilerplate that recurs across messages left out
         sentences = [message_sentences(t) for t in texts]
@@ -1364,6 +1382,16 @@ class ThemeModel:
         what most of it says). Its other units' themes follow in ``theme_ids``, heaviest first (at most
         ``MAX_EXTRA_TAGS`` more, each at least ``tag_threshold`` similar).
         """
+        return self.transform_with_parts(texts)[0]
+
+    def transform_with_parts(self, texts) -> tuple[pd.DataFrame, list[MessageParts | None]]:
+        """:meth:`transform`, and for each message it tags with several themes, its parts and the theme each is
+        nearest to (:class:`MessageParts`; ``None`` for the other messages).
+
+        The parts are the units that chose the tags: a message's units, or, where the message is one unit, its
+        sentences that say something (each may add a tag). :func:`feedback.sentiment.theme_sentiment_values` scores
+        them, so the per-theme sentiment needs no second tagging pass.
+        """
         self._check_fitted()
         texts = _text_list(texts, "transform")
         # a short message of two sentences that each say something is one unit, and each sentence may add a tag
@@ -1422,11 +1450,12 @@ class ThemeModel:
             tags[row] = [chosen] + extra[:MAX_EXTRA_TAGS]
         subtheme = self._subtheme_of(primary, owner, vectors if units and n_themes else None, voting)
         ids = getattr(self, "theme_ids_", np.arange(len(self.centroids_)))
+        parts = self._theme_parts(units, owner, voting, unit_theme, tags, ids)
         primary = np.where(primary >= 0, ids[np.maximum(primary, 0)], OTHER_THEME_ID) if len(ids) else primary
         tags = [[int(ids[t]) for t in tag] for tag in tags]
         labels = {t.theme_id: t.label for t in self.themes_}
         sub_labels = {sub.theme_id: sub.label for t in self.themes_ for sub in getattr(t, "subthemes", [])}
-        return pd.DataFrame({
+        frame = pd.DataFrame({
             "theme_id": primary.astype(int),
             "theme_label": [labels.get(int(p), OTHER_THEME_LABEL) for p in primary],
             "theme_ids": tags,
@@ -1435,6 +1464,28 @@ class ThemeModel:
             "subtheme_id": subtheme,
             "subtheme_label": [sub_labels.get(t, "") for t in subtheme],
         })
+        return frame, parts
+
+    @staticmethod
+    def _theme_parts(units: list[str], owner: np.ndarray, voting: np.ndarray, unit_theme: np.ndarray,
+                     tags: list[list[int]], ids: np.ndarray) -> list[MessageParts | None]:
+        """For each message with several tags, its parts (units, or a one-unit message's sentences) and the
+        theme id each is nearest to (see :meth:`transform_with_parts`)."""
+        parts: list[MessageParts | None] = [None] * len(tags)
+        several = [row for row, tag in enumerate(tags) if len(tag) > 1]
+        if not several:
+            return parts
+        start = np.searchsorted(owner, several, side="left")
+        stop = np.searchsorted(owner, several, side="right")
+        for row, first, last in zip(several, start.tolist(), stop.tolist()):
+            # a message of several units speaks through them; a one-unit message through its sentences
+            members = [u for u in range(first, last) if voting[u]]
+            if len(members) < 2:
+                members = [u for u in range(first, last) if not voting[u]]
+            parts[row] = MessageParts([units[u] for u in members],
+                                      [int(ids[unit_theme[u]]) if unit_theme[u] >= 0 else OTHER_THEME_ID
+                                       for u in members])
+        return parts
 
     def _subtheme_of(self, primary: np.ndarray, owner: np.ndarray, vectors: np.ndarray | None,
                      voting: np.ndarray) -> np.ndarray:
@@ -1538,6 +1589,20 @@ class ThemeModel:
         return f"ThemeModel({args})"
 
 
+def fit_pool_size() -> int:
+    """How many messages at most :meth:`ThemeModel.fit` splits into units to draw its sample from
+    (:data:`FIT_POOL_SHARE` × :data:`MAX_FIT_TEXTS`)."""
+    return int(FIT_POOL_SHARE * MAX_FIT_TEXTS)
+
+
+def tag_with_parts(model, texts: list[str]) -> tuple[pd.DataFrame, list[MessageParts | None] | None]:
+    """``model.transform(texts)``, with the parts of each message with several themes when the model gives them
+    (:meth:`ThemeModel.transform_with_parts`; a theme model of another make may not: None)."""
+    if hasattr(model, "transform_with_parts"):
+        return model.transform_with_parts(texts)
+    return model.transform(texts), None
+
+
 def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: str = "clean_text",
                n_themes: int | str = "auto", min_theme_size: int = 15, seed: int = 42,
                scorer=None) -> tuple[pd.DataFrame, ThemeModel]:
@@ -1558,7 +1623,7 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
         model = ThemeModel(n_themes=n_themes, min_theme_size=min_theme_size, seed=seed)
     if not hasattr(model, "themes_"):  # an unfitted model (e.g. Config.theme_model()) learns from these rows
         model.fit(texts)
-    assigned = model.transform(texts)
+    assigned, parts = tag_with_parts(model, texts)
     positions = np.flatnonzero(usable.to_numpy())
     defaults = {"theme_id": OTHER_THEME_ID, "theme_label": OTHER_THEME_LABEL, "theme_ids": None, "themes": "",
                 "theme_score": 0.0, "subtheme_id": "", "subtheme_label": ""}
@@ -1579,7 +1644,7 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
         all_tags = out["theme_ids"].tolist()
         tags = [all_tags[p] for p in positions]
         scores = pd.to_numeric(out["sentiment"], errors="coerce").to_numpy()[positions].tolist()
-        for position, value in zip(positions, theme_sentiment_values(texts, tags, scores, model, scorer)):
+        for position, value in zip(positions, theme_sentiment_values(texts, tags, scores, model, scorer, parts)):
             values[position] = value
         out["theme_sentiment"] = values
     return out, model

@@ -98,11 +98,11 @@ def test_rows_repeating_a_text_get_equal_tags_in_lists_of_their_own(standard, mo
 
 
 def test_streamed_fit_draws_the_in_memory_sample_when_the_input_is_sampled(standard, monkeypatch):
-    """Above 3 x MAX_FIT_TEXTS usable texts both paths fit on the texts of smallest stable keys: same model."""
+    """Above fit_pool_size() usable texts both paths fit on the texts of smallest stable keys: same model."""
     import feedback.themes as themes
 
     _, frame = standard
-    monkeypatch.setattr(themes, "MAX_FIT_TEXTS", len(frame) // 8)  # the pool (3x) is well below the usable rows
+    monkeypatch.setattr(themes, "MAX_FIT_TEXTS", len(frame) // 8)  # the pool (1.5x) is well below the usable rows
     reference, ref_model = analyze_feedback(frame, Config(n_themes=3, min_theme_size=3))
     out, stats = _stream(frame, scale.LocalEngine(1))
     assert [t.label for t in stats.theme_model.themes_] == [t.label for t in ref_model.themes_]

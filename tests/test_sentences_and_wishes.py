@@ -41,6 +41,36 @@ def test_theme_sentiment_is_per_sentence_when_a_sentence_starts_with_a_link_or_h
 
 
 @pytest.mark.parametrize("text", [
+    PLAIN,
+    "@Ledgerly My refund was not received. @Ledgerly The app crashes on startup.",
+    "I love that the refund arrived so quickly, thank you. But I cannot log in, the password reset email never came.",
+])
+def test_theme_sentiment_from_the_tagging_pass_is_per_theme_like_a_second_pass(model, scorer, text):
+    """transform_with_parts hands over the parts that chose each tag, so tag_themes scores each theme's own part
+    without tagging the sentences again; where each theme has its own sentence, both ways agree."""
+    from feedback.themes import tag_themes
+    import pandas as pd
+
+    out, parts = model.transform_with_parts([text])
+    tags = out["theme_ids"].tolist()
+    doc = scorer.score(text).compound
+    assert len(tags[0]) >= 2 and parts[0] is not None
+    assert sorted({t for t in parts[0].theme_ids if t in tags[0]}) == sorted(tags[0])
+    one_pass = theme_sentiment_values([text], tags, [doc], model, scorer, parts)
+    two_pass = theme_sentiment_values([text], tags, [doc], model, scorer)
+    assert one_pass == two_pass and len(set(one_pass[0])) == len(tags[0])
+    frame = pd.DataFrame({"clean_text": [text], "sentiment": [doc]})
+    assert tag_themes(frame, model, scorer=scorer)[0]["theme_sentiment"].tolist() == one_pass
+
+
+def test_parts_are_given_only_for_messages_with_several_themes(model):
+    out, parts = model.transform_with_parts([PLAIN, "My refund was not received.", ""])
+    assert [len(t) for t in out["theme_ids"]] == [2, 1, 0]
+    assert parts[0] is not None and parts[1] is None and parts[2] is None
+    assert parts[0].texts == ["My refund was not received.", "The app crashes on startup."]
+
+
+@pytest.mark.parametrize("text", [
     "my refund was not received. the app crashes on startup.",      # chat/SMS: no capitals
     "My refund was not received 😡 The app crashes on startup.",     # sentence closed by an emoji
 ])
