@@ -692,6 +692,139 @@ def lift_chart(ctx: ReportContext) -> Markup:
     return Markup("").join(out)
 
 
+#: pain points drawn as their own bar in the impact waterfall; the rest are summed into one
+WATERFALL_BARS = 10
+#: pain points whose dot in the impact chart carries its rank (the highest ranked)
+IMPACT_CHART_NUMBERED = 10
+
+
+def impact_score(ctx: ReportContext) -> dict | None:
+    """The score whose impact the pain-point table and the impact charts show: NPS, else CSAT, else CES, the first
+    that a pain point has an impact on (``{"key", "name", "digits"}``); None when none has."""
+    for key, name, digits in IMPACT_SCORES:
+        if any(not is_missing(p.get(f"{key}_impact")) for p in ctx.painpoints or []):
+            return {"key": key, "name": name, "digits": digits}
+    return None
+
+
+def _impact_rows(ctx: ReportContext, score: dict) -> list[tuple[int, dict, float]]:
+    """(rank, record, impact) of the pain points with an impact on ``score``, in table order."""
+    return [(rank, p, float(p[f"{score['key']}_impact"])) for rank, p in enumerate(ctx.painpoints or [], 1)
+            if not is_missing(p.get(f"{score['key']}_impact"))]
+
+
+def impact_chart(ctx: ReportContext) -> Markup:
+    """Impact against volume: one dot per pain point at (affected customers, its score impact), the whisker its
+    95% interval, a line at zero impact; the first ``IMPACT_CHART_NUMBERED`` carry their rank in the table.
+    Empty without a score impact."""
+    score = impact_score(ctx)
+    rows = _impact_rows(ctx, score) if score else []
+    if not rows:
+        return Markup("")
+    key, name, digits = score["key"], score["name"], score["digits"]
+    ends = [0.0] + [v for _, p, impact in rows for v in (impact, *(_bounds(p.get(f"{key}_impact_ci")) or ()))]
+    reach = max(abs(v) for v in ends) * 1.1 or 1.0
+    x_max = _nice_max(max(float(p.get("affected_customers") or 0) for _, p, _ in rows) or 1.0)
+    width, left, right, top, bottom = 640.0, 64.0, 24.0, 20.0, 48.0
+    height = 320.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x_of(v: float) -> float:
+        return left + max(0.0, v) / x_max * plot_w
+
+    def y_of(v: float) -> float:
+        return top + (reach - v) / (2 * reach) * plot_h
+
+    out = [_svg_open("chart-impact", width, height, f"{name} impact against affected customers",
+                     f"One dot per pain point, numbered as in the table: across, how many customers it affects; "
+                     f"up or down, how far it moves the overall {name} (the {name} minus the {name} without its "
+                     f"responses), with its 95% interval. Below the line, it lowers the {name}. Data table below.")]
+    for frac in (0, 0.5, 1):
+        x = left + plot_w * frac
+        out.append(Markup('<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
+                          '<text class="tick" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{label}</text>').format(
+            x=x, y1=top, y2=top + plot_h, ty=top + plot_h + 16, label=fmt_num(x_max * frac)))
+    for v in (-reach, 0.0, reach):
+        out.append(Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="end">{label}</text>').format(
+            x=left - 6, y=y_of(v) + 4, label=fmt_signed(v, digits)))
+    out.append(Markup('<line class="ref" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}"/>').format(
+        x1=left, x2=left + plot_w, y=y_of(0.0)))
+    out.append(Markup('<text class="label" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">Affected customers</text>'
+                      '<text class="label" x="12" y="{ym:.1f}" text-anchor="middle" transform="rotate(-90 12 {ym:.1f})">'
+                      '{name} impact</text>').format(x=left + plot_w / 2, y=height - 8, ym=top + plot_h / 2, name=name))
+    for rank, p, impact in rows:
+        x, y = x_of(float(p.get("affected_customers") or 0)), y_of(impact)
+        ci = p.get(f"{key}_impact_ci")
+        tip = (f"{rank}. {p.get('theme_label', '')}: {name} impact {fmt_signed(impact, digits)} {fmt_ci(ci, digits)}, "
+               f"{fmt_num(p.get('affected_customers'))} customers")
+        bounds = _bounds(ci)
+        if bounds:
+            out.append(Markup('<line class="whisker" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}">'
+                              '<title>{t}</title></line>').format(x=x, y1=y_of(bounds[0]), y2=y_of(bounds[1]), t=tip))
+        out.append(Markup('<circle class="dot{good}" cx="{x:.1f}" cy="{y:.1f}" r="5" data-rank="{rank}">'
+                          '<title>{t}</title></circle>').format(
+            good=" good" if (impact < 0) == (key == "ces") and impact != 0 else "", x=x, y=y, rank=rank, t=tip))
+        if rank <= IMPACT_CHART_NUMBERED:  # the small themes crowd near the origin: their numbers are in the table
+            out.append(Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}">{rank}</text>').format(x=x + 7, y=y - 6,
+                                                                                                   rank=rank))
+    out.append(Markup("</svg>"))
+    return Markup("").join(out)
+
+
+def waterfall_chart(ctx: ReportContext) -> Markup:
+    """Waterfall of the pain points' score impacts: from zero, each bar steps by one theme's impact (largest
+    first; beyond ``WATERFALL_BARS`` the rest are one bar), and the last bar is their sum. Empty without a score
+    impact."""
+    score = impact_score(ctx)
+    rows = _impact_rows(ctx, score) if score else []
+    if not rows:
+        return Markup("")
+    key, name, digits = score["key"], score["name"], score["digits"]
+    rows = sorted(rows, key=lambda row: (-abs(row[2]), row[0]))
+    steps = [(f"{rank}. {p.get('theme_label', '')}", impact) for rank, p, impact in rows[:WATERFALL_BARS]]
+    if len(rows) > WATERFALL_BARS:
+        steps.append((f"all other pain points ({len(rows) - WATERFALL_BARS})", sum(r[2] for r in rows[WATERFALL_BARS:])))
+    total = sum(impact for _, impact in steps)
+    levels, level = [0.0], 0.0
+    for _, impact in steps:
+        level += impact
+        levels.append(level)
+    low, high = min(levels), max(levels)
+    span = (high - low) * 1.1 or 1.0
+    width, left, right, top, row_h = 640.0, 220.0, 72.0, 24.0, 24.0
+    n_bars = len(steps) + 1
+    height = top + row_h * n_bars + 30
+    plot_w = width - left - right
+    origin = low - (span - (high - low)) / 2
+
+    def x_of(v: float) -> float:
+        return left + (v - origin) / span * plot_w
+
+    out = [_svg_open("chart-waterfall", width, height, f"{name} impact of each pain point, added up",
+                     f"Waterfall: from zero, each bar moves by one pain point's {name} impact (the {name} minus the "
+                     f"{name} without its responses), largest first; the last bar is the sum. A customer who names "
+                     "two themes counts in both, so the sum overstates their joint effect a little. Data table below.")]
+    out.append(Markup('<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
+                      '<text class="tick" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">0</text>').format(
+        x=x_of(0.0), y1=top - 6, y2=top + row_h * n_bars, ty=top - 10))
+    for i, (label, impact) in enumerate(steps + [(f"sum of the {len(rows)} pain points", total)]):
+        last = i == len(steps)
+        start, end = (0.0, total) if last else (levels[i], levels[i + 1])
+        y = top + row_h * i
+        lo, hi = sorted((x_of(start), x_of(end)))
+        worse = impact > 0 if key == "ces" else impact < 0
+        out.append(Markup('<text class="label" x="{lx:.1f}" y="{ty:.1f}" text-anchor="end">{label}</text>'
+                          '<rect class="{cls}" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}">'
+                          '<title>{t}</title></rect>'
+                          '<text class="tick" x="{vx:.1f}" y="{ty:.1f}">{value}</text>').format(
+            lx=left - 8, ty=y + row_h / 2 + 4, label=_short(label, 34),
+            cls=("step-total" if last else "step-worse" if worse else "step-better"),
+            x=lo, y=y + 4, w=max(hi - lo, 1.0), h=row_h - 8, t=f"{label}: {fmt_signed(impact, digits)}",
+            vx=max(hi, x_of(0.0)) + 6, value=fmt_signed(impact, digits)))
+    out.append(Markup("</svg>"))
+    return Markup("").join(out)
+
+
 # --------------------------------------------------------------------------------------------------
 # CSV / JSON export
 # --------------------------------------------------------------------------------------------------
@@ -699,11 +832,14 @@ def lift_chart(ctx: ReportContext) -> Markup:
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 #: Pain-point CSV columns (contract keys, then optional scalar extras); lists and CIs are flattened.
+#: the scores whose impact per theme the report shows (key, name, decimals), in order of preference
+IMPACT_SCORES = (("nps", "NPS", 1), ("csat", "CSAT", 3), ("ces", "CES", 3))
 PAINPOINT_CSV_COLUMNS = ("rank", "theme_id", "theme_label", "mentions", "affected_customers", "share_customers",
                          "mean_sentiment", "aspect_sentiment", "negative_share", "churn_rate_affected", "churn_rate_unaffected",
                          "churn_lift", "churn_lift_ci_low", "churn_lift_ci_high", "churn_lift_adjusted",
                          "churn_lift_adjusted_ci_low", "churn_lift_adjusted_ci_high", "revenue_at_risk",
-                         "value_of_fixing", "csat_delta", "emerging", "priority", "top_phrases")
+                         "value_of_fixing", "csat_delta", "emerging", "priority", "top_phrases",
+                         *(f"{score}_impact{part}" for score, _, _ in IMPACT_SCORES for part in ("", "_ci_low", "_ci_high")))
 
 
 def csv_safe(value: Any) -> Any:
@@ -794,7 +930,9 @@ def export_tables(ctx: ReportContext) -> dict[str, str]:
                       churn_lift_ci_high=_ci_part(p.get("churn_lift_ci"), 1),
                       churn_lift_adjusted_ci_low=_ci_part(p.get("churn_lift_adjusted_ci"), 0),
                       churn_lift_adjusted_ci_high=_ci_part(p.get("churn_lift_adjusted_ci"), 1),
-                      top_phrases="; ".join(str(x) for x in (p.get("top_phrases") or [])))
+                      top_phrases="; ".join(str(x) for x in (p.get("top_phrases") or [])),
+                      **{f"{score}_impact_ci_{end}": _ci_part(p.get(f"{score}_impact_ci"), i)
+                         for score, _, _ in IMPACT_SCORES for i, end in enumerate(("low", "high"))})
         pp_rows.append([record.get(c) for c in PAINPOINT_CSV_COLUMNS])
     kpi_rows = []
     overall = (ctx.kpis or {}).get("overall") or {}
@@ -882,6 +1020,7 @@ def make_environment(templates_dir: str | Path | None = None) -> jinja2.Environm
     env.globals.update(
         asset=asset, csp_hash=csp_hash, kpi_tiles=kpi_tiles, absent_kpis_line=absent_kpis_line, trend_info=trend_info, sentiment_chart=sentiment_chart,
         theme_volume_chart=theme_volume_chart, theme_volume_series=theme_volume_series, lift_chart=lift_chart,
+        impact_chart=impact_chart, waterfall_chart=waterfall_chart, impact_score=impact_score,
         downloads=downloads, is_missing=is_missing, MISSING=MISSING, SMALL_SAMPLE_N=SMALL_SAMPLE_N,
         QUOTES_SHOWN=QUOTES_SHOWN,
     )

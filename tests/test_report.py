@@ -574,3 +574,76 @@ def test_a_themes_score_impact_shows_in_its_drill_down_with_its_interval():
     assert root.find("dd", cls="impact-csat").text == "−0.032 [−0.050 – −0.010]"
     assert root.find("dd", cls="impact-ces") is None  # no CES: no line
     assert "NPS, CSAT and CES impact" in visible_text(root)
+
+
+def _impact_context(**nps_by_label):
+    """Pain points with the given NPS impacts (None: no rated response); CSAT impacts on the first only."""
+    records = []
+    for rank, (label, impact) in enumerate(nps_by_label.items(), 1):
+        ci = None if impact is None else [impact - 1.0, impact + 1.0]
+        records.append(painpoint(label.replace("_", " "), theme_id=rank, mentions=100 * rank, affected=50 * rank,
+                                 sentiment=-0.5, lift=1.5, ci=[1.1, 2.0], revenue=100.0, priority=1.0 / rank,
+                                 nps_impact=impact, nps_impact_ci=ci, csat_impact=-0.05 if rank == 1 else None,
+                                 csat_impact_ci=None))
+    return make_context(painpoints=records)
+
+
+def test_the_painpoint_table_has_a_score_impact_column_that_sorts_by_its_value():
+    root = parse(render_report(_impact_context(slow_refunds=-4.26, login_fails=None, great_app=2.0)))
+    header = [th.text.strip() for th in root.find("table", cls="painpoints").find("thead").find_all("th")]
+    assert "NPS impact [95% CI]" in header  # NPS first: CSAT is shown only when no theme has an NPS impact
+    cells = [row.find("td", cls="impact") for row in painpoint_rows(root)]
+    assert [c.text.strip() for c in cells] == ["−4.3 [−5.3 – −3.3]", "—", "+2.0 [1.0–3.0]"]
+    assert [c.attrs["data-sort"] for c in cells][0] == "-4.26"
+    assert all(td.attrs["colspan"] == "9" for td in root.find_all("td") if "colspan" in td.attrs)
+    exported = list(csv.DictReader(io.StringIO(export_tables(_impact_context(a=-4.26, b=None))["painpoints.csv"])))
+    assert [(r["nps_impact"], r["nps_impact_ci_low"], r["nps_impact_ci_high"]) for r in exported] == \
+        [("-4.26", "-5.26", "-3.26"), ("", "", "")]
+    assert exported[0]["csat_impact"] == "-0.05" and exported[0]["ces_impact"] == ""
+    csat_only = _impact_context(slow_refunds=None)
+    assert "CSAT impact [95% CI]" in visible_text(parse(render_report(csat_only)))
+    # no score at all: no column, no impact charts, the detail row spans the 8 columns
+    plain = parse(render_report(make_context()))
+    assert plain.find("td", cls="impact") is None and plain.find("svg", id="chart-impact") is None
+    assert plain.find("svg", id="chart-waterfall") is None
+    assert {td.attrs["colspan"] for td in plain.find_all("td") if "colspan" in td.attrs} == {"8"}
+
+
+def test_impact_chart_puts_one_dot_per_rated_theme_below_or_above_the_zero_line():
+    page = render_report(_impact_context(slow_refunds=-4.26, login_fails=None, great_app=2.0))
+    root = parse(page)
+    svg = root.find("svg", id="chart-impact")
+    assert svg.find("title").text == "NPS impact against affected customers"
+    dots = list(svg.find_all("circle", cls="dot"))
+    assert [d.attrs["data-rank"] for d in dots] == ["1", "3"]  # the theme without an impact is not drawn
+    zero = float(svg.find("line", cls="ref").attrs["y1"])
+    assert float(dots[0].attrs["cy"]) > zero > float(dots[1].attrs["cy"])  # SVG's y grows downwards
+    assert "good" in dots[1].attrs["class"] and "good" not in dots[0].attrs["class"]
+    assert float(dots[0].attrs["cx"]) < float(dots[1].attrs["cx"])  # 50 then 150 affected customers
+    assert len(list(svg.find_all("line", cls="whisker"))) == 2
+    fallback = list(svg.parent.find("details", cls="fallback").find("tbody").find_all("tr"))
+    assert [r.find("th").text for r in fallback] == ["1. slow refunds", "3. great app"]
+
+
+def test_waterfall_steps_by_each_impact_largest_first_and_ends_at_their_sum():
+    root = parse(render_report(_impact_context(a=-1.0, b=-4.0, c=2.0, d=None)))
+    svg = root.find("svg", id="chart-waterfall")
+    labels = [t.text for t in svg.find_all("text", cls="label")]
+    assert labels == ["2. b", "3. c", "1. a", "sum of the 3 pain points"]
+    bars = list(svg.find_all("rect"))
+    assert [b.attrs["class"] for b in bars] == ["step-worse", "step-better", "step-worse", "step-total"]
+    left = lambda b: float(b.attrs["x"])  # noqa: E731
+    right = lambda b: float(b.attrs["x"]) + float(b.attrs["width"])  # noqa: E731
+    zero = float(svg.find("line", cls="ref").attrs["x1"])
+    # -4 from zero, +2 back, -1 more: each bar starts where the last one ended; the total spans zero to -3
+    assert right(bars[0]) == pytest.approx(zero) and left(bars[1]) == pytest.approx(left(bars[0]))
+    assert right(bars[1]) == pytest.approx(left(bars[2]) + (right(bars[2]) - left(bars[2])))
+    assert right(bars[3]) == pytest.approx(zero) and left(bars[3]) == pytest.approx(left(bars[2]))
+    assert [t.text for t in svg.find_all("text", cls="tick")][-1] == "−3.0"
+
+
+def test_impact_charts_escape_theme_labels():
+    page = render_report(_impact_context(**{"<script>alert(1)</script>": -2.0}))
+    assert "<script>alert(1)</script>" not in page
+    root = parse(page)
+    assert root.find("svg", id="chart-waterfall").find("text", cls="label").text.startswith("1. <script>")
