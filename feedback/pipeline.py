@@ -82,7 +82,7 @@ def analyze_dataset(dataset: Dataset, config: Config | None = None, theme_model:
 def _measure(dataset: Dataset, frame: pd.DataFrame, model: ThemeModel, config: Config) -> AnalysisResult:
     """The stages after text analysis: impact of every theme and the KPIs."""
     usable = frame[~frame["quality_issue"].isin(SKIP_REASONS)]
-    impact = theme_impact(usable, dataset.customers, period=config.period)
+    impact = theme_impact(usable, dataset.customers, period=config.period, seed=config.seed)
     kpis = compute_kpis(frame[frame["quality_issue"] != "outside_period"], dataset.customers, dataset.tickets,
                         by=config.period, min_n=config.min_sample)
     return AnalysisResult(dataset, frame, model, impact, kpis, config)
