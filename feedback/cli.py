@@ -181,6 +181,35 @@ def cmd_add(args) -> int:
     return 0
 
 
+def cmd_watch(args) -> int:
+    from .watch import DELIVERY_ATTEMPTS, alert_lines, alerts_json, check_targets, watch
+
+    check_targets(args.notify or [], args.mail_to)
+    _workspace_to_write(args.db)
+    result, deliveries = watch(args.db, _config(args), args.notify or [], args.mail_to, args.mail_from,
+                               report_hint=args.report_url)
+    print(alerts_json(result) if args.json else "\n".join(alert_lines(result)))
+    for delivery in deliveries:
+        if delivery.error is None:
+            _say(f"{delivery.target}: sent {delivery.alerts} alert(s)" if delivery.alerts else
+                 f"{delivery.target}: nothing new to send")
+        else:
+            _say(f"{delivery.target}: delivery failed after {DELIVERY_ATTEMPTS} tries ({delivery.error}); its "
+                 f"{delivery.alerts} alert(s) stay pending and the next `feedback watch` sends them")
+    return 1 if any(d.error is not None for d in deliveries) else 0
+
+
+def cmd_digest(args) -> int:
+    from .digest import build_digest, write_digest
+    from .workspace import load_frames
+
+    out = _output_file(args.out, "digest.md")
+    digest = build_digest(load_frames(args.db), _config(args),
+                          report_hint=args.report_url or f"feedback report --db {args.db} --out report.html")
+    _say(f"wrote {write_digest(digest, out)}")
+    return 0
+
+
 def cmd_db_info(args) -> int:
     from .workspace import info, info_lines
 
@@ -746,6 +775,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
     _ingest_options(p)
     p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("watch", help="Alert on what changed in the latest complete period; send each alert once.",
+                       description="Compare the latest complete period of the workspace with the ones before it: theme "
+                                   "spikes (mentions or negative share; binomial tests, false-discovery rate 5% across "
+                                   "themes), new themes (also among the rows no theme holds), KPIs that got "
+                                   "significantly worse and churn lifts that crossed alert_churn_lift. Prints the "
+                                   "alerts, stores them in the workspace and sends each --notify target the ones it "
+                                   "has not received. Exit 1 when a delivery failed (its alerts stay pending).")
+    workspace(p)
+    p.add_argument("--notify", action="append", metavar="URL",
+                   help="Send the alerts to an http(s):// webhook (JSON {text, alerts}; Slack's incoming-webhook "
+                        "shape) or smtp://HOST:PORT (with --mail-to). Repeat for several targets.")
+    p.add_argument("--mail-to", metavar="ADDRESS", help="Recipient of the alert e-mail (smtp:// targets).")
+    p.add_argument("--mail-from", metavar="ADDRESS", default="feedback@localhost",
+                   help="Sender of the alert e-mail (default feedback@localhost).")
+    p.add_argument("--period", choices=["week", "month"], help="Period compared (default week).")
+    p.add_argument("--report-url", metavar="URL", help="Where the full report is, for the e-mail's last line "
+                   "(default: the command that writes it).")
+    p.add_argument("--json", action="store_true", help="Print the alerts as JSON {period, text, alerts, notes}.")
+    common(p, themes=False)
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("digest", help="Write the weekly digest: top pain points, what is new, KPI moves.",
+                       description="Write a short digest of the workspace: the top 3 pain points (affected customers, "
+                                   "churn lift, revenue at risk), the alerts of the latest complete period, the KPI "
+                                   "moves with their tests, one quote each, and where the full report is.")
+    workspace(p)
+    p.add_argument("--out", required=True, metavar="FILE", help="digest.md, digest.txt or digest.html (the format "
+                   "follows the extension).")
+    p.add_argument("--period", choices=["week", "month"], help="Period compared (default week).")
+    p.add_argument("--report-url", metavar="URL", help="Where the full report is (default: the command that writes it).")
+    common(p, themes=False)
+    p.set_defaults(func=cmd_digest)
 
     db = sub.add_parser("db", help="Inspect or export the workspace.", description="Inspect or export the workspace.")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

@@ -74,6 +74,9 @@ class Config:
                                 default=20_000)
     quotes_per_theme: int = _help("Representative quotes shown per theme in the report.", default=3)
     title: str = _help("Title shown at the top of the report.", default="Customer feedback report")
+    alert_churn_lift: float = _help("`feedback watch` raises a churn_risk alert when a theme's churn lift reaches this "
+                                    "(customers who mention it churn this many times as often as the others) in the "
+                                    "latest period, and the lower end of its 95% interval is above 1.", default=2.0)
 
     def __post_init__(self) -> None:
         if self.period not in PERIODS:
@@ -88,6 +91,9 @@ class Config:
         if self.theme_assignment not in ASSIGNMENTS:
             raise ConfigError(f"theme_assignment must be one of {', '.join(map(repr, ASSIGNMENTS))}; "
                               f"got {self.theme_assignment!r}")
+        if isinstance(self.alert_churn_lift, bool) or not isinstance(self.alert_churn_lift, (int, float)) \
+                or not self.alert_churn_lift > 1:
+            raise ConfigError(f"alert_churn_lift must be a number above 1 (e.g. 2.0); got {self.alert_churn_lift!r}")
         for name in ("embeddings", "taxonomy"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must be a name or a path in quotes; got {getattr(self, name)!r}")

@@ -90,6 +90,12 @@ FEEDBACK_COLUMNS_V3 = {"theme_sentiment": "TEXT"}
 FEEDBACK_COLUMNS_V4 = {"scorer": "TEXT"}
 #: columns added by migration 5
 FEEDBACK_COLUMNS_V5 = {"subtheme_id": "TEXT", "subtheme_label": "TEXT"}
+#: the alerts table (migration 6): one row per alert `feedback watch` found, keyed by what makes it the same alert
+ALERT_COLUMNS = {
+    "alert_key": "TEXT PRIMARY KEY", "kind": "TEXT NOT NULL", "period": "TEXT NOT NULL", "theme_id": "INTEGER",
+    "theme_label": "TEXT", "kpi": "TEXT", "value": "REAL", "baseline": "REAL", "p_value": "REAL", "detail": "TEXT",
+    "quote": "TEXT", "found_at": "TEXT NOT NULL",
+}
 #: the columns sentiment.score_sentiment fills, and those themes.tag_themes fills (as refit and rescore rewrite them)
 SENTIMENT_COLUMNS = ["sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase", "escalation",
                      "urgency", "anger"]
@@ -133,6 +139,13 @@ MIGRATIONS: dict[int, tuple[str, list[str]]] = {
     ]),
     5: ("subtheme_id, subtheme_label: each row's sub-theme within its theme (NULL for rows tagged before)", [
         *(f"ALTER TABLE feedback ADD COLUMN {k} {v}" for k, v in FEEDBACK_COLUMNS_V5.items()),
+    ]),
+    6: ("alerts found by `feedback watch`, and their deliveries to each target", [
+        _create("alerts", ALERT_COLUMNS),
+        "CREATE TABLE deliveries (alert_key TEXT NOT NULL REFERENCES alerts (alert_key), target TEXT NOT NULL, "
+        "sent_at TEXT NOT NULL, PRIMARY KEY (alert_key, target))",
+        "CREATE TABLE delivery_attempts (attempt_id INTEGER PRIMARY KEY, target TEXT NOT NULL, "
+        "attempted_at TEXT NOT NULL, alerts INTEGER NOT NULL, error TEXT)",
     ]),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
@@ -680,6 +693,54 @@ def load_frames(db: str | Path, config: Config | None = None) -> StoredData:
 
         _apply_date_window(Dataset(feedback=feedback, customers=None, tickets=None), config)
     return StoredData(feedback, customers if len(customers) else None, tickets if len(tickets) else None, model, version)
+
+
+# ------------------------------------------------------------------------------------------ alerts
+
+def record_alerts(db: str | Path, alerts: list) -> int:
+    """Store the alerts (``feedback.watch.Alert``) the workspace does not hold yet, in one transaction; returns
+    how many were new. An alert found again (same kind, period, theme and KPI) keeps its first record."""
+    con = connect(db, create=False)
+    try:
+        with _transaction(con):
+            before = con.total_changes
+            now = _now()
+            con.executemany(
+                f"INSERT OR IGNORE INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * len(ALERT_COLUMNS))})",
+                [(a.key, a.kind, a.period, a.theme_id, a.theme_label, a.kpi, a.value, a.baseline, a.p_value, a.detail,
+                  a.quote, now) for a in alerts])
+            return con.total_changes - before
+    finally:
+        con.close()
+
+
+def pending_alerts(db: str | Path, target: str) -> list:
+    """The stored alerts ``target`` has not received, oldest first (``feedback.watch.Alert``)."""
+    from .watch import stored_alert
+
+    con = connect(db, create=False)
+    try:
+        con.row_factory = sqlite3.Row
+        rows = con.execute("SELECT * FROM alerts WHERE alert_key NOT IN (SELECT alert_key FROM deliveries "
+                           "WHERE target = ?) ORDER BY found_at, period, alert_key", (target,)).fetchall()
+    finally:
+        con.close()
+    return [stored_alert(dict(row)) for row in rows]
+
+
+def record_delivery(db: str | Path, target: str, alerts: list, error: str | None) -> None:
+    """Log a delivery attempt to ``target``; when it succeeded (``error`` None), mark its alerts as received."""
+    con = connect(db, create=False)
+    try:
+        with _transaction(con):
+            now = _now()
+            con.execute("INSERT INTO delivery_attempts (target, attempted_at, alerts, error) VALUES (?, ?, ?, ?)",
+                        (target, now, len(alerts), error))
+            if error is None:
+                con.executemany("INSERT OR IGNORE INTO deliveries (alert_key, target, sent_at) VALUES (?, ?, ?)",
+                                [(a.key, target, now) for a in alerts])
+    finally:
+        con.close()
 
 
 # ------------------------------------------------------------------------------------------ refit

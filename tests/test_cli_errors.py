@@ -32,6 +32,7 @@ WRITERS = {
     "themes refit": ["themes", "refit", "--db", "{out}/workspace.sqlite"],
     "db rescore": ["db", "rescore", "--db", "{out}/workspace.sqlite"],
     "db export": ["db", "export", "{out}/export", "--db", "{db}"],
+    "digest": ["digest", "--db", "{db}", "--out", "{out}/digest.md"],
 }
 #: the same output paths given to `report --db`, which reads a workspace and writes a file
 WRITERS["report --db"] = ["report", "--db", "{db}", "--out", "{out}/report.html"]
@@ -40,11 +41,12 @@ DB_READERS = {
     "kpis": ["kpis", "--db", "{out}/workspace.sqlite"],
     "impact": ["impact", "--db", "{out}/workspace.sqlite"],
     "db info": ["db", "info", "--db", "{out}/workspace.sqlite"],
+    "watch": ["watch", "--db", "{out}/workspace.sqlite"],
 }
 #: the functions that do a command's work: an unwritable path must stop the command before any of them runs
 WORK = ["feedback.scale.stream_dataset", "feedback.scale.analyze_stream", "feedback.pipeline.analyze_feedback",
         "feedback.calibration.fit_calibrated", "feedback.sample.generate_sample", "feedback.workspace.add",
-        "feedback.workspace.export_parquet"]
+        "feedback.workspace.export_parquet", "feedback.digest.build_digest"]
 
 
 def _commands_naming_paths_to_write() -> set[str]:

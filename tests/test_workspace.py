@@ -319,9 +319,11 @@ def test_old_schema_is_migrated_and_keeps_its_rows(tmp_path, capsys):
     con.executescript(OLD_V1_SCHEMA)
     con.close()
     assert main(["db", "info", "--db", str(db)]) == 0
-    assert "schema version 5" in capsys.readouterr().out
+    assert "schema version 6" in capsys.readouterr().out
     con = sqlite3.connect(db)
-    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5]
+    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5, 6]
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"alerts", "deliveries", "delivery_attempts"} <= tables
     columns = {r[1] for r in con.execute("PRAGMA table_info(feedback)")}
     assert {"raw_text", "model_version", "theme_sentiment", "scorer", "subtheme_id", "subtheme_label"} <= columns
     assert con.execute("SELECT feedback_id, clean_text, raw_text FROM feedback").fetchall() == [

@@ -1,0 +1,129 @@
+"""The weekly digest: the few things a support lead reads on Monday, in Markdown, plain text or HTML.
+
+``feedback digest --db PATH --out digest.md|.txt|.html`` (and the body of ``feedback watch``'s e-mail):
+
+- the top 3 pain points with affected customers, churn lift and revenue at risk, each with one quote;
+- what is new or growing: the alerts of the latest complete period (:mod:`feedback.watch`), with a quote;
+- the KPI moves from the period before, with their change tests;
+- where the full report is.
+
+Quotes are the stored, redacted text. The HTML is rendered with autoescaping on; Markdown escapes the characters
+that would make a quote into a link, a heading or emphasis.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from .config import Config
+from .errors import InputError
+from .resources import TEMPLATES_DIR
+
+#: pain points the digest lists
+DIGEST_PAINPOINTS = 3
+FORMATS = {".md": "md", ".markdown": "md", ".txt": "txt", ".html": "html", ".htm": "html"}
+#: what can turn text into markup mid-line (emphasis, code, links, HTML, tables); a quote never starts a line
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+@dataclass
+class Digest:
+    """What the digest says; :func:`render_digest` writes it out."""
+
+    title: str
+    period: str | None
+    painpoints: list[dict] = field(default_factory=list)
+    alerts: list = field(default_factory=list)
+    kpi_moves: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    report_hint: str = ""
+
+
+def markdown_text(value) -> str:
+    """Text that Markdown shows as written: its special characters backslash-escaped, on one line.
+
+    >>> markdown_text("see [this](http://x.example) *now*")
+    'see \\\\[this\\\\](http://x.example) \\\\*now\\\\*'
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def _kpi_moves(kpis: dict, period: str | None) -> list[dict]:
+    """Each tested KPI of ``period`` that has a previous value: value, previous, change, p-value, and whether the
+    change is significant and for the worse."""
+    from .kpis import KPI_DEFINITIONS, change_test
+
+    entries = kpis.get("periods") or []
+    at = next((i for i, e in enumerate(entries) if e.get("period") == period), None)
+    if not at:
+        return []
+    moves = []
+    for name, kpi in entries[at].items():
+        if not isinstance(kpi, dict) or kpi.get("delta") is None or kpi.get("change_significant") is None:
+            continue
+        previous = entries[at - 1][name]
+        definition = KPI_DEFINITIONS.get(name, {})
+        test = change_test(name, previous, kpi) or {}
+        higher_is_better = definition.get("higher_is_better", True)
+        moves.append({"kpi": name, "name": definition.get("name", name), "unit": definition.get("unit", ""),
+                      "value": kpi["value"], "previous": previous["value"], "delta": kpi["delta"],
+                      "p_value": test.get("p_value"), "significant": bool(kpi["change_significant"]),
+                      "worse": (kpi["delta"] < 0) == higher_is_better and kpi["delta"] != 0})
+    return sorted(moves, key=lambda m: (not m["significant"], not m["worse"], m["kpi"]))
+
+
+def build_digest(stored, config: Config | None = None, watched=None, report_hint: str = "") -> Digest:
+    """The digest of a workspace's stored rows (``feedback.workspace.load_frames``); ``watched`` is the
+    ``feedback.watch.WatchResult`` of the same rows (found here when None)."""
+    from .pipeline import analyze_stored, build_context
+    from .watch import find_alerts
+
+    config = config or Config()
+    if watched is None:
+        watched = find_alerts(stored.feedback, stored.customers, stored.tickets, stored.theme_model, config)
+    result = analyze_stored(stored.feedback, stored.customers, stored.tickets, config, stored.theme_model)
+    context = build_context(result)
+    painpoints = []
+    for rank, p in enumerate(context.painpoints[:DIGEST_PAINPOINTS], 1):
+        quotes = p.get("quotes") or []
+        painpoints.append({"rank": rank, "label": p.get("theme_label"), "affected_customers": p.get("affected_customers"),
+                           "churn_lift": p.get("churn_lift"), "churn_lift_ci": p.get("churn_lift_ci"),
+                           "revenue_at_risk": p.get("revenue_at_risk"), "quote": quotes[0] if quotes else ""})
+    return Digest(title=config.title, period=watched.period, painpoints=painpoints,
+                  alerts=[a for a in watched.alerts if a.kind != "kpi_drop"],
+                  kpi_moves=_kpi_moves(result.kpis, watched.period), notes=list(watched.notes), report_hint=report_hint)
+
+
+def _environment(html: bool) -> jinja2.Environment:
+    from .report import fmt_ci, fmt_kpi, fmt_kpi_delta, fmt_money, fmt_num, fmt_signed
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=html,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters.update(num=fmt_num, money=fmt_money, signed=fmt_signed, ci=fmt_ci, kpi=fmt_kpi, kpi_delta=fmt_kpi_delta,
+                       md=markdown_text,
+                       oneline=lambda v: " ".join(str(v).split()))
+    return env
+
+
+def render_digest(digest: Digest, fmt: str, alerts: list | None = None) -> str:
+    """The digest as ``fmt`` ("md", "txt" or "html"); ``alerts`` replaces its alerts (an e-mail lists the ones
+    it delivers)."""
+    if fmt not in FORMATS.values():
+        raise ValueError(f"fmt must be one of md, txt, html; got {fmt!r}")
+    shown = [a for a in (digest.alerts if alerts is None else alerts)]
+    return _environment(fmt == "html").get_template(f"digest.{fmt}").render(d=digest, alerts=shown)
+
+
+def write_digest(digest: Digest, out: str | Path) -> Path:
+    """Write the digest in the format its file extension names (.md, .txt, .html)."""
+    out = Path(out)
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise InputError(f"cannot tell the digest's format from {out.name!r}", path=out,
+                         fix="end --out in .md, .txt or .html")
+    out.write_text(render_digest(digest, fmt), encoding="utf-8")
+    return out
