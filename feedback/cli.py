@@ -201,11 +201,12 @@ def cmd_watch(args) -> int:
 
 def cmd_digest(args) -> int:
     from .digest import build_digest, write_digest
+    from .watch import default_report_hint
     from .workspace import load_frames
 
     out = _output_file(args.out, "digest.md")
-    digest = build_digest(load_frames(args.db), _config(args),
-                          report_hint=args.report_url or f"feedback report --db {args.db} --out report.html")
+    config = _config(args)
+    digest = build_digest(load_frames(args.db, config), config, report_hint=args.report_url or default_report_hint(args.db))
     _say(f"wrote {write_digest(digest, out)}")
     return 0
 

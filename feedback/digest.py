@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import pandas as pd
 
 from .config import Config
 from .errors import InputError
@@ -25,8 +26,10 @@ from .resources import TEMPLATES_DIR
 #: pain points the digest lists
 DIGEST_PAINPOINTS = 3
 FORMATS = {".md": "md", ".markdown": "md", ".txt": "txt", ".html": "html", ".htm": "html"}
-#: what can turn text into markup mid-line (emphasis, code, links, HTML, tables); a quote never starts a line
+#: what turns text into markup mid-line (emphasis, code, links, HTML, tables) ...
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+#: ... and at the start of a line, as a quote is (a heading, a list item, a rule)
+_MARKDOWN_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")
 
 
 @dataclass
@@ -35,6 +38,10 @@ class Digest:
 
     title: str
     period: str | None
+    #: "week" or "month"
+    period_kind: str = "week"
+    #: the span the pain points are ranked over: every stored row ("2026-07-06 to 2026-09-13")
+    span: str = ""
     painpoints: list[dict] = field(default_factory=list)
     alerts: list = field(default_factory=list)
     kpi_moves: list[dict] = field(default_factory=list)
@@ -43,41 +50,36 @@ class Digest:
 
 
 def markdown_text(value) -> str:
-    """Text that Markdown shows as written: its special characters backslash-escaped, on one line.
+    """Text that Markdown shows as written, on one line: the characters that would make it markup escaped.
 
     >>> markdown_text("see [this](http://x.example) *now*")
     'see \\\\[this\\\\](http://x.example) \\\\*now\\\\*'
+    >>> markdown_text("# not a heading"), markdown_text("1. not a list")
+    ('\\\\# not a heading', '1\\\\. not a list')
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+    match = _MARKDOWN_LINE_START.match(text)
+    if match is None:
+        return text
+    if match.group(2).isdigit():
+        end = match.end()
+        return text[:end] + "\\" + text[end:]
+    return text[:match.start(2)] + "\\" + text[match.start(2):]
 
 
-def _kpi_moves(kpis: dict, period: str | None) -> list[dict]:
-    """Each tested KPI of ``period`` that has a previous value: value, previous, change, p-value, and whether the
-    change is significant and for the worse."""
-    from .kpis import KPI_DEFINITIONS, change_test
+def change_test_name(description: str | None) -> str:
+    """The name of a KPI change test, without its details.
 
-    entries = kpis.get("periods") or []
-    at = next((i for i, e in enumerate(entries) if e.get("period") == period), None)
-    if not at:
-        return []
-    moves = []
-    for name, kpi in entries[at].items():
-        if not isinstance(kpi, dict) or kpi.get("delta") is None or kpi.get("change_significant") is None:
-            continue
-        previous = entries[at - 1][name]
-        definition = KPI_DEFINITIONS.get(name, {})
-        test = change_test(name, previous, kpi) or {}
-        higher_is_better = definition.get("higher_is_better", True)
-        moves.append({"kpi": name, "name": definition.get("name", name), "unit": definition.get("unit", ""),
-                      "value": kpi["value"], "previous": previous["value"], "delta": kpi["delta"],
-                      "p_value": test.get("p_value"), "significant": bool(kpi["change_significant"]),
-                      "worse": (kpi["delta"] < 0) == higher_is_better and kpi["delta"] != 0})
-    return sorted(moves, key=lambda m: (not m["significant"], not m["worse"], m["kpi"]))
+    >>> change_test_name("two-sided Welch t-test (unequal variances) from each period's mean, sd and n, alpha 0.05")
+    'two-sided Welch t-test'
+    """
+    return re.split(r" \(| with | from |, ", description or "", maxsplit=1)[0]
 
 
 def build_digest(stored, config: Config | None = None, watched=None, report_hint: str = "") -> Digest:
     """The digest of a workspace's stored rows (``feedback.workspace.load_frames``); ``watched`` is the
     ``feedback.watch.WatchResult`` of the same rows (found here when None)."""
+    from .kpis import kpi_moves
     from .pipeline import analyze_stored, build_context
     from .watch import find_alerts
 
@@ -92,9 +94,11 @@ def build_digest(stored, config: Config | None = None, watched=None, report_hint
         painpoints.append({"rank": rank, "label": p.get("theme_label"), "affected_customers": p.get("affected_customers"),
                            "churn_lift": p.get("churn_lift"), "churn_lift_ci": p.get("churn_lift_ci"),
                            "revenue_at_risk": p.get("revenue_at_risk"), "quote": quotes[0] if quotes else ""})
-    return Digest(title=config.title, period=watched.period, painpoints=painpoints,
-                  alerts=[a for a in watched.alerts if a.kind != "kpi_drop"],
-                  kpi_moves=_kpi_moves(result.kpis, watched.period), notes=list(watched.notes), report_hint=report_hint)
+    dates = pd.to_datetime(stored.feedback["created_at"]).dropna()
+    span = f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}" if len(dates) else ""
+    return Digest(title=config.title, period=watched.period, period_kind=config.period, span=span,
+                  painpoints=painpoints, alerts=list(watched.alerts), kpi_moves=kpi_moves(result.kpis, watched.period),
+                  notes=list(watched.notes), report_hint=report_hint)
 
 
 def _environment(html: bool) -> jinja2.Environment:
@@ -104,7 +108,7 @@ def _environment(html: bool) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.filters.update(num=fmt_num, money=fmt_money, signed=fmt_signed, ci=fmt_ci, kpi=fmt_kpi, kpi_delta=fmt_kpi_delta,
-                       md=markdown_text,
+                       md=markdown_text, p=lambda v: "—" if v is None else f"{float(v):.2g}", first_words=change_test_name,
                        oneline=lambda v: " ".join(str(v).split()))
     return env
 
@@ -114,7 +118,8 @@ def render_digest(digest: Digest, fmt: str, alerts: list | None = None) -> str:
     it delivers)."""
     if fmt not in FORMATS.values():
         raise ValueError(f"fmt must be one of md, txt, html; got {fmt!r}")
-    shown = [a for a in (digest.alerts if alerts is None else alerts)]
+    # a KPI that got worse is in the KPI moves already
+    shown = [a for a in (digest.alerts if alerts is None else alerts) if a.kind != "kpi_drop"]
     return _environment(fmt == "html").get_template(f"digest.{fmt}").render(d=digest, alerts=shown)
 
 

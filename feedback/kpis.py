@@ -645,6 +645,30 @@ def change_test(name: str, prev: dict[str, Any], cur: dict[str, Any], alpha: flo
     return None
 
 
+def kpi_moves(kpis: dict[str, Any], period: str | None) -> list[dict[str, Any]]:
+    """Each tested KPI of ``period`` (a label of ``kpis["periods"]``, from :func:`compute_kpis` by week or month)
+    that has a previous value: ``kpi``, ``name``, ``unit``, ``value``, ``previous``, ``delta``, ``test`` (its
+    description), ``p_value``, ``significant`` (at ALPHA, uncorrected) and ``worse`` (the change is for the worse).
+    Significant moves for the worse first."""
+    entries = kpis.get("periods") or []
+    at = next((i for i, e in enumerate(entries) if e.get("period") == period), None)
+    if not at:
+        return []
+    moves = []
+    for name in KPI_NAMES:
+        kpi, previous = entries[at].get(name), entries[at - 1].get(name)
+        if not kpi or not previous or kpi.get("delta") is None or kpi.get("change_significant") is None:
+            continue
+        definition = KPI_DEFINITIONS[name]
+        test = change_test(name, previous, kpi) or {}
+        moves.append({"kpi": name, "name": definition["name"], "unit": definition.get("unit", ""),
+                      "value": kpi["value"], "previous": previous["value"], "delta": kpi["delta"],
+                      "test": definition.get("change_test"), "p_value": test.get("p_value"),
+                      "significant": bool(kpi["change_significant"]),
+                      "worse": kpi["delta"] != 0 and (kpi["delta"] < 0) == definition["higher_is_better"]})
+    return sorted(moves, key=lambda m: (not (m["significant"] and m["worse"]), not m["significant"], m["kpi"]))
+
+
 def _add_changes(entries: list[dict[str, Any]], compare: bool) -> None:
     """Add ``delta`` and ``change_significant`` to every KPI of every entry (None for the first or groups).
 

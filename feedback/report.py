@@ -802,8 +802,9 @@ def waterfall_chart(ctx: ReportContext) -> Markup:
 
     out = [_svg_open("chart-waterfall", width, height, f"{name} impact of each pain point, added up",
                      f"Waterfall: from zero, each bar moves by one pain point's {name} impact (the {name} minus the "
-                     f"{name} without its responses), largest first; the last bar is the sum. A customer who names "
-                     "two themes counts in both, so the sum overstates their joint effect a little. Data table below.")]
+                     f"{name} without its responses), largest first; the last bar is the sum. Each impact is measured "
+                     "with only that pain point's responses left out, so the sum is not their combined effect. "
+                     "Data table below.")]
     out.append(Markup('<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
                       '<text class="tick" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">0</text>').format(
         x=x_of(0.0), y1=top - 6, y2=top + row_h * n_bars, ty=top - 10))
@@ -831,9 +832,9 @@ def waterfall_chart(ctx: ReportContext) -> Markup:
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-#: Pain-point CSV columns (contract keys, then optional scalar extras); lists and CIs are flattened.
 #: the scores whose impact per theme the report shows (key, name, decimals), in order of preference
 IMPACT_SCORES = (("nps", "NPS", 1), ("csat", "CSAT", 3), ("ces", "CES", 3))
+#: Pain-point CSV columns (contract keys, then optional scalar extras); lists and CIs are flattened.
 PAINPOINT_CSV_COLUMNS = ("rank", "theme_id", "theme_label", "mentions", "affected_customers", "share_customers",
                          "mean_sentiment", "aspect_sentiment", "negative_share", "churn_rate_affected", "churn_rate_unaffected",
                          "churn_lift", "churn_lift_ci_low", "churn_lift_ci_high", "churn_lift_adjusted",

@@ -4,25 +4,31 @@
 before it and finds four kinds of alert:
 
 - ``spike``: a theme mentioned more often than its history explains, or whose mentions turned negative more
-  often. Each is a one-sided binomial test of the latest period against the rate of the ``BASELINE_PERIODS``
-  before it; the p-values of every theme are corrected together (Benjamini-Hochberg, ``ALERT_FDR``).
+  often. Mentions: the conditional binomial test of two Poisson rates (of the latest period's and the
+  ``BASELINE_PERIODS`` before's, given their sizes); negative share: Fisher's exact test. One-sided; the p-values
+  of every theme are corrected together (Benjamini-Hochberg, ``ALERT_FDR``), then an alert needs a rise worth
+  reading (``MIN_ALERT_MENTIONS``, ``MIN_SPIKE_RATIO``, ``MIN_NEGATIVE_RISE``).
 - ``new_theme``: a theme (almost) absent before and present now. That is either a theme of the stored model
   first seen in the latest period, or a recurring topic among the rows the model leaves as "other": those rows
   are clustered with the same theme discovery (a preview, as ``feedback add`` proposes), and each preview theme
   is tested as above.
-- ``kpi_drop``: a KPI that moved significantly for the worse from the previous period (the change tests of
-  :mod:`feedback.kpis`).
+- ``kpi_drop``: a KPI that moved for the worse from the previous period, significantly by its change test
+  (:mod:`feedback.kpis`) once the tests of every KPI are corrected together (Benjamini-Hochberg, ``ALERT_FDR``).
 - ``churn_risk``: a theme whose churn lift crossed ``Config.alert_churn_lift`` in the latest period (on the rows up
   to its end, against the rows up to its start), with the lower end of its interval above 1.
 
-Every alert found is stored in the workspace (table ``alerts``); each ``--notify`` target is sent the alerts it
-has not received yet (table ``deliveries``), so a second ``watch`` for the same period sends nothing new, and a
-delivery that failed is tried again by the next ``watch``. Targets: an ``http(s)://`` webhook (JSON ``{"text",
-"alerts"}``, Slack's incoming-webhook shape) or ``smtp://HOST:PORT`` with ``--mail-to`` (a multipart e-mail: the
-plain-text and HTML digest of :mod:`feedback.digest`).
+Every alert found is stored in the workspace (table ``alerts``). Each ``--notify`` target is sent the latest
+period's alerts it has not received, and any earlier one whose delivery to it failed (table ``deliveries``): a
+second ``watch`` for the same period sends nothing new, and a failed delivery is tried again by the next
+``watch``. Delivery is at least once: a send that succeeded but could not be recorded is sent again. Targets: an
+``http(s)://`` webhook (JSON ``{"text", "alerts"}``, Slack's incoming-webhook shape) or ``smtp://HOST:PORT`` with
+``--mail-to`` (a multipart e-mail: the plain-text and HTML digest of :mod:`feedback.digest`). The workspace keeps a
+hash of each target, not the URL (a webhook URL is a secret), and output shows it without its path.
 """
 from __future__ import annotations
 
+import hashlib
+import http.client
 import json
 import smtplib
 import time
@@ -45,8 +51,9 @@ from .schema import OTHER_THEME_ID, SKIP_REASONS
 ALERT_KINDS = ("spike", "new_theme", "kpi_drop", "churn_risk")
 #: the previous periods a theme's latest period is compared with
 BASELINE_PERIODS = 8
-#: periods of history a theme needs before its latest period can be a spike or new (fewer: its rate is unknown)
+#: periods with rows, and rows, the history needs before a theme can spike or be new (less: its rate is unknown)
 MIN_BASELINE_PERIODS = 3
+MIN_BASELINE_ROWS = 100
 #: false-discovery rate of the spike and new-theme tests, Benjamini-Hochberg across all themes tested
 ALERT_FDR = 0.05
 #: fewest mentions in the latest period for a spike or a new theme: three complaints are not news
@@ -58,8 +65,6 @@ MIN_SPIKE_RATIO = 1.5
 MIN_NEGATIVE_RISE = 0.15
 #: a theme is new, not a spike, when its rate in the history was at most this share of its latest rate
 NEW_THEME_HISTORY_SHARE = 0.1
-#: "other" rows (latest period and history) needed to look for new topics among them
-MIN_OTHER_ROWS = 30
 #: delivery attempts per target in one run, and the wait before the second (doubled each time)
 DELIVERY_ATTEMPTS = 3
 RETRY_WAIT_SECONDS = 1.0
@@ -83,12 +88,19 @@ class Alert:
     detail: str = ""
     #: a message of the theme in the latest period (redacted), for the digest
     quote: str = ""
+    #: the key it is stored under, when read back from the workspace
+    alert_key: str | None = None
 
     @property
     def key(self) -> str:
-        """What makes an alert the same alert in a later run: its kind, period, theme (or preview label) and KPI."""
+        """What makes an alert the same alert in a later run: its period, theme (id, or label for a topic no theme
+        holds yet) and measure. Not its kind: a rise found a spike one day and a new theme the next, when late rows
+        arrived, is one piece of news."""
+        if self.alert_key is not None:
+            return self.alert_key
         subject = self.theme_id if self.theme_id is not None else (self.theme_label or "")
-        return f"{self.kind}|{self.period}|{subject}|{self.kpi or ''}"
+        kind = "theme" if self.kind in ("spike", "new_theme") else self.kind
+        return f"{kind}|{self.period}|{subject}|{self.kpi or ''}"
 
     def payload(self) -> dict:
         return {"kind": self.kind, "theme_id": self.theme_id, "theme_label": self.theme_label, "kpi": self.kpi,
@@ -105,47 +117,71 @@ class WatchResult:
 
     def text(self) -> str:
         """The alerts as one paragraph a person reads (a webhook's ``text``)."""
-        if self.period is None:
+        if self.period is None and not self.alerts:
             return "feedback watch: no complete period yet."
         if not self.alerts:
             return f"feedback watch, {self.period}: no alerts."
-        return f"feedback watch, {self.period}: {len(self.alerts)} alert(s). " + " ".join(a.detail for a in self.alerts)
+        return f"feedback watch, {periods_of(self.alerts)}: {len(self.alerts)} alert(s). " + \
+            " ".join(a.detail for a in self.alerts)
 
 
-def benjamini_hochberg(p_values: list[float], rate: float = ALERT_FDR) -> list[bool]:
-    """Which of ``p_values`` are discoveries at false-discovery ``rate`` (Benjamini-Hochberg step-up).
+def periods_of(alerts: list[Alert]) -> str:
+    """The periods some alerts are about, as a reader sees them: "2026-W37", or "2026-W36, 2026-W37".
 
-    >>> benjamini_hochberg([0.001, 0.04, 0.03, 0.5])
+    >>> periods_of([Alert("spike", "2026-W37"), Alert("kpi_drop", "2026-W36"), Alert("spike", "2026-W37")])
+    '2026-W36, 2026-W37'
+    """
+    return ", ".join(sorted({a.period for a in alerts}))
+
+
+def fdr_discoveries(p_values: list[float], rate: float = ALERT_FDR) -> list[bool]:
+    """Which of ``p_values`` are discoveries at false-discovery ``rate`` (Benjamini-Hochberg,
+    ``scipy.stats.false_discovery_control``).
+
+    >>> fdr_discoveries([0.001, 0.04, 0.03, 0.5])
     [True, False, False, False]
-    >>> benjamini_hochberg([0.01, 0.02, 0.03, 0.04])
+    >>> fdr_discoveries([0.01, 0.02, 0.03, 0.04])
     [True, True, True, True]
     """
     if not p_values:
         return []
-    order = np.argsort(p_values, kind="stable")
-    ranked = np.asarray(p_values, dtype=float)[order]
-    passing = np.flatnonzero(ranked <= rate * np.arange(1, len(ranked) + 1) / len(ranked))
-    out = np.zeros(len(p_values), dtype=bool)
-    if len(passing):
-        out[order[: passing.max() + 1]] = True
-    return out.tolist()
+    from scipy.stats import false_discovery_control
+
+    return (false_discovery_control(np.asarray(p_values, dtype=float)) <= rate).tolist()
 
 
-def rise_p_value(count: int, trials: int, history_count: float, history_trials: float) -> float:
-    """One-sided binomial p-value of ``count`` successes in ``trials`` or more, at the history's rate (with half a
-    success added to it, so a theme never seen before has a small rate, not zero).
+def mentions_p_value(count: int, rows: int, count_before: int, rows_before: int) -> float:
+    """One-sided p-value that a theme's rate of mentions per row rose: ``count`` of ``rows`` now, ``count_before``
+    of ``rows_before`` before. The conditional test of two Poisson rates: given the ``count + count_before``
+    mentions, how likely that ``count`` or more fall in the latest period, whose share of the rows is
+    ``rows / (rows + rows_before)``.
 
-    >>> round(rise_p_value(30, 800, 10, 6000), 12) < 1e-9, round(rise_p_value(2, 800, 10, 6000), 2)
-    (True, 0.41)
+    >>> mentions_p_value(30, 800, 10, 6000) < 1e-12, round(mentions_p_value(2, 800, 10, 6000), 2)
+    (True, 0.42)
     """
-    from scipy.stats import binom
+    from scipy.stats import binomtest
 
-    rate = (history_count + 0.5) / (history_trials + 1.0)
-    return float(binom.sf(count - 1, trials, min(rate, 1.0))) if trials else 1.0
+    if not count or not rows or not rows_before:
+        return 1.0
+    return float(binomtest(count, count + count_before, rows / (rows + rows_before), alternative="greater").pvalue)
+
+
+def share_p_value(hits: int, n: int, hits_before: int, n_before: int) -> float:
+    """One-sided p-value that a share rose from ``hits_before / n_before`` to ``hits / n`` (Fisher's exact test).
+
+    >>> round(share_p_value(3, 5, 0, 5), 3)
+    0.083
+    """
+    from scipy.stats import fisher_exact
+
+    if not n or not n_before:
+        return 1.0
+    return float(fisher_exact([[hits, n - hits], [hits_before, n_before - hits_before]], alternative="greater")[1])
 
 
 def latest_complete_period(dates: pd.Series, period: str, today: pd.Timestamp | None = None) -> str | None:
-    """The last period that is over: it ended before ``today`` (default: now, UTC), or a later period has rows.
+    """The last period with rows that ended by ``today`` (default: today, UTC). Only the calendar says a period is
+    over: one row dated in the future by a wrong clock must not close the week in progress.
 
     >>> dates = pd.Series(pd.to_datetime(["2026-03-30", "2026-04-07"]))
     >>> latest_complete_period(dates, "week", pd.Timestamp("2026-04-08"))
@@ -157,9 +193,8 @@ def latest_complete_period(dates: pd.Series, period: str, today: pd.Timestamp | 
     if not len(dates):
         return None
     today = (today or pd.Timestamp.now(tz="UTC").tz_localize(None)).normalize()
-    labels = sorted(set(period_labels(dates, period).dropna()))
-    complete = [label for i, label in enumerate(labels) if period_bounds(label)[1] <= today or i < len(labels) - 1]
-    return complete[-1] if complete else None
+    complete = [label for label in set(period_labels(dates, period).dropna()) if period_bounds(label)[1] <= today]
+    return max(complete) if complete else None
 
 
 def _mentions(frame: pd.DataFrame, periods: pd.Series) -> pd.DataFrame:
@@ -172,41 +207,46 @@ def _mentions(frame: pd.DataFrame, periods: pd.Series) -> pd.DataFrame:
 
 
 def _theme_tests(mentions: pd.DataFrame, rows_per_period: pd.Series, latest: str, history: list[str],
-                 labels: dict, quotes: dict, preview: bool) -> list[tuple[Alert, float]]:
-    """Candidate spike and new-theme alerts (before the correction for many themes) with their p-values."""
+                 labels: dict, quotes: dict, preview: bool) -> list[tuple[Alert | None, float]]:
+    """Every theme's tests of the latest period against the history: (the alert it makes if the test is a
+    discovery, or None when the rise is too small to report; its p-value). All p-values go into the correction
+    for many themes, whether or not their rise is worth an alert."""
     n_latest = int(rows_per_period.get(latest, 0))
     n_history = int(rows_per_period.reindex(history, fill_value=0).sum())
-    out = []
+    where = (" among the messages the theme model leaves as other (not a theme yet: `feedback themes refit` "
+             "makes it one)") if preview else ""
+    out: list[tuple[Alert | None, float]] = []
     for theme_id, own in mentions.groupby("theme_id"):
         in_latest = own[own["period"] == latest]
         in_history = own[own["period"].isin(history)]
         count, before = len(in_latest), len(in_history)
-        if count < MIN_ALERT_MENTIONS:
-            continue
         label = labels.get(int(theme_id), str(theme_id))
         subject = None if preview else int(theme_id)
-        expected = (before + 0.5) / (n_history + 1.0) * n_latest
-        latest_rate = count / max(n_latest, 1)
-        history_rate = before / max(n_history, 1)
-        new = history_rate <= NEW_THEME_HISTORY_SHARE * latest_rate
-        if new or count >= MIN_SPIKE_RATIO * expected:
-            p = rise_p_value(count, n_latest, before, n_history)
-            where = ("among the messages the theme model leaves as other (not a theme yet: "
-                     "`feedback themes refit` makes it one)" if preview else "")
-            detail = (f"New theme \"{label}\"{' ' + where if where else ''}: {count} mentions in {latest}, "
-                      f"{before} in the {len(history)} periods before." if new else
-                      f"\"{label}\" spiked{' ' + where if where else ''}: {count} mentions in {latest}, "
-                      f"{expected:.1f} expected from the {len(history)} periods before.")
-            out.append((Alert("new_theme" if new else "spike", latest, subject, label, "mentions", float(count),
-                              round(float(expected), 2), p, detail, quotes.get(int(theme_id), "")), p))
+        quote = quotes.get(int(theme_id), "")
+        expected = before / n_history * n_latest
+        new = before / n_history <= NEW_THEME_HISTORY_SHARE * count / max(n_latest, 1)
+        alert = None
+        if count >= MIN_ALERT_MENTIONS and (new or count >= MIN_SPIKE_RATIO * expected):
+            detail = (f"New theme \"{label}\"{where}: {count} mentions in {latest}, {before} in the {len(history)} "
+                      f"periods before." if new else
+                      f"\"{label}\" spiked{where}: {count} mentions in {latest}, {expected:.1f} expected from the "
+                      f"{len(history)} periods before.")
+            alert = Alert("new_theme" if new else "spike", latest, subject, label, "mentions", float(count),
+                          round(float(expected), 2), None, detail, quote)
+        out.append((alert, mentions_p_value(count, n_latest, before, n_history)))
+        if not count or not before:
+            continue
         negatives, negatives_before = int(in_latest["negative"].sum()), int(in_history["negative"].sum())
-        share, share_before = negatives / count, negatives_before / max(before, 1)
-        if not new and before and share - share_before >= MIN_NEGATIVE_RISE:
-            p = rise_p_value(negatives, count, negatives_before, before)
-            out.append((Alert("spike", latest, subject, label, "negative_share", round(share, 4),
-                              round(share_before, 4), p,
-                              f"\"{label}\" turned negative: {share:.0%} of its {count} mentions in {latest}, "
-                              f"{share_before:.0%} before.", quotes.get(int(theme_id), "")), p))
+        share, share_before = negatives / count, negatives_before / before
+        alert = None
+        if not new and count >= MIN_ALERT_MENTIONS and share - share_before >= MIN_NEGATIVE_RISE:
+            alert = Alert("spike", latest, subject, label, "negative_share", round(share, 4), round(share_before, 4),
+                          None, f"\"{label}\" turned negative: {share:.0%} of its {count} mentions in {latest}, "
+                                f"{share_before:.0%} before.", quote)
+        out.append((alert, share_p_value(negatives, count, negatives_before, before)))
+    for alert, p_value in out:
+        if alert is not None:
+            alert.p_value = p_value
     return out
 
 
@@ -220,21 +260,20 @@ def _quotes(frame: pd.DataFrame, periods: pd.Series, latest: str, column: str = 
 
 def _preview_themes(frame: pd.DataFrame, periods: pd.Series, window: list[str], config: Config
                     ) -> tuple[pd.DataFrame, dict, dict] | None:
-    """Themes among the "other" rows of ``window`` (a preview fit, seeded): their mentions, labels and quotes."""
+    """Themes among the "other" rows of ``window`` (the preview fit ``feedback add`` proposes themes with):
+    their mentions, labels and quotes."""
+    from .workspace import preview_model
+
     others = frame[(frame["theme_id"] == OTHER_THEME_ID).to_numpy() & periods.isin(window).to_numpy()]
-    if len(others) < MIN_OTHER_ROWS:
-        return None
     texts = others["clean_text"].astype(str).tolist()
-    model = config.theme_model().set_params(n_themes="auto", min_theme_size=max(3, len(texts) // 40))
-    try:
-        tagged = model.fit(texts).transform(texts)
-    except (InputError, ValueError):
+    model = preview_model(texts, config)
+    if model is None:
         return None
-    others = others.assign(theme_id=tagged["theme_id"].to_numpy(),
-                           theme_ids=[[t] if t != OTHER_THEME_ID else [] for t in tagged["theme_id"].tolist()])
-    labels = {t.theme_id: t.label for t in model.themes_}
+    tagged = model.transform(texts)["theme_id"].tolist()
+    others = others.assign(theme_id=tagged, theme_ids=[[t] if t != OTHER_THEME_ID else [] for t in tagged])
     other_periods = periods[others.index]
-    return _mentions(others, other_periods), labels, _quotes(others, other_periods, window[-1])
+    return (_mentions(others, other_periods), {t.theme_id: t.label for t in model.themes_},
+            _quotes(others, other_periods, window[-1]))
 
 
 def find_alerts(feedback: pd.DataFrame, customers: pd.DataFrame | None, tickets: pd.DataFrame | None, theme_model,
@@ -251,63 +290,59 @@ def find_alerts(feedback: pd.DataFrame, customers: pd.DataFrame | None, tickets:
         return result
     known = all_periods(pd.to_datetime(frame["created_at"]).min(), period_bounds(latest)[0], period)
     history = [p for p in known if p < latest][-BASELINE_PERIODS:]
+    rows_per_period = periods.value_counts()
+    with_rows = [p for p in history if rows_per_period.get(p, 0)]
     labels = {t.theme_id: t.label for t in theme_model.themes_}
-    candidates: list[tuple[Alert, float]] = []
-    if len(history) < MIN_BASELINE_PERIODS:
-        result.notes.append(f"themes: {len(history)} period(s) before {latest}; spikes and new themes need "
-                            f"{MIN_BASELINE_PERIODS}")
+    quotes = _quotes(frame, periods, latest)
+    tests: list[tuple[Alert | None, float]] = []
+    history_rows = int(rows_per_period.reindex(history, fill_value=0).sum())
+    if len(with_rows) < MIN_BASELINE_PERIODS or history_rows < MIN_BASELINE_ROWS:
+        result.notes.append(f"themes: {len(with_rows)} period(s) with {history_rows} row(s) before {latest}; "
+                            f"spikes and new themes need {MIN_BASELINE_PERIODS} periods and {MIN_BASELINE_ROWS} rows")
     else:
-        rows_per_period = periods.value_counts()
-        candidates += _theme_tests(_mentions(frame, periods), rows_per_period, latest, history, labels,
-                                   _quotes(frame, periods, latest), preview=False)
+        tests += _theme_tests(_mentions(frame, periods), rows_per_period, latest, history, labels, quotes,
+                              preview=False)
         preview = _preview_themes(frame, periods, [*history, latest], config)
         if preview is not None:
-            mentions, preview_labels, quotes = preview
+            mentions, preview_labels, preview_quotes = preview
             # a topic the model already names is not new: only preview labels no stored theme has
             preview_labels = {t: label for t, label in preview_labels.items() if label not in set(labels.values())}
             mentions = mentions[mentions["theme_id"].isin(list(preview_labels))]
-            candidates += _theme_tests(mentions, rows_per_period, latest, history, preview_labels, quotes,
-                                       preview=True)
-    kept = benjamini_hochberg([p for _, p in candidates])
-    result.alerts += [alert for (alert, _), keep in zip(candidates, kept) if keep]
+            tests += _theme_tests(mentions, rows_per_period, latest, history, preview_labels, preview_quotes,
+                                  preview=True)
+    discoveries = fdr_discoveries([p for _, p in tests])
+    result.alerts += [alert for (alert, _), found in zip(tests, discoveries) if found and alert is not None]
     result.alerts += _kpi_drops(feedback, customers, tickets, latest, config)
-    result.alerts += _churn_risks(frame, customers, latest, labels, config)
+    result.alerts += _churn_risks(frame, customers, latest, labels, quotes, config)
     order = {kind: i for i, kind in enumerate(ALERT_KINDS)}
     result.alerts.sort(key=lambda a: (order[a.kind], a.p_value if a.p_value is not None else 1.0, a.key))
     return result
 
 
 def _kpi_drops(feedback: pd.DataFrame, customers, tickets, latest: str, config: Config) -> list[Alert]:
-    """The KPIs that moved significantly for the worse from the period before ``latest`` to it."""
-    from .kpis import KPI_DEFINITIONS, change_test, compute_kpis
+    """The KPIs that moved for the worse from the period before ``latest`` to it, significantly once the tests
+    of every KPI are corrected together."""
+    from .kpis import compute_kpis, kpi_moves
     from .report import fmt_kpi, fmt_kpi_delta
 
     kpis = compute_kpis(feedback[feedback["quality_issue"] != "outside_period"], customers, tickets,
                         by=config.period, min_n=config.min_sample)
-    entries = kpis.get("periods") or []
-    at = next((i for i, e in enumerate(entries) if e.get("period") == latest), None)
-    if not at:
-        return []
+    moves = [m for m in kpi_moves(kpis, latest) if m["p_value"] is not None]
     out = []
-    for name, kpi in entries[at].items():
-        if not isinstance(kpi, dict) or not kpi.get("change_significant") or kpi.get("delta") is None:
+    for move, found in zip(moves, fdr_discoveries([m["p_value"] for m in moves])):
+        if not (found and move["worse"]):
             continue
-        definition = KPI_DEFINITIONS.get(name, {})
-        worse = kpi["delta"] < 0 if definition.get("higher_is_better", True) else kpi["delta"] > 0
-        if not worse:
-            continue
-        before = entries[at - 1][name]
-        test = change_test(name, before, kpi) or {}
-        title, unit = definition.get("name", name), definition.get("unit", "")
-        p_value = test.get("p_value")
-        out.append(Alert("kpi_drop", latest, kpi=name, value=kpi["value"], baseline=before["value"], p_value=p_value,
-                         detail=f"{title} got worse in {latest}: {fmt_kpi(kpi['value'], name, unit)}, from "
-                                f"{fmt_kpi(before['value'], name, unit)} ({fmt_kpi_delta(kpi['delta'], name, unit)}"
-                                f"{'' if p_value is None else f'; p = {p_value:.2g}'})."))
+        name, unit = move["kpi"], move["unit"]
+        out.append(Alert("kpi_drop", latest, kpi=name, value=move["value"], baseline=move["previous"],
+                         p_value=move["p_value"],
+                         detail=f"{move['name']} got worse in {latest}: {fmt_kpi(move['value'], name, unit)}, from "
+                                f"{fmt_kpi(move['previous'], name, unit)} ({fmt_kpi_delta(move['delta'], name, unit)}; "
+                                f"p = {move['p_value']:.2g})."))
     return out
 
 
-def _churn_risks(frame: pd.DataFrame, customers, latest: str, labels: dict, config: Config) -> list[Alert]:
+def _churn_risks(frame: pd.DataFrame, customers, latest: str, labels: dict, quotes: dict,
+                 config: Config) -> list[Alert]:
     """Themes whose churn lift reached ``config.alert_churn_lift`` with the rows up to the end of ``latest``, and
     was below it with the rows before ``latest`` (or had none)."""
     from .impact import theme_impact
@@ -331,7 +366,8 @@ def _churn_risks(frame: pd.DataFrame, customers, latest: str, labels: dict, conf
         out.append(Alert("churn_risk", latest, int(record["theme_id"]), label, "churn_lift", round(float(lift), 3),
                          None if previous is None or pd.isna(previous) else round(float(previous), 3), None,
                          f"Customers who mention \"{label}\" churn {lift:.1f}x as often as the others "
-                         f"(95% interval {ci[0]:.1f}-{ci[1]:.1f}), above the {config.alert_churn_lift:g}x threshold."))
+                         f"(95% interval {ci[0]:.1f}-{ci[1]:.1f}), above the {config.alert_churn_lift:g}x threshold.",
+                         quotes.get(int(record["theme_id"]), "")))
     return out
 
 
@@ -340,30 +376,62 @@ def _churn_risks(frame: pd.DataFrame, customers, latest: str, labels: dict, conf
 def check_targets(targets: list[str], mail_to: str | None) -> None:
     """Refuse a target ``watch`` cannot send to before anything is computed."""
     for target in targets:
-        scheme = urlsplit(target).scheme
-        if scheme in ("http", "https"):
+        parts = urlsplit(target)
+        try:
+            port = parts.port
+        except ValueError:
+            raise InputError(f"--notify {redacted(target)}: the port is not a number from 1 to 65535",
+                             fix="write the target as http(s)://HOST[:PORT]/PATH or smtp://HOST:PORT") from None
+        if parts.scheme in ("http", "https"):
+            if not parts.hostname:
+                raise InputError(f"--notify {redacted(target)}: a webhook URL needs a host",
+                                 fix="write it as http(s)://HOST[:PORT]/PATH")
             continue
-        if scheme == "smtp":
-            parts = urlsplit(target)
-            if not parts.hostname or not parts.port:
-                raise InputError(f"--notify {target}: an SMTP target needs a host and a port",
+        if parts.scheme == "smtp":
+            if not parts.hostname or not port:
+                raise InputError(f"--notify {redacted(target)}: an SMTP target needs a host and a port",
                                  fix="write it as smtp://HOST:PORT, e.g. smtp://localhost:25")
-            if not mail_to:
-                raise InputError(f"--notify {target}: an e-mail needs a recipient", fix="add --mail-to ADDRESS")
+            if not mail_to or any(c in mail_to for c in "\r\n"):
+                raise InputError(f"--notify {redacted(target)}: an e-mail needs one recipient",
+                                 fix="add --mail-to ADDRESS")
             continue
-        raise InputError(f"--notify {target}: not a target watch can send to",
+        raise InputError(f"--notify {redacted(target)}: not a target watch can send to",
                          fix="give an http(s):// webhook URL or smtp://HOST:PORT (with --mail-to)")
+
+
+def redacted(target: str) -> str:
+    """A target as output shows it: a webhook URL's path and query carry its secret, so only the host is shown.
+
+    >>> redacted("https://hooks.slack.com/services/T000/B000/XXXX"), redacted("smtp://mail.example.com:25")
+    ('https://hooks.slack.com/…', 'smtp://mail.example.com:25')
+    """
+    parts = urlsplit(target)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + ("/…" if parts.path.strip("/") or parts.query else "")
+
+
+def target_key(target: str, mail_to: str | None = None) -> str:
+    """What the workspace records deliveries under: a hash of the target (its URL may be a secret) and, for
+    e-mail, of the recipient (a new recipient has received nothing yet)."""
+    identity = f"{target} {mail_to}" if urlsplit(target).scheme == "smtp" else target
+    return f"{redacted(target)} sha256:{hashlib.sha256(identity.encode('utf-8')).hexdigest()[:16]}"
 
 
 def webhook_body(text: str, alerts: list[Alert]) -> bytes:
     return json.dumps({"text": text, "alerts": [a.payload() for a in alerts]}, ensure_ascii=False).encode("utf-8")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A webhook that answers a redirect has not taken the alerts (urllib would repeat a POST as a bodiless GET)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(req.full_url, code, f"redirected to {redacted(newurl)}; give that URL", headers, fp)
+
+
 def _post(url: str, body: bytes) -> None:
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8",
                                               "User-Agent": "feedback-watch"})
-    with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:  # noqa: S310 - the user's URL
+    with urllib.request.build_opener(_NoRedirect).open(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:
         if not 200 <= response.status < 300:
             raise OSError(f"HTTP {response.status}")
 
@@ -396,16 +464,23 @@ def deliver(send: Callable[[], None], attempts: int = DELIVERY_ATTEMPTS, wait: f
         try:
             send()
             return None
-        except (OSError, smtplib.SMTPException, urllib.error.URLError) as exc:
+        except (OSError, smtplib.SMTPException, http.client.HTTPException, ValueError) as exc:
+            # OSError covers urllib's URLError and HTTPError, refused connections and timeouts
             error = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
     return error
 
 
 @dataclass
 class Delivery:
+    #: the target as output shows it (:func:`redacted`)
     target: str
     alerts: int
     error: str | None = None
+
+
+def default_report_hint(db: str | Path) -> str:
+    """Where the full report is, when the user did not say: the command that writes it."""
+    return f"feedback report --db {db} --out report.html"
 
 
 def watch(db: str | Path, config: Config | None = None, targets: list[str] = (), mail_to: str | None = None,
@@ -413,45 +488,47 @@ def watch(db: str | Path, config: Config | None = None, targets: list[str] = (),
           progress: Callable[[str], None] | None = None) -> tuple[WatchResult, list[Delivery]]:
     """Find the alerts of the workspace ``db``, store the new ones, and send each target what it has not received.
 
-    Returns what was found and one :class:`Delivery` per target (``error`` set when it failed after
-    ``DELIVERY_ATTEMPTS`` tries; its alerts stay pending for the next run)."""
+    Holds the workspace's write lock throughout, so two runs never send the same alerts. Returns what was found
+    and one :class:`Delivery` per target (``error`` set when it failed after ``DELIVERY_ATTEMPTS`` tries; its
+    alerts stay pending for the next run)."""
     from .digest import build_digest, render_digest
-    from .workspace import load_frames, pending_alerts, record_alerts, record_delivery
+    from .workspace import load_frames, pending_alerts, record_alerts, record_delivery, write_lock
 
     config = config or Config()
     check_targets(list(targets), mail_to)
-    stored = load_frames(db)
-    result = find_alerts(stored.feedback, stored.customers, stored.tickets, stored.theme_model, config, today)
-    record_alerts(db, result.alerts)
-    deliveries = []
-    digest = None
-    for target in targets:
-        pending = pending_alerts(db, target)
-        if not pending:
-            deliveries.append(Delivery(target, 0))
-            continue
-        text = WatchResult(result.period, pending).text()
-        if urlsplit(target).scheme == "smtp":
-            if digest is None:
-                digest = build_digest(stored, config, result, report_hint=report_hint or f"feedback report --db {db}")
-            subject = f"feedback: {len(pending)} alert(s) for {result.period}"
-            send = lambda: _mail(target, mail_to, mail_from, subject,  # noqa: E731
-                                 render_digest(digest, "txt", alerts=pending), render_digest(digest, "html", alerts=pending))
-        else:
-            body = webhook_body(text, pending)
-            send = lambda: _post(target, body)  # noqa: E731
-        error = deliver(send)
-        record_delivery(db, target, pending, error)
-        deliveries.append(Delivery(target, len(pending), error))
-        if progress is not None:
-            progress(f"{target}: {'sent ' + str(len(pending)) + ' alert(s)' if error is None else 'failed: ' + error}")
+    with write_lock(db):
+        stored = load_frames(db, config)
+        result = find_alerts(stored.feedback, stored.customers, stored.tickets, stored.theme_model, config, today)
+        record_alerts(db, result.alerts)
+        deliveries = []
+        digest = None
+        for target in targets:
+            key = target_key(target, mail_to)
+            pending = pending_alerts(db, key, result.period)
+            if not pending:
+                deliveries.append(Delivery(redacted(target), 0))
+                continue
+            if urlsplit(target).scheme == "smtp":
+                if digest is None:
+                    digest = build_digest(stored, config, result, report_hint or default_report_hint(db))
+                subject = f"feedback: {len(pending)} alert(s) for {periods_of(pending)}"
+                plain, html = render_digest(digest, "txt", alerts=pending), render_digest(digest, "html", alerts=pending)
+                send = lambda: _mail(target, mail_to, mail_from, subject, plain, html)  # noqa: E731
+            else:
+                body = webhook_body(WatchResult(result.period, pending).text(), pending)
+                send = lambda: _post(target, body)  # noqa: E731
+            error = deliver(send)
+            record_delivery(db, key, pending, error)
+            deliveries.append(Delivery(redacted(target), len(pending), error))
+            if progress is not None:
+                progress(f"{redacted(target)}: " + (f"sent {len(pending)} alert(s)" if error is None else f"failed: {error}"))
     return result, deliveries
 
 
 def alert_lines(result: WatchResult) -> list[str]:
     """The alerts as the CLI prints them."""
     if result.period is None:
-        return ["no complete period yet", *result.notes]
+        return result.notes or ["no complete period yet"]
     lines = [f"period: {result.period}; {len(result.alerts)} alert(s)"]
     lines += [f"  {a.kind:<10} {a.detail}" for a in result.alerts]
     return lines + [f"note: {note}" for note in result.notes]

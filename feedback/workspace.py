@@ -143,7 +143,7 @@ MIGRATIONS: dict[int, tuple[str, list[str]]] = {
     6: ("alerts found by `feedback watch`, and their deliveries to each target", [
         _create("alerts", ALERT_COLUMNS),
         "CREATE TABLE deliveries (alert_key TEXT NOT NULL REFERENCES alerts (alert_key), target TEXT NOT NULL, "
-        "sent_at TEXT NOT NULL, PRIMARY KEY (alert_key, target))",
+        "sent_at TEXT, failures INTEGER NOT NULL DEFAULT 0, last_error TEXT, PRIMARY KEY (alert_key, target))",
         "CREATE TABLE delivery_attempts (attempt_id INTEGER PRIMARY KEY, target TEXT NOT NULL, "
         "attempted_at TEXT NOT NULL, alerts INTEGER NOT NULL, error TEXT)",
     ]),
@@ -473,15 +473,23 @@ def _stored_other_share(con: sqlite3.Connection) -> float | None:
     return float(row[0]) if row[1] else None
 
 
+def preview_model(texts: list[str], config: Config):
+    """A theme model fitted on the texts the stored model leaves as "other" (seeded by ``config``): the themes
+    ``add`` proposes and ``feedback watch`` looks for new topics with. None when the texts are too few
+    (``MIN_TEXTS_TO_PROPOSE``) or say too little to fit."""
+    if len(texts) < MIN_TEXTS_TO_PROPOSE:
+        return None
+    try:
+        return config.theme_model().set_params(n_themes="auto", min_theme_size=max(3, len(texts) // 20)).fit(texts)
+    except (InputError, ValueError):
+        return None
+
+
 def _propose(frame: pd.DataFrame, config: Config) -> list[tuple[str, int, list[str]]]:
     """Preview of the themes in rows the stored model leaves as "other" (a small fit on those rows only)."""
     usable = frame[~frame["quality_issue"].isin(SKIP_REASONS) & (frame["theme_id"] == OTHER_THEME_ID)]
-    texts = usable["clean_text"].astype(str).tolist()
-    if len(texts) < MIN_TEXTS_TO_PROPOSE:
-        return []
-    try:
-        model = config.theme_model().set_params(n_themes="auto", min_theme_size=max(3, len(texts) // 20)).fit(texts)
-    except (InputError, ValueError):
+    model = preview_model(usable["clean_text"].astype(str).tolist(), config)
+    if model is None:
         return []
     themes = sorted(model.themes_, key=lambda t: -t.size)[:PROPOSALS_SHOWN]
     return [(t.label, int(t.size), list(t.top_phrases)) for t in themes]
@@ -714,31 +722,37 @@ def record_alerts(db: str | Path, alerts: list) -> int:
         con.close()
 
 
-def pending_alerts(db: str | Path, target: str) -> list:
-    """The stored alerts ``target`` has not received, oldest first (``feedback.watch.Alert``)."""
+def pending_alerts(db: str | Path, target: str, period: str | None) -> list:
+    """The alerts ``target`` (a ``feedback.watch.target_key``) is to be sent, oldest first: those of ``period`` it
+    has not received, and any earlier one whose delivery to it failed (a target added later gets no backlog)."""
     from .watch import stored_alert
 
     con = connect(db, create=False)
     try:
         con.row_factory = sqlite3.Row
-        rows = con.execute("SELECT * FROM alerts WHERE alert_key NOT IN (SELECT alert_key FROM deliveries "
-                           "WHERE target = ?) ORDER BY found_at, period, alert_key", (target,)).fetchall()
+        rows = con.execute(
+            "SELECT a.* FROM alerts a LEFT JOIN deliveries d ON d.alert_key = a.alert_key AND d.target = ? "
+            "WHERE d.sent_at IS NULL AND (a.period = ? OR d.failures > 0) ORDER BY a.period, a.found_at, a.alert_key",
+            (target, period)).fetchall()
     finally:
         con.close()
     return [stored_alert(dict(row)) for row in rows]
 
 
 def record_delivery(db: str | Path, target: str, alerts: list, error: str | None) -> None:
-    """Log a delivery attempt to ``target``; when it succeeded (``error`` None), mark its alerts as received."""
+    """Log a delivery attempt to ``target``: its alerts are received (``error`` None) or still pending, with one
+    more failure and the error."""
     con = connect(db, create=False)
     try:
         with _transaction(con):
             now = _now()
             con.execute("INSERT INTO delivery_attempts (target, attempted_at, alerts, error) VALUES (?, ?, ?, ?)",
                         (target, now, len(alerts), error))
-            if error is None:
-                con.executemany("INSERT OR IGNORE INTO deliveries (alert_key, target, sent_at) VALUES (?, ?, ?)",
-                                [(a.key, target, now) for a in alerts])
+            con.executemany(
+                "INSERT INTO deliveries (alert_key, target, sent_at, failures, last_error) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (alert_key, target) DO UPDATE SET sent_at = excluded.sent_at, "
+                "failures = failures + excluded.failures, last_error = excluded.last_error",
+                [(a.key, target, now if error is None else None, 0 if error is None else 1, error) for a in alerts])
     finally:
         con.close()
 
