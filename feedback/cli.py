@@ -441,6 +441,47 @@ def cmd_themes_show(args) -> int:
     return 0
 
 
+def cmd_themes_curate(args) -> int:
+    """themes rename / merge / split / add: one curation of the workspace's model (--db) or a model folder."""
+    from .curation import Curation, curate_folder
+
+    if bool(args.db) == bool(args.model):
+        raise InputError(f"themes {args.themes_command} works on a workspace or on a model folder",
+                         fix="give --db PATH (a workspace) or --model DIR (a folder from `feedback themes fit`)")
+    curation = Curation(args.themes_command, [int(t) for t in getattr(args, "theme_ids", None) or
+                                              ([args.theme_id] if getattr(args, "theme_id", None) is not None else [])],
+                        label=getattr(args, "label", None), examples=getattr(args, "example", None) or [])
+    if args.db:
+        from .workspace import curate
+
+        _workspace_to_write(args.db)
+        done = curate(args.db, curation, scorer=_load_scorer(args), progress=_say)
+    else:
+        done = curate_folder(args.model, curation)
+    print(f"{done.describe()} ({'workspace ' + str(args.db) if args.db else 'model ' + str(args.model)}; "
+          f"{done.at} UTC)")
+    return 0
+
+
+def cmd_themes_history(args) -> int:
+    from .curation import folder_curations
+
+    if bool(args.db) == bool(args.model):
+        raise InputError("themes history reads a workspace or a model folder",
+                         fix="give --db PATH (a workspace) or --model DIR (a folder from `feedback themes fit`)")
+    if args.db:
+        from .workspace import curations
+
+        done = curations(args.db)
+    else:
+        done = folder_curations(args.model)
+    for curation in done:
+        print(f"{curation.at}  {curation.describe()}")
+    if not done:
+        print("no curations yet")
+    return 0
+
+
 def _customers_only_folder(data) -> Path | None:
     """The customers file of a DATA folder that holds a customers table but no feedback, else None."""
     from .ingest import EMAIL_SUFFIXES, TABLE_SUFFIXES
@@ -715,6 +756,47 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Print JSON instead: {\"taxonomy\", \"themes\": [{theme_id, label, kind, size, top_phrases, "
                    "examples, status, split_from, subthemes: [the same keys]}]}.")
     p.set_defaults(func=cmd_themes_show)
+    def curated(p):
+        p.add_argument("--db", metavar="PATH", help="The workspace whose theme model to change (rows are tagged again).")
+        p.add_argument("--model", metavar="DIR", help="Or a model folder written by `feedback themes fit`.")
+
+    p = themes_sub.add_parser("rename", help="Give a theme the label you choose; refits keep it.",
+                              description="Set a theme's label. Stored with the model: no refit replaces it.")
+    curated(p)
+    p.add_argument("theme_id", metavar="THEME_ID", type=int, help="The theme's id (`feedback themes show`).")
+    p.add_argument("label", metavar="LABEL", help="The new label, a short phrase.")
+    p.set_defaults(func=cmd_themes_curate)
+    p = themes_sub.add_parser("merge", help="Fold themes into the first one given; refits keep the merge.",
+                              description="Merge themes: every text the others would get is the first one's, their "
+                                          "ids are not used again, and a refit merges them again.")
+    curated(p)
+    p.add_argument("theme_ids", metavar="THEME_ID", type=int, nargs="+", help="The theme to keep, then those to fold in.")
+    p.set_defaults(func=cmd_themes_curate)
+    p = themes_sub.add_parser("split", help="Replace a theme by its sub-themes, each with a new id.",
+                              description="Split a theme into its sub-themes (the ones `feedback themes show` lists "
+                                          "under it, found by Ward's method within its units); each becomes a theme "
+                                          "with a new id, and every row is tagged again.")
+    curated(p)
+    p.add_argument("theme_id", metavar="THEME_ID", type=int, help="The theme's id (`feedback themes show`).")
+    p.set_defaults(func=cmd_themes_curate)
+    p = themes_sub.add_parser("add", help="Add a theme from a label and example texts, applied to every stored row.",
+                              description="Add a theme from a label and examples: its centre is the mean of the "
+                                          "examples' vectors, and every stored row is tagged again, so past weeks "
+                                          "are backfilled and its trend is whole.")
+    curated(p)
+    p.add_argument("label", metavar="LABEL", help="The theme's label, a short phrase.")
+    p.add_argument("--example", metavar="TEXT", action="append", required=True,
+                   help="A message the theme should hold, as a customer would write it (repeat: 3-10 work well).")
+    p.set_defaults(func=cmd_themes_curate)
+    for name in ("rename", "merge", "split", "add"):
+        themes_sub.choices[name].add_argument(
+            "--sentiment-model", metavar="DIR", help="The calibrated sentiment model the rows were added with (scores "
+            "the sentences of rows with several themes on its scale).")
+    p = themes_sub.add_parser("history", help="List every curation of the themes, with its time.",
+                              description="List every rename, merge, split and add, oldest first, with its time (UTC).")
+    curated(p)
+    p.set_defaults(func=cmd_themes_history)
+
     p = themes_sub.add_parser("refit", help="Refit the workspace's themes on every stored row and retag them.",
                               description="Fit themes on every stored row with the stored model as the previous one "
                                           "(themes that persist keep their id and label, themes that come back get theirs "

@@ -301,7 +301,8 @@ class Theme:
     examples: list[str] = field(default_factory=list)
     #: "discovered" on a first fit; on a refit with a previous model: "kept" (same id and label as a current
     #: theme), "returned" (same id and label as a theme gone earlier), "split" (most of its texts were in a
-    #: previous theme that another theme keeps: ``split_from``) or "emerging" (new)
+    #: previous theme that another theme keeps: ``split_from``) or "emerging" (new); "added" when a person made
+    #: it from examples, and "split" with ``split_from`` when a person split a theme (feedback.curation)
     status: str = "discovered"
     split_from: int | None = None
     #: what its units do: "pain point" (report a problem), "praise" (discovered from praising units) or
@@ -1452,7 +1453,8 @@ class ThemeModel:
         ids = getattr(self, "theme_ids_", np.arange(len(self.centroids_)))
         parts = self._theme_parts(units, owner, voting, unit_theme, tags, ids)
         primary = np.where(primary >= 0, ids[np.maximum(primary, 0)], OTHER_THEME_ID) if len(ids) else primary
-        tags = [[int(ids[t]) for t in tag] for tag in tags]
+        # a merge by hand gives several centres one id: a message near two of them carries the theme once
+        tags = [list(dict.fromkeys(int(ids[t]) for t in tag)) for tag in tags]
         labels = {t.theme_id: t.label for t in self.themes_}
         sub_labels = {sub.theme_id: sub.label for t in self.themes_ for sub in getattr(t, "subthemes", [])}
         frame = pd.DataFrame({
@@ -1495,6 +1497,9 @@ class ThemeModel:
         subthemes = getattr(self, "subtheme_centroids_", None)
         if vectors is None or not subthemes:
             return out
+        # the theme of each centre, by id: after a curation (feedback.curation) themes_ is no longer one per centre
+        ids = getattr(self, "theme_ids_", np.arange(len(self.centroids_)))
+        by_id = {theme.theme_id: theme for theme in self.themes_}
         unit_theme = primary[owner]
         for index, centroids in enumerate(subthemes):
             if centroids is None:
@@ -1507,7 +1512,7 @@ class ThemeModel:
             rows, position = np.unique(owner[members], return_inverse=True)
             votes = np.zeros((len(rows), len(centroids)))
             np.add.at(votes, position, spread)
-            out[rows] = np.asarray([sub.theme_id for sub in self.themes_[index].subthemes])[votes.argmax(axis=1)]
+            out[rows] = np.asarray([sub.theme_id for sub in by_id[int(ids[index])].subthemes])[votes.argmax(axis=1)]
         return out
 
     def fit_transform(self, texts, y=None) -> pd.DataFrame:

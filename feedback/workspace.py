@@ -140,7 +140,10 @@ MIGRATIONS: dict[int, tuple[str, list[str]]] = {
     5: ("subtheme_id, subtheme_label: each row's sub-theme within its theme (NULL for rows tagged before)", [
         *(f"ALTER TABLE feedback ADD COLUMN {k} {v}" for k, v in FEEDBACK_COLUMNS_V5.items()),
     ]),
-    6: ("alerts found by `feedback watch`, and their deliveries to each target", [
+    6: ("theme curations (rename, merge, split, add); alerts found by `feedback watch`, and their deliveries", [
+        "CREATE TABLE curations (curation_id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL, "
+        "theme_ids TEXT NOT NULL, label TEXT, examples TEXT NOT NULL, new_ids TEXT NOT NULL, groups TEXT NOT NULL, "
+        "model_version INTEGER)",
         _create("alerts", ALERT_COLUMNS),
         "CREATE TABLE deliveries (alert_key TEXT NOT NULL REFERENCES alerts (alert_key), target TEXT NOT NULL, "
         "sent_at TEXT, failures INTEGER NOT NULL DEFAULT 0, last_error TEXT, PRIMARY KEY (alert_key, target))",
@@ -703,6 +706,52 @@ def load_frames(db: str | Path, config: Config | None = None) -> StoredData:
     return StoredData(feedback, customers if len(customers) else None, tickets if len(tickets) else None, model, version)
 
 
+# ------------------------------------------------------------------------------------------ curation
+
+def curations(db: str | Path) -> list:
+    """The workspace's curations (``feedback.curation.Curation``), oldest first."""
+    from .curation import Curation
+
+    con = connect(db, create=False)
+    try:
+        rows = con.execute("SELECT action, theme_ids, label, examples, new_ids, at, groups FROM curations "
+                           "ORDER BY curation_id").fetchall()
+    finally:
+        con.close()
+    return [Curation(action, json.loads(ids), label, json.loads(examples), json.loads(new), at, json.loads(groups))
+            for action, ids, label, examples, new, at, groups in rows]
+
+
+def curate(db: str | Path, curation, scorer=None, progress: Callable[[str], None] | None = None):
+    """Apply a curation to the workspace's theme model, store the result as the next model version, tag every
+    stored row again with it (an added theme is backfilled over past weeks) and record the curation: one
+    transaction. Returns the curation as applied (its new ids, its time)."""
+    from .curation import apply
+    from .themes import tag_themes
+
+    db = _existing_workspace(db)
+    with write_lock(db):
+        stored = load_frames(db)
+        model = stored.theme_model
+        done = apply(model, curation)
+        tagged, _ = tag_themes(stored.feedback, model, scorer=scorer)
+        con = connect(db)
+        try:
+            with _transaction(con):
+                version = _store_model(con, model, f"curation: {done.action}")
+                retagged = _update_feedback(con, tagged.assign(model_version=version),
+                                            [*THEME_COLUMNS, "model_version"], progress, "retagged")
+                con.execute("INSERT INTO curations (at, action, theme_ids, label, examples, new_ids, groups, "
+                            "model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (done.at, done.action, json.dumps(done.theme_ids), done.label,
+                             json.dumps(done.examples, ensure_ascii=False), json.dumps(done.new_ids),
+                             json.dumps(done.groups, ensure_ascii=False), version))
+                _log_change(con, _now(), None, f"curation: {done.action}", version, {"retagged": retagged})
+        finally:
+            con.close()
+    return done
+
+
 # ------------------------------------------------------------------------------------------ alerts
 
 def record_alerts(db: str | Path, alerts: list) -> int:
@@ -771,6 +820,9 @@ class RefitResult:
     returned: list[tuple[int, str]] = field(default_factory=list)
     #: new themes carved out of a kept one: (id, label, id of the theme they split from)
     split: list[tuple[int, str, int]] = field(default_factory=list)
+    #: curations applied again (feedback.curation.replay), and a note for each one that could not be
+    curations: int = 0
+    curation_notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         show = lambda items: ", ".join(f"[{i}] {label}" for i, label in items) or "none"  # noqa: E731
@@ -779,7 +831,10 @@ class RefitResult:
             lines.append(f"returned: {show(self.returned)}")
         if self.split:
             lines.append("split: " + ", ".join(f"[{i}] {label} (from [{parent}])" for i, label, parent in self.split))
-        return lines + [f"emerging: {show(self.emerging)}", f"gone: {show(self.gone)}"]
+        lines += [f"emerging: {show(self.emerging)}", f"gone: {show(self.gone)}"]
+        if self.curations:
+            lines.append(f"curations applied again: {self.curations - len(self.curation_notes)} of {self.curations}")
+        return lines + self.curation_notes
 
 
 def refit(db: str | Path, config: Config | None = None, progress: Callable[[str], None] | None = None,
@@ -789,6 +844,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
     ``scorer`` scores the sentences of rows with several themes (``theme_sentiment``); give the calibrated scorer
     the rows were added with, so those scores share the scale of the stored ``sentiment`` (default: the default
     scorer)."""
+    from .curation import replay
     from .themes import tag_themes
 
     config = config or Config()
@@ -799,6 +855,9 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
         usable = ~frame["quality_issue"].isin(SKIP_REASONS)
         texts = frame.loc[usable, "clean_text"].astype(str).tolist()
         model = config.theme_model().fit(texts, previous=stored.theme_model)
+        # what a person curated is applied again: a refit never undoes it
+        curated = curations(db)
+        notes = replay(model, curated)
         tagged, _ = tag_themes(frame, model, scorer=scorer)
         con = connect(db)
         try:
@@ -815,7 +874,8 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
                        [(t.theme_id, t.label) for t in themes if t.status in ("emerging", "discovered")],
                        [(t.theme_id, t.label) for t in model.gone_themes_ if t.theme_id in before], len(tagged),
                        returned=[(t.theme_id, t.label) for t in themes if t.status == "returned"],
-                       split=[(t.theme_id, t.label, t.split_from) for t in themes if t.status == "split"])
+                       split=[(t.theme_id, t.label, t.split_from) for t in themes if t.status == "split"],
+                       curations=len([c for c in curated if c.action != "split"]), curation_notes=notes)
 
 
 def _update_feedback(con: sqlite3.Connection, frame: pd.DataFrame, columns: list[str],

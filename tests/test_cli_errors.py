@@ -42,6 +42,11 @@ DB_READERS = {
     "impact": ["impact", "--db", "{out}/workspace.sqlite"],
     "db info": ["db", "info", "--db", "{out}/workspace.sqlite"],
     "watch": ["watch", "--db", "{out}/workspace.sqlite"],
+    "themes rename": ["themes", "rename", "--db", "{out}/workspace.sqlite", "1", "a label"],
+    "themes merge": ["themes", "merge", "--db", "{out}/workspace.sqlite", "1", "2"],
+    "themes split": ["themes", "split", "--db", "{out}/workspace.sqlite", "1"],
+    "themes add": ["themes", "add", "--db", "{out}/workspace.sqlite", "a label", "--example", "some text"],
+    "themes history": ["themes", "history", "--db", "{out}/workspace.sqlite"],
 }
 #: the functions that do a command's work: an unwritable path must stop the command before any of them runs
 WORK = ["feedback.scale.stream_dataset", "feedback.scale.analyze_stream", "feedback.pipeline.analyze_feedback",
