@@ -416,7 +416,22 @@ def cmd_themes_fit(args) -> int:
 
 
 def cmd_themes_show(args) -> int:
-    model = _load_themes(args.model_dir)
+    if bool(args.db) == bool(args.model_dir):
+        raise InputError("themes show reads a model folder or a workspace" + (", not both" if args.db else ""),
+                         fix="give MODEL_DIR (a folder from `feedback themes fit`) or --db PATH (a workspace)")
+    if args.db:
+        from .workspace import connect, latest_model
+
+        con = connect(args.db, create=False)
+        try:
+            model = latest_model(con)[0]
+        finally:
+            con.close()
+        if model is None:
+            raise InputError("the workspace has no theme model yet", path=args.db,
+                             fix="add an export first: `feedback add DATA --db PATH`")
+    else:
+        model = _load_themes(args.model_dir)
     if args.json:
         from dataclasses import asdict
 
@@ -446,13 +461,14 @@ def cmd_themes_curate(args) -> int:
     from .curation import Curation, curate_folder
 
     if bool(args.db) == bool(args.model):
-        raise InputError(f"themes {args.themes_command} works on a workspace or on a model folder",
+        raise InputError(f"themes {args.themes_command} works on a workspace or on a model folder"
+                         + (", not both" if args.db else ""),
                          fix="give --db PATH (a workspace) or --model DIR (a folder from `feedback themes fit`)")
     curation = Curation(args.themes_command, [int(t) for t in getattr(args, "theme_ids", None) or
                                               ([args.theme_id] if getattr(args, "theme_id", None) is not None else [])],
                         label=getattr(args, "label", None), examples=getattr(args, "example", None) or [])
     if args.db:
-        from .workspace import curate
+        from .workspace import curate, rows_per_theme
 
         _workspace_to_write(args.db)
         done = curate(args.db, curation, scorer=_load_scorer(args), progress=_say)
@@ -460,6 +476,12 @@ def cmd_themes_curate(args) -> int:
         done = curate_folder(args.model, curation)
     print(f"{done.describe()} ({'workspace ' + str(args.db) if args.db else 'model ' + str(args.model)}; "
           f"{done.at} UTC)")
+    if args.db and done.new_ids:
+        counts = rows_per_theme(args.db)
+        print("stored rows now tagged: " + ", ".join(f"[{i}] {counts.get(i, 0)}" for i in done.new_ids))
+        if not any(counts.get(i, 0) for i in done.new_ids):
+            _say("feedback: warning: no stored row is near enough to it; give examples as customers write them "
+                 "(or `feedback themes history` and merge it away)")
     return 0
 
 
@@ -467,7 +489,7 @@ def cmd_themes_history(args) -> int:
     from .curation import folder_curations
 
     if bool(args.db) == bool(args.model):
-        raise InputError("themes history reads a workspace or a model folder",
+        raise InputError("themes history reads a workspace or a model folder" + (", not both" if args.db else ""),
                          fix="give --db PATH (a workspace) or --model DIR (a folder from `feedback themes fit`)")
     if args.db:
         from .workspace import curations
@@ -751,7 +773,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = themes_sub.add_parser("show", help="List the themes of a saved model.",
                               description="List each theme's id, label, kind, top phrases, size and example texts, "
                               "then its sub-themes (id \"THEME.K\", label, size, phrases, one example).")
-    p.add_argument("model_dir", metavar="MODEL_DIR", help="Folder written by `feedback themes fit`.")
+    p.add_argument("model_dir", metavar="MODEL_DIR", nargs="?", help="Folder written by `feedback themes fit` "
+                   "(or use --db).")
+    p.add_argument("--db", metavar="PATH", help="Show the themes of this workspace's current model instead, with "
+                   "the ids `feedback themes rename/merge/split` take.")
     p.add_argument("--json", action="store_true",
                    help="Print JSON instead: {\"taxonomy\", \"themes\": [{theme_id, label, kind, size, top_phrases, "
                    "examples, status, split_from, subthemes: [the same keys]}]}.")
@@ -794,7 +819,8 @@ def build_parser() -> argparse.ArgumentParser:
             "the sentences of rows with several themes on its scale).")
     p = themes_sub.add_parser("history", help="List every curation of the themes, with its time.",
                               description="List every rename, merge, split and add, oldest first, with its time (UTC).")
-    curated(p)
+    p.add_argument("--db", metavar="PATH", help="The workspace whose curations to list.")
+    p.add_argument("--model", metavar="DIR", help="Or a model folder written by `feedback themes fit`.")
     p.set_defaults(func=cmd_themes_history)
 
     p = themes_sub.add_parser("refit", help="Refit the workspace's themes on every stored row and retag them.",

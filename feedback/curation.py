@@ -69,10 +69,11 @@ def _clean_label(model, label: str | None, theme_id: int | None = None) -> str:
     if len(label) > MAX_LABEL_CHARS:
         raise InputError(f"a theme label is at most {MAX_LABEL_CHARS} characters", value=label[:40] + "…",
                          fix="give a shorter phrase")
-    taken = {t.label.lower(): t.theme_id for t in model.themes_ if t.theme_id != theme_id}
+    taken = {t.label.lower(): t for t in model.themes_ if t.theme_id != theme_id}
     if label.lower() in taken:
-        raise InputError(f"theme {taken[label.lower()]} is already labelled \"{label}\"", value=label,
-                         fix=f"give another label, or merge the two themes: feedback themes merge … {taken[label.lower()]} …")
+        other = taken[label.lower()]
+        raise InputError(f"theme {other.theme_id} is already labelled \"{other.label}\"", value=label,
+                         fix=f"give another label, or merge the two themes: feedback themes merge … {other.theme_id} …")
     return label
 
 
@@ -91,7 +92,8 @@ def _rows_of(model, theme_id: int) -> np.ndarray:
 
 def rename(model, theme_id: int, label: str) -> Curation:
     _theme(model, theme_id).label = _clean_label(model, label, theme_id)
-    return Curation("rename", [theme_id], label=_theme(model, theme_id).label)
+    theme = _theme(model, theme_id)
+    return Curation("rename", [theme_id], label=theme.label, groups=[list(theme.examples)])
 
 
 def merge(model, theme_ids: list[int]) -> Curation:
@@ -182,7 +184,8 @@ def split(model, theme_id: int) -> Curation:
     at = model.themes_.index(theme)
     model.themes_[at:at + 1] = themes
     model.next_theme_id_ = new_ids[-1] + 1
-    return Curation("split", [theme_id], new_ids=new_ids)
+    return Curation("split", [theme_id], new_ids=new_ids, groups=[list(t.examples) for t in themes],
+                    examples=[t.label for t in themes])
 
 
 def add(model, label: str, examples: list[str], theme_id: int | None = None) -> Curation:
@@ -237,14 +240,27 @@ def apply(model, curation: Curation) -> Curation:
 
 def replay(model, curations: list[Curation]) -> list[str]:
     """Apply ``curations`` again, in order, to a model a refit just fitted; returns a note for each one it skipped
-    (its themes are not in the new model). A split made before is not made again: its parts' ids continue through
-    the refit like any theme's."""
+    (its themes are not in the new model). A split's parts that the refit did not keep are made again from their
+    examples, with their ids; a rename whose theme came back under a new id renames the theme its examples land in."""
     notes = []
     for curation in curations:
         if curation.action == "split":
+            note = _split_again(model, curation)
+            if note:
+                notes.append(note)
             continue
         if curation.action == "add" and curation.new_ids and any(t.theme_id == curation.new_ids[0] for t in model.themes_):
             continue  # the refit found it again
+        if curation.action == "rename" and curation.groups and curation.theme_ids[0] not in {t.theme_id for t in model.themes_}:
+            # the theme came back under a new id: it is where the renamed theme's examples land
+            landing = _landing(model, curation.groups[0])
+            if landing is not None:
+                try:
+                    rename(model, landing, curation.label)
+                    continue
+                except InputError as exc:
+                    notes.append(f"not applied again: {curation.describe()} ({exc})")
+                    continue
         if curation.action == "merge":
             note = _merge_again(model, curation)
             if note:
@@ -260,6 +276,22 @@ def replay(model, curations: list[Curation]) -> list[str]:
         except InputError as exc:
             notes.append(f"not applied again: {curation.describe()} ({exc})")
     return notes
+
+
+def _split_again(model, curation: Curation) -> str | None:
+    """After a refit, make again the parts of a split that the refit folded back together: each from its
+    examples (as ``add`` does), with its id and label. Returns a note for a part that cannot be made."""
+    present = {t.theme_id for t in model.themes_}
+    notes = []
+    for part_id, label, examples in zip(curation.new_ids, curation.examples, curation.groups):
+        if part_id in present:
+            continue
+        try:
+            add(model, label, examples, part_id)
+            model.themes_[-1].status, model.themes_[-1].split_from = "split", curation.theme_ids[0]
+        except InputError as exc:
+            notes.append(f"{part_id} ({exc})")
+    return f"not applied again: part of {curation.describe()}: {'; '.join(notes)}" if notes else None
 
 
 def to_json(curations: list[Curation]) -> str:

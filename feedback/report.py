@@ -724,7 +724,9 @@ def impact_chart(ctx: ReportContext) -> Markup:
     key, name, digits = score["key"], score["name"], score["digits"]
     ends = [0.0] + [v for _, p, impact in rows for v in (impact, *(_bounds(p.get(f"{key}_impact_ci")) or ()))]
     reach = max(abs(v) for v in ends) * 1.1 or 1.0
-    x_max = _nice_max(max(float(p.get("affected_customers") or 0) for _, p, _ in rows) or 1.0)
+    most = max(float(p.get("affected_customers") or 0) for _, p, _ in rows)
+    step = 10 ** math.floor(math.log10(most)) / 2 if most > 0 else 1.0
+    x_max = math.ceil(most / step) * step if most > 0 else 1.0  # 541 -> 550: the dots use the width
     width, left, right, top, bottom = 640.0, 64.0, 24.0, 20.0, 48.0
     height = 320.0
     plot_w, plot_h = width - left - right, height - top - bottom

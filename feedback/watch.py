@@ -213,8 +213,8 @@ def _theme_tests(mentions: pd.DataFrame, rows_per_period: pd.Series, latest: str
     for many themes, whether or not their rise is worth an alert."""
     n_latest = int(rows_per_period.get(latest, 0))
     n_history = int(rows_per_period.reindex(history, fill_value=0).sum())
-    where = (" among the messages the theme model leaves as other (not a theme yet: `feedback themes refit` "
-             "makes it one)") if preview else ""
+    where = (" among the messages the theme model leaves as other (not a theme yet: feedback themes refit, or "
+             "themes add, makes it one)") if preview else ""
     out: list[tuple[Alert | None, float]] = []
     for theme_id, own in mentions.groupby("theme_id"):
         in_latest = own[own["period"] == latest]
@@ -227,8 +227,8 @@ def _theme_tests(mentions: pd.DataFrame, rows_per_period: pd.Series, latest: str
         new = before / n_history <= NEW_THEME_HISTORY_SHARE * count / max(n_latest, 1)
         alert = None
         if count >= MIN_ALERT_MENTIONS and (new or count >= MIN_SPIKE_RATIO * expected):
-            detail = (f"New theme \"{label}\"{where}: {count} mentions in {latest}, {before} in the {len(history)} "
-                      f"periods before." if new else
+            detail = (f"\"{label}\" is new{where}: {count} mentions in {latest}, {before} in all {len(history)} "
+                      f"periods before ({expected:.1f} expected at their rate)." if new else
                       f"\"{label}\" spiked{where}: {count} mentions in {latest}, {expected:.1f} expected from the "
                       f"{len(history)} periods before.")
             alert = Alert("new_theme" if new else "spike", latest, subject, label, "mentions", float(count),
@@ -327,7 +327,8 @@ def _kpi_drops(feedback: pd.DataFrame, customers, tickets, latest: str, config: 
 
     kpis = compute_kpis(feedback[feedback["quality_issue"] != "outside_period"], customers, tickets,
                         by=config.period, min_n=config.min_sample)
-    moves = [m for m in kpi_moves(kpis, latest) if m["p_value"] is not None]
+    # retention is one minus churn: one fact, one alert
+    moves = [m for m in kpi_moves(kpis, latest) if m["p_value"] is not None and m["kpi"] != "retention_rate"]
     out = []
     for move, found in zip(moves, fdr_discoveries([m["p_value"] for m in moves])):
         if not (found and move["worse"]):
@@ -375,6 +376,13 @@ def _churn_risks(frame: pd.DataFrame, customers, latest: str, labels: dict, quot
 
 def check_targets(targets: list[str], mail_to: str | None) -> None:
     """Refuse a target ``watch`` cannot send to before anything is computed."""
+    from email.utils import parseaddr
+
+    if mail_to and not any(urlsplit(t).scheme == "smtp" for t in targets):
+        raise InputError("--mail-to names a recipient, but no --notify smtp://HOST:PORT target sends the e-mail",
+                         fix="add --notify smtp://HOST:PORT (your mail relay), or leave out --mail-to")
+    if mail_to and "@" not in parseaddr(mail_to)[1]:
+        raise InputError("--mail-to is not an e-mail address", value=mail_to, fix="write it as name@example.com")
     for target in targets:
         parts = urlsplit(target)
         try:
@@ -406,6 +414,8 @@ def redacted(target: str) -> str:
     ('https://hooks.slack.com/…', 'smtp://mail.example.com:25')
     """
     parts = urlsplit(target)
+    if not parts.scheme or not parts.netloc:  # not a URL: nothing to hide, and the user must see what they typed
+        return target
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + ("/…" if parts.path.strip("/") or parts.query else "")
 
 

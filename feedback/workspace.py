@@ -752,6 +752,16 @@ def curate(db: str | Path, curation, scorer=None, progress: Callable[[str], None
     return done
 
 
+def rows_per_theme(db: str | Path) -> dict[int, int]:
+    """How many stored rows carry each theme id (any of their tags)."""
+    con = connect(db, create=False)
+    try:
+        rows = con.execute("SELECT value, COUNT(*) FROM feedback, json_each(feedback.theme_ids) GROUP BY value").fetchall()
+    finally:
+        con.close()
+    return {int(theme_id): int(count) for theme_id, count in rows}
+
+
 # ------------------------------------------------------------------------------------------ alerts
 
 def record_alerts(db: str | Path, alerts: list) -> int:
@@ -872,10 +882,11 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
     before = {t.theme_id for t in stored.theme_model.themes_}
     return RefitResult(version, [(t.theme_id, t.label) for t in themes if t.status == "kept"],
                        [(t.theme_id, t.label) for t in themes if t.status in ("emerging", "discovered")],
-                       [(t.theme_id, t.label) for t in model.gone_themes_ if t.theme_id in before], len(tagged),
+                       [(t.theme_id, t.label) for t in model.gone_themes_
+                        if t.theme_id in before and t.theme_id not in {k.theme_id for k in themes}], len(tagged),
                        returned=[(t.theme_id, t.label) for t in themes if t.status == "returned"],
                        split=[(t.theme_id, t.label, t.split_from) for t in themes if t.status == "split"],
-                       curations=len([c for c in curated if c.action != "split"]), curation_notes=notes)
+                       curations=len(curated), curation_notes=notes)
 
 
 def _update_feedback(con: sqlite3.Connection, frame: pd.DataFrame, columns: list[str],

@@ -47,6 +47,7 @@ DB_READERS = {
     "themes split": ["themes", "split", "--db", "{out}/workspace.sqlite", "1"],
     "themes add": ["themes", "add", "--db", "{out}/workspace.sqlite", "a label", "--example", "some text"],
     "themes history": ["themes", "history", "--db", "{out}/workspace.sqlite"],
+    "themes show": ["themes", "show", "--db", "{out}/workspace.sqlite"],
 }
 #: the functions that do a command's work: an unwritable path must stop the command before any of them runs
 WORK = ["feedback.scale.stream_dataset", "feedback.scale.analyze_stream", "feedback.pipeline.analyze_feedback",

@@ -64,6 +64,19 @@ def test_an_added_theme_takes_the_texts_like_its_examples(model):
         curation.add(model, "empty", ["  "])
 
 
+def test_a_rename_follows_its_theme_when_a_refit_gives_it_another_id(model):
+    login = _id_of(model, LOGIN)
+    done = curation.apply(model, curation.Curation("rename", [login], label="locked out"))
+    assert done.groups and done.groups[0]  # the theme's examples go with the curation
+    refit = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=2).fit(CORPUS, previous=model)
+    for theme in refit.themes_:  # as if the refit had not recognised them: every theme under a new id
+        theme.theme_id += 50
+    refit.theme_ids_ = refit.theme_ids_ + 50
+    assert curation.replay(refit, [done]) == []
+    out = refit.transform(LOGIN)
+    assert set(out["theme_label"]) == {"locked out"} and set(out["theme_id"]) == {login + 50}
+
+
 def test_a_theme_without_sub_themes_cannot_be_split(model):
     with pytest.raises(InputError, match="no sub-themes to split into"):
         curation.split(model, _id_of(model, REFUND))
@@ -121,6 +134,8 @@ def test_rename_and_merge_survive_refits_and_the_report_shows_the_new_label(work
         assert themes[renamed]["label"] == "Trouble signing in"
         assert folded not in themes and survivor in themes
         assert not [t for t in themes.values() if t["status"] == "split" and t["split_from"] == survivor]
+    shown = json.loads(feedback("themes", "show", "--db", db, "--json").stdout)
+    assert {t["theme_id"]: t["label"] for t in shown["themes"]}[renamed] == "Trouble signing in"
     report = feedback("report", "--db", db, "--out", tmp_path / "report.html")
     assert report.returncode == 0, report.stderr
     labels = [th.text.strip() for th in parse((tmp_path / "report.html").read_text()).find_all("th", cls="theme")]
@@ -153,6 +168,11 @@ def test_an_added_theme_is_backfilled_over_every_stored_week_and_split_gives_new
     assert {t["theme_id"] for t in parts}.isdisjoint(themes) and parent["theme_id"] not in {r[2] for r in _rows(db)}
     refused = feedback("themes", "split", "--db", db, min(t["theme_id"] for t in parts))
     assert refused.returncode == 2 and "no sub-themes to split into" in refused.stderr
+    refit = feedback("themes", "refit", "--db", db)
+    assert refit.returncode == 0 and "curations applied again: 2 of 2" in refit.stdout, refit.stdout
+    after = _themes(db)
+    assert {t["theme_id"] for t in parts} <= set(after) and new_id in after  # the split and the added theme hold
+    assert [after[t["theme_id"]]["label"] for t in parts] == [t["label"] for t in parts]
 
 
 def test_a_model_folder_is_curated_too_with_its_history_beside_it(tmp_path):

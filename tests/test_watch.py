@@ -223,3 +223,7 @@ def test_watch_refuses_a_target_it_cannot_send_to_before_any_work(workspaces, tm
                         ("https:///hook", "HOST[:PORT]")):
         done = feedback("watch", "--db", db, "--notify", target)
         assert done.returncode != 0 and fix in done.stderr and "Traceback" not in done.stderr
+    for arguments, fix in ((["--notify", "smtp://127.0.0.1:2525", "--mail-to", "not an address"], "name@example.com"),
+                           (["--mail-to", "lead@example.com"], "--notify smtp://HOST:PORT")):
+        done = feedback("watch", "--db", db, *arguments)
+        assert done.returncode == 2 and fix in done.stderr
