@@ -415,10 +415,15 @@ def cmd_themes_fit(args) -> int:
     return 0
 
 
+def _workspace_or_folder(db, folder, command: str, folder_option: str = "--model DIR") -> None:
+    """Refuse a theme command given both a workspace and a model folder, or neither."""
+    if bool(db) == bool(folder):
+        raise InputError(f"{command} works on a workspace or on a model folder" + (", not both" if db else ""),
+                         fix=f"give --db PATH (a workspace) or {folder_option} (a folder from `feedback themes fit`)")
+
+
 def cmd_themes_show(args) -> int:
-    if bool(args.db) == bool(args.model_dir):
-        raise InputError("themes show reads a model folder or a workspace" + (", not both" if args.db else ""),
-                         fix="give MODEL_DIR (a folder from `feedback themes fit`) or --db PATH (a workspace)")
+    _workspace_or_folder(args.db, args.model_dir, "themes show", "MODEL_DIR")
     if args.db:
         from .workspace import connect, latest_model
 
@@ -460,10 +465,7 @@ def cmd_themes_curate(args) -> int:
     """themes rename / merge / split / add: one curation of the workspace's model (--db) or a model folder."""
     from .curation import Curation, curate_folder
 
-    if bool(args.db) == bool(args.model):
-        raise InputError(f"themes {args.themes_command} works on a workspace or on a model folder"
-                         + (", not both" if args.db else ""),
-                         fix="give --db PATH (a workspace) or --model DIR (a folder from `feedback themes fit`)")
+    _workspace_or_folder(args.db, args.model, f"themes {args.themes_command}")
     curation = Curation(args.themes_command, [int(t) for t in getattr(args, "theme_ids", None) or
                                               ([args.theme_id] if getattr(args, "theme_id", None) is not None else [])],
                         label=getattr(args, "label", None), examples=getattr(args, "example", None) or [])
@@ -480,17 +482,15 @@ def cmd_themes_curate(args) -> int:
         counts = rows_per_theme(args.db)
         print("stored rows now tagged: " + ", ".join(f"[{i}] {counts.get(i, 0)}" for i in done.new_ids))
         if not any(counts.get(i, 0) for i in done.new_ids):
-            _say("feedback: warning: no stored row is near enough to it; give examples as customers write them "
-                 "(or `feedback themes history` and merge it away)")
+            _say("feedback: warning: no stored row is near enough to it yet; examples written as customers write "
+                 "them work best (`feedback themes merge` can fold it into another theme)")
     return 0
 
 
 def cmd_themes_history(args) -> int:
     from .curation import folder_curations
 
-    if bool(args.db) == bool(args.model):
-        raise InputError("themes history reads a workspace or a model folder" + (", not both" if args.db else ""),
-                         fix="give --db PATH (a workspace) or --model DIR (a folder from `feedback themes fit`)")
+    _workspace_or_folder(args.db, args.model, "themes history")
     if args.db:
         from .workspace import curations
 
