@@ -781,29 +781,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Print JSON instead: {\"taxonomy\", \"themes\": [{theme_id, label, kind, size, top_phrases, "
                    "examples, status, split_from, subthemes: [the same keys]}]}.")
     p.set_defaults(func=cmd_themes_show)
-    def curated(p):
-        p.add_argument("--db", metavar="PATH", help="The workspace whose theme model to change (rows are tagged again).")
+    def curated(p, changes: bool = True):
+        """The options of a curation command (``changes``) or of the history that lists them."""
+        p.add_argument("--db", metavar="PATH", help="The workspace whose theme model to change (rows are tagged "
+                       "again)." if changes else "The workspace whose curations to list.")
         p.add_argument("--model", metavar="DIR", help="Or a model folder written by `feedback themes fit`.")
+        if changes:
+            p.add_argument("--sentiment-model", metavar="DIR", help="The calibrated sentiment model the rows were "
+                           "added with (scores the sentences of rows with several themes on its scale).")
+        p.set_defaults(func=cmd_themes_curate if changes else cmd_themes_history)
 
     p = themes_sub.add_parser("rename", help="Give a theme the label you choose; refits keep it.",
                               description="Set a theme's label. Stored with the model: no refit replaces it.")
     curated(p)
     p.add_argument("theme_id", metavar="THEME_ID", type=int, help="The theme's id (`feedback themes show`).")
     p.add_argument("label", metavar="LABEL", help="The new label, a short phrase.")
-    p.set_defaults(func=cmd_themes_curate)
     p = themes_sub.add_parser("merge", help="Fold themes into the first one given; refits keep the merge.",
                               description="Merge themes: every text the others would get is the first one's, their "
                                           "ids are not used again, and a refit merges them again.")
     curated(p)
     p.add_argument("theme_ids", metavar="THEME_ID", type=int, nargs="+", help="The theme to keep, then those to fold in.")
-    p.set_defaults(func=cmd_themes_curate)
     p = themes_sub.add_parser("split", help="Replace a theme by its sub-themes, each with a new id.",
                               description="Split a theme into its sub-themes (the ones `feedback themes show` lists "
                                           "under it, found by Ward's method within its units); each becomes a theme "
                                           "with a new id, and every row is tagged again.")
     curated(p)
     p.add_argument("theme_id", metavar="THEME_ID", type=int, help="The theme's id (`feedback themes show`).")
-    p.set_defaults(func=cmd_themes_curate)
     p = themes_sub.add_parser("add", help="Add a theme from a label and example texts, applied to every stored row.",
                               description="Add a theme from a label and examples: its centre is the mean of the "
                                           "examples' vectors, and every stored row is tagged again, so past weeks "
@@ -812,16 +815,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("label", metavar="LABEL", help="The theme's label, a short phrase.")
     p.add_argument("--example", metavar="TEXT", action="append", required=True,
                    help="A message the theme should hold, as a customer would write it (repeat: 3-10 work well).")
-    p.set_defaults(func=cmd_themes_curate)
-    for name in ("rename", "merge", "split", "add"):
-        themes_sub.choices[name].add_argument(
-            "--sentiment-model", metavar="DIR", help="The calibrated sentiment model the rows were added with (scores "
-            "the sentences of rows with several themes on its scale).")
     p = themes_sub.add_parser("history", help="List every curation of the themes, with its time.",
                               description="List every rename, merge, split and add, oldest first, with its time (UTC).")
-    p.add_argument("--db", metavar="PATH", help="The workspace whose curations to list.")
-    p.add_argument("--model", metavar="DIR", help="Or a model folder written by `feedback themes fit`.")
-    p.set_defaults(func=cmd_themes_history)
+    curated(p, changes=False)
 
     p = themes_sub.add_parser("refit", help="Refit the workspace's themes on every stored row and retag them.",
                               description="Fit themes on every stored row with the stored model as the previous one "

@@ -84,9 +84,10 @@ def build_digest(stored, config: Config | None = None, watched=None, report_hint
     from .watch import find_alerts
 
     config = config or Config()
-    if watched is None:
-        watched = find_alerts(stored.feedback, stored.customers, stored.tickets, stored.theme_model, config)
     result = analyze_stored(stored.feedback, stored.customers, stored.tickets, config, stored.theme_model)
+    if watched is None:  # the same rows: the KPIs analyze_stored computed are the ones watch tests
+        watched = find_alerts(stored.feedback, stored.customers, stored.tickets, stored.theme_model, config,
+                              kpis=result.kpis)
     context = build_context(result)
     painpoints = []
     for rank, p in enumerate(context.painpoints[:DIGEST_PAINPOINTS], 1):

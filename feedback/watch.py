@@ -45,6 +45,7 @@ import pandas as pd
 
 from .config import Config
 from .errors import InputError
+from .kpis import compute_kpis
 from .periods import all_periods, period_bounds, period_labels
 from .schema import OTHER_THEME_ID, SKIP_REASONS
 
@@ -277,8 +278,9 @@ def _preview_themes(frame: pd.DataFrame, periods: pd.Series, window: list[str], 
 
 
 def find_alerts(feedback: pd.DataFrame, customers: pd.DataFrame | None, tickets: pd.DataFrame | None, theme_model,
-                config: Config | None = None, today: pd.Timestamp | None = None) -> WatchResult:
-    """The alerts of the latest complete period of stored, tagged ``feedback`` (see the module's description)."""
+                config: Config | None = None, today: pd.Timestamp | None = None, kpis: dict | None = None) -> WatchResult:
+    """The alerts of the latest complete period of stored, tagged ``feedback`` (see the module's description);
+    ``kpis``: the KPIs of the same rows by ``config.period``, when already computed."""
     config = config or Config()
     period = config.period
     frame = feedback[~feedback["quality_issue"].isin(SKIP_REASONS)].reset_index(drop=True)
@@ -312,21 +314,22 @@ def find_alerts(feedback: pd.DataFrame, customers: pd.DataFrame | None, tickets:
                                   preview=True)
     discoveries = fdr_discoveries([p for _, p in tests])
     result.alerts += [alert for (alert, _), found in zip(tests, discoveries) if found and alert is not None]
-    result.alerts += _kpi_drops(feedback, customers, tickets, latest, config)
+    if kpis is None:
+        kpis = compute_kpis(feedback[feedback["quality_issue"] != "outside_period"], customers, tickets,
+                            by=config.period, min_n=config.min_sample)
+    result.alerts += _kpi_drops(kpis, latest)
     result.alerts += _churn_risks(frame, customers, latest, labels, quotes, config)
     order = {kind: i for i, kind in enumerate(ALERT_KINDS)}
     result.alerts.sort(key=lambda a: (order[a.kind], a.p_value if a.p_value is not None else 1.0, a.key))
     return result
 
 
-def _kpi_drops(feedback: pd.DataFrame, customers, tickets, latest: str, config: Config) -> list[Alert]:
+def _kpi_drops(kpis: dict, latest: str) -> list[Alert]:
     """The KPIs that moved for the worse from the period before ``latest`` to it, significantly once the tests
     of every KPI are corrected together."""
-    from .kpis import compute_kpis, kpi_moves
+    from .kpis import kpi_moves
     from .report import fmt_kpi, fmt_kpi_delta
 
-    kpis = compute_kpis(feedback[feedback["quality_issue"] != "outside_period"], customers, tickets,
-                        by=config.period, min_n=config.min_sample)
     # retention is one minus churn: one fact, one alert
     moves = [m for m in kpi_moves(kpis, latest) if m["p_value"] is not None and m["kpi"] != "retention_rate"]
     out = []

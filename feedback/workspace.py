@@ -738,15 +738,12 @@ def curate(db: str | Path, curation, scorer=None, progress: Callable[[str], None
         con = connect(db)
         try:
             with _transaction(con):
-                version = _store_model(con, model, f"curation: {done.action}")
-                retagged = _update_feedback(con, tagged.assign(model_version=version),
-                                            [*THEME_COLUMNS, "model_version"], progress, "retagged")
+                version = _store_retagged(con, model, tagged, f"curation: {done.action}", progress)
                 con.execute("INSERT INTO curations (at, action, theme_ids, label, examples, new_ids, groups, "
                             "model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (done.at, done.action, json.dumps(done.theme_ids), done.label,
                              json.dumps(done.examples, ensure_ascii=False), json.dumps(done.new_ids),
                              json.dumps(done.groups, ensure_ascii=False), version))
-                _log_change(con, _now(), None, f"curation: {done.action}", version, {"retagged": retagged})
         finally:
             con.close()
     return done
@@ -872,10 +869,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
         con = connect(db)
         try:
             with _transaction(con):
-                version = _store_model(con, model, "refit")
-                retagged = _update_feedback(con, tagged.assign(model_version=version),
-                                            [*THEME_COLUMNS, "model_version"], progress, "retagged")
-                _log_change(con, _now(), None, "refit", version, {"retagged": retagged})
+                version = _store_retagged(con, model, tagged, "refit", progress)
         finally:
             con.close()
     themes = model.themes_
@@ -887,6 +881,17 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
                        returned=[(t.theme_id, t.label) for t in themes if t.status == "returned"],
                        split=[(t.theme_id, t.label, t.split_from) for t in themes if t.status == "split"],
                        curations=len(curated), curation_notes=notes)
+
+
+def _store_retagged(con: sqlite3.Connection, model, tagged: pd.DataFrame, source: str,
+                    progress: Callable[[str], None] | None) -> int:
+    """Store ``model`` as the next version, write the theme columns of every ``tagged`` row and log it, inside the
+    caller's transaction (a refit and a curation each end so); returns the new version."""
+    version = _store_model(con, model, source)
+    retagged = _update_feedback(con, tagged.assign(model_version=version), [*THEME_COLUMNS, "model_version"],
+                                progress, "retagged")
+    _log_change(con, _now(), None, source, version, {"retagged": retagged})
+    return version
 
 
 def _update_feedback(con: sqlite3.Connection, frame: pd.DataFrame, columns: list[str],
