@@ -18,7 +18,9 @@ Method
 4. K: a fixed ``n_clusters``, or ``"auto"``: the tree is cut at every K in :data:`AUTO_K_GRID` (up to
    ``n_fit / min_size``), each cut is scored by the mean cosine silhouette on a seeded sample of
    :data:`SILHOUETTE_SAMPLE` fit rows (fixed seed): the smallest K within :data:`AUTO_K_TOLERANCE` of the best score
-   (a parsimony rule, like the one-standard-error rule). One tree serves every candidate.
+   (a parsimony rule, like the one-standard-error rule). One tree serves every candidate. With a fixed
+   ``n_clusters`` and ``finer_up_to``, the cut goes finer where a tree built on half of the rows reproduces the
+   finer partition (:func:`stable_k`).
 5. Centroids are the normalised means of each cluster; every row (fit set or not) goes to its nearest centroid
    by cosine, so fitting and tagging agree. Clusters left with fewer than ``min_size`` rows are dropped and their
    rows re-assigned; a row whose best cosine is below ``other_threshold`` is ``other``.
@@ -67,6 +69,14 @@ AUTO_K_GRID = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 36, 40, 45, 50,
 #: the static vectors is flat and noisy from K≈30 to 200 (0.12–0.14; the argmax jumped between 70 and 200
 #: with the seed); the parsimony rule picks K=32 with either seed.
 AUTO_K_TOLERANCE = 0.01
+#: a cut is stable when the partition it gives and the one from a tree built on half of the rows agree this
+#: well (adjusted mutual information, :func:`stable_k`). Measured on the pain-point units of the dev corpora: it
+#: stays at 0.85–0.94 up to K = 77 on Banking77 (3,080 or 10,003 queries, 77 intents) and falls to 0.80 by K = 40
+#: on airline tweets and CFPB narratives, whose complaints blend into each other
+STABLE_AMI = 0.85
+#: rows of the half tree at most, and the fixed seed that draws them (K is a property of the data)
+STABILITY_SAMPLE = 5_000
+STABILITY_SEED = 0
 #: cosine to the nearest centroid below which a text is "other", for the static MiniLM table. Measured on
 #: Banking77 (K=77): 1% of texts are below 0.63, 0.1% below 0.5; so 0.5 marks only texts unlike every theme.
 #: (A k-means refinement of the Ward centroids was tried: NMI -0.01, seed ARI +0.01; not used.)
@@ -82,7 +92,8 @@ class Clustering:
     similarity: np.ndarray  # (n,) float32 cosine to the assigned (or nearest) centroid
     n_clusters: int
     fit_index: np.ndarray  # rows that built the tree
-    k_scores: dict[int, float] = field(default_factory=dict)  # silhouette per candidate K ("auto" only)
+    #: silhouette per candidate K ("auto"), or resampling stability per finer K (``finer_up_to``)
+    k_scores: dict[int, float] = field(default_factory=dict)
     #: each fit row's cluster in the tree cut (ids as ``labels``; -1: a cluster dropped for its size), which
     #: :func:`vote` takes as its reference
     tree_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -271,6 +282,37 @@ def _silhouette_k(X: np.ndarray, cut: Callable[[int], np.ndarray], candidates: l
     return scores
 
 
+def _cut_centroids(children: np.ndarray, X: np.ndarray, leaf_of_row: np.ndarray, n_leaves: int, k: int
+                   ) -> np.ndarray:
+    labels = cut_tree(children, n_leaves, k)[leaf_of_row]
+    return _normalize(np.stack([X[labels == c].mean(axis=0) for c in range(labels.max() + 1)]))
+
+
+def stable_k(X: np.ndarray, children: np.ndarray, leaf_of_row: np.ndarray, n_leaves: int, k: int, most: int
+             ) -> tuple[int, dict[int, float]]:
+    """The finest cut of the tree, from ``k`` up to ``most`` clusters, that resampling reproduces.
+
+    A second Ward tree is built on half of the rows (:data:`STABILITY_SEED`); at each candidate K of
+    :data:`AUTO_K_GRID` every row goes to its nearest centroid of either tree's cut, and the two partitions are
+    compared by adjusted mutual information. Returns the largest candidate whose AMI is at least
+    :data:`STABLE_AMI` (``k`` when none is), with the AMI of each candidate.
+    """
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    candidates = [c for c in AUTO_K_GRID if k < c <= min(most, n_leaves)]
+    if not candidates:
+        return k, {}
+    rng = np.random.default_rng(STABILITY_SEED)
+    half = np.sort(rng.choice(len(X), size=min(len(X) // 2, STABILITY_SAMPLE), replace=False))
+    half_children = _ward_children(X[half])
+    scores = {}
+    for c in candidates:
+        full = (X @ _cut_centroids(children, X, leaf_of_row, n_leaves, c).T).argmax(axis=1)
+        resampled = (X @ _cut_centroids(half_children, X[half], np.arange(len(half)), len(half), c).T).argmax(axis=1)
+        scores[c] = float(adjusted_mutual_info_score(full, resampled))
+    return max((c for c, v in scores.items() if v >= STABLE_AMI), default=k), scores
+
+
 def assign(X: np.ndarray, centroids: np.ndarray, other_threshold: float = OTHER_THRESHOLD
            ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centroid by cosine for each row: ``(labels, similarity)``; labels -1 below ``other_threshold``.
@@ -327,12 +369,15 @@ def smallest_keys(keys: np.ndarray, size: int) -> np.ndarray:
 
 def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *,
                  other_threshold: float = OTHER_THRESHOLD, min_size: int = 1, max_fit: int = MAX_FIT,
-                 priority: np.ndarray | None = None) -> Clustering:
+                 priority: np.ndarray | None = None, finer_up_to: int | None = None) -> Clustering:
     """Cluster embedding rows; see the module docstring for the method. Returns a :class:`Clustering`.
 
     ``priority``: one number per row; above ``max_fit`` usable rows the ones with the smallest values build the
     tree (ThemeModel passes :func:`feedback.themes.stable_sample_keys`, so the seed plays no part); without it a
     random sample drawn with ``seed``.
+
+    ``finer_up_to``: with a number ``n_clusters``, cut finer, up to this many clusters, where the finer cut is
+    stable under resampling (:func:`stable_k`).
     """
     if n_clusters != "auto" and (not isinstance(n_clusters, (int, np.integer)) or isinstance(n_clusters, bool)
                                  or n_clusters < 1):
@@ -380,6 +425,8 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
         k = min((c for c, v in scores.items() if v >= best - AUTO_K_TOLERANCE), default=candidates[0])
     else:
         k = int(min(n_clusters, len(leaves)))
+        if finer_up_to is not None and finer_up_to > k:
+            k, scores = stable_k(fit, children, leaf_of_row, len(leaves), k, finer_up_to)
     fit_labels = cut(k)
     alive = np.arange(fit_labels.max() + 1)
     centroids = _normalize(np.stack([fit[fit_labels == c].mean(axis=0) for c in range(fit_labels.max() + 1)]))

@@ -14,7 +14,8 @@ Method (as in :meth:`ThemeModel.fit`; :meth:`ThemeModel.method_description` is t
    preset of the data's domain, ``models/taxonomies``, when one fits: ``DEFAULT_TAXONOMY_FIT``; or a team's own)
    adds a guide block that pulls units matching one of its themes' seed phrases together;
 3. praising units and the rest are clustered apart, by deterministic Ward (:mod:`feedback.clustering`); with
-   ``n_themes="auto"`` one theme per ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES``;
+   ``n_themes="auto"`` one theme per ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES``, or a finer cut
+   of the tree (up to ``AUTO_MAX_STABLE_THEMES``) where resampling reproduces it;
 4. themes smaller than ``min_theme_size`` are dropped, units far from every theme are ``other``; each theme is a
    pain point, praise or a question by what its units do;
 5. labels are the phrases most of a theme's units say and few others do, shown as customers wrote them; a message
@@ -43,7 +44,8 @@ from sklearn.preprocessing import normalize
 
 from .resources import TAXONOMY_DIR, TAXONOMY_PRESETS
 from .errors import ConfigError, InputError, ModelError
-from .clustering import ASSIGNMENTS, MAX_FIT as MAX_FIT_ROWS, fit_clusters, smallest_keys, split_cluster, vote
+from .clustering import (ASSIGNMENTS, MAX_FIT as MAX_FIT_ROWS, STABLE_AMI, fit_clusters, smallest_keys, split_cluster,
+                         vote)
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
 from .vader import compound
 from .units import (SPLIT_MIN_WORDS, UnitSpace, brand_pattern, find_boilerplate, is_question, message_sentences,
@@ -486,9 +488,19 @@ AUTO_UNITS_PER_THEME = 150
 #: ... and at most this many themes: a support lead reads a ranked list of a few dozen, not hundreds. The cut is
 #: a granularity chosen on the dev corpora (benchmarks/painpoints.py), where the silhouette it replaced picked
 #: 2 to 4 themes on airline tweets ("flight", "customer service") because the tweets of one domain are all alike:
-#: at fixed K the airline reasons' NMI is flat from K = 12 to 40 (0.18–0.19), Banking77's grows up to its 77
-#: intents, and CFPB's issues
+#: at fixed K the airline reasons' NMI is flat from K = 12 to 40 (0.18–0.19) and Banking77's grows up to its 77
+#: intents.
 AUTO_MAX_THEMES = 40
+#: ... unless a finer cut, up to this many themes, is stable under resampling
+#: (:func:`feedback.clustering.stable_k`): the granularity of the data where the data have one. Banking77's 77
+#: intents are cut at 58–60 themes from 3,080 queries (NMI 0.68, against 0.53 at the 18 themes of one per 150
+#: units); airline tweets and CFPB narratives, whose complaints blend into each other, keep one per 150 units.
+AUTO_MAX_STABLE_THEMES = 100
+#: ... with at least this many distinct units per theme (a recurring problem is told in many wordings) ...
+AUTO_STABLE_DISTINCT_UNITS = 30
+#: ... and only where at least this share of the units are distinct: where the same sentences recur (templates,
+#: forms, generated notices), any cut between them is reproduced by resampling, wordings of one problem too
+AUTO_STABLE_DISTINCT_SHARE = 0.8
 #: a pool of fewer units than this is cut where the cosine silhouette says (feedback.clustering): in a handful of
 #: texts the question is whether any of them form a group at all, which a granularity cannot answer
 AUTO_SILHOUETTE_BELOW = 4 * AUTO_UNITS_PER_THEME
@@ -550,7 +562,9 @@ class ThemeModel:
     ----------
     n_themes : int or "auto"
         Number of themes (shared by praise and the rest as their units are), or "auto": one per
-        ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES`` (the silhouette decides in a handful of units).
+        ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES``, or finer where a finer cut of the tree is
+        stable under resampling (:func:`feedback.clustering.stable_k`; up to ``AUTO_MAX_STABLE_THEMES``); the
+        silhouette decides in a handful of units.
     min_theme_size : int
         Themes with fewer texts (in small inputs, down to 5% of the texts, at least 3) are dropped: their texts
         go to the nearest theme kept when at least ``other_threshold`` similar to it, else to ``other``.
@@ -861,22 +875,29 @@ class ThemeModel:
         Returns the centroids, and the rows that built the tree with the centroid each one's tree cluster
         became (-1: a cluster dropped for its size): the reference of :func:`feedback.clustering.vote`.
 
-        No merge by centroid similarity here: K is already chosen on the tree by silhouette, and
+        No merge by centroid similarity here: K is already chosen on the tree (by size, stability or silhouette), and
         AUTO_MERGE_SIMILARITY is a cosine for LSA vectors. Sentence embeddings of one domain are all alike
         (Banking77, static table: median centroid cosine 0.68, 95% of pairs above 0.45), so that merge
         collapsed 32 clusters into 1 (NMI 0.02; benchmarks/themes.py).
         """
-        if len(np.unique(np.round(vectors, 5), axis=0)) < 2:  # every unit alike: one theme
+        n_distinct = len(np.unique(np.round(vectors, 5), axis=0))
+        if n_distinct < 2:  # every unit alike: one theme
             centroid = normalize(vectors.mean(axis=0, keepdims=True))
             return centroid, np.arange(len(vectors)), np.zeros(len(vectors), dtype=np.int64)
+        finer_up_to = None
         if n_themes != "auto":
             k = min(int(n_themes), len(vectors))
         elif len(vectors) >= AUTO_SILHOUETTE_BELOW:
             k = auto_theme_count(len(vectors), self.min_size_, most)
+            if n_distinct >= AUTO_STABLE_DISTINCT_SHARE * len(vectors):
+                finer_up_to = min(round(most * AUTO_MAX_STABLE_THEMES / AUTO_MAX_THEMES),
+                                  n_distinct // AUTO_STABLE_DISTINCT_UNITS)
         else:  # a handful of units: the silhouette says whether any of them form groups at all
             k = "auto"
         result = fit_clusters(vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_, priority=keys,
-                              max_fit=max_fit)
+                              max_fit=max_fit, finer_up_to=finer_up_to)
+        if finer_up_to is not None and result.n_clusters > k:
+            self.finer_cuts_.append((k, result.n_clusters))
         if n_themes != "auto":
             return result.centroids, result.fit_index, result.tree_labels
         # A shipped preset merges only where the silhouette chose K, in a handful of units whose granularity the
@@ -959,6 +980,7 @@ class ThemeModel:
         self.assignment_ = self._resolve_assignment()
         reference_rows = reference_labels = None
         praise_centroids = 0
+        self.finer_cuts_: list[tuple[int, int]] = []
         unit_sentiment = self._unit_sentiment(texts)
         if self._space == "tfidf":
             self.space_ = None
@@ -1347,8 +1369,14 @@ class ThemeModel:
             space = (f"Units are embedded with {vectors}; praising units and the rest are clustered apart by Ward's "
                      "method on a nearest-neighbour graph (deterministic).")
         k = ("The number of themes is one per "
-             f"{AUTO_UNITS_PER_THEME} units, at most {AUTO_MAX_THEMES}." if self.n_themes == "auto"
+             f"{AUTO_UNITS_PER_THEME} units, at most {AUTO_MAX_THEMES}, unless a finer cut of the tree (up to "
+             f"{AUTO_MAX_STABLE_THEMES} themes) is reproduced by a tree built on half of the units (adjusted mutual "
+             f"information at least {STABLE_AMI})." if self.n_themes == "auto"
              else f"The number of themes was set to {self.n_themes}.")
+        finer = getattr(self, "finer_cuts_", [])
+        if finer:
+            k += " Here the finer cut was taken: " + ", ".join(f"{fine} themes instead of {coarse}"
+                                                                for coarse, fine in finer) + "."
         labels = ("Labels are the phrases that most of a theme's units say and few others do (share × log of the "
                   "share over the corpus share); a message takes the theme its units together are nearest to (each "
                   "unit's vote spread over the themes by a softmax of its similarities; negative units weigh more, "

@@ -694,3 +694,52 @@ def test_cached_word_ids_equal_the_tokenizer_on_adversarial_texts():
     assert model.token_ids(texts) == reference  # warm cache too
     slow = dataclasses.replace(model, word_separable=False, _word_ids={})
     np.testing.assert_array_equal(model.encode(texts), slow.encode(texts))
+
+
+def _blobs(n_blobs: int, per_blob: int, spread: float, dims: int = 48, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_blobs, dims))
+    return np.repeat(centres, per_blob, axis=0) + spread * rng.normal(size=(n_blobs * per_blob, dims))
+
+
+def test_a_finer_cut_is_taken_where_resampling_reproduces_it():
+    """60 well-separated groups asked for at 10: the stable cut reaches the groups, within its limit."""
+    X = _blobs(60, 25, spread=0.05)
+    result = clustering.fit_clusters(X, 10, seed=0, other_threshold=-1.0, finer_up_to=60)
+    assert result.n_clusters == 60
+    assert set(result.k_scores) == {12, 14, 16, 20, 24, 28, 32, 36, 40, 45, 50, 55, 60}
+    # any coarser cut joins groups arbitrarily, which a tree on half of the rows does not repeat
+    assert result.k_scores[60] > 0.99 and result.k_scores[12] < clustering.STABLE_AMI
+
+
+def test_no_finer_cut_in_data_without_finer_groups():
+    """One cloud of noise has no finer structure to reproduce: the K asked for stays."""
+    X = np.random.default_rng(1).normal(size=(1500, 48))
+    assert clustering.fit_clusters(X, 10, seed=0, other_threshold=-1.0, finer_up_to=100).n_clusters == 10
+    assert clustering.fit_clusters(X, 10, seed=0, other_threshold=-1.0).n_clusters == 10
+
+
+def test_auto_themes_go_finer_only_on_distinct_units(monkeypatch):
+    """ThemeModel offers the stable cut to a pool of mostly distinct units only: the same sentences repeated
+    split reproducibly between copies of one wording."""
+    from feedback import themes
+
+    offered = []
+    real = themes.fit_clusters
+
+    def spy(X, n_clusters, *args, finer_up_to=None, **kwargs):
+        offered.append((len(X), n_clusters, finer_up_to))
+        return real(X, n_clusters, *args, finer_up_to=finer_up_to, **kwargs)
+
+    monkeypatch.setattr(themes, "fit_clusters", spy)
+    model = themes.ThemeModel(min_theme_size=5)
+    X = themes.normalize(_blobs(60, 30, spread=0.05).astype(np.float32))
+    keys = np.arange(len(X), dtype=np.uint64)
+    matches = np.zeros((len(X), 0), dtype=bool)
+    model.min_size_, model.guide_in_full_, model.seed, model.finer_cuts_ = 5, True, 0, []
+    centroids = model._cluster_embeddings(X, matches, keys, "auto", most=40)[0]
+    assert offered[-1] == (1800, 12, 60) and len(centroids) == 60
+    assert model.finer_cuts_ == [(12, 60)]  # what the Methods text reports
+    repeated = np.repeat(X[::5], 5, axis=0)  # a fifth of the units distinct
+    centroids = model._cluster_embeddings(repeated, matches, keys, "auto", most=40)[0]
+    assert offered[-1] == (1800, 12, None) and len(centroids) == 12
