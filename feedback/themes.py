@@ -390,14 +390,54 @@ def _soft_votes(similarities: np.ndarray) -> np.ndarray:
     return spread
 
 
-def _class_counts(assignment: np.ndarray, n_classes: int, counts) -> tuple[np.ndarray, np.ndarray]:
+def _class_counts(assignment: np.ndarray, n_classes: int, counts) -> tuple:
     """How many of each class's docs (``assignment``: a class per doc, -1 none) hold each column of ``counts`` (a
-    binary doc × phrase matrix), as a dense classes × phrases array, and each class's size (at least 1)."""
+    binary doc × phrase matrix), as a sparse classes × phrases matrix, and each class's size (at least 1)."""
     members = np.flatnonzero((assignment >= 0) & (assignment < n_classes))
     membership = csr_matrix((np.ones(len(members)), (assignment[members], members)),
                             shape=(n_classes, len(assignment)))
     sizes = np.maximum(np.bincount(assignment[members], minlength=n_classes), 1).astype(float)
-    return np.asarray((membership @ counts).todense(), dtype=float), sizes
+    return (membership @ counts).tocsr(), sizes
+
+
+class _PhraseScores:
+    """Each theme's phrase counts and label scores (see :meth:`ThemeModel._describe`), one theme at a time: dense
+    themes × phrases arrays are 60 MB apiece for 160 sub-themes, and fresh pages that size cost more than the
+    arithmetic."""
+
+    def __init__(self, primary: np.ndarray, n_themes: int, phrase_counts: tuple, n_docs: int,
+                 parent_of: np.ndarray | None = None, parents: np.ndarray | None = None) -> None:
+        counts, _, n_words, never_labels = phrase_counts
+        self.counts, self.sizes = _class_counts(primary, n_themes, counts)
+        self.corpus_share = np.asarray(counts.sum(axis=0)).ravel() / max(n_docs, 1)
+        self.parents = parents
+        if parent_of is not None:
+            self.parent_counts, self.parent_sizes = _class_counts(parent_of, int(parent_of.max()) + 1, counts)
+        # a phrase a person would say names a problem better than a word: preferred when nearly as distinctive
+        self.preference = np.where(n_words > 1, MULTIWORD_PREFERENCE, 1.0)
+        # a word most units hold ("flight" in airline tweets) names no theme alone; in a phrase it may
+        self.unfit = never_labels | ((n_words == 1) & (self.corpus_share >= UBIQUITOUS_SHARE))
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Theme ``i``'s count of units holding each phrase, and each phrase's score."""
+        counts = self.counts[i].toarray().ravel()
+        share = counts / self.sizes[i]
+        # share × log(share / baseline share) where the theme says it more often than the baseline does, else 0;
+        # the baseline is the corpus, or for a sub-theme its own theme: "bag" is in every sub-theme of "lost
+        # luggage" and names none of them
+        if self.parents is None:
+            baseline = self.corpus_share
+        else:
+            parent = self.parents[i]
+            baseline = np.maximum(self.parent_counts[parent].toarray().ravel() / self.parent_sizes[parent],
+                                  self.corpus_share)
+        scores = np.zeros_like(share)
+        np.divide(share, np.maximum(baseline, 1e-12), out=scores, where=share > baseline)
+        np.log(scores, out=scores, where=scores > 0)
+        scores *= share
+        scores *= self.preference
+        scores[self.unfit] = 0.0
+        return counts, scores
 
 
 def _phrase_counts(lemma_docs: list[str]) -> tuple | None:
@@ -1241,31 +1281,10 @@ class ThemeModel:
             phrase_counts = _phrase_counts(lemma_docs)
         if phrase_counts is None:
             return [Theme(i, f"theme {i}", [], int((primary == i).sum())) for i in range(len(centroids))]
-        counts, phrases, n_words, never_labels = phrase_counts
+        _, phrases, n_words, _ = phrase_counts
         n_themes = len(centroids)
-        class_counts, sizes = _class_counts(primary, n_themes, counts)
-        corpus_share = np.asarray(counts.sum(axis=0)).ravel() / max(len(lemma_docs), 1)
-        share = class_counts / sizes[:, None]
-        # share × log(share / baseline share) where the theme says it more often than the baseline does, else 0;
-        # the baseline is the corpus, or for a sub-theme its own theme: "bag" is in every sub-theme of "lost
-        # luggage" and names none of them. Computed in place: 80 sub-themes × 60,000 phrases make 40 MB arrays
-        if parent_of is None:
-            baseline = corpus_share
-        else:
-            parent_counts, parent_sizes = _class_counts(parent_of, int(parent_of.max()) + 1, counts)
-            baseline = (parent_counts / parent_sizes[:, None])[subtheme_parents]
-            np.maximum(baseline, corpus_share, out=baseline)
-        ctfidf = np.zeros_like(share)
-        np.divide(share, np.maximum(baseline, 1e-12), out=ctfidf, where=share > baseline)
-        del baseline
-        np.log(ctfidf, out=ctfidf, where=ctfidf > 0)
-        ctfidf *= share
-        del share
-        # a phrase a person would say names a problem better than a word: preferred when nearly as distinctive
-        ctfidf *= np.where(n_words > 1, MULTIWORD_PREFERENCE, 1.0)
-        # a word most units hold ("flight" in airline tweets) names no theme alone; in a phrase it may ("flight cancelled")
-        unfit = never_labels | ((n_words == 1) & (corpus_share >= UBIQUITOUS_SHARE))
-        ctfidf[:, unfit] = 0.0
+        scores = _PhraseScores(primary, n_themes, phrase_counts, len(lemma_docs), parent_of, subtheme_parents)
+        unfit = scores.unfit
         # phrases one word longer than a phrase, at either end ("archive old" -> "archive old client")
         longer: dict[str, list[int]] = defaultdict(list)
         holding: dict[str, list[int]] = defaultdict(list)
@@ -1275,12 +1294,17 @@ class ThemeModel:
             longer[" ".join(words[1:])].append(int(k))
             for word in set(words):
                 holding[word].append(int(k))
-        orders = [_top(ctfidf[i], 40) for i in range(n_themes)]
         # surface forms of the phrases a label can come from only: each theme's top 40, their longer phrases and
         # the phrases a top word can grow into (said by WIDEN_SHARE of its units in the theme)
-        candidates = {int(j) for order in orders for j in order}
-        candidates |= {k for i, order in enumerate(orders) for j in order[:3] if n_words[j] == 1
-                       for k in holding.get(phrases[j], ()) if class_counts[i, k] >= WIDEN_SHARE * class_counts[i, j]}
+        orders, candidates, subtheme_phrases = [], set(), set()
+        for i in range(n_themes):
+            class_counts, ctfidf = scores.row(i)
+            orders.append(_top(ctfidf, 40))
+            candidates |= {int(j) for j in orders[i]}
+            candidates |= {k for j in orders[i][:3] if n_words[j] == 1 for k in holding.get(phrases[j], ())
+                           if class_counts[k] >= WIDEN_SHARE * class_counts[j]}
+            if surface_cache is not None and not surface_cache:
+                subtheme_phrases |= {phrases[j] for j in _top(ctfidf, SUBTHEME_PHRASES)}
         frontier = set(candidates)
         while frontier:
             frontier = {k for j in frontier for k in longer.get(phrases[j], ())} - candidates
@@ -1289,40 +1313,40 @@ class ThemeModel:
             surface = surface_cache
         else:
             wanted = {phrases[j] for j in candidates}
-            if surface_cache is not None:  # ... so read the phrases sub-themes may need now, in one scan
-                wanted |= {phrases[j] for i in range(n_themes) for j in _top(ctfidf[i], SUBTHEME_PHRASES)}
+            wanted |= subtheme_phrases  # ... so read the phrases sub-themes may need now, in one scan
             said = np.flatnonzero(primary >= 0)
             surface = _surface_forms([texts[i] for i in said], wanted=wanted)
             if surface_cache is not None:
                 surface_cache.update(surface)
         themes, used_labels = [], set(taken)
         for i in range(n_themes):
+            class_counts, ctfidf = scores.row(i)
             top, said = [], {}
             # phrases said at least twice in the theme; a theme whose texts share none (paraphrases, or a few
             # unrelated texts) is labelled by its most distinctive phrases said once, not "theme N"
             for least in (2, 1):
                 for j in orders[i]:
-                    if class_counts[i, j] < least or ctfidf[i, j] <= 0:
+                    if class_counts[j] < least or ctfidf[j] <= 0:
                         continue
                     if n_words[j] > 1 and phrases[j] not in surface:
                         continue  # its words never stand together in a message (see _surface_forms)
                     if n_words[j] == 1:  # a word grows into the phrase most of its units say with it
                         wider = [k for k in holding.get(phrases[j], ()) if phrases[k] in surface and
-                                 class_counts[i, k] >= WIDEN_SHARE * class_counts[i, j] and ctfidf[i, k] > 0]
+                                 class_counts[k] >= WIDEN_SHARE * class_counts[j] and ctfidf[k] > 0]
                         if wider:
-                            j = max(wider, key=lambda k: (class_counts[i, k], -n_words[k], -k))
+                            j = max(wider, key=lambda k: (class_counts[k], -n_words[k], -k))
                     while True:  # say more at the same coverage: the longer phrase nearly every such text holds
                         wider = [k for k in longer.get(phrases[j], ()) if phrases[k] in surface
-                                 and class_counts[i, k] >= EXTEND_SHARE * class_counts[i, j]]
+                                 and class_counts[k] >= EXTEND_SHARE * class_counts[j]]
                         if not wider:
                             break
-                        j = max(wider, key=lambda k: (class_counts[i, k], -k))
+                        j = max(wider, key=lambda k: (class_counts[k], -k))
                     phrase = surface[phrases[j]] if n_words[j] > 1 else surface.get(phrases[j], phrases[j])
                     words = phrases[j].split()
                     if len(set(words)) < len(words) or any(phrase in t or t in phrase for t in top):
                         continue
                     top.append(phrase)
-                    said[phrase] = int(class_counts[i, j])
+                    said[phrase] = int(class_counts[j])
                     if len(top) == 8:
                         break
                 if top:
