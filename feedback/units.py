@@ -14,13 +14,13 @@ Two things every export holds are kept out of the units, because they recur with
 """
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
@@ -199,6 +199,55 @@ CONCEPT_COMPONENTS = 100
 CONCEPT_WEIGHT = 0.5
 
 
+#: rows of the distance matrix computed at once by :func:`average_linkage_groups`
+LINKAGE_BLOCK = 256
+
+
+def average_linkage_groups(X: np.ndarray, n_groups: int) -> np.ndarray:
+    """The group of each row when average-linkage clustering by cosine distance cuts the rows into ``n_groups``,
+    numbered as ``AgglomerativeClustering(n_clusters=n_groups, metric="cosine", linkage="average")`` numbers them.
+
+    The distances come from matrix products, a block of rows at a time, instead of scipy's pairwise loop (1.7 s
+    for 4,000 words, against 0.2 s); the rows must not be zero.
+
+    >>> average_linkage_groups(np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]]), 2).tolist()
+    [1, 1, 0, 0]
+    """
+    from scipy.cluster.hierarchy import linkage
+
+    unit = np.asarray(X, dtype=np.float64)
+    unit = unit / np.linalg.norm(unit, axis=1, keepdims=True)
+    n_leaves = len(unit)
+    # the condensed distance vector (pair i < j), filled a block of rows at a time: no n × n matrix
+    condensed = np.empty(n_leaves * (n_leaves - 1) // 2)
+    at = 0
+    for start in range(0, n_leaves, LINKAGE_BLOCK):
+        block = unit[start:start + LINKAGE_BLOCK] @ unit[start:].T
+        np.subtract(1.0, block, out=block)
+        np.clip(block, 0.0, 2.0, out=block)
+        for offset, row in enumerate(block):
+            tail = row[offset + 1:]
+            condensed[at:at + len(tail)] = tail
+            at += len(tail)
+    children = linkage(condensed, method="average")[:, :2].astype(np.intp)
+    # the cut of sklearn's _hc_cut: split the top nodes, highest id first, until there are n_groups
+    nodes = [-(n_leaves + len(children) - 1)]
+    for _ in range(n_groups - 1):
+        left, right = children[-nodes[0] - n_leaves]
+        heapq.heappush(nodes, -left)
+        heapq.heappushpop(nodes, -right)
+    groups = np.zeros(n_leaves, dtype=np.intp)
+    for group, node in enumerate(nodes):
+        stack = [-node]
+        while stack:
+            top = stack.pop()
+            if top < n_leaves:
+                groups[top] = group
+            else:
+                stack.extend(children[top - n_leaves])
+    return groups
+
+
 class UnitSpace:
     """The static vector space of units: a corpus-weighted static embedding, with a block of word concepts.
 
@@ -235,10 +284,8 @@ class UnitSpace:
         if n_concepts < 3 or len(units) < 10:
             return self
         word_vectors = static.encode(list(words))
-        grouping = AgglomerativeClustering(n_clusters=n_concepts, metric="cosine", linkage="average")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            concept_of = grouping.fit_predict(np.where(np.linalg.norm(word_vectors, axis=1, keepdims=True) > 0,
-                                                       word_vectors, 1e-3))
+        concept_of = average_linkage_groups(np.where(np.linalg.norm(word_vectors, axis=1, keepdims=True) > 0,
+                                                     word_vectors, 1e-3), n_concepts)
         mapping = csr_matrix((np.ones(len(words), dtype=np.float32), (np.arange(len(words)), concept_of)),
                              shape=(len(words), n_concepts))
         self.vocabulary_ = counter.vocabulary_
