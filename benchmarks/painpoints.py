@@ -20,7 +20,7 @@ Labels are used only to score. Every fit is ``ThemeModel()`` with its defaults (
 each text falls in (``subtheme_id``, or its theme where that has none). Prints one table, then per corpus the
 taxonomy note and ten labels.
 
-    python benchmarks/painpoints.py [--data-dir ../shared/data] [--only airline cfpb banking77]
+    python benchmarks/painpoints.py [--data-dir ../shared/data] [--only airline cfpb banking77] [--n-themes auto]
 """
 from __future__ import annotations
 
@@ -81,9 +81,9 @@ def one_word_share(model: ThemeModel) -> float:
     return float(np.mean([len(t.label.split()) == 1 for t in model.themes_])) if model.themes_ else 0.0
 
 
-def airline(data_dir: Path) -> tuple[dict, list[str]]:
+def airline(data_dir: Path, n_themes="auto") -> tuple[dict, list[str]]:
     df = pd.read_csv(data_dir / "airline_tweets" / "dev.csv", keep_default_na=False)
-    model, out, seconds = fit(cleaned(df["text"].astype(str).tolist()))
+    model, out, seconds = fit(cleaned(df["text"].astype(str).tolist()), n_themes)
     scored = ((df["airline_sentiment"] == "negative") & ~df["negativereason"].isin(["", "Can't Tell"])).to_numpy()
     reasons = df["negativereason"].to_numpy()[scored]
     tags = [set(t) for t, keep in zip(out["theme_ids"], scored) if keep]
@@ -98,7 +98,7 @@ def airline(data_dir: Path) -> tuple[dict, list[str]]:
         gold = reasons == reason
         strict[reason] = max(((f1(carries[t], gold), labels.get(t, "other")) for t in themes), default=(0.0, "-"))
         grouped[reason] = f1(np.array([any(majority[t] == reason for t in tagged) for tagged in tags]), gold)
-    row = {"corpus": "airline (dev)", "K": len(model.themes_),
+    row = {"corpus": "airline (dev)" + ("" if n_themes == "auto" else f", K={n_themes}"), "K": len(model.themes_),
            "NMI": normalized_mutual_info_score(reasons, out["theme_id"].to_numpy()[scored]),
            "sub": normalized_mutual_info_score(reasons, finest(out)[scored]), "subs": n_subthemes(model),
            "strict": f"{sum(v[0] >= RECOGNISED_F1 for v in strict.values())} of {len(strict)}",
@@ -109,17 +109,17 @@ def airline(data_dir: Path) -> tuple[dict, list[str]]:
     return row, detail + [f"  {model.taxonomy_note_}", "  labels: " + "; ".join(t.label for t in model.themes_[:10])]
 
 
-def cfpb(data_dir: Path) -> tuple[dict, list[str]]:
+def cfpb(data_dir: Path, n_themes="auto") -> tuple[dict, list[str]]:
     df = pd.read_csv(data_dir / "cfpb_complaints" / "complaints.csv", keep_default_na=False, dtype=str)
     df = df[df["consumer_complaint_narrative"].str.strip() != ""]
     texts = cleaned(df["consumer_complaint_narrative"].tolist())
-    model, out, seconds = fit(texts)
+    model, out, seconds = fit(texts, n_themes)
     k = max(len(model.themes_), 2)
     baseline = KMeans(k, n_init=4, random_state=0).fit_predict(
         TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2).fit_transform(texts))
     scores = {column: (normalized_mutual_info_score(df[column], out["theme_id"]),
                        normalized_mutual_info_score(df[column], baseline)) for column in ("issue", "product")}
-    row = {"corpus": "CFPB narratives", "K": len(model.themes_),
+    row = {"corpus": "CFPB narratives" + ("" if n_themes == "auto" else f", K={n_themes}"), "K": len(model.themes_),
            "NMI": scores["issue"][0], "baseline": f"tfidf+km issue {scores['issue'][1]:.3f}",
            "sub": normalized_mutual_info_score(df["issue"], finest(out)), "subs": n_subthemes(model),
            "one-word": one_word_share(model), "other": float((out["theme_id"] < 0).mean()), "s": seconds}
@@ -128,20 +128,20 @@ def cfpb(data_dir: Path) -> tuple[dict, list[str]]:
     return row, detail
 
 
-def banking77(data_dir: Path) -> tuple[list[dict], list[str]]:
+def banking77(data_dir: Path, n_themes="auto") -> tuple[list[dict], list[str]]:
     train = pd.read_csv(data_dir / "banking77" / "train.csv", keep_default_na=False)
     # the held-out test set has 3,080 queries: auto K sees a corpus of that size too
     test_sized = train.sample(BANKING77_TEST_SIZE, random_state=0)
     rows, detail = [], []
-    for name, df, n_themes in (("train", train, "auto"), ("train", train, 77),
-                               (f"{BANKING77_TEST_SIZE:,}-query sample", test_sized, "auto"),
+    for name, df, n_themes in (("train", train, n_themes), ("train", train, 77),
+                               (f"{BANKING77_TEST_SIZE:,}-query sample", test_sized, n_themes),
                                (f"{BANKING77_TEST_SIZE:,}-query sample", test_sized, 77)):
         model, out, seconds = fit(df["text"].astype(str).tolist(), n_themes)
         rows.append({"corpus": f"Banking77 {name}, K={n_themes}", "K": len(model.themes_),
                      "NMI": normalized_mutual_info_score(df["category"], out["theme_id"]),
                      "sub": normalized_mutual_info_score(df["category"], finest(out)), "subs": n_subthemes(model),
                      "one-word": one_word_share(model), "other": float((out["theme_id"] < 0).mean()), "s": seconds})
-        if n_themes == "auto" and df is train:
+        if n_themes != 77 and df is train:
             detail += [f"  {model.taxonomy_note_}", "  labels: " + "; ".join(t.label for t in model.themes_[:10])]
     return rows, detail
 
@@ -151,10 +151,12 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--only", nargs="+", choices=("airline", "cfpb", "banking77"),
                         default=("airline", "cfpb", "banking77"))
+    parser.add_argument("--n-themes", default="auto", help="auto (default), coarser, finer or a number")
     args = parser.parse_args()
+    n_themes = int(args.n_themes) if args.n_themes.isdigit() else args.n_themes
     rows, details = [], []
     for name in args.only:
-        found, detail = {"airline": airline, "cfpb": cfpb, "banking77": banking77}[name](args.data_dir)
+        found, detail = {"airline": airline, "cfpb": cfpb, "banking77": banking77}[name](args.data_dir, n_themes)
         rows.extend(found if isinstance(found, list) else [found])
         details.append((name, detail))
     print("| corpus | K | NMI | sub-themes | sub NMI | strict | grouped | baseline | one-word labels | other | fit+tag s |")

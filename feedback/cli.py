@@ -666,7 +666,8 @@ def build_parser() -> argparse.ArgumentParser:
     def workspace(p, note: str = ""):
         p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}{note}).")
 
-    def discovery(p, n_themes_help="Number of themes, or 'auto' (default)."):
+    def discovery(p, n_themes_help="Number of themes, or 'auto' (default), or 'coarser' or 'finer' (half or twice "
+                                   "what 'auto' gives)."):
         p.add_argument("--n-themes", metavar="K", help=n_themes_help)
         p.add_argument("--embeddings", metavar="SPACE", help="Vector space of the themes: static (default), tfidf, "
                        "minilm (needs feedback[embeddings]) or the path of a local sentence-embedding model folder.")
@@ -875,7 +876,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: text, or the column a detected export preset names).")
     p.add_argument("--keep-raw", action="store_true",
                    help="Also store the raw text (PII included). By default only the redacted clean_text is stored.")
-    discovery(p, "Number of themes when the first add fits the model, or 'auto'.")
+    discovery(p, "Number of themes when the first add fits the model, or 'auto', 'coarser' or 'finer'.")
     common(p)
     p.add_argument("--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`).")
     _ingest_options(p)

@@ -51,6 +51,10 @@ from .errors import ConfigError, InputError
 MAX_FIT = 10_000
 #: neighbours in the connectivity graph of Ward; 10–20 give the same NMI on Banking77, fewer splits components
 KNN_NEIGHBOURS = 15
+#: the words ThemeModel's n_themes takes besides a number: the granularity "auto" chooses, or a step coarser or
+#: finer, as the factor each puts on every automatic number of themes (themes per unit, the most themes, the
+#: limits of the finer cut)
+AUTO_GRANULARITY = {"auto": 1.0, "coarser": 0.5, "finer": 2.0}
 #: how a text gets its theme (ThemeModel's ``assignment``): "auto", the nearest centroid, or :func:`vote`
 ASSIGNMENTS = ("auto", "centroid", "neighbours")
 #: reference rows (fit rows) whose vote tags a text, when themes are assigned by :func:`vote`; 5–15 give about

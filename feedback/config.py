@@ -23,7 +23,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .clustering import ASSIGNMENTS
+from .clustering import ASSIGNMENTS, AUTO_GRANULARITY
 from .errors import ConfigError
 from .periods import PERIODS
 from .resources import TAXONOMY_PRESETS
@@ -46,8 +46,9 @@ class Config:
                                     default=None)
     since: str | None = _help("Only use feedback created on or after this date (YYYY-MM-DD).", default=None)
     until: str | None = _help("Only use feedback created on or before this date (YYYY-MM-DD).", default=None)
-    n_themes: int | str = _help("Number of pain-point themes to discover, or 'auto' to choose it by silhouette.",
-                                default="auto")
+    n_themes: int | str = _help("Number of themes to discover, or 'auto' to choose it from the data (one per 150 "
+                                "units, finer where resampling reproduces a finer cut), or 'coarser' or 'finer': "
+                                "half or twice what 'auto' gives.", default="auto")
     min_theme_size: int = _help("Themes with fewer texts than this are dropped: their texts go to the nearest theme kept "
                                 "when similar enough, else to 'other'.", default=15)
     embeddings: str = _help("Vector space of the themes: 'static' (shipped table distilled from MiniLM, offline, "
@@ -81,13 +82,14 @@ class Config:
     def __post_init__(self) -> None:
         if self.period not in PERIODS:
             raise ConfigError(f"period must be one of {', '.join(PERIODS)}; got {self.period!r}")
-        if self.n_themes != "auto":
+        if self.n_themes not in AUTO_GRANULARITY:
+            must = "n_themes must be a whole number >= 2, 'auto', 'coarser' or 'finer'"
             try:
                 self.n_themes = int(self.n_themes)
             except (TypeError, ValueError):
-                raise ConfigError(f"n_themes must be a whole number >= 2 or 'auto'; got {self.n_themes!r}") from None
+                raise ConfigError(f"{must}; got {self.n_themes!r}") from None
             if self.n_themes < 2:
-                raise ConfigError(f"n_themes must be a whole number >= 2 or 'auto'; got {self.n_themes!r}")
+                raise ConfigError(f"{must}; got {self.n_themes!r}")
         if self.theme_assignment not in ASSIGNMENTS:
             raise ConfigError(f"theme_assignment must be one of {', '.join(map(repr, ASSIGNMENTS))}; "
                               f"got {self.theme_assignment!r}")

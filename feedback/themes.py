@@ -44,7 +44,7 @@ from sklearn.preprocessing import normalize
 
 from .resources import TAXONOMY_DIR, TAXONOMY_PRESETS
 from .errors import ConfigError, InputError, ModelError
-from .clustering import (ASSIGNMENTS, MAX_FIT as MAX_FIT_ROWS, STABLE_AMI, fit_clusters, smallest_keys, split_cluster,
+from .clustering import (ASSIGNMENTS, AUTO_GRANULARITY, MAX_FIT as MAX_FIT_ROWS, STABLE_AMI, fit_clusters, smallest_keys, split_cluster,
                          vote)
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
 from .vader import compound
@@ -546,15 +546,17 @@ AUTO_STABLE_DISTINCT_SHARE = 0.8
 AUTO_SILHOUETTE_BELOW = 4 * AUTO_UNITS_PER_THEME
 
 
-def auto_theme_count(n_units: int, min_size: int, most: int = AUTO_MAX_THEMES) -> int:
+def auto_theme_count(n_units: int, min_size: int, most: int = AUTO_MAX_THEMES, granularity: float = 1.0) -> int:
     """The number of themes n_themes="auto" cuts a pool of ``n_units`` units into: one per
-    ``AUTO_UNITS_PER_THEME``, at least 2, at most ``most`` (the pool's share of ``AUTO_MAX_THEMES``), and no more
-    than themes of ``min_size``.
+    ``AUTO_UNITS_PER_THEME`` (divided by ``granularity``), at least 2, at most ``most`` (the pool's share of
+    ``AUTO_MAX_THEMES``), and no more than themes of ``min_size``.
 
     >>> auto_theme_count(7_000, 15), auto_theme_count(600, 15), auto_theme_count(40, 15)
     (40, 4, 2)
+    >>> auto_theme_count(3_000, 15, granularity=0.5), auto_theme_count(3_000, 15, granularity=2.0)
+    (10, 40)
     """
-    return int(max(2, min(most, round(n_units / AUTO_UNITS_PER_THEME), n_units // max(min_size, 1))))
+    return int(max(2, min(most, round(n_units * granularity / AUTO_UNITS_PER_THEME), n_units // max(min_size, 1))))
 
 
 def _is_number(value) -> bool:
@@ -600,11 +602,12 @@ class ThemeModel:
 
     Parameters
     ----------
-    n_themes : int or "auto"
+    n_themes : int, "auto", "coarser" or "finer"
         Number of themes (shared by praise and the rest as their units are), or "auto": one per
         ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES``, or finer where a finer cut of the tree is
         stable under resampling (:func:`feedback.clustering.stable_k`; up to ``AUTO_MAX_STABLE_THEMES``); the
-        silhouette decides in a handful of units.
+        silhouette decides in a handful of units. "coarser" and "finer" are "auto" with half or twice as many
+        themes (``AUTO_GRANULARITY``).
     min_theme_size : int
         Themes with fewer texts (in small inputs, down to 5% of the texts, at least 3) are dropped: their texts
         go to the nearest theme kept when at least ``other_threshold`` similar to it, else to ``other``.
@@ -665,9 +668,15 @@ class ThemeModel:
         self.assignment = assignment
 
     # ------------------------------------------------------------------ fitting
+    @property
+    def _granularity(self) -> float | None:
+        """The factor of an automatic number of themes ("auto", "coarser", "finer"); None for a number."""
+        return AUTO_GRANULARITY.get(self.n_themes) if isinstance(self.n_themes, str) else None
+
     def _check_params(self) -> None:
-        if self.n_themes != "auto" and (not isinstance(self.n_themes, (int, np.integer)) or self.n_themes < 2):
-            raise ConfigError(f"The 'n_themes' parameter of ThemeModel must be an int >= 2 or 'auto'. Got {self.n_themes!r} instead.")
+        if self._granularity is None and (not isinstance(self.n_themes, (int, np.integer)) or self.n_themes < 2):
+            raise ConfigError("The 'n_themes' parameter of ThemeModel must be an int >= 2, 'auto', 'coarser' or "
+                              f"'finer'. Got {self.n_themes!r} instead.")
         if self.other_threshold is not None and not (_is_number(self.other_threshold) and 0 <= self.other_threshold < 1):
             raise ConfigError(f"The 'other_threshold' parameter must be a number in [0, 1). Got {self.other_threshold!r} instead.")
         if self.tag_threshold is not None and not (_is_number(self.tag_threshold) and 0 <= self.tag_threshold <= 1):
@@ -779,11 +788,12 @@ class ThemeModel:
         Groups merge when most of their texts match the same taxonomy theme (the taxonomy says they are one
         theme), or when their centroids are closer than ``AUTO_MERGE_SIMILARITY``.
         """
-        if self.n_themes != "auto":
+        if self._granularity is None:
             k = min(int(self.n_themes), len(np.unique(np.round(vectors, 5), axis=0)))
             return normalize(KMeans(n_clusters=k, n_init=4, random_state=self.seed).fit(vectors).cluster_centers_)
         distinct = len(np.unique(np.round(vectors, 5), axis=0))
-        k = int(min(distinct, max(2, min(AUTO_K_START, len(vectors) // self.min_size_))))  # 1 if all texts are alike
+        start = round(AUTO_K_START * self._granularity)
+        k = int(min(distinct, max(2, min(start, len(vectors) // self.min_size_))))  # 1 if all texts are alike
         kmeans = KMeans(n_clusters=k, n_init=2, random_state=self.seed).fit(vectors)
         return self._merge(vectors, kmeans.labels_, normalize(kmeans.cluster_centers_),
                            matches if self.guide_in_full_ else matches[:, :0])[0]
@@ -884,10 +894,11 @@ class ThemeModel:
         if praising.sum() < 2 * self.min_size_ or (~praising).sum() < 2 * self.min_size_ or self.n_themes == 2:
             praising = np.zeros(len(vectors), dtype=bool)
         # the K the user asked for, or auto's most themes, shared by the pools as their units are
-        total = AUTO_MAX_THEMES if self.n_themes == "auto" else self.n_themes
-        fewest = 1 if self.n_themes != "auto" else 2  # auto cuts a pool into 2 themes at least
+        granularity = self._granularity
+        total = self.n_themes if granularity is None else round(AUTO_MAX_THEMES * granularity)
+        fewest = 1 if granularity is None else 2  # auto cuts a pool into 2 themes at least
         praise_k = int(np.clip(round(total * praising.mean()), fewest, total - fewest)) if praising.any() else 0
-        counts = ((total - praise_k, praise_k) if self.n_themes != "auto" else
+        counts = ((total - praise_k, praise_k) if granularity is None else
                   (("auto", total - praise_k), ("auto", praise_k)))
         centroid_blocks, rows, labels = [], [], []
         n_praise = 0
@@ -928,10 +939,10 @@ class ThemeModel:
         if n_themes != "auto":
             k = min(int(n_themes), len(vectors))
         elif len(vectors) >= AUTO_SILHOUETTE_BELOW:
-            k = auto_theme_count(len(vectors), self.min_size_, most)
+            k = auto_theme_count(len(vectors), self.min_size_, most, self._granularity)
             if n_distinct >= AUTO_STABLE_DISTINCT_SHARE * len(vectors):
                 finer_up_to = min(round(most * AUTO_MAX_STABLE_THEMES / AUTO_MAX_THEMES),
-                                  n_distinct // AUTO_STABLE_DISTINCT_UNITS)
+                                  round(n_distinct * self._granularity / AUTO_STABLE_DISTINCT_UNITS))
         else:  # a handful of units: the silhouette says whether any of them form groups at all
             k = "auto"
         result = fit_clusters(vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_, priority=keys,
@@ -1014,7 +1025,7 @@ class ThemeModel:
         self.embedding_space_ = self.embeddings if self.embeddings in EMBEDDINGS else str(Path(self.embeddings).resolve())
         self.guide_, self.taxonomy_preset_, self.taxonomy_note_ = self._choose_taxonomy(lemma_docs, texts, keys)
         shipped = self.taxonomy_preset_ is not None or self.taxonomy == "default"
-        self.guide_pulls_ = not shipped or self.n_themes == "auto"
+        self.guide_pulls_ = not shipped or self._granularity is not None
         self.guide_in_full_ = not shipped
         matches = self._guide_matches(lemma_docs, texts)
         self.assignment_ = self._resolve_assignment()
@@ -1392,11 +1403,15 @@ class ThemeModel:
                 vectors = f"the sentence-embedding model {'all-MiniLM-L6-v2' if self._space == 'minilm' else self._space}"
             space = (f"Units are embedded with {vectors}; praising units and the rest are clustered apart by Ward's "
                      "method on a nearest-neighbour graph (deterministic).")
-        k = ("The number of themes is one per "
-             f"{AUTO_UNITS_PER_THEME} units, at most {AUTO_MAX_THEMES}, unless a finer cut of the tree (up to "
-             f"{AUTO_MAX_STABLE_THEMES} themes) is reproduced by a tree built on half of the units (adjusted mutual "
-             f"information at least {STABLE_AMI})." if self.n_themes == "auto"
-             else f"The number of themes was set to {self.n_themes}.")
+        granularity = self._granularity
+        if granularity is None:
+            k = f"The number of themes was set to {self.n_themes}."
+        else:
+            k = (f"The number of themes is one per {AUTO_UNITS_PER_THEME / granularity:g} units, at most "
+                 f"{round(AUTO_MAX_THEMES * granularity)}, unless a finer cut of the tree (up to "
+                 f"{round(AUTO_MAX_STABLE_THEMES * granularity)} themes) is reproduced by a tree built on half of the "
+                 f"units (adjusted mutual information at least {STABLE_AMI})"
+                 + ("." if granularity == 1 else f" ({self.n_themes} themes were asked for)."))
         finer = getattr(self, "finer_cuts_", [])
         if finer:
             k += " Here the finer cut was taken: " + ", ".join(f"{fine} themes instead of {coarse}"

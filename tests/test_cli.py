@@ -98,6 +98,15 @@ def test_missing_data_folder_is_exit_2(tmp_path):
 def test_bad_option_value_is_exit_2(feedback_csv, tmp_path):
     run = feedback("analyze", str(feedback_csv), "--out", str(tmp_path / "o.csv"), "--n-themes", "many")
     assert run.returncode == 2 and "n_themes" in run.stderr
+    assert "'auto', 'coarser' or 'finer'" in run.stderr
+
+
+def test_themes_fit_takes_a_coarser_or_finer_granularity(feedback_csv, tmp_path):
+    for granularity in ("coarser", "finer"):
+        model = tmp_path / granularity
+        run = feedback("themes", "fit", str(feedback_csv), "--out", str(model), "--n-themes", granularity)
+        assert run.returncode == 0, run.stderr
+        assert json.loads((model / "themes.json").read_text())["params"]["n_themes"] == granularity
 
 
 def test_unknown_output_suffix_is_exit_2(feedback_csv, tmp_path):

@@ -1,6 +1,8 @@
 """Pain points from units: what customers say is wrong, named as a person would, in the method the report describes."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -190,3 +192,33 @@ def test_a_sub_themes_label_says_what_sets_it_apart_within_its_theme():
     assert "refund" not in labels and "my refund" not in labels
     assert any(word in label for label in labels for word in ("half", "partial"))
     assert any(word in label for label in labels for word in ("weeks", "never", "waiting", "ago", "still"))
+
+
+@pytest.fixture(scope="module")
+def sample_texts() -> list[str]:
+    from feedback.clean import clean_feedback
+    from feedback.ingest import load_feedback
+
+    frame = clean_feedback(load_feedback(Path(__file__).resolve().parent.parent / "sample_data" / "feedback.csv")[0])
+    return frame["clean_text"].astype(str).tolist()
+
+
+def test_a_user_can_ask_for_coarser_or_finer_themes_than_auto(sample_texts):
+    """'coarser' and 'finer' are auto with half and twice the themes; the Methods text says which was asked."""
+    counts = {}
+    for granularity in ("coarser", "auto", "finer"):
+        model = ThemeModel(n_themes=granularity).fit(sample_texts)
+        counts[granularity] = len(model.themes_)
+        assert ("themes were asked for" in model.method_description()) == (granularity != "auto")
+    assert counts["coarser"] <= 20 < counts["auto"] <= 40 < counts["finer"] <= 80, counts
+    assert f"({granularity} themes were asked for)" in model.method_description()
+
+
+def test_config_takes_the_granularity_words_and_refuses_others():
+    from feedback.config import Config
+    from feedback.errors import ConfigError
+
+    assert Config(n_themes="finer").theme_model().n_themes == "finer"
+    assert Config(n_themes="7").n_themes == 7
+    with pytest.raises(ConfigError, match="'auto', 'coarser' or 'finer'; got 'fine'"):
+        Config(n_themes="fine")

@@ -101,7 +101,7 @@ def test_transform_before_fit_raises():
         ThemeModel().transform(["x"])
 
 
-@pytest.mark.parametrize("bad", [1, "many", -3])
+@pytest.mark.parametrize("bad", [1, "many", "coarse", -3])
 def test_invalid_n_themes_is_rejected_at_fit(bad):
     with pytest.raises(ConfigError, match="n_themes"):
         ThemeModel(n_themes=bad).fit(CORPUS)
