@@ -666,8 +666,8 @@ def build_parser() -> argparse.ArgumentParser:
     def workspace(p, note: str = ""):
         p.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"Workspace file (default ./{DEFAULT_DB}{note}).")
 
-    def discovery(p, n_themes_help="Number of themes, or 'auto' (default), or 'coarser' or 'finer' (half or twice "
-                                   "what 'auto' gives)."):
+    def discovery(p, n_themes_help="Number of themes, or 'auto' (default), or 'coarser' or 'finer' (about half or "
+                                   "twice as many as 'auto')."):
         p.add_argument("--n-themes", metavar="K", help=n_themes_help)
         p.add_argument("--embeddings", metavar="SPACE", help="Vector space of the themes: static (default), tfidf, "
                        "minilm (needs feedback[embeddings]) or the path of a local sentence-embedding model folder.")

@@ -101,6 +101,8 @@ class Clustering:
     #: each fit row's cluster in the tree cut (ids as ``labels``; -1: a cluster dropped for its size), which
     #: :func:`vote` takes as its reference
     tree_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: the number of clusters the tree was cut into (before clusters below ``min_size`` were dropped)
+    cut_k: int = 0
 
 
 def _normalize(X: np.ndarray) -> np.ndarray:
@@ -300,10 +302,13 @@ def stable_k(X: np.ndarray, children: np.ndarray, leaf_of_row: np.ndarray, n_lea
     :data:`AUTO_K_GRID` every row goes to its nearest centroid of either tree's cut, and the two partitions are
     compared by adjusted mutual information. Returns the largest candidate whose AMI is at least
     :data:`STABLE_AMI` (``k`` when none is), with the AMI of each candidate.
+
+    Rows repeated many times are reproduced by any cut between their copies, so the finest cut wins there:
+    ThemeModel asks for this only where most of its units are distinct.
     """
     from sklearn.metrics import adjusted_mutual_info_score
 
-    candidates = [c for c in AUTO_K_GRID if k < c <= min(most, n_leaves)]
+    candidates = [c for c in AUTO_K_GRID if k < c <= min(most, n_leaves, len(X) // 2)]
     if not candidates:
         return k, {}
     rng = np.random.default_rng(STABILITY_SEED)
@@ -381,7 +386,7 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
     random sample drawn with ``seed``.
 
     ``finer_up_to``: with a number ``n_clusters``, cut finer, up to this many clusters, where the finer cut is
-    stable under resampling (:func:`stable_k`).
+    stable under resampling (:func:`stable_k`); ``Clustering.cut_k`` is the cut taken. Not used with "auto".
     """
     if n_clusters != "auto" and (not isinstance(n_clusters, (int, np.integer)) or isinstance(n_clusters, bool)
                                  or n_clusters < 1):
@@ -390,6 +395,8 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
         raise ConfigError(f"The 'other_threshold' parameter must be in [-1, 1). Got {other_threshold!r} instead.")
     if not isinstance(min_size, (int, np.integer)) or min_size < 1:
         raise ConfigError(f"The 'min_size' parameter must be an int >= 1. Got {min_size!r} instead.")
+    if finer_up_to is not None and (not isinstance(finer_up_to, (int, np.integer)) or isinstance(finer_up_to, bool)):
+        raise ConfigError(f"The 'finer_up_to' parameter must be an int or None. Got {finer_up_to!r} instead.")
     X = np.asarray(X)
     if X.ndim != 2:
         raise InputError(f"embeddings must be a 2-D array (texts × dimensions); got shape {X.shape}")
@@ -444,7 +451,7 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
     labels[np.linalg.norm(Xn, axis=1) == 0] = -1
     final_id = np.full(fit_labels.max() + 1, -1)
     final_id[alive[order]] = np.arange(len(order))
-    return Clustering(labels, centroids, similarity, len(centroids), fit_index, scores, final_id[fit_labels])
+    return Clustering(labels, centroids, similarity, len(centroids), fit_index, scores, final_id[fit_labels], k)
 
 
 def split_cluster(X: np.ndarray, k: int, min_size: int, priority: np.ndarray, max_fit: int

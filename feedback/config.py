@@ -48,9 +48,11 @@ class Config:
     until: str | None = _help("Only use feedback created on or before this date (YYYY-MM-DD).", default=None)
     n_themes: int | str = _help("Number of themes to discover, or 'auto' to choose it from the data (one per 150 "
                                 "units, finer where resampling reproduces a finer cut), or 'coarser' or 'finer': "
-                                "half or twice what 'auto' gives.", default="auto")
+                                "about half or twice as many as 'auto'.", default="auto")
     min_theme_size: int = _help("Themes with fewer texts than this are dropped: their texts go to the nearest theme kept "
-                                "when similar enough, else to 'other'.", default=15)
+                                "when similar enough, else to 'other'. Small inputs lower it, down to 5% of the texts "
+                                "and, with a fixed n_themes, to a quarter of the average theme (at least 3).",
+                                default=15)
     embeddings: str = _help("Vector space of the themes: 'static' (shipped table distilled from MiniLM, offline, "
                             "fast), 'tfidf' (words only), 'minilm' (full model, needs feedback[embeddings]) or the "
                             "path of a sentence-embedding model folder installed on this machine (in a config file, relative "
@@ -82,7 +84,7 @@ class Config:
     def __post_init__(self) -> None:
         if self.period not in PERIODS:
             raise ConfigError(f"period must be one of {', '.join(PERIODS)}; got {self.period!r}")
-        if self.n_themes not in AUTO_GRANULARITY:
+        if not (isinstance(self.n_themes, str) and self.n_themes in AUTO_GRANULARITY):
             must = "n_themes must be a whole number >= 2, 'auto', 'coarser' or 'finer'"
             try:
                 self.n_themes = int(self.n_themes)

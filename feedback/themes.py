@@ -16,8 +16,8 @@ Method (as in :meth:`ThemeModel.fit`; :meth:`ThemeModel.method_description` is t
 3. praising units and the rest are clustered apart, by deterministic Ward (:mod:`feedback.clustering`); with
    ``n_themes="auto"`` one theme per ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES``, or a finer cut
    of the tree (up to ``AUTO_MAX_STABLE_THEMES``) where resampling reproduces it;
-4. themes smaller than ``min_theme_size`` are dropped, units far from every theme are ``other``; each theme is a
-   pain point, praise or a question by what its units do;
+4. themes smaller than ``min_theme_size`` (lower in small inputs) are dropped, units far from every theme are
+   ``other``; each theme is a pain point, praise or a question by what its units do;
 5. labels are the phrases most of a theme's units say and few others do, shown as customers wrote them; a message
    takes the theme its units weigh most for, and up to ``MAX_EXTRA_TAGS`` more.
 """
@@ -563,6 +563,13 @@ def auto_theme_count(n_units: int, min_size: int, most: int = AUTO_MAX_THEMES, g
     return int(max(2, min(most, round(n_units * granularity / AUTO_UNITS_PER_THEME), n_units // max(min_size, 1))))
 
 
+def _plain(value):
+    """A numpy number as the Python number JSON takes (``n_themes=np.int64(5)``)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and value == value
 
@@ -610,8 +617,8 @@ class ThemeModel:
         Number of themes (shared by praise and the rest as their units are), or "auto": one per
         ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES``, or finer where a finer cut of the tree is
         stable under resampling (:func:`feedback.clustering.stable_k`; up to ``AUTO_MAX_STABLE_THEMES``); the
-        silhouette decides in a handful of units. "coarser" and "finer" are "auto" with half or twice as many
-        themes (``AUTO_GRANULARITY``).
+        silhouette decides in a handful of units. "coarser" and "finer" halve or double every number "auto"
+        uses (``AUTO_GRANULARITY``): about half or twice as many themes where the data allow them.
     min_theme_size : int
         Themes with fewer texts (in small inputs, down to 5% of the texts, and with a fixed ``n_themes`` down to a
         quarter of the average theme; at least 3) are dropped: their texts go to the nearest theme kept when at least ``other_threshold`` similar to it, else to ``other``.
@@ -951,13 +958,19 @@ class ThemeModel:
             k = "auto"
         result = fit_clusters(vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_, priority=keys,
                               max_fit=max_fit, finer_up_to=finer_up_to)
-        if finer_up_to is not None and result.n_clusters > k:
-            self.finer_cuts_.append((k, result.n_clusters))
+        if k == "auto":
+            self.silhouette_pools_ = getattr(self, "silhouette_pools_", 0) + 1
+            if self._granularity != 1:  # coarser or finer than the silhouette's choice, by the same factor
+                k = int(max(2, min(round(result.cut_k * self._granularity), len(vectors) // self.min_size_)))
+                result = fit_clusters(vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_,
+                                      priority=keys, max_fit=max_fit)
+        elif finer_up_to is not None and result.cut_k > k:
+            self.finer_cuts_.append((k, result.cut_k))
         if n_themes != "auto":
             return result.centroids, result.fit_index, result.tree_labels
         # A shipped preset merges only where the silhouette chose K, in a handful of units whose granularity the
         # data cannot tell; elsewhere the data's granularity stays (Banking77's intents are finer than the preset)
-        merges = self.guide_in_full_ or k == "auto"
+        merges = self.guide_in_full_ or len(vectors) < AUTO_SILHOUETTE_BELOW
         centroids, merged_of = self._merge(vectors, result.labels, result.centroids,
                                            matches if merges else matches[:, :0], similarity=None)
         tree_labels = np.where(result.tree_labels >= 0, merged_of[np.maximum(result.tree_labels, 0)], -1)
@@ -1038,6 +1051,7 @@ class ThemeModel:
         reference_rows = reference_labels = None
         praise_centroids = 0
         self.finer_cuts_: list[tuple[int, int]] = []
+        self.silhouette_pools_ = 0
         unit_sentiment = self._unit_sentiment(texts)
         if self._space == "tfidf":
             self.space_ = None
@@ -1410,14 +1424,21 @@ class ThemeModel:
             space = (f"Units are embedded with {vectors}; praising units and the rest are clustered apart by Ward's "
                      "method on a nearest-neighbour graph (deterministic).")
         granularity = self._granularity
+        asked = "" if granularity in (None, 1) else f" ({self.n_themes} themes were asked for)"
         if granularity is None:
             k = f"The number of themes was set to {self.n_themes}."
+        elif self._space == "tfidf":
+            k = (f"k-means first makes {round(AUTO_K_START * granularity)} groups{asked}, merged where their "
+                 f"centroids are closer than cosine {AUTO_MERGE_SIMILARITY} or most of their units match one "
+                 "taxonomy theme.")
         else:
             k = (f"The number of themes is one per {AUTO_UNITS_PER_THEME / granularity:g} units, at most "
                  f"{round(AUTO_MAX_THEMES * granularity)}, unless a finer cut of the tree (up to "
                  f"{round(AUTO_MAX_STABLE_THEMES * granularity)} themes) is reproduced by a tree built on half of the "
-                 f"units (adjusted mutual information at least {STABLE_AMI})"
-                 + ("." if granularity == 1 else f" ({self.n_themes} themes were asked for)."))
+                 f"units (adjusted mutual information at least {STABLE_AMI}){asked}.")
+            if getattr(self, "silhouette_pools_", 0):
+                k += (f" In a pool of fewer than {AUTO_SILHOUETTE_BELOW} units the cosine silhouette chose the "
+                      "number" + ("." if granularity == 1 else f", {'halved' if granularity < 1 else 'doubled'}."))
         finer = getattr(self, "finer_cuts_", [])
         if finer:
             k += " Here the finer cut was taken: " + ", ".join(f"{fine} themes instead of {coarse}"
@@ -1606,7 +1627,8 @@ class ThemeModel:
             pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
         meta = {"format_version": FORMAT_VERSION, "params": self.get_params(), "themes": [asdict(t) for t in self.themes_],
                 "gone_themes": [asdict(t) for t in self.gone_themes_]}
-        (folder / "themes.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (folder / "themes.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=_plain) + "\n",
+                                            encoding="utf-8")
         return folder
 
     @classmethod

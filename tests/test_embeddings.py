@@ -716,7 +716,6 @@ def test_no_finer_cut_in_data_without_finer_groups():
     """One cloud of noise has no finer structure to reproduce: the K asked for stays."""
     X = np.random.default_rng(1).normal(size=(1500, 48))
     assert clustering.fit_clusters(X, 10, seed=0, other_threshold=-1.0, finer_up_to=100).n_clusters == 10
-    assert clustering.fit_clusters(X, 10, seed=0, other_threshold=-1.0).n_clusters == 10
 
 
 def test_auto_themes_go_finer_only_on_distinct_units(monkeypatch):
@@ -743,3 +742,11 @@ def test_auto_themes_go_finer_only_on_distinct_units(monkeypatch):
     repeated = np.repeat(X[::5], 5, axis=0)  # a fifth of the units distinct
     centroids = model._cluster_embeddings(repeated, matches, keys, "auto", most=40)[0]
     assert offered[-1] == (1800, 12, None) and len(centroids) == 12
+
+
+def test_the_stable_cut_needs_rows_to_resample():
+    """Three rows have no half to build a second tree on: the K asked for stays."""
+    X = _blobs(3, 1, spread=0.0)
+    assert clustering.fit_clusters(X, 1, seed=0, other_threshold=-1.0, finer_up_to=5).cut_k == 1
+    with pytest.raises(ConfigError, match="finer_up_to"):
+        clustering.fit_clusters(X, 1, finer_up_to=2.5)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -561,3 +562,69 @@ def test_a_theme_split_in_two_is_a_split_not_a_new_theme():
     assert any(t.theme_id == merged[0].theme_id and t.status == "kept" for t in week2.themes_)
     saved = json.loads(json.dumps(week2.themes_[0].__dict__))
     assert "split_from" in saved
+
+
+def test_phrase_scores_are_the_dense_computation_one_theme_at_a_time():
+    """_PhraseScores gives each theme's row of share × log(share / baseline), as the dense arrays did."""
+    from feedback.themes import MULTIWORD_PREFERENCE, UBIQUITOUS_SHARE, _PhraseScores, _phrase_counts
+
+    docs = [" ".join(words) for words in (["refund", "late"], ["refund", "late", "again"], ["login", "fail"],
+                                          ["login", "fail", "again"], ["refund", "never"], ["login", "never"])] * 4
+    counts = _phrase_counts(docs)
+    primary = np.array([0, 0, 1, 1, 0, 1] * 4)
+    for parent_of, subtheme_parents in ((None, None), (np.zeros(len(docs), dtype=int), np.array([0, 0]))):
+        scores = _PhraseScores(primary, 2, counts, len(docs), parent_of, subtheme_parents)
+        matrix, phrases, n_words, never = counts
+        dense = np.asarray(matrix.todense(), dtype=float)
+        corpus = dense.mean(axis=0)
+        for theme in range(2):
+            share = dense[primary == theme].mean(axis=0)
+            baseline = corpus if parent_of is None else np.maximum(dense.mean(axis=0), corpus)
+            expected = np.where(share > baseline, share * np.log(np.where(share > baseline, share / baseline, 1)), 0)
+            expected *= np.where(n_words > 1, MULTIWORD_PREFERENCE, 1.0)
+            expected[never | ((n_words == 1) & (corpus >= UBIQUITOUS_SHARE))] = 0
+            theme_counts, theme_scores = scores.row(theme)
+            np.testing.assert_array_equal(theme_counts, dense[primary == theme].sum(axis=0))
+            np.testing.assert_allclose(theme_scores, expected, rtol=1e-12, atol=0)
+
+
+def test_average_linkage_groups_are_sklearns_groups():
+    from sklearn.cluster import AgglomerativeClustering
+
+    from feedback.units import average_linkage_groups
+
+    X = np.random.default_rng(3).normal(size=(400, 24))
+    for k in (3, 40, 133):
+        expected = AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average").fit_predict(X)
+        assert average_linkage_groups(X, k).tolist() == expected.tolist()
+
+
+SIX_TOPICS = [f"the {a} and {b} trouble with {c} since order {n}" for a, b, c in (
+    ("refund", "money", "back"), ("login", "password", "reset"), ("invoice", "pdf", "download"),
+    ("crash", "app", "phone"), ("price", "plan", "expensive"), ("export", "excel", "csv")) for n in range(40)]
+
+
+def test_a_fixed_k_keeps_themes_smaller_than_min_theme_size_in_small_inputs(monkeypatch):
+    """Asked for K themes in few texts, a theme may be as small as a quarter of the average theme."""
+    from feedback import themes
+
+    texts = SIX_TOPICS
+    model = themes.ThemeModel(n_themes=12, min_theme_size=15, taxonomy=None, seed=0).fit(texts)
+    assert model.min_size_ == 5  # a quarter of 240 units / 12 themes; 5% of the texts alone: 12
+    monkeypatch.setattr(themes, "FIXED_K_MIN_SIZE_SHARE", 1.0)
+    assert themes.ThemeModel(n_themes=12, min_theme_size=15, taxonomy=None, seed=0).fit(texts).min_size_ == 12
+    assert themes.ThemeModel(n_themes="auto", min_theme_size=15, taxonomy=None, seed=0).fit(texts).min_size_ == 12
+
+
+def test_coarser_and_finer_move_the_silhouettes_choice_in_a_handful_of_units():
+    counts = {g: len(ThemeModel(n_themes=g, min_theme_size=5, taxonomy=None, seed=0).fit(SIX_TOPICS).themes_)
+              for g in ("coarser", "auto", "finer")}
+    assert counts["coarser"] < counts["auto"] < counts["finer"], counts
+    model = ThemeModel(n_themes="finer", min_theme_size=5, taxonomy=None, seed=0).fit(SIX_TOPICS)
+    assert "the cosine silhouette chose the number, doubled." in model.method_description()
+
+
+def test_a_model_with_a_numpy_number_of_themes_saves(tmp_path):
+    model = ThemeModel(n_themes=np.int64(3), min_theme_size=5, seed=1).fit(CORPUS)
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "themes.json").read_text())["params"]["n_themes"] == 3
