@@ -16,7 +16,8 @@ Method
    random step: the same data always give the same tree. Rows that repeat (one text many times) are one leaf
    weighted by their count (:func:`weighted_ward_tree`): the same clustering, without the cost copies add.
 4. K: a fixed ``n_clusters``, or ``"auto"``: the tree is cut at every K in :data:`AUTO_K_GRID` (up to
-   ``n_fit / min_size``), each cut is scored by the mean cosine silhouette on a seeded sample of
+   ``n_fit / min_size``), each cut is scored, once its clusters below ``min_size`` are folded into the nearest
+   kept one as step 5 does, by the mean cosine silhouette on a seeded sample of
    :data:`SILHOUETTE_SAMPLE` fit rows (fixed seed): the smallest K within :data:`AUTO_K_TOLERANCE` of the best score
    (a parsimony rule, like the one-standard-error rule). One tree serves every candidate. With a fixed
    ``n_clusters`` and ``finer_up_to``, the cut goes finer where a tree built on half of the rows reproduces the
@@ -431,7 +432,13 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
     if n_clusters == "auto":
         limit = max(2, len(fit) // min_size)
         candidates = [k for k in AUTO_K_GRID if k <= min(limit, len(fit) - 1, len(leaves))] or [2]
-        scores = _silhouette_k(fit, cut, candidates)
+        def kept_cut(k: int) -> np.ndarray:
+            """The partition a cut at K really gives: clusters below min_size folded into the nearest kept one."""
+            labels = cut(k)
+            centroids = _normalize(np.stack([fit[labels == c].mean(axis=0) for c in range(labels.max() + 1)]))
+            return _drop_small(fit, centroids, min_size)[2]
+
+        scores = _silhouette_k(fit, kept_cut if min_size > 1 else cut, candidates)
         best = max(scores.values(), default=0.0)
         k = min((c for c, v in scores.items() if v >= best - AUTO_K_TOLERANCE), default=candidates[0])
     else:

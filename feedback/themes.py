@@ -880,11 +880,11 @@ class ThemeModel:
         said = sum(bool(words & set(doc.split())) for doc in lemma_docs)
         return bool(words) and said >= LABEL_KEEP_SHARE * max(len(lemma_docs), 1)
 
-    def _set_kinds(self, units: list[str], primary: np.ndarray, sentiment: np.ndarray) -> None:
+    def _set_kinds(self, primary: np.ndarray, sentiment: np.ndarray, asking: np.ndarray) -> None:
         """Each theme's ``kind``: praise for the themes of praising units (VADER ``sentiment`` at least
-        ``PRAISE_UNIT_SENTIMENT``, clustered apart); a question when at least ``QUESTION_SHARE`` of its units ask
-        and their mean VADER score is above ``QUESTION_MAX_NEGATIVE``; else a pain point."""
-        asking = np.array([is_question(u) for u in units], dtype=bool)
+        ``PRAISE_UNIT_SENTIMENT`` and no question, clustered apart); a question when at least ``QUESTION_SHARE`` of
+        its units ask (``asking``) and their mean VADER score is above ``QUESTION_MAX_NEGATIVE``; else a pain
+        point."""
         for index, theme in enumerate(self.themes_):
             members = primary == index
             if self.praise_themes_[index]:
@@ -1053,6 +1053,7 @@ class ThemeModel:
         self.finer_cuts_: list[tuple[int, int]] = []
         self.silhouette_pools_ = 0
         unit_sentiment = self._unit_sentiment(texts)
+        asking = np.array([is_question(u) for u in texts], dtype=bool)
         if self._space == "tfidf":
             self.space_ = None
             vectors, centroids = self._fit_tfidf(lemma_docs, matches, non_empty)
@@ -1061,8 +1062,9 @@ class ThemeModel:
             self.space_ = UnitSpace(None if self._space == "static" else self._space, seed=self.seed).fit(
                 texts, lemma_docs) if self._space_kind() == "static" else None
             vectors, _ = self._embed(texts, lemma_docs)
+            # a question is never praise, however warmly it asks ("I'd love to know how to open a UK account?")
             centroids, reference_rows, reference_labels, praise_centroids = self._cluster_pools(
-                vectors, matches, keys, unit_sentiment >= PRAISE_UNIT_SENTIMENT)
+                vectors, matches, keys, (unit_sentiment >= PRAISE_UNIT_SENTIMENT) & ~asking)
             if self.assignment_ == "neighbours":
                 reference_rows, reference_labels = reference_rows[reference_labels >= 0], \
                     reference_labels[reference_labels >= 0]
@@ -1096,7 +1098,7 @@ class ThemeModel:
         phrase_counts, surface = _phrase_counts(lemma_docs), {}
         self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches, phrase_counts=phrase_counts,
                                       surface_cache=surface)
-        self._set_kinds(texts, primary, unit_sentiment)
+        self._set_kinds(primary, unit_sentiment, asking)
         named = [theme.label for theme in self.themes_ if theme.label in {g.name for g in self.guide_}]
         if self.guide_:
             self.taxonomy_note_ += f" named {len(named)} theme(s)" + (f": {', '.join(named)}" if named else "")

@@ -750,3 +750,26 @@ def test_the_stable_cut_needs_rows_to_resample():
     assert clustering.fit_clusters(X, 1, seed=0, other_threshold=-1.0, finer_up_to=5).cut_k == 1
     with pytest.raises(ConfigError, match="finer_up_to"):
         clustering.fit_clusters(X, 1, finer_up_to=2.5)
+
+
+def test_the_silhouette_scores_the_partition_that_is_kept():
+    """The silhouette judges each K by the partition the cut really gives, after clusters below min_size are
+    folded into the nearest kept one: a K of many small tight groups would otherwise win and fold almost
+    everything into two themes, a small new topic (two near groups of 20 rows) with it."""
+    rng = np.random.default_rng(3)
+    parts, truth = [], []
+    for topic, n in enumerate((200, 150)):  # two broad themes
+        parts.append(rng.normal(size=32) + 0.5 * rng.normal(size=(n, 32)))
+        truth += [topic] * n
+    new_topic = rng.normal(size=32)
+    for _ in range(2):
+        parts.append(new_topic + 0.35 * rng.normal(size=32) + 0.08 * rng.normal(size=(20, 32)))
+        truth += [2] * 20
+    for group in range(10):  # small tight groups, each below min_size
+        parts.append(rng.normal(size=32) + 0.08 * rng.normal(size=(12, 32)))
+        truth += [3 + group] * 12
+    truth = np.array(truth)
+    result = clustering.fit_clusters(np.vstack(parts), "auto", seed=0, other_threshold=-1.0, min_size=25)
+    assert result.n_clusters >= 3
+    theme = np.bincount(result.labels[truth == 2]).argmax()
+    assert (result.labels[truth == 2] == theme).all() and (truth[result.labels == theme] == 2).mean() > 0.5

@@ -222,3 +222,17 @@ def test_config_takes_the_granularity_words_and_refuses_others():
     assert Config(n_themes="7").n_themes == 7
     with pytest.raises(ConfigError, match="'auto', 'coarser' or 'finer'; got 'fine'"):
         Config(n_themes="fine")
+
+
+def test_a_warmly_worded_question_is_not_praise():
+    """A question that asks in friendly words ("would you kindly…", "I'd love to know…") is not a compliment."""
+    from feedback.vader import compound
+
+    praise = [f"The support team was wonderful and fixed my invoice {n} in minutes, great job" for n in range(30)]
+    asks = [f"Would you kindly tell me how I add a wonderful logo to invoice {n}, please?" for n in range(30)]
+    complaints = [f"The export of invoice {n} to excel fails with an error every time" for n in range(30)]
+    assert min(compound(q) for q in asks) >= 0.5  # as warm as the praise, by VADER
+    model = ThemeModel(min_theme_size=5, taxonomy=None).fit(praise + asks + complaints)
+    kinds = {theme.theme_id: theme.kind for theme in model.themes_}
+    assert {kinds.get(t, "other") for t in model.transform(asks)["theme_id"]} <= {"question", "pain point", "other"}
+    assert "praise" in {kinds.get(t) for t in model.transform(praise)["theme_id"]}
