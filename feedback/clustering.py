@@ -289,10 +289,10 @@ def _silhouette_k(X: np.ndarray, cut: Callable[[int], np.ndarray], candidates: l
     return scores
 
 
-def _cut_centroids(children: np.ndarray, X: np.ndarray, leaf_of_row: np.ndarray, n_leaves: int, k: int
-                   ) -> np.ndarray:
-    labels = cut_tree(children, n_leaves, k)[leaf_of_row]
-    return _normalize(np.stack([X[labels == c].mean(axis=0) for c in range(labels.max() + 1)]))
+def _label_centroids(X: np.ndarray, labels: np.ndarray, n_labels: int | None = None) -> np.ndarray:
+    """Unit-length mean of the rows of each label 0..n_labels-1 (every one present)."""
+    n_labels = labels.max() + 1 if n_labels is None else n_labels
+    return _normalize(np.stack([X[labels == c].mean(axis=0) for c in range(n_labels)]))
 
 
 def stable_k(X: np.ndarray, children: np.ndarray, leaf_of_row: np.ndarray, n_leaves: int, k: int, most: int
@@ -317,8 +317,8 @@ def stable_k(X: np.ndarray, children: np.ndarray, leaf_of_row: np.ndarray, n_lea
     half_children = _ward_children(X[half])
     scores = {}
     for c in candidates:
-        full = (X @ _cut_centroids(children, X, leaf_of_row, n_leaves, c).T).argmax(axis=1)
-        resampled = (X @ _cut_centroids(half_children, X[half], np.arange(len(half)), len(half), c).T).argmax(axis=1)
+        full = (X @ _label_centroids(X, cut_tree(children, n_leaves, c)[leaf_of_row]).T).argmax(axis=1)
+        resampled = (X @ _label_centroids(X[half], cut_tree(half_children, len(half), c)).T).argmax(axis=1)
         scores[c] = float(adjusted_mutual_info_score(full, resampled))
     return max((c for c, v in scores.items() if v >= STABLE_AMI), default=k), scores
 
@@ -432,11 +432,10 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
     if n_clusters == "auto":
         limit = max(2, len(fit) // min_size)
         candidates = [k for k in AUTO_K_GRID if k <= min(limit, len(fit) - 1, len(leaves))] or [2]
+
         def kept_cut(k: int) -> np.ndarray:
             """The partition a cut at K really gives: clusters below min_size folded into the nearest kept one."""
-            labels = cut(k)
-            centroids = _normalize(np.stack([fit[labels == c].mean(axis=0) for c in range(labels.max() + 1)]))
-            return _drop_small(fit, centroids, min_size)[2]
+            return _drop_small(fit, _label_centroids(fit, cut(k)), min_size)[2]
 
         scores = _silhouette_k(fit, kept_cut if min_size > 1 else cut, candidates)
         best = max(scores.values(), default=0.0)
@@ -447,7 +446,7 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
             k, scores = stable_k(fit, children, leaf_of_row, len(leaves), k, finer_up_to)
     fit_labels = cut(k)
     alive = np.arange(fit_labels.max() + 1)
-    centroids = _normalize(np.stack([fit[fit_labels == c].mean(axis=0) for c in range(fit_labels.max() + 1)]))
+    centroids = _label_centroids(fit, fit_labels)
     # 5. nearest centroid for every row; drop clusters below min_size (re-assigning their rows)
     centroids, kept, nearest, sizes = _drop_small(Xn, centroids, min_size)
     alive = alive[kept]
@@ -479,7 +478,7 @@ def split_cluster(X: np.ndarray, k: int, min_size: int, priority: np.ndarray, ma
     if k < 2:
         return _normalize(fit.mean(axis=0, keepdims=True)), np.where(np.linalg.norm(Xn, axis=1) > 0, 0, -1)
     parts = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(fit)
-    centroids = _normalize(np.stack([fit[parts == c].mean(axis=0) for c in range(k)]))
+    centroids = _label_centroids(fit, parts, k)
     centroids, _, nearest, sizes = _drop_small(Xn, centroids, min_size)
     order = _by_size(nearest, sizes)
     centroids = np.ascontiguousarray(centroids[order]).astype(np.float32)

@@ -621,7 +621,8 @@ class ThemeModel:
         uses (``AUTO_GRANULARITY``): about half or twice as many themes where the data allow them.
     min_theme_size : int
         Themes with fewer texts (in small inputs, down to 5% of the texts, and with a fixed ``n_themes`` down to a
-        quarter of the average theme; at least 3) are dropped: their texts go to the nearest theme kept when at least ``other_threshold`` similar to it, else to ``other``.
+        quarter of the average theme; at least 3) are dropped: their texts go to the nearest theme kept when at
+        least ``other_threshold`` similar to it, else to ``other``.
     other_threshold : float or None
         Cosine similarity to the nearest theme centroid below which a text is ``other``; None takes the
         default of the vector space (``DEFAULT_OTHER_THRESHOLD``).
