@@ -960,6 +960,10 @@ def main(argv: list[str] | None = None) -> int:
     # `kill`, `timeout` and service managers stop a run with SIGTERM: unwind like Ctrl-C, so the spilled chunks
     # (raw text) and the half-written OUT.part are removed and the worker processes stopped
     terminate = _on_sigterm_exit() if threading.current_thread() is threading.main_thread() else None
+    if argv is None and args.func in (cmd_analyze, cmd_report):  # a batch run that owns its process
+        from .scale import keep_freed_memory
+
+        keep_freed_memory()
     show_warning, warnings.showwarning = warnings.showwarning, _warning_printer(warnings.showwarning)
     try:
         return args.func(args)
