@@ -366,7 +366,8 @@ WIDEN_SHARE = 0.3
 #: customer wrote, not what is wrong (chat and social filler, time words, stand-ins for a ticket or message)
 LABEL_FILLER = frozenset("""
 yes yeah yep ok okay dm pm tweet tweets rt amp lol omg pls plz thx ty u ur im dont cant wont
-today tomorrow tonight yesterday now day days week weeks month months year years hour hours min mins minute minutes
+today tomorrow tonight yesterday now date dates day days week weeks month months year years
+hour hours min mins minute minutes
 second seconds time times morning night evening weekend monday tuesday wednesday thursday friday saturday sunday
 thing things way lot guy guys people person someone anyone everyone something anything everything
 good great bad nice ok fine well better best worst sure right thank thanks
@@ -481,17 +482,25 @@ def _label_candidates(top: list[str], said: dict[str, int]) -> list[str]:
     return phrases + pairs + top
 
 
+#: a phrase that ends on one of these lost the words it negates ("balance has not", "seller hasn't"): a fragment
+DANGLING_NEGATIONS = frozenset({"not", "no", "never", "without", "cannot"})
+
+
 def _unfit_label(phrase: str) -> bool:
-    """A phrase that is never a label: a lone function word or filler word, a phrase of filler only, or one with
-    a redaction mark.
+    """A phrase that is never a label: a lone function word or filler word, a phrase of filler only, one with a
+    redaction mark, or one that ends on a negation (its negated words are cut off).
 
     >>> [_unfit_label(p) for p in ("yes", "today", "xxxx", "not", "lost bag", "bag xxxx", "dm today")]
     [True, True, True, True, False, True, True]
+    >>> [_unfit_label(p) for p in ("balance not", "seller not", "not work", "charge twice")]
+    [True, True, False, False]
     """
     words = phrase.split()
     if any(_REDACTION.match(w) for w in words):
         return True
     if len(words) == 1 and (words[0] in KEPT_FUNCTION_WORDS or len(words[0]) < 3):
+        return True
+    if len(words) > 1 and words[-1] in DANGLING_NEGATIONS:
         return True
     return all(w in LABEL_FILLER or w in KEPT_FUNCTION_WORDS for w in words)
 

@@ -81,12 +81,13 @@ def test_a_message_takes_the_theme_of_its_complaint_over_its_compliment(model):
     assert theme.kind == "pain point"
 
 
-@pytest.mark.parametrize("phrase", ["yes", "dm", "today", "xxxx", "xx xxxx", "not", "thanks", "dm today"])
-def test_filler_redaction_marks_and_lone_negations_never_label(phrase):
+@pytest.mark.parametrize("phrase", ["yes", "dm", "today", "xxxx", "xx xxxx", "not", "thanks", "dm today",
+                                    "balance not", "refund never", "account without"])
+def test_filler_redaction_marks_and_dangling_negations_never_label(phrase):
     assert _unfit_label(phrase)
 
 
-@pytest.mark.parametrize("phrase", ["lost bag", "refund", "hold music", "flight cancel"])
+@pytest.mark.parametrize("phrase", ["lost bag", "refund", "hold music", "flight cancel", "not work", "charge twice"])
 def test_phrases_that_name_a_problem_can_label(phrase):
     assert not _unfit_label(phrase)
 
