@@ -81,6 +81,7 @@ def build_digest(stored, config: Config | None = None, watched=None, report_hint
     ``feedback.watch.WatchResult`` of the same rows (found here when None)."""
     from .kpis import kpi_moves
     from .pipeline import analyze_stored, build_context
+    from .report import what_hurts_most
     from .watch import find_alerts
 
     config = config or Config()
@@ -90,7 +91,7 @@ def build_digest(stored, config: Config | None = None, watched=None, report_hint
                               kpis=result.kpis)
     context = build_context(result)
     painpoints = []
-    for rank, p in enumerate(context.painpoints[:DIGEST_PAINPOINTS], 1):
+    for rank, p in what_hurts_most(context.painpoints, DIGEST_PAINPOINTS):
         quotes = p.get("quotes") or []
         painpoints.append({"rank": rank, "label": p.get("theme_label"), "affected_customers": p.get("affected_customers"),
                            "churn_lift": p.get("churn_lift"), "churn_lift_ci": p.get("churn_lift_ci"),

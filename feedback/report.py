@@ -413,6 +413,16 @@ def kpi_tiles(ctx: ReportContext) -> list[dict]:
     return tiles
 
 
+def what_hurts_most(painpoints: Sequence[Mapping], n: int) -> list[tuple[int, Mapping]]:
+    """The first ``n`` pain points with their rank in the table (from 1), questions left out: a question is
+    ranked in the table, badged, but what hurts most is the problems customers report.
+
+    >>> what_hurts_most([{"kind": "question"}, {"kind": "pain point"}, {}], 2)
+    [(2, {'kind': 'pain point'}), (3, {})]
+    """
+    return [(rank, p) for rank, p in enumerate(painpoints, 1) if p.get("kind") != "question"][:n]
+
+
 def trend_info(trend: Sequence[Mapping] | None) -> dict:
     """Direction of a pain point's mentions: last period vs the one before.
 
@@ -1021,7 +1031,8 @@ def make_environment(templates_dir: str | Path | None = None) -> jinja2.Environm
         return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
     env.globals.update(
-        asset=asset, csp_hash=csp_hash, kpi_tiles=kpi_tiles, absent_kpis_line=absent_kpis_line, trend_info=trend_info, sentiment_chart=sentiment_chart,
+        asset=asset, csp_hash=csp_hash, kpi_tiles=kpi_tiles, absent_kpis_line=absent_kpis_line, trend_info=trend_info,
+        what_hurts_most=what_hurts_most, sentiment_chart=sentiment_chart,
         theme_volume_chart=theme_volume_chart, theme_volume_series=theme_volume_series, lift_chart=lift_chart,
         impact_chart=impact_chart, waterfall_chart=waterfall_chart, impact_score=impact_score,
         downloads=downloads, is_missing=is_missing, MISSING=MISSING, SMALL_SAMPLE_N=SMALL_SAMPLE_N,
