@@ -91,7 +91,7 @@ def build_digest(stored, config: Config | None = None, watched=None, report_hint
                               kpis=result.kpis)
     context = build_context(result)
     painpoints = []
-    for rank, p in what_hurts_most(context.painpoints, DIGEST_PAINPOINTS):
+    for rank, (_, p) in enumerate(what_hurts_most(context.painpoints, DIGEST_PAINPOINTS), 1):
         quotes = p.get("quotes") or []
         painpoints.append({"rank": rank, "label": p.get("theme_label"), "affected_customers": p.get("affected_customers"),
                            "churn_lift": p.get("churn_lift"), "churn_lift_ci": p.get("churn_lift_ci"),

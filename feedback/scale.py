@@ -588,6 +588,9 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         # 3. the sample ThemeModel.fit would draw; the fit itself starts in the background in step 4
         fit_sample = _fit_sample(parts, sizes, final_issues, hashes) if theme_model is None else None
         del hashes
+        # what reading and cleaning freed stays in this process's heap (keep_freed_memory), where the fit's thread
+        # cannot reuse it and the sentiment workers would inherit it
+        release_memory()
 
         def deduplicated(scores: list[Path] | None = None, keep: bool = False) -> Iterator[pd.DataFrame]:
             """The spilled chunks with the duplicate search applied (and their sentiment columns joined, when
@@ -706,15 +709,16 @@ def _glibc():
 
         libc = ctypes.CDLL("libc.so.6")
         return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-    except OSError:
+    except (ImportError, OSError):  # a Python without ctypes, or no glibc
         return None
 
 
 def keep_freed_memory() -> None:
     """Have this process's allocator (glibc) keep the memory it frees for its next allocations: no mmap for large
     blocks, no trimming of the heap's top. By default every block over a few MB is mapped fresh and unmapped when
-    freed, and each new page costs a fault when first written; each chunk's arrays and the theme fit's are that
-    size, over and over (100,000 rows: 7% less wall time, 50 MB more peak memory; benchmarks/throughput.py).
+    freed, and each new page costs a fault when first written; the arrays of every chunk a worker handles are that
+    size, over and over (100,000 rows: 7% less wall time, 50 MB more peak memory; benchmarks/throughput.py). A
+    thread's allocations (the background theme fit) come from an arena of their own, which this does not reach.
     For the batch commands and the pool's workers, whose processes end with the run, not for a process that
     outlives it (the service). :func:`release_memory` still hands the heap back on purpose. Without glibc a no-op."""
     libc = _glibc()

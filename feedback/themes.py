@@ -482,8 +482,10 @@ def _label_candidates(top: list[str], said: dict[str, int]) -> list[str]:
     return phrases + pairs + top
 
 
-#: a phrase that ends on one of these lost the words it negates ("balance has not", "seller hasn't"): a fragment
-DANGLING_NEGATIONS = frozenset({"not", "no", "never", "without", "cannot"})
+#: a phrase that ends on one of these lost the words it negates ("balance has not", "seller hasn't", "refund cant"):
+#: a fragment
+DANGLING_NEGATIONS = frozenset("""not no never without cannot
+cant dont wont didnt doesnt isnt wasnt arent werent hasnt havent hadnt couldnt wouldnt shouldnt""".split())
 
 
 def _unfit_label(phrase: str) -> bool:
@@ -492,7 +494,7 @@ def _unfit_label(phrase: str) -> bool:
 
     >>> [_unfit_label(p) for p in ("yes", "today", "xxxx", "not", "lost bag", "bag xxxx", "dm today")]
     [True, True, True, True, False, True, True]
-    >>> [_unfit_label(p) for p in ("balance not", "seller not", "not work", "charge twice")]
+    >>> [_unfit_label(p) for p in ("balance not", "refund cant", "not work", "charge twice")]
     [True, True, False, False]
     """
     words = phrase.split()
@@ -1315,8 +1317,8 @@ class ThemeModel:
         A phrase (lemma 1–3-gram) scores ``share × log(share / corpus share)``: the share of the theme's units that
         hold it, times how much more often they hold it than all units do. A word present in every theme
         ("flight", the brand) has a ratio near 1 and scores near 0 whatever its count; a rare word said by two
-        units scores little for lack of share. Filler (``LABEL_FILLER``), redaction tokens and lone negations are
-        never a label; a one-word label grows into the phrase most of its units say ("bag" -> "lost bag").
+        units scores little for lack of share. Filler (``LABEL_FILLER``), redaction tokens and lone or dangling
+        negations (:func:`_unfit_label`) are never a label; a one-word label grows into the phrase most of its units say ("bag" -> "lost bag").
         """
         subthemes = centroids is not None
         centroids = self.centroids_ if centroids is None else centroids
