@@ -413,9 +413,9 @@ def kpi_tiles(ctx: ReportContext) -> list[dict]:
     return tiles
 
 
-def what_hurts_most(painpoints: Sequence[Mapping], n: int) -> list[tuple[int, Mapping]]:
-    """The first ``n`` pain points with their rank in the table (from 1), questions left out: a question is
-    ranked in the table, badged, but what hurts most is the problems customers report.
+def what_hurts_most(painpoints: Sequence[Mapping], n: int | None = None) -> list[tuple[int, Mapping]]:
+    """The first ``n`` pain points (all when None) with their rank in the table (from 1), questions left out: a
+    question is ranked in the table, badged, but what hurts most is the problems customers report.
 
     >>> what_hurts_most([{"kind": "question"}, {"kind": "pain point"}, {}], 2)
     [(2, {'kind': 'pain point'}), (3, {})]

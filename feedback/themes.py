@@ -1318,7 +1318,8 @@ class ThemeModel:
         hold it, times how much more often they hold it than all units do. A word present in every theme
         ("flight", the brand) has a ratio near 1 and scores near 0 whatever its count; a rare word said by two
         units scores little for lack of share. Filler (``LABEL_FILLER``), redaction tokens and lone or dangling
-        negations (:func:`_unfit_label`) are never a label; a one-word label grows into the phrase most of its units say ("bag" -> "lost bag").
+        negations (:func:`_unfit_label`) are never a label; a one-word label grows into the phrase most of its
+        units say ("bag" -> "lost bag").
         """
         subthemes = centroids is not None
         centroids = self.centroids_ if centroids is None else centroids

@@ -498,14 +498,20 @@ def test_at_a_glance_names_the_top_pain_points_and_worse_kpis(dom):
 
 def test_at_a_glance_leaves_out_questions_and_links_each_pain_point_to_its_rank():
     ask = painpoint("change the currency", theme_id=7, mentions=300, affected=290, sentiment=0.1, lift=1.2,
-                    ci=[0.9, 1.5], revenue=900.0, priority=0.99, kind="question")
+                    ci=[0.9, 1.5], revenue=900.0, priority=0.99, kind="question", emerging=True)
     hurts = [painpoint(f"problem {i}", theme_id=i, mentions=100 - i, affected=90 - i, sentiment=-0.4, lift=1.5,
-                       ci=[1.1, 2.0], revenue=100.0, priority=0.9 - i / 10, kind="pain point") for i in range(3)]
+                       ci=[1.1, 2.0], revenue=100.0, priority=0.9 - i / 10, kind="pain point", emerging=i == 1)
+             for i in range(3)]
     root = parse(render_report(make_context(painpoints=[ask] + hurts)))
     glance = root.find("section", id="summary").find("ol", cls="glance-list")
     items = list(glance.find_all("li"))
     assert [li.find("strong").text for li in items] == ["problem 0", "problem 1", "problem 2"]
     assert [li.find("a").attrs["href"] for li in items] == ["#pp-2", "#pp-3", "#pp-4"]
+    # nor is an emerging question a new pain point
+    heading = next(h for h in root.find("section", id="summary").find_all("h3") if h.text == "New pain points")
+    siblings = [c for c in heading.parent.children if not isinstance(c, str)]
+    listed = siblings[siblings.index(heading) + 1]
+    assert [(a.text, a.attrs["href"]) for a in listed.find_all("a")] == [("problem 1", "#pp-3")]
     # the table still ranks the question, badged
     first = painpoint_rows(root)[0]
     assert "change the currency" in first.text and first.find("span", cls="question") is not None
