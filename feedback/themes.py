@@ -9,15 +9,16 @@ Method (as in :meth:`ThemeModel.fit`; :meth:`ThemeModel.method_description` is t
 1. units (:mod:`feedback.units`): a long message splits into its sentences that say something, a short one stays
    whole; @handles, links, contact details, the company's brand words and boilerplate that recurs across messages
    are left out. Each theme is discovered on units, so a long e-mail carries each of its issues;
-2. vectors: the shipped static embedding, each token weighted by its rarity in this corpus, joined by a block of
-   word concepts (:class:`feedback.units.UnitSpace`); or TF-IDF + LSA, or a transformer. A taxonomy (the shipped
-   preset of the data's domain, ``models/taxonomies``, when one fits: ``DEFAULT_TAXONOMY_FIT``; or a team's own)
-   adds a guide block that pulls units matching one of its themes' seed phrases together;
+2. vectors: the shipped static embedding, each token weighted by its rarity in this corpus and the direction all
+   customer text shares in the table left out, joined by a block of word concepts
+   (:class:`feedback.units.UnitSpace`); or TF-IDF + LSA, or a transformer. A taxonomy (the shipped preset of the
+   data's domain, ``models/taxonomies``, when one fits: ``DEFAULT_TAXONOMY_FIT``; or a team's own) adds a guide block
+   that pulls units matching one of its themes' seed phrases together;
 3. praising units and the rest are clustered apart, by deterministic Ward (:mod:`feedback.clustering`); with
    ``n_themes="auto"`` one theme per ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES``, or a finer cut
    of the tree (up to ``AUTO_MAX_STABLE_THEMES``) where resampling reproduces it;
-4. themes smaller than ``min_theme_size`` (lower in small inputs) are dropped, units far from every theme are
-   ``other``; each theme is a pain point, praise or a question by what its units do;
+4. themes with fewer than ``min_theme_size`` units (lower in small inputs) as similar to the rest of their theme
+   as to be in it are dropped, units far from every theme are ``other``; each theme is a pain point, praise or a question by what its units do;
 5. labels are the phrases most of a theme's units say and few others do, shown as customers wrote them; a message
    takes the theme its units weigh most for, and up to ``MAX_EXTRA_TAGS`` more.
 """
@@ -125,9 +126,12 @@ SUBTHEME_PHRASES = 150
 #: vector spaces a ThemeModel can cluster in
 EMBEDDINGS = ("static", "tfidf", "minilm")
 #: default cosine below which a text is "other", per vector space: LSA vectors of short texts are far apart
-#: (0.3); the static MiniLM table puts 99% of Banking77 texts above 0.63 to their theme, so 0.5 marks only
-#: texts unlike every theme (measured by the embeddings benchmark)
-DEFAULT_OTHER_THRESHOLD = {"tfidf": 0.3, "static": 0.5, "minilm": 0.35}
+#: (0.3); in the static space (feedback.units.UnitSpace, its common direction left out) 0.3 leaves 8% of the
+#: airline tweets and 1% of Banking77 "other" (benchmarks/painpoints.py), as 0.5 did with the direction in
+DEFAULT_OTHER_THRESHOLD = {"tfidf": 0.3, "static": 0.3, "minilm": 0.35}
+#: ... and in a static folder without a common direction (embeddings.COMMON_DIRECTION_FILE), where every unit keeps
+#: it: the static table then puts 99% of Banking77 texts above 0.63 to their theme
+RAW_STATIC_OTHER_THRESHOLD = 0.5
 #: weight of the taxonomy block appended to an embedding: two texts matching the same taxonomy theme gain
 #: about w²/(1+w²) ≈ 0.33 cosine, enough to join paraphrases, not enough to merge unrelated texts
 GUIDE_EMBEDDING_WEIGHT = 0.7
@@ -388,6 +392,25 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return above[np.argsort(-scores[above], kind="stable")][:n]
 
 
+def _similarity_to_the_others(vectors: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Each row's cosine to the mean of the other rows of its group (-1 where it is alone in it).
+
+    >>> rows = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    >>> _similarity_to_the_others(rows, np.array([0, 0, 0, 1])).round(2).tolist()
+    [0.0, 0.0, 0.0, -1.0]
+    """
+    if len(group) and group.min() < 0:
+        raise ValueError("every row needs a group (>= 0)")
+    rows = np.asarray(vectors, dtype=np.float64)
+    sums = np.zeros((int(group.max()) + 1 if len(group) else 0, rows.shape[1]))
+    np.add.at(sums, group, rows)
+    with_itself = np.einsum("ij,ij->i", rows, sums[group])
+    own = np.einsum("ij,ij->i", rows, rows)
+    rest = np.einsum("ij,ij->i", sums, sums)[group] - 2 * with_itself + own
+    alone = rest <= 1e-12
+    return np.where(alone, -1.0, (with_itself - own) / np.sqrt(np.where(alone, 1.0, rest)))
+
+
 def _soft_votes(similarities: np.ndarray) -> np.ndarray:
     """Each row's vote spread over the columns: a softmax of its cosines at ``VOTE_TEMPERATURE``."""
     spread = np.exp((similarities - similarities.max(axis=1, keepdims=True)) / VOTE_TEMPERATURE)
@@ -632,11 +655,13 @@ class ThemeModel:
         uses (``AUTO_GRANULARITY``): about half or twice as many themes where the data allow them.
     min_theme_size : int
         Themes with fewer texts (in small inputs, down to 5% of the texts, and with a fixed ``n_themes`` down to a
-        quarter of the average theme; at least 3) are dropped: their texts go to the nearest theme kept when at
-        least ``other_threshold`` similar to it, else to ``other``.
+        quarter of the average theme; at least 3) are dropped, counting the texts at least ``other_threshold``
+        similar to the mean of the theme's other texts: their texts go to the nearest theme kept when at least
+        ``other_threshold`` similar to it, else to ``other``.
     other_threshold : float or None
         Cosine similarity to the nearest theme centroid below which a text is ``other``; None takes the
-        default of the vector space (``DEFAULT_OTHER_THRESHOLD``).
+        default of the vector space (``DEFAULT_OTHER_THRESHOLD``; ``RAW_STATIC_OTHER_THRESHOLD`` for a static
+        folder without a common direction).
     tag_threshold : float
         A message is also tagged with the theme of another of its units (or, in a short message, of another of its
         sentences of two or more content words) when that unit is at least this similar to it. None:
@@ -744,8 +769,12 @@ class ThemeModel:
 
     def _default_other_threshold(self) -> float:
         """The "other" cosine of the vector space; a local model folder takes that of its kind (static table or
-        transformer), the best guess without measurements of that model."""
-        return DEFAULT_OTHER_THRESHOLD[self._space_kind()]
+        transformer; a static folder without a common direction, that of the table's rows as they are), the best
+        guess without measurements of that model."""
+        kind = self._space_kind()
+        if kind == "static" and getattr(getattr(self, "space_", None), "common_direction_", None) is None:
+            return RAW_STATIC_OTHER_THRESHOLD
+        return DEFAULT_OTHER_THRESHOLD[kind]
 
     def _choose_taxonomy(self, lemma_docs: list[str], texts: list[str], keys: np.ndarray
                          ) -> tuple[tuple[GuideTheme, ...], str | None, str]:
@@ -1089,7 +1118,9 @@ class ThemeModel:
             nearest = vote(vectors, vectors[reference_rows], reference_labels, len(centroids))
         else:
             nearest = sims.argmax(axis=1)
-        best = sims[np.arange(len(sims)), nearest]
+        # a theme is kept when enough units are like the rest of it: a centre of a few units is close to each of
+        # them even when they are unlike one another (three unrelated units: cosine 0.58 to their mean)
+        best = np.minimum(sims[np.arange(len(sims)), nearest], _similarity_to_the_others(vectors, nearest))
         assigned = np.where((best >= self.other_threshold_) & np.any(vectors != 0, axis=1), nearest, -1)
         sizes = Counter(assigned[assigned >= 0].tolist())
         kept = sorted((c for c, n in sizes.items() if n >= self.min_size_), key=lambda c: (-sizes[c], c))
@@ -1431,9 +1462,12 @@ class ThemeModel:
         else:
             kind = self._space_kind()
             if kind == "static":
+                common = getattr(getattr(self, "space_", None), "common_direction_", None) is not None
                 vectors = ("a static embedding distilled from all-MiniLM-L6-v2, each token weighted by how rare it is "
-                           "in this data (so a word present everywhere, such as the product's name, counts little), "
-                           "joined by a block of word concepts (LSA of TF-IDF over groups of similar words)")
+                           "in this data (so a word present everywhere, such as the product's name, counts little)"
+                           + (", without the direction every customer text shares in it (so units are compared by "
+                              "what they say, not by how customers write)" if common else "")
+                           + ", joined by a block of word concepts (LSA of TF-IDF over groups of similar words)")
             else:
                 vectors = f"the sentence-embedding model {'all-MiniLM-L6-v2' if self._space == 'minilm' else self._space}"
             space = (f"Units are embedded with {vectors}; praising units and the rest are clustered apart by Ward's "
@@ -1461,7 +1495,8 @@ class ThemeModel:
         labels = ("Labels are the phrases that most of a theme's units say and few others do (share × log of the "
                   "share over the corpus share); a message takes the theme its units together are nearest to (each "
                   "unit's vote spread over the themes by a softmax of its similarities; negative units weigh more, "
-                  "praise less) and up to two more. Units far from every theme are 'other'.")
+                  "praise less) and up to two more. Units far from every theme are 'other'; a theme is kept when "
+                  "enough of its units are close to the rest of it.")
         preset = getattr(self, "taxonomy_preset_", None)
         if preset is not None and self.guide_:
             guide = (f"The shipped {preset} taxonomy preset was used (chosen as the preset whose seed phrases match "

@@ -128,6 +128,24 @@ def test_changed_model_file_is_refused_naming_the_file(tmp_path):
         embeddings.verify_static_model(copy)
 
 
+def test_the_shipped_common_direction_is_checked_and_a_broken_one_is_refused(tmp_path):
+    shipped = embeddings.load_static_model()
+    direction = shipped.common_direction
+    assert direction.shape == (shipped.dim,) and abs(float(np.linalg.norm(direction)) - 1) < 1e-6
+    assert embeddings.sha256_file(embeddings.DEFAULT_STATIC_MODEL / embeddings.COMMON_DIRECTION_FILE) == \
+        embeddings.COMMON_DIRECTION_SHA256
+    # a folder of one's own may hold none, or a vector that fits it
+    copy = tmp_path / "static"
+    shutil.copytree(embeddings.DEFAULT_STATIC_MODEL, copy)
+    (copy / embeddings.COMMON_DIRECTION_FILE).unlink()
+    assert embeddings.load_static_model(copy).common_direction is None
+    broken = tmp_path / "broken"
+    shutil.copytree(embeddings.DEFAULT_STATIC_MODEL, broken)
+    np.save(broken / embeddings.COMMON_DIRECTION_FILE, np.ones(3, dtype=np.float32))
+    with pytest.raises(ModelError, match=r"common_direction\.npy: expected a non-zero vector of 256 floats"):
+        embeddings.load_static_model(broken)
+
+
 def test_missing_model_folder_says_what_to_do(tmp_path):
     with pytest.raises(ModelError, match="not a static embedding model folder"):
         embeddings.load_static_model(tmp_path)
@@ -355,7 +373,9 @@ def test_theme_model_neighbours_tags_by_the_reference_rows_themes():
     first = model.theme_ids_[0]
     assert set(after["theme_id"]) <= {first, -1} and set(before["theme_id"]) - {-1} != {first}
     # ... and "other" still comes from the similarity to that theme's centroid
-    sims = model._embed([t for t in texts], [t for t in texts])[0] @ model.centroids_[0]
+    units, lemmas, owner, _ = model._units(texts)
+    assert owner.tolist() == list(range(len(texts)))  # one unit per text
+    sims = model._embed(units, lemmas)[0] @ model.centroids_[0]
     assert (after["theme_id"] == -1).tolist() == (sims < model.other_threshold_).tolist()
 
 
@@ -545,6 +565,7 @@ def test_a_local_static_folder_given_by_path_embeds_like_the_default(tmp_path, m
 
 def test_theme_model_with_a_model_path_splits_by_meaning_and_round_trips(tmp_path, monkeypatch):
     from feedback import ThemeModel
+    from feedback.themes import DEFAULT_OTHER_THRESHOLD, RAW_STATIC_OTHER_THRESHOLD
 
     _block_network(monkeypatch)
     folder = tmp_path / "local-model"
@@ -552,7 +573,14 @@ def test_theme_model_with_a_model_path_splits_by_meaning_and_round_trips(tmp_pat
     model = ThemeModel(n_themes=2, min_theme_size=5, embeddings=str(folder), taxonomy=None, seed=0)
     tagged = model.fit_transform(MONEY_BACK + APP_BROKEN)
     assert _split_by_meaning(tagged["theme_id"])
-    assert model.other_threshold_ == 0.5  # a static folder takes the static table's "other" cosine
+    # a static folder takes the static table's "other" cosine: without its common direction, the one for that
+    assert model.other_threshold_ == DEFAULT_OTHER_THRESHOLD["static"]
+    without = tmp_path / "without-direction"
+    shutil.copytree(folder, without)
+    (without / embeddings.COMMON_DIRECTION_FILE).unlink()
+    raw = ThemeModel(n_themes=2, min_theme_size=5, embeddings=str(without), taxonomy=None, seed=0)
+    raw.fit(MONEY_BACK + APP_BROKEN)
+    assert raw.other_threshold_ == RAW_STATIC_OTHER_THRESHOLD
     loaded = ThemeModel.load(model.save(tmp_path / "saved"))
     assert json.loads((tmp_path / "saved" / "themes.json").read_text())["params"]["embeddings"] == str(folder)
     assert loaded.transform(MONEY_BACK).equals(model.transform(MONEY_BACK))

@@ -149,10 +149,11 @@ def test_words_keep_letters_outside_a_to_z():
 
 
 def test_a_theme_whose_texts_share_no_phrase_is_still_labelled_by_one():
-    texts = ["the weather is nice today", "my cat sleeps all day", "quarterly tax filing deadline",
-             "football match ended in a draw", "the invoice total is wrong"]
-    model = ThemeModel().fit(texts)
-    assert model.themes_, "the case needs a theme: five texts in static space make one"
+    # one meaning in five wordings that share no phrase
+    texts = ["the app crashes on launch", "application freezes at startup", "program closes itself when opened",
+             "software hangs after opening", "it shuts down the moment I start it"]
+    model = ThemeModel(taxonomy=None).fit(texts)  # a preset would name it
+    assert model.themes_, "the case needs a theme: five texts of one meaning in static space make one"
     for theme in model.themes_:
         assert theme.top_phrases and not theme.label.startswith("theme ")
         assert any(theme.label in text for text in texts)
