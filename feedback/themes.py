@@ -1400,10 +1400,12 @@ class ThemeModel:
             class_counts, ctfidf = scores.row(i)
             top, said = [], {}
             # phrases said at least twice in the theme; a theme whose texts share none (paraphrases, or a few
-            # unrelated texts) is labelled by its most distinctive phrases said once, not "theme N"
-            for least in (2, 1):
-                for j in orders[i]:
-                    if class_counts[j] < least or ctfidf[j] <= 0:
+            # unrelated texts) is labelled by its most distinctive phrases said once, not "theme N"; a theme that
+            # holds every unit (nothing is distinctive of it) by the phrases it says most
+            for least, order in ((2, orders[i]), (1, orders[i]), (1, _top(class_counts.astype(float), 40))):
+                distinctive = order is orders[i]
+                for j in order:
+                    if class_counts[j] < least or (distinctive and ctfidf[j] <= 0):
                         continue
                     if n_words[j] > 1 and phrases[j] not in surface:
                         continue  # its words never stand together in a message (see _surface_forms)

@@ -159,6 +159,14 @@ def test_a_theme_whose_texts_share_no_phrase_is_still_labelled_by_one():
         assert any(theme.label in text for text in texts)
 
 
+def test_a_theme_that_holds_every_text_is_labelled_by_what_they_say_most():
+    # five paraphrases that share no phrase make one theme, and every text is in it: no phrase is distinctive
+    texts = ["refund my money", "reimburse my payment", "repay the charge", "give the cash back", "return my funds"]
+    model = ThemeModel(taxonomy=None).fit(texts)
+    assert len(model.themes_) == 1 and set(model.transform(texts)["theme_id"]) == {model.themes_[0].theme_id}
+    assert any(model.themes_[0].label in text for text in texts)
+
+
 def test_tfidf_fits_one_text_repeated():
     import warnings
 
