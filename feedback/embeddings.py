@@ -261,8 +261,9 @@ def _common_direction(folder: Path, dim: int) -> np.ndarray | None:
             raise ModelError(f"{file}: missing from the shipped static model. Fix: restore it from the repository, or "
                              "rebuild it with scripts/build_common_direction.py")
         return None
-    if shipped and sha256_file(file) != COMMON_DIRECTION_SHA256:
-        raise ModelError(f"{file}: sha256 {sha256_file(file)} differs from the recorded {COMMON_DIRECTION_SHA256}; the "
+    found = sha256_file(file) if shipped else None
+    if shipped and found != COMMON_DIRECTION_SHA256:
+        raise ModelError(f"{file}: sha256 {found} differs from the recorded {COMMON_DIRECTION_SHA256}; the "
                          "file was changed or corrupted. Fix: restore it from the repository, or rebuild it with "
                          "scripts/build_common_direction.py and update COMMON_DIRECTION_SHA256")
     try:

@@ -18,7 +18,8 @@ Method (as in :meth:`ThemeModel.fit`; :meth:`ThemeModel.method_description` is t
    ``n_themes="auto"`` one theme per ``AUTO_UNITS_PER_THEME`` units, at most ``AUTO_MAX_THEMES``, or a finer cut
    of the tree (up to ``AUTO_MAX_STABLE_THEMES``) where resampling reproduces it;
 4. themes with fewer than ``min_theme_size`` units (lower in small inputs) as similar to the rest of their theme
-   as to be in it are dropped, units far from every theme are ``other``; each theme is a pain point, praise or a question by what its units do;
+   as to be in it are dropped, units far from every theme are ``other``; each theme is a pain point, praise or a
+   question by what its units do;
 5. labels are the phrases most of a theme's units say and few others do, shown as customers wrote them; a message
    takes the theme its units weigh most for, and up to ``MAX_EXTRA_TAGS`` more.
 """
@@ -772,9 +773,13 @@ class ThemeModel:
         transformer; a static folder without a common direction, that of the table's rows as they are), the best
         guess without measurements of that model."""
         kind = self._space_kind()
-        if kind == "static" and getattr(getattr(self, "space_", None), "common_direction_", None) is None:
+        if kind == "static" and not self._leaves_common_direction():
             return RAW_STATIC_OTHER_THRESHOLD
         return DEFAULT_OTHER_THRESHOLD[kind]
+
+    def _leaves_common_direction(self) -> bool:
+        """Does the fitted static space take the table's common direction out (feedback.units.UnitSpace)."""
+        return getattr(getattr(self, "space_", None), "common_direction_", None) is not None
 
     def _choose_taxonomy(self, lemma_docs: list[str], texts: list[str], keys: np.ndarray
                          ) -> tuple[tuple[GuideTheme, ...], str | None, str]:
@@ -1402,8 +1407,8 @@ class ThemeModel:
             # phrases said at least twice in the theme; a theme whose texts share none (paraphrases, or a few
             # unrelated texts) is labelled by its most distinctive phrases said once, not "theme N"; a theme that
             # holds every unit (nothing is distinctive of it) by the phrases it says most
-            for least, order in ((2, orders[i]), (1, orders[i]), (1, _top(class_counts.astype(float), 40))):
-                distinctive = order is orders[i]
+            for least, order, distinctive in ((2, orders[i], True), (1, orders[i], True),
+                                              (1, _top(class_counts.astype(float), 40), False)):
                 for j in order:
                     if class_counts[j] < least or (distinctive and ctfidf[j] <= 0):
                         continue
@@ -1464,11 +1469,10 @@ class ThemeModel:
         else:
             kind = self._space_kind()
             if kind == "static":
-                common = getattr(getattr(self, "space_", None), "common_direction_", None) is not None
                 vectors = ("a static embedding distilled from all-MiniLM-L6-v2, each token weighted by how rare it is "
                            "in this data (so a word present everywhere, such as the product's name, counts little)"
                            + (", without the direction every customer text shares in it (so units are compared by "
-                              "what they say, not by how customers write)" if common else "")
+                              "what they say, not by how customers write)" if self._leaves_common_direction() else "")
                            + ", joined by a block of word concepts (LSA of TF-IDF over groups of similar words)")
             else:
                 vectors = f"the sentence-embedding model {'all-MiniLM-L6-v2' if self._space == 'minilm' else self._space}"

@@ -74,7 +74,8 @@ def main() -> None:
     digest = sha256_file(out)
     source = args.texts.resolve().relative_to(REPO_ROOT) if args.texts.resolve().is_relative_to(REPO_ROOT) \
         else args.texts
-    (args.model / "COMMON_DIRECTION.md").write_text(f"""# {COMMON_DIRECTION_FILE}: the direction customer text shares in this table
+    heading = f"# {COMMON_DIRECTION_FILE}: the direction customer text shares in this table"
+    (args.model / "COMMON_DIRECTION.md").write_text(f"""{heading}
 
 A unit vector of {len(direction)} float32 that `feedback.units.UnitSpace` takes out of every unit row.
 `scripts/build_common_direction.py` wrote it and says why and how.
