@@ -139,6 +139,9 @@ def lemma_string(text: str) -> str:
 
 #: an @handle addresses the company ("@Ledgerly", "@united"), it is not part of the topic
 _MENTION = re.compile(r"(?<![\w@])@\w+")
+#: a redaction mark an export put in place of what it hid ("XXXX", the parts of "XX/XX/2019"): in redacted
+#: complaints, units made mostly of marks were alike only in them, and made the largest theme
+_REDACTION_MARK = re.compile(r"(?<![^\W\d_])[xX]{2,}(?![^\W\d_])")
 #: a link points at the topic (a screenshot, a tracking page) but its parts are not words of it: left in, the
 #: "http" and "co" of shortened links made a theme of their own in tweets
 #: (a link ends at a space, a comma, a quote, a bracket or a non-ASCII dash, and not on a full stop)
@@ -166,7 +169,8 @@ def _only_contact_details(sentence: str) -> bool:
 
 
 def topic_text(text: str) -> str:
-    """The part of a message that can say what it is about: @handles, links and contact-detail sentences removed.
+    """The part of a message that can say what it is about: @handles, links, redaction marks and contact-detail
+    sentences removed.
 
     Themes are discovered and tagged on this text, so "@Ledgerly No complaints so far." joins "No complaints so
     far." and a sign-off with a phone number does not become a theme of its own.
@@ -175,11 +179,15 @@ def topic_text(text: str) -> str:
     'I was charged twice.'
     >>> topic_text("Someone used my card [CARD]! My phone is [PHONE].")
     'Someone used my card [CARD]!'
+    >>> topic_text("XXXX charged me twice for my XXL coat")
+    'charged me twice for my XXL coat'
     """
     if "://" in text or "ww." in text or "WW." in text:  # before handles: a link may hold an "@name" part
         text = _LINK.sub(" ", text)
     if "@" in text:
         text = _MENTION.sub(" ", text)
+    if "xx" in text or "XX" in text:
+        text = _REDACTION_MARK.sub(" ", text)
     if "[" in text and _PLACEHOLDER.search(text):
         parts = _SENTENCE_END.split(text)  # sentence, separator, sentence, …: line breaks stay phrase breaks
         text = "".join(sentence + separator for sentence, separator in zip(parts[0::2], parts[1::2] + [""])

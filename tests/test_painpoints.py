@@ -56,6 +56,20 @@ def test_a_footer_recurring_beside_other_sentences_is_boilerplate_and_no_unit():
     assert not find_boilerplate(texts + [FOOTER])
 
 
+def test_redaction_marks_make_no_theme_of_redacted_complaints():
+    # half of each complaint is redacted as exports redact ("XXXX", "XX/XX/XXXX"): the themes follow what the
+    # complaints are about, never which of them were redacted
+    redacted = {"On XX/XX/XXXX XXXX XXXX {}": 0, "{}": 1}
+    texts, topics = [], []
+    for when in WHEN:
+        for form in redacted:
+            texts += [form.format(t + when) for t in BAGS + HOLD]
+            topics += ["bag"] * len(BAGS) + ["hold"] * len(HOLD)
+    out = ThemeModel(n_themes=2, taxonomy=None).fit_transform(texts)
+    table = pd.crosstab(out["theme_id"], pd.Series(topics, name="topic"))
+    assert (table.max(axis=1) / table.sum(axis=1)).min() >= 0.8, table  # 0.5 when the marks make the themes
+
+
 def test_the_company_handle_makes_a_brand_word_that_names_no_theme(model):
     assert brand_pattern(corpus()) is not None
     labels = " ".join(t.label + " " + " ".join(t.top_phrases) for t in model.themes_).lower()
