@@ -174,8 +174,8 @@ def main(argv=None) -> int:
     print(f"POST /v1/score, {words}-word e-mail body ({len(body)} bytes JSON), loopback, {os.cpu_count()} CPUs, "
           f"client and server on the same machine")
     print()
-    print(f"| run | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms |")
-    print(f"|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| run | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in ((f"1 client, {args.requests} distinct e-mails", single),
                     (f"1 client, the same e-mail {args.requests} times (sentence cache)", cached),
                     (f"{args.clients} clients, {args.seconds:g} s, distinct e-mails", many)):

@@ -38,7 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from .errors import ConfigError, InputError, ModelError
-from .sentiment import DocumentScore, SentimentScorer, default_scorer, label_for
+from .sentiment import DocumentScore, Scorer, SentimentScorer, default_scorer, label_for
 
 #: format version of a saved calibrated model folder; bump when the feature layout changes
 MODEL_FORMAT = 1
@@ -376,6 +376,11 @@ class CalibratedScorer:
             raise ModelError(f"{folder}: the model was fitted with other sentiment rules ({', '.join(model.rule_names_)}). "
                              f"{refit}")
         return cls(model, meta, model_hash=hashlib.sha256(model_path.read_bytes()).hexdigest()[:12])
+
+
+def load_scorer(model_dir: str | Path | None = None) -> Scorer:
+    """The default scorer, or the calibrated model saved in ``model_dir`` by ``feedback sentiment fit``."""
+    return default_scorer() if model_dir is None else CalibratedScorer.load(model_dir)
 
 
 def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: str = "", label_column: str = "",

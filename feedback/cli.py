@@ -64,7 +64,7 @@ def _load_scorer(args):
     path = getattr(args, "sentiment_model", None)
     if path is None:
         return None
-    from .sentiment import load_scorer
+    from .calibration import load_scorer
 
     return load_scorer(path)
 
@@ -182,7 +182,8 @@ def cmd_add(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    from .watch import DELIVERY_ATTEMPTS, alert_lines, alerts_json, check_targets, watch
+    from .alerts import alert_lines, alerts_json
+    from .watch import DELIVERY_ATTEMPTS, check_targets, watch
 
     check_targets(args.notify or [], args.mail_to)
     _workspace_to_write(args.db)

@@ -110,14 +110,6 @@ class Config:
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ConfigError(f"{name} must be a whole number >= {least}; got {value!r}")
 
-    def theme_model(self):
-        """An unfitted :class:`feedback.themes.ThemeModel` with these settings."""
-        from .themes import ThemeModel
-
-        taxonomy = None if self.taxonomy.lower() == "none" else self.taxonomy
-        return ThemeModel(n_themes=self.n_themes, min_theme_size=self.min_theme_size, embeddings=self.embeddings,
-                          taxonomy=taxonomy, seed=self.seed, assignment=self.theme_assignment)
-
     @classmethod
     def help(cls, name: str) -> str:
         """The help line of a field."""

@@ -3,7 +3,7 @@
 ``feedback digest --db PATH --out digest.md|.txt|.html`` (and the body of ``feedback watch``'s e-mail):
 
 - the top 3 pain points with affected customers, churn lift and revenue at risk, each with one quote;
-- what is new or growing: the alerts of the latest complete period (:mod:`feedback.watch`), with a quote;
+- what is new or growing: the alerts of the latest complete period (:mod:`feedback.alerts`), with a quote;
 - the KPI moves from the period before, with their change tests;
 - where the full report is.
 
@@ -78,11 +78,11 @@ def change_test_name(description: str | None) -> str:
 
 def build_digest(stored, config: Config | None = None, watched=None, report_hint: str = "") -> Digest:
     """The digest of a workspace's stored rows (``feedback.workspace.load_frames``); ``watched`` is the
-    ``feedback.watch.WatchResult`` of the same rows (found here when None)."""
+    ``feedback.alerts.WatchResult`` of the same rows (found here when None)."""
     from .kpis import kpi_moves
     from .pipeline import analyze_stored, build_context
     from .report import what_hurts_most
-    from .watch import find_alerts
+    from .alerts import find_alerts
 
     config = config or Config()
     result = analyze_stored(stored.feedback, stored.customers, stored.tickets, config, stored.theme_model)

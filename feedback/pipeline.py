@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .clean import clean_feedback
@@ -14,7 +13,7 @@ from .ingest import Dataset, load_dataset
 from .kpis import KPI_DEFINITIONS, compute_kpis
 from .periods import all_periods, period_labels
 from .report import PAINPOINT_DEFINITIONS, ReportContext, render_report
-from .schema import OTHER_THEME_ID, SKIP_REASONS
+from .schema import SKIP_REASONS
 from .sentiment import (NEGATIVE_AT_OR_BELOW, POSITIVE_AT_OR_ABOVE, SENTENCE_BASE_WEIGHT, SentimentScorer,
                         score_sentiment)
 from .themes import ThemeModel, tag_themes
@@ -67,13 +66,13 @@ def analyze_feedback(feedback: pd.DataFrame, config: Config | None = None, theme
     # sentiment: VADER sentences + support rules
     frame = score_sentiment(frame, scorer=scorer)
     # themes: discover (or reuse) and tag
-    frame, model = tag_themes(frame, theme_model or config.theme_model(), scorer=scorer)
+    frame, model = tag_themes(frame, theme_model or ThemeModel.from_config(config), scorer=scorer)
     return frame, model
 
 
 def analyze_dataset(dataset: Dataset, config: Config | None = None, theme_model: ThemeModel | None = None,
                     scorer: SentimentScorer | None = None) -> AnalysisResult:
-    """Run every stage on a loaded dataset (``scorer``: e.g. a calibrated model from ``load_scorer(DIR)``)."""
+    """Run every stage on a loaded dataset (``scorer``: e.g. a calibrated model from ``feedback.calibration.load_scorer(DIR)``)."""
     config = config or Config()
     frame, model = analyze_feedback(dataset.feedback, config, theme_model, scorer=scorer)
     return _measure(dataset, frame, model, config)

@@ -77,7 +77,7 @@ _WORKER_CACHE: dict = {}
 
 
 def _scorer(sentiment_model: str | None):
-    from .sentiment import load_scorer
+    from .calibration import load_scorer
 
     key = ("scorer", sentiment_model)
     if key not in _WORKER_CACHE:
@@ -207,8 +207,10 @@ def score_task(chunk: pd.DataFrame, sentiment_model: str | None) -> tuple[pd.Dat
 def fit_task(config: Config, texts: list[str], keys: np.ndarray):
     """Fit the run's theme model on its sample (in the background): the model and the CPU seconds of the thread
     that fitted it."""
+    from .themes import ThemeModel
+
     start = time.thread_time()
-    model = config.theme_model().fit(texts, sample_keys=keys)
+    model = ThemeModel.from_config(config).fit(texts, sample_keys=keys)
     return model, {"theme fit": time.thread_time() - start}
 
 

@@ -1666,6 +1666,13 @@ class ThemeModel:
             out[rows] = np.asarray([sub.theme_id for sub in by_id[int(ids[index])].subthemes])[votes.argmax(axis=1)]
         return out
 
+    @classmethod
+    def from_config(cls, config) -> "ThemeModel":
+        """An unfitted model with the theme settings of a :class:`feedback.config.Config`."""
+        taxonomy = None if config.taxonomy.lower() == "none" else config.taxonomy
+        return cls(n_themes=config.n_themes, min_theme_size=config.min_theme_size, embeddings=config.embeddings,
+                   taxonomy=taxonomy, seed=config.seed, assignment=config.theme_assignment)
+
     def fit_transform(self, texts, y=None) -> pd.DataFrame:
         texts = list(texts)
         return self.fit(texts).transform(texts)
@@ -1746,6 +1753,23 @@ class ThemeModel:
         return f"ThemeModel({args})"
 
 
+#: the preview of themes among uncovered texts needs at least this many of them to look for themes in
+MIN_TEXTS_TO_PROPOSE = 20
+
+
+def preview_model(texts: list[str], config):
+    """A theme model fitted on the texts a stored model leaves as "other", with the settings of ``config`` (a
+    :class:`feedback.config.Config`): the themes ``feedback add`` proposes and ``feedback watch`` looks for new
+    topics with. None when the texts are too few (``MIN_TEXTS_TO_PROPOSE``) or say too little to fit."""
+    if len(texts) < MIN_TEXTS_TO_PROPOSE:
+        return None
+    try:
+        return ThemeModel.from_config(config).set_params(n_themes="auto",
+                                                          min_theme_size=max(3, len(texts) // 20)).fit(texts)
+    except (InputError, ValueError):
+        return None
+
+
 def fit_pool_size() -> int:
     """How many messages at most :meth:`ThemeModel.fit` splits into units to draw its sample from
     (:data:`FIT_POOL_SHARE` × :data:`MAX_FIT_TEXTS`)."""
@@ -1778,7 +1802,7 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
     texts = out.loc[usable, text_column].astype(str).tolist()
     if model is None:
         model = ThemeModel(n_themes=n_themes, min_theme_size=min_theme_size, seed=seed)
-    if not hasattr(model, "themes_"):  # an unfitted model (e.g. Config.theme_model()) learns from these rows
+    if not hasattr(model, "themes_"):  # an unfitted model (e.g. ThemeModel.from_config) learns from these rows
         model.fit(texts)
     assigned, parts = tag_with_parts(model, texts)
     positions = np.flatnonzero(usable.to_numpy())

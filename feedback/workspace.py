@@ -55,8 +55,6 @@ BUSY_TIMEOUT_S = 30.0
 #: is at least this many points above the stored share (0.10 = 10 points: a week-to-week wobble of "other" on the
 #: sample data stays under 5 points)
 OTHER_RISE_TO_PROPOSE = 0.10
-#: the preview needs at least this many uncovered texts to look for themes in them
-MIN_TEXTS_TO_PROPOSE = 20
 #: themes shown in the preview
 PROPOSALS_SHOWN = 5
 
@@ -476,20 +474,10 @@ def _stored_other_share(con: sqlite3.Connection) -> float | None:
     return float(row[0]) if row[1] else None
 
 
-def preview_model(texts: list[str], config: Config):
-    """A theme model fitted on the texts the stored model leaves as "other" (seeded by ``config``): the themes
-    ``add`` proposes and ``feedback watch`` looks for new topics with. None when the texts are too few
-    (``MIN_TEXTS_TO_PROPOSE``) or say too little to fit."""
-    if len(texts) < MIN_TEXTS_TO_PROPOSE:
-        return None
-    try:
-        return config.theme_model().set_params(n_themes="auto", min_theme_size=max(3, len(texts) // 20)).fit(texts)
-    except (InputError, ValueError):
-        return None
-
-
 def _propose(frame: pd.DataFrame, config: Config) -> list[tuple[str, int, list[str]]]:
     """Preview of the themes in rows the stored model leaves as "other" (a small fit on those rows only)."""
+    from .themes import preview_model
+
     usable = frame[~frame["quality_issue"].isin(SKIP_REASONS) & (frame["theme_id"] == OTHER_THEME_ID)]
     model = preview_model(usable["clean_text"].astype(str).tolist(), config)
     if model is None:
@@ -781,7 +769,7 @@ def record_alerts(db: str | Path, alerts: list) -> int:
 def pending_alerts(db: str | Path, target: str, period: str | None) -> list:
     """The alerts ``target`` (a ``feedback.watch.target_key``) is to be sent, oldest first: those of ``period`` it
     has not received, and any earlier one whose delivery to it failed (a target added later gets no backlog)."""
-    from .watch import stored_alert
+    from .alerts import stored_alert
 
     con = connect(db, create=False)
     try:
@@ -852,7 +840,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
     the rows were added with, so those scores share the scale of the stored ``sentiment`` (default: the default
     scorer)."""
     from .curation import replay
-    from .themes import tag_themes
+    from .themes import ThemeModel, tag_themes
 
     config = config or Config()
     db = _existing_workspace(db)
@@ -861,7 +849,7 @@ def refit(db: str | Path, config: Config | None = None, progress: Callable[[str]
         frame = stored.feedback
         usable = ~frame["quality_issue"].isin(SKIP_REASONS)
         texts = frame.loc[usable, "clean_text"].astype(str).tolist()
-        model = config.theme_model().fit(texts, previous=stored.theme_model)
+        model = ThemeModel.from_config(config).fit(texts, previous=stored.theme_model)
         # what a person curated is applied again: a refit never undoes it
         curated = curations(db)
         notes = replay(model, curated)

@@ -10,7 +10,8 @@ from feedback.calibration import (CalibratedScorer, SentimentCalibrator, cross_v
                                   normalize_for_ngrams)
 from feedback.cli import main
 from feedback.errors import ConfigError, InputError, ModelError
-from feedback.sentiment import load_scorer, score_sentiment
+from feedback.calibration import load_scorer
+from feedback.sentiment import score_sentiment
 
 NEGATIVE = ["My refund never arrived and nobody answers.", "The app crashes every time I export.",
             "Still waiting for a reply after two weeks.", "I was charged twice and support ignored me.",

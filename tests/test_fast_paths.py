@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from feedback import clean, text as text_module
-from feedback.themes import GuideTheme, ThemeModel, _guide_patterns, _match_seeds, load_taxonomy
+from feedback.themes import GuideTheme, _guide_patterns, _match_seeds, load_taxonomy
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "feedback.csv"
 PIECES = ["Refund please", "call +44 7700 900123", "card 4111 1111 1111 1111", "IBAN DE89 3704 0044 0532 0130 00",

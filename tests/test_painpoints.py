@@ -261,7 +261,7 @@ def test_config_takes_the_granularity_words_and_refuses_others():
     from feedback.config import Config
     from feedback.errors import ConfigError
 
-    assert Config(n_themes="finer").theme_model().n_themes == "finer"
+    assert ThemeModel.from_config(Config(n_themes="finer")).n_themes == "finer"
     assert Config(n_themes="7").n_themes == 7
     with pytest.raises(ConfigError, match="'auto', 'coarser' or 'finer'; got 'fine'"):
         Config(n_themes="fine")

@@ -11,7 +11,6 @@ import io
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import unquote
 
 import jinja2

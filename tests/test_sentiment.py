@@ -1,5 +1,7 @@
 """Sentiment: VADER's sentence scores are kept exact; the support layer, the document score and the spaCy component."""
 import math
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -8,8 +10,9 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from feedback import sentiment as fs
 from feedback.clean import clean_feedback
 from feedback.errors import ModelError
-from feedback.sentiment import (SentimentScorer, aspect_sentiment, label_for, load_support_layer, make_nlp,
-                                score_sentiment, split_sentences)
+from feedback.sentiment import (SentimentScorer, aspect_sentiment, label_for, load_support_layer, score_sentiment,
+                                split_sentences)
+from feedback.spacy_component import make_nlp
 
 VADER = SentimentIntensityAnalyzer()
 
@@ -296,13 +299,16 @@ def test_spacy_sentences_carry_their_scores(nlp, scorer):
     assert doc._.sentiment == scorer.score("The app is lovely. It is still not working.").compound
 
 
-def test_spacy_component_is_registered_by_name():
-    import spacy
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("feedback_sentiment")
-    doc = nlp("I will contact my lawyer about this double charge.")
-    assert doc._.escalation and doc._.sentiment < 0
+def test_spacy_component_is_registered_by_name_without_importing_feedback():
+    # a fresh interpreter that never imports feedback: spaCy finds the factory by its entry point
+    program = ("import sys, spacy\n"
+               "nlp = spacy.blank('en')\n"
+               "nlp.add_pipe('feedback_sentiment')\n"
+               "doc = nlp('I will contact my lawyer about this double charge.')\n"
+               "print(doc._.escalation, doc._.sentiment < 0, 'sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "False"]  # scored, and scikit-learn was never loaded
 
 
 # ------------------------------------------------------------------------------------------ aspect sentiment

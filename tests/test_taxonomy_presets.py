@@ -77,9 +77,9 @@ def test_a_preset_pulls_but_never_pins_and_a_teams_own_file_does(tmp_path):
 def test_config_reads_a_preset_name_as_a_name_not_a_path(tmp_path):
     config_file = tmp_path / "feedback.toml"
     config_file.write_text('taxonomy = "travel"\n', encoding="utf-8")
-    assert Config.from_file(config_file).theme_model().taxonomy == "travel"
+    assert ThemeModel.from_config(Config.from_file(config_file)).taxonomy == "travel"
     config_file.write_text('taxonomy = "mine.toml"\n', encoding="utf-8")
-    assert Config.from_file(config_file).theme_model().taxonomy == str(tmp_path / "mine.toml")
+    assert ThemeModel.from_config(Config.from_file(config_file)).taxonomy == str(tmp_path / "mine.toml")
 
 
 def test_themes_fit_prints_the_preset_it_chose(tmp_path):

@@ -386,7 +386,7 @@ def test_paths_in_a_config_file_are_relative_to_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = Config.from_file(folder / "feedback.toml")
     assert Path(config.taxonomy) == folder / "ours.toml" and config.embeddings == "static"
-    assert "money back" in [t.label for t in config.theme_model().set_params(n_themes=3, min_theme_size=5).fit(CORPUS).themes_]
+    assert "money back" in [t.label for t in ThemeModel.from_config(config).set_params(n_themes=3, min_theme_size=5).fit(CORPUS).themes_]
 
 
 def test_a_model_pickled_before_units_still_tags():

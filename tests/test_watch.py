@@ -197,7 +197,7 @@ def test_digest_writes_markdown_text_and_html_from_the_workspace(workspaces, tmp
 
 def test_quotes_in_the_digest_are_escaped_in_html_and_markdown():
     from feedback.digest import Digest, render_digest
-    from feedback.watch import Alert
+    from feedback.alerts import Alert
 
     hostile = '<script>alert(1)</script> [click](http://evil.example) **now**'
     digest = Digest(title="Weekly <b>feedback</b>", period="2026-W37",

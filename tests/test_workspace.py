@@ -449,7 +449,7 @@ def test_rows_stored_before_theme_sentiment_existed_mix_with_new_ones(exports, t
 
 
 def test_refit_scores_multi_theme_sentences_with_the_given_sentiment_model(exports, tmp_path):
-    from feedback.sentiment import load_scorer
+    from feedback.calibration import load_scorer
     from feedback.themes import tag_themes
 
     labelled = tmp_path / "labelled.csv"
