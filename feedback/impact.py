@@ -99,7 +99,7 @@ PRIORITY_FORMULA = (
     " revenue for every customer who complained about it."
 )
 
-#: the impact JSON contract (CONTRACT.md), in order; extras follow
+#: the keys of the impact JSON (``feedback impact --json``) that other tools read, in order; extras follow
 CONTRACT_COLUMNS = (
     "theme_id", "theme_label", "mentions", "affected_customers", "mean_sentiment", "churn_rate_affected",
     "churn_rate_unaffected", "churn_lift", "churn_lift_ci", "revenue_at_risk", "priority",

@@ -1,6 +1,6 @@
 """Customer-experience KPIs with sample sizes and 95% confidence intervals, overall and per period or group.
 
-:func:`compute_kpis` returns the KPI JSON contract (see CONTRACT.md)::
+:func:`compute_kpis` returns the KPI JSON object that ``feedback kpis`` prints; other tools read these keys::
 
     {"overall": {KPI: {"value", "n", "ci", "small_sample", ...}},
      "periods": [{"period": "2026-W14", KPI: {..., "delta", "change_significant"}}, ...],

@@ -1,7 +1,7 @@
 """Seeded generator of realistic sample data for Ledgerly, a fictional invoicing/accounting SaaS, with planted truth.
 
-``generate_sample(out_dir)`` writes ``feedback.csv``, ``customers.csv`` and ``tickets.csv`` (the tables of
-CONTRACT.md) plus ``truth.csv`` (``feedback_id``, ``topics``, ``noise``): the topics each row was written
+``generate_sample(out_dir)`` writes ``feedback.csv``, ``customers.csv`` and ``tickets.csv`` (the tables of the
+README's Data model) plus ``truth.csv`` (``feedback_id``, ``topics``, ``noise``): the topics each row was written
 about, so tests and benchmarks can check that the pipeline recovers them. The planted effects (pain-point
 volumes, churn multipliers, the emerging export bug, the segment-confounded price complaint, the week-7
 outage) are the named constants below and are documented in ``sample_data/README.md``.
@@ -866,7 +866,7 @@ def generate_sample(out_dir: str | Path, customers: int = 2000, weeks: int = 12,
                     start: str = "2026-07-06") -> dict[str, int]:
     """Write Ledgerly sample data with planted truth to ``out_dir``; return the row count of each file written.
 
-    Files: ``feedback.csv``, ``customers.csv``, ``tickets.csv`` (tables of CONTRACT.md) and ``truth.csv``
+    Files: ``feedback.csv``, ``customers.csv``, ``tickets.csv`` (tables of the README's Data model) and ``truth.csv``
     (``feedback_id``, ``topics`` ";"-joined planted topics, "" for none, ``noise`` ";"-joined noise flags such as pii, html, sarcasm).
     ``start`` is the first day of week 1 (a Monday keeps weeks aligned with ISO weeks).
     """
