@@ -289,7 +289,8 @@ def cmd_report(args) -> int:
 def cmd_analyze(args) -> int:
     from .ingest import read_summary
     from .pipeline import summary_lines
-    from .scale import RunStats, analyze_stream, export_frame, make_engine, read_chunks, write_chunks
+    from .io.write import WRITERS, write_chunks
+    from .scale import RunStats, analyze_stream, export_frame, make_engine, read_chunks
 
     config = _config(args)
     out = Path(args.out)
@@ -595,20 +596,6 @@ def cmd_sample(args) -> int:
                              seed=args.seed)
     _say(f"wrote {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
-
-
-# ------------------------------------------------------------------------------------------ output files
-
-#: the formats analyze writes, by suffix
-WRITERS = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
-
-
-def write_rows(frame: pd.DataFrame, out: Path, csv_safe: bool = False) -> None:
-    """Write analyzed rows in the format the suffix names (``csv_safe``: CSV/TSV cells guarded against formula
-    injection, for a file meant for a spreadsheet)."""
-    from .scale import write_chunks
-
-    write_chunks([frame], out, csv_safe=csv_safe)
 
 
 # ------------------------------------------------------------------------------------------ parser

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .config import Config
 from .errors import InputError
+from .io.write import write_text
 from .resources import TEMPLATES_DIR
 
 #: pain points the digest lists
@@ -132,5 +133,4 @@ def write_digest(digest: Digest, out: str | Path) -> Path:
     if fmt is None:
         raise InputError(f"cannot tell the digest's format from {out.name!r}", path=out,
                          fix="end --out in .md, .txt or .html")
-    out.write_text(render_digest(digest, fmt), encoding="utf-8")
-    return out
+    return write_text(render_digest(digest, fmt), out)

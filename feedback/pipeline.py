@@ -8,6 +8,7 @@ import pandas as pd
 
 from .clean import clean_feedback
 from .config import Config
+from .io.write import write_text
 from .impact import EMERGING_EARLY_SHARE, PRIORITY_FORMULA, impact_records, theme_impact
 from .ingest import Dataset, load_dataset
 from .kpis import KPI_DEFINITIONS, compute_kpis
@@ -287,13 +288,12 @@ def _language_counts(frame: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
-def write_report(result: AnalysisResult, out: str | Path, templates_dir: str | Path | None = None) -> Path:
-    """Render the HTML report of an analysis to ``out``."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    html = render_report(build_context(result), templates_dir)
-    out.write_text(html, encoding="utf-8")
-    return out
+def write_report(result: AnalysisResult | ReportContext, out: str | Path, templates_dir: str | Path | None = None
+                 ) -> Path:
+    """Write the HTML report of an analysis, or of a :class:`ReportContext` (e.g. one :func:`build_context` made
+    and a caller changed), to ``out`` as UTF-8; creates its folder. Returns the path."""
+    context = result if isinstance(result, ReportContext) else build_context(result)
+    return write_text(render_report(context, templates_dir), out)
 
 
 def summary_lines(frame: pd.DataFrame) -> list[str]:

@@ -15,14 +15,12 @@ Security and portability rules the page follows:
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import quote
 
 import jinja2
@@ -30,6 +28,7 @@ from markupsafe import Markup
 
 from feedback.errors import InputError
 
+from .io.write import csv_safe, csv_text
 from .kpis import absent_kpis, absent_kpis_line
 from .resources import TEMPLATES_DIR
 from .schema import is_missing
@@ -37,7 +36,6 @@ from .schema import is_missing
 __all__ = [
     "ReportContext",
     "render_report",
-    "write_report",
     "csv_safe",
     "export_tables",
     "make_environment",
@@ -842,7 +840,6 @@ def waterfall_chart(ctx: ReportContext) -> Markup:
 # CSV / JSON export
 # --------------------------------------------------------------------------------------------------
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 #: the scores whose impact per theme the report shows (key, name, decimals), in order of preference
 IMPACT_SCORES = (("nps", "NPS", 1), ("csat", "CSAT", 3), ("ces", "CES", 3))
@@ -853,23 +850,6 @@ PAINPOINT_CSV_COLUMNS = ("rank", "theme_id", "theme_label", "mentions", "affecte
                          "churn_lift_adjusted_ci_low", "churn_lift_adjusted_ci_high", "revenue_at_risk",
                          "value_of_fixing", "csat_delta", "emerging", "priority", "top_phrases",
                          *(f"{score}_impact{part}" for score, _, _ in IMPACT_SCORES for part in ("", "_ci_low", "_ci_high")))
-
-
-def csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formula injection: a string starting with = + - @ tab or CR gets a leading '.
-
-    Numbers are returned unchanged; missing values become "".
-
-    >>> csv_safe("=HYPERLINK(\\"x\\")"), csv_safe("+1"), csv_safe("-2"), csv_safe("@x"), csv_safe("ok")
-    ('\\'=HYPERLINK("x")', "'+1", "'-2", "'@x", 'ok')
-    >>> csv_safe(-0.5), csv_safe(None)
-    (-0.5, '')
-    """
-    if is_missing(value):
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _native(value: Any) -> Any:
@@ -916,15 +896,6 @@ def _ci_part(ci: Any, i: int) -> Any:
         return None
 
 
-def _csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([csv_safe(h) for h in header])
-    for row in rows:
-        writer.writerow([csv_safe(_jsonable(v)) for v in row])
-    return buffer.getvalue()
-
-
 def export_tables(ctx: ReportContext) -> dict[str, str]:
     """CSV and JSON text of the pain-point table and the KPI table.
 
@@ -957,9 +928,9 @@ def export_tables(ctx: ReportContext) -> dict[str, str]:
             ci = entry.get("ci")
             kpi_rows.append([scope, key, entry.get("value"), entry.get("n"), _ci_part(ci, 0), _ci_part(ci, 1)])
     return {
-        "painpoints.csv": _csv_text(PAINPOINT_CSV_COLUMNS, pp_rows),
+        "painpoints.csv": csv_text(PAINPOINT_CSV_COLUMNS, _jsonable(pp_rows)),
         "painpoints.json": json.dumps(_jsonable(ctx.painpoints), indent=2, ensure_ascii=False, allow_nan=False),
-        "kpis.csv": _csv_text(("scope", "kpi", "value", "n", "ci_low", "ci_high"), kpi_rows),
+        "kpis.csv": csv_text(("scope", "kpi", "value", "n", "ci_low", "ci_high"), _jsonable(kpi_rows)),
         "kpis.json": json.dumps(_jsonable(ctx.kpis), indent=2, ensure_ascii=False, allow_nan=False),
     }
 
@@ -1056,15 +1027,6 @@ def render_report(context: ReportContext, templates_dir: str | Path | None = Non
 def _normalised(context: ReportContext) -> ReportContext:
     """A copy of the context holding only plain Python values (see :func:`_native`)."""
     return replace(context, **{f.name: _native(getattr(context, f.name)) for f in fields(ReportContext)})
-
-
-def write_report(context: ReportContext, path: str | Path, templates_dir: str | Path | None = None) -> Path:
-    """Render and write the report as UTF-8; creates parent folders. Returns the path."""
-    out = Path(path)
-    html = render_report(context, templates_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8", newline="\n")
-    return out
 
 
 def context_field_help() -> dict[str, str]:

@@ -31,8 +31,8 @@ from feedback.report import (
     fmt_signed,
     make_environment,
     render_report,
-    write_report,
 )
+from feedback.pipeline import write_report
 
 XSS_QUOTE = ('I hate this <script>alert(1)</script> and <img src=x onerror=alert(1)> '
              'see javascript:alert(1) or {{ 7*7 }} http://evil.example/x')
@@ -391,6 +391,7 @@ def test_non_english_without_languages_is_shown_alone():
 def test_write_report(tmp_path, context, html):
     out = write_report(context, tmp_path / "sub" / "report.html")
     assert out.read_text(encoding="utf-8") == html
+    assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # written whole, no part file left
 
 
 def test_every_context_field_is_documented():

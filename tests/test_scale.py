@@ -352,7 +352,7 @@ def test_chunked_cached_sentiment_equals_the_reference_adapter_on_thousands_of_t
 
 def test_analyze_cli_streams_chunks_and_writes_what_the_whole_frame_writer_writes(standard, tmp_path, monkeypatch,
                                                                                    capsys):
-    from feedback.cli import write_rows
+    from feedback.io.write import write_rows
     from feedback.clean import redact_columns
     from feedback.ingest import load_feedback
 

@@ -1,0 +1,1 @@
+"""Reading and writing files: :mod:`feedback.io.write` writes every file feedback writes."""
