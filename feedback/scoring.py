@@ -15,12 +15,15 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .clean import clean_text, detect_language, redact_pii
 from .config import Config
 from .sentiment import SentimentScorer, default_scorer, label_for, theme_sentiment_values
 from .schema import OTHER_THEME_LABEL
-from .themes import ThemeModel, tag_with_parts
+
+if TYPE_CHECKING:  # scoring without a theme model needs neither scikit-learn nor the embeddings
+    from .themes import ThemeModel
 
 #: flags a subject line can raise on its own (names of ``flag`` in ``models/sentiment_rules.toml``)
 SUBJECT_FLAGS = ("churn_intent", "escalation", "urgency")
@@ -84,6 +87,8 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
     if theme_model is not None and results:
         usable = [i for i, r in enumerate(results) if r["quality_issue"] not in ("empty_text", "non_english")]
         if usable:
+            from .themes import tag_with_parts
+
             tagged, parts = tag_with_parts(theme_model, [cleaned_texts[i] for i in usable])
             names = {t.theme_id: t.label for t in theme_model.themes_}  # a label may itself contain "; "
             # a theme model of another make may not give sub-themes

@@ -229,12 +229,14 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
     from . import __version__
     from .scoring import parse_message, score_messages
     from .sentiment import default_scorer
-    from .themes import ThemeModel
 
     scorer = default_scorer()
     scorer.score("Warm up: VADER's lexicon and the rules are ready.")
-    theme_model = ThemeModel.load(theme_model_dir) if theme_model_dir else None
-    if theme_model is not None:
+    theme_model = None
+    if theme_model_dir:  # only then: the theme machinery (scikit-learn, the embeddings) costs seconds to load
+        from .themes import ThemeModel
+
+        theme_model = ThemeModel.load(theme_model_dir)
         theme_model.transform(["warm up the theme model"])
     version = {"feedback": __version__, "api": API_VERSION,
                "theme_model": {"path": str(theme_model_dir), "themes": len(theme_model.themes_)} if theme_model else None,

@@ -100,3 +100,17 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys, name, content, messa
     code, out, err = run(["score", str(path)], capsys)
     assert code == 2 and out == ""
     assert err.startswith("feedback: error:") and message in err and name in err and "Fix:" in err
+
+
+def test_scoring_without_a_theme_model_loads_no_theme_machinery(tmp_path):
+    # the agent's instant score: scikit-learn, spaCy and the embeddings cost seconds at every start
+    import subprocess
+
+    message = tmp_path / "message.txt"
+    message.write_text(COMPLAINT, encoding="utf-8")
+    program = ("import sys\nfrom feedback.cli import main\ncode = main(['score', sys.argv[1], '--json'])\n"
+               "print(code, *sorted(m for m in ('sklearn', 'spacy', 'feedback.themes', 'feedback.embeddings')"
+               " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", program, str(message)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "0"
