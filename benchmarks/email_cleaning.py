@@ -19,6 +19,7 @@ should go / lines that should go; "kept wrongly" (false positives) is what an ov
 rules, so their "after" column only checks that the rules do what the labels say; ``heldout`` cases were written
 after the rules and not used to change them, the closer estimate on unseen mail (still small: read it as counts).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ RECURRING = "recurring block"
 
 def load_clean_module(revision: str):
     """feedback/clean.py as it was at ``revision``, imported beside this checkout's package."""
-    source = subprocess.run(["git", "show", f"{revision}:feedback/clean.py"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{revision}:feedback/clean.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     path = Path(tempfile.mkdtemp()) / "clean_before.py"
     path.write_text(source, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("feedback.clean_before", path)
@@ -112,9 +114,11 @@ def _ratio(num: int, den: int) -> str:
 
 
 def table(before: dict, after: dict) -> list[str]:
-    lines = ["| category | cases | exact before | exact after | precision before | precision after | recall before "
-             "| recall after | kept wrongly (FP) before → after | missed (FN) before → after |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| category | cases | exact before | exact after | precision before | precision after | recall before "
+        "| recall after | kept wrongly (FP) before → after | missed (FN) before → after |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     categories = sorted(c for c in after if not c.startswith("_"))
     total_before, total_after = Counter(), Counter()
     for category in categories + ["all"]:
@@ -123,10 +127,12 @@ def table(before: dict, after: dict) -> list[str]:
         if category != "all":
             total_before.update({k: v for k, v in b.items() if isinstance(v, int)})
             total_after.update({k: v for k, v in a.items() if isinstance(v, int)})
-        lines.append(f"| {category} | {a['cases']} | {b['exact']} | {a['exact']} "
-                     f"| {_ratio(b['tp'], b['tp'] + b['fp'])} | {_ratio(a['tp'], a['tp'] + a['fp'])} "
-                     f"| {_ratio(b['tp'], b['tp'] + b['fn'])} | {_ratio(a['tp'], a['tp'] + a['fn'])} "
-                     f"| {b['fp']} → {a['fp']} | {b['fn']} → {a['fn']} |")
+        lines.append(
+            f"| {category} | {a['cases']} | {b['exact']} | {a['exact']} "
+            f"| {_ratio(b['tp'], b['tp'] + b['fp'])} | {_ratio(a['tp'], a['tp'] + a['fp'])} "
+            f"| {_ratio(b['tp'], b['tp'] + b['fn'])} | {_ratio(a['tp'], a['tp'] + a['fn'])} "
+            f"| {b['fp']} → {a['fp']} | {b['fn']} → {a['fn']} |"
+        )
     return lines
 
 

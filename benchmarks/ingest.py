@@ -12,6 +12,7 @@ accents and emoji); it measures the reader, not text quality, and is never commi
 export can be measured instead; ``--data-dir`` (default ``../shared/data`` next to the repository) is where
 ``--real`` looks for the CFPB complaints file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,13 @@ sys.path.insert(0, str(REPO))
 from feedback.ingest import iter_feedback_chunks, load_feedback  # noqa: E402
 
 SENTENCES = [
-    "The export fails, again", "Charged twice this month", "Love the new dashboard 😀", "Café app crashes on login",
-    "Refund still missing\nafter two weeks", "Support was \"helpful\", thanks", "Bank sync breaks every Monday",
+    "The export fails, again",
+    "Charged twice this month",
+    "Love the new dashboard 😀",
+    "Café app crashes on login",
+    "Refund still missing\nafter two weeks",
+    'Support was "helpful", thanks',
+    "Bank sync breaks every Monday",
 ]
 
 
@@ -39,8 +45,10 @@ def generate(path: Path, rows: int, seed: int = 42) -> None:
         fh.write("feedback_id,customer_id,created_at,channel,text,csat\n")
         for i in range(rows):
             text = rng.choice(SENTENCES).replace('"', '""')
-            fh.write(f'F{i},C{rng.randrange(50_000)},2026-{1 + i % 12:02d}-{1 + i % 28:02d} 10:{i % 60:02d}:00,'
-                     f'{rng.choice(["email", "chat", "survey"])},"{text}",{1 + i % 5}\n')
+            fh.write(
+                f"F{i},C{rng.randrange(50_000)},2026-{1 + i % 12:02d}-{1 + i % 28:02d} 10:{i % 60:02d}:00,"
+                f'{rng.choice(["email", "chat", "survey"])},"{text}",{1 + i % 5}\n'
+            )
 
 
 def peak_rss_mb() -> float:
@@ -49,7 +57,9 @@ def peak_rss_mb() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="Rows to generate when no --file (default 1,000,000).")
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="Rows to generate when no --file (default 1,000,000)."
+    )
     parser.add_argument("--file", type=Path, help="Measure this CSV instead of a generated one.")
     parser.add_argument("--real", action="store_true", help="Measure DATA_DIR/cfpb_complaints/complaints.csv.")
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data", help="Labelled data folder.")
@@ -80,10 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         frame, _ = load_feedback(path, text_column=args.text_column)
         rows = len(frame)
     elapsed = time.perf_counter() - started
-    print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB)  mode: {args.mode}"
-          + (f"  chunksize: {args.chunksize}" if args.mode == "stream" else ""))
-    print(f"rows: {rows:,}  time: {elapsed:.1f} s  rows/s: {rows / elapsed:,.0f}"
-          + (f"  first chunk after: {first_chunk_s:.2f} s" if first_chunk_s else ""))
+    print(
+        f"file: {path} ({path.stat().st_size / 1e6:.0f} MB)  mode: {args.mode}"
+        + (f"  chunksize: {args.chunksize}" if args.mode == "stream" else "")
+    )
+    print(
+        f"rows: {rows:,}  time: {elapsed:.1f} s  rows/s: {rows / elapsed:,.0f}"
+        + (f"  first chunk after: {first_chunk_s:.2f} s" if first_chunk_s else "")
+    )
     print(f"peak RSS: {peak_rss_mb():.0f} MB (after imports: {baseline:.0f} MB)")
     return 0
 

@@ -20,6 +20,7 @@ and computes the same figures independently with pandas from the raw CSV:
 It prints both columns and their difference, and exits 1 if any differs by more than 1e-9 (relative). Nothing from
 the data folder is written into the repository.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,6 +48,10 @@ tenure_months = "tenure"
 TOLERANCE = 1e-9
 
 
+def _number(value) -> str:
+    return "null" if value is None else f"{value:.6f}" if abs(value) < 10 else f"{value:,.2f}"
+
+
 def by_hand(path: Path) -> dict[str, dict[str, float | int | None]]:
     """Churn, retention, CLV and CAC overall and per Contract, straight from the CSV with pandas."""
     raw = pd.read_csv(path, keep_default_na=False)
@@ -58,9 +63,16 @@ def by_hand(path: Path) -> dict[str, dict[str, float | int | None]]:
         churned, n = int(group["churned"].sum()), len(group)
         hazard = churned / group["tenure"].sum()
         lifespan = 1 / (1 - (1 - hazard) ** 12)
-        return {"customers": n, "churned": churned, "churn_rate": churned / n, "retention_rate": 1 - churned / n,
-                "monthly_hazard": hazard, "lifespan_years": lifespan,
-                "clv": group["revenue"].mean() * 12 * lifespan, "cac": None}
+        return {
+            "customers": n,
+            "churned": churned,
+            "churn_rate": churned / n,
+            "retention_rate": 1 - churned / n,
+            "monthly_hazard": hazard,
+            "lifespan_years": lifespan,
+            "clv": group["revenue"].mean() * 12 * lifespan,
+            "cac": None,
+        }
 
     out = {"overall": figures(raw)}
     for contract, group in raw.groupby("Contract", sort=True):
@@ -84,8 +96,11 @@ def by_feedback(path: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"),
-                        help="Folder holding telco_churn/customers.csv (default ../shared/data next to the repo).")
+    parser.add_argument(
+        "--data-dir",
+        default=str(REPO.parent / "shared" / "data"),
+        help="Folder holding telco_churn/customers.csv (default ../shared/data next to the repo).",
+    )
     args = parser.parse_args()
     path = Path(args.data_dir) / "telco_churn" / "customers.csv"
     if not path.is_file():
@@ -113,11 +128,12 @@ def main() -> int:
                 diff = abs(mine - theirs) / max(abs(theirs), 1e-12)
                 shown = f"{mine - theirs:.1e}"
             worst = max(worst, diff)
-            fmt = (lambda v: "null" if v is None else f"{v:.6f}" if abs(v) < 10 else f"{v:,.2f}")
-            print(f"{scope:<16} {kpi:<15} {got[kpi]['n']:>6} {fmt(mine):>14} {fmt(theirs):>14} {shown:>11}")
-        print(f"{'':<16} {'(churned/n)':<15} {expected['churned']:>6}/{expected['customers']:<6} "
-              f"hazard {expected['monthly_hazard']:.6f}/month, lifespan {expected['lifespan_years']:.2f} years, "
-              f"churn CI {[round(v, 4) for v in got['churn_rate']['ci']]}")
+            print(f"{scope:<16} {kpi:<15} {got[kpi]['n']:>6} {_number(mine):>14} {_number(theirs):>14} {shown:>11}")
+        print(
+            f"{'':<16} {'(churned/n)':<15} {expected['churned']:>6}/{expected['customers']:<6} "
+            f"hazard {expected['monthly_hazard']:.6f}/month, lifespan {expected['lifespan_years']:.2f} years, "
+            f"churn CI {[round(v, 4) for v in got['churn_rate']['ci']]}"
+        )
     print(f"\nlargest relative difference: {worst:.1e} ({'OK' if worst <= TOLERANCE else 'FAIL'})")
     return 0 if worst <= TOLERANCE else 1
 

@@ -22,6 +22,7 @@ Files (each text cleaned with ``clean_text`` first, as ``clean_feedback`` does, 
 What was tuned on what: the word lists and thresholds in feedback/clean.py were chosen looking at every file above
 (issue 22 lists the airline, Alexa and sample rows the old rule got wrong); none of them is held out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,7 +63,8 @@ def read_texts(path: Path, column: str) -> list[str]:
 def sample_texts() -> tuple[list[str], list[str], list[str]]:
     """English rows, planted foreign rows, and the planted language of each foreign row."""
     rows = pd.read_csv(SAMPLE / "feedback.csv", keep_default_na=False).merge(
-        pd.read_csv(SAMPLE / "truth.csv", keep_default_na=False), on="feedback_id")
+        pd.read_csv(SAMPLE / "truth.csv", keep_default_na=False), on="feedback_id"
+    )
     rows = rows[rows["text"].str.strip() != ""]
     planted = rows["noise"].str.extract(r"non_english:(\w+)")[0]
     foreign = planted.notna()
@@ -128,15 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     found = languages(foreign)
     hits = sum(lang not in ("en", "unknown") for lang in found)
     right = sum(lang == want for lang, want in zip(found, planted))
-    print(f"\nsample_data planted non-English rows: {len(foreign)}, found {hits} ({hits / len(foreign):.1%}), "
-          f"right language {right}")
+    print(
+        f"\nsample_data planted non-English rows: {len(foreign)}, found {hits} ({hits / len(foreign):.1%}), "
+        f"right language {right}"
+    )
     for lang, want, text in zip(found, planted, foreign):
         if lang != want:
             print(f"  planted {want}, detected {lang}: {text[:110]}")
 
     rate, clean_seconds = speed(airline, args.repeats)
-    print(f"\ndetect_language: {rate:,.0f} texts per CPU-second on the {len(airline):,} airline tweets (median of "
-          f"{args.repeats})")
+    print(
+        f"\ndetect_language: {rate:,.0f} texts per CPU-second on the {len(airline):,} airline tweets (median of "
+        f"{args.repeats})"
+    )
     print(f"clean_feedback: {clean_seconds:.2f} CPU-s per {CLEAN_ROWS:,} rows (airline tweets repeated)")
     return 0
 

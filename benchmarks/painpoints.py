@@ -24,6 +24,7 @@ taxonomy note and ten labels.
 
     python benchmarks/painpoints.py [--data-dir ../shared/data] [--only airline cfpb banking77] [--n-themes auto]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,15 @@ BANKING77_TEST_SIZE = 3_080
 
 def cleaned(texts: list[str]) -> list[str]:
     """The texts as ``feedback`` analyses them (HTML entities, PII redaction, control characters)."""
-    frame = pd.DataFrame({"feedback_id": range(len(texts)), "customer_id": range(len(texts)),
-                          "created_at": "2026-01-01", "channel": "email", "text": texts})
+    frame = pd.DataFrame(
+        {
+            "feedback_id": range(len(texts)),
+            "customer_id": range(len(texts)),
+            "created_at": "2026-01-01",
+            "channel": "email",
+            "text": texts,
+        }
+    )
     return clean_feedback(frame)["clean_text"].astype(str).tolist()
 
 
@@ -102,14 +110,22 @@ def airline(data_dir: Path, n_themes="auto") -> tuple[dict, list[str]]:
         gold = reasons == reason
         strict[reason] = max(((f1(carries[t], gold), labels.get(t, "other")) for t in themes), default=(0.0, "-"))
         grouped[reason] = f1(np.array([any(majority[t] == reason for t in tagged) for tagged in tags]), gold)
-    row = {"corpus": "airline (dev)" + ("" if n_themes == "auto" else f", K={n_themes}"), "K": len(model.themes_),
-           "NMI": normalized_mutual_info_score(reasons, out["theme_id"].to_numpy()[scored]),
-           "sub": normalized_mutual_info_score(reasons, finest(out)[scored]), "subs": n_subthemes(model),
-           "strict": f"{sum(v[0] >= RECOGNISED_F1 for v in strict.values())} of {len(strict)}",
-           "grouped": f"{sum(v >= RECOGNISED_F1 for v in grouped.values())} of {len(grouped)}",
-           "one-word": one_word_share(model), "other": float((out["theme_id"] < 0).mean()), "s": seconds}
-    detail = [f"  {reason:28s} strict {score:.2f} ({label})  grouped {grouped[reason]:.2f}"
-              for reason, (score, label) in strict.items()]
+    row = {
+        "corpus": "airline (dev)" + ("" if n_themes == "auto" else f", K={n_themes}"),
+        "K": len(model.themes_),
+        "NMI": normalized_mutual_info_score(reasons, out["theme_id"].to_numpy()[scored]),
+        "sub": normalized_mutual_info_score(reasons, finest(out)[scored]),
+        "subs": n_subthemes(model),
+        "strict": f"{sum(v[0] >= RECOGNISED_F1 for v in strict.values())} of {len(strict)}",
+        "grouped": f"{sum(v >= RECOGNISED_F1 for v in grouped.values())} of {len(grouped)}",
+        "one-word": one_word_share(model),
+        "other": float((out["theme_id"] < 0).mean()),
+        "s": seconds,
+    }
+    detail = [
+        f"  {reason:28s} strict {score:.2f} ({label})  grouped {grouped[reason]:.2f}"
+        for reason, (score, label) in strict.items()
+    ]
     return row, detail + [f"  {model.taxonomy_note_}", "  labels: " + "; ".join(t.label for t in model.themes_[:10])]
 
 
@@ -120,20 +136,43 @@ def cfpb(data_dir: Path, n_themes="auto") -> tuple[dict, list[str]]:
     model, out, seconds = fit(texts, n_themes)
     k = max(len(model.themes_), 2)
     baseline = KMeans(k, n_init=4, random_state=0).fit_predict(
-        TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2).fit_transform(texts))
-    whole = KMeans(k, n_init=4, random_state=0).fit_predict(normalize(TruncatedSVD(100, random_state=0).fit_transform(
-        TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit_transform(texts))))
-    scores = {column: (normalized_mutual_info_score(df[column], out["theme_id"]),
-                       normalized_mutual_info_score(df[column], baseline)) for column in ("issue", "product")}
-    row = {"corpus": "CFPB narratives" + ("" if n_themes == "auto" else f", K={n_themes}"), "K": len(model.themes_),
-           "NMI": scores["issue"][0], "baseline": f"tfidf+km issue {scores['issue'][1]:.3f}",
-           "sub": normalized_mutual_info_score(df["issue"], finest(out)), "subs": n_subthemes(model),
-           "one-word": one_word_share(model), "other": float((out["theme_id"] < 0).mean()), "s": seconds}
-    detail = [f"  NMI product {scores['product'][0]:.3f} (tfidf+km {scores['product'][1]:.3f})",
-              f"  whole narratives as documents (tf-idf, LSA 100, KMeans at K={k}): issue "
-              f"{normalized_mutual_info_score(df['issue'], whole):.3f}, product "
-              f"{normalized_mutual_info_score(df['product'], whole):.3f}", f"  {model.taxonomy_note_}",
-              "  labels: " + "; ".join(t.label for t in model.themes_[:10])]
+        TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2).fit_transform(texts)
+    )
+    whole = KMeans(k, n_init=4, random_state=0).fit_predict(
+        normalize(
+            TruncatedSVD(100, random_state=0).fit_transform(
+                TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit_transform(
+                    texts
+                )
+            )
+        )
+    )
+    scores = {
+        column: (
+            normalized_mutual_info_score(df[column], out["theme_id"]),
+            normalized_mutual_info_score(df[column], baseline),
+        )
+        for column in ("issue", "product")
+    }
+    row = {
+        "corpus": "CFPB narratives" + ("" if n_themes == "auto" else f", K={n_themes}"),
+        "K": len(model.themes_),
+        "NMI": scores["issue"][0],
+        "baseline": f"tfidf+km issue {scores['issue'][1]:.3f}",
+        "sub": normalized_mutual_info_score(df["issue"], finest(out)),
+        "subs": n_subthemes(model),
+        "one-word": one_word_share(model),
+        "other": float((out["theme_id"] < 0).mean()),
+        "s": seconds,
+    }
+    detail = [
+        f"  NMI product {scores['product'][0]:.3f} (tfidf+km {scores['product'][1]:.3f})",
+        f"  whole narratives as documents (tf-idf, LSA 100, KMeans at K={k}): issue "
+        f"{normalized_mutual_info_score(df['issue'], whole):.3f}, product "
+        f"{normalized_mutual_info_score(df['product'], whole):.3f}",
+        f"  {model.taxonomy_note_}",
+        "  labels: " + "; ".join(t.label for t in model.themes_[:10]),
+    ]
     return row, detail
 
 
@@ -142,14 +181,25 @@ def banking77(data_dir: Path, n_themes="auto") -> tuple[list[dict], list[str]]:
     # the held-out test set has 3,080 queries: auto K sees a corpus of that size too
     test_sized = train.sample(BANKING77_TEST_SIZE, random_state=0)
     rows, detail = [], []
-    for name, df, n_themes in (("train", train, n_themes), ("train", train, 77),
-                               (f"{BANKING77_TEST_SIZE:,}-query sample", test_sized, n_themes),
-                               (f"{BANKING77_TEST_SIZE:,}-query sample", test_sized, 77)):
+    for name, df, n_themes in (
+        ("train", train, n_themes),
+        ("train", train, 77),
+        (f"{BANKING77_TEST_SIZE:,}-query sample", test_sized, n_themes),
+        (f"{BANKING77_TEST_SIZE:,}-query sample", test_sized, 77),
+    ):
         model, out, seconds = fit(df["text"].astype(str).tolist(), n_themes)
-        rows.append({"corpus": f"Banking77 {name}, K={n_themes}", "K": len(model.themes_),
-                     "NMI": normalized_mutual_info_score(df["category"], out["theme_id"]),
-                     "sub": normalized_mutual_info_score(df["category"], finest(out)), "subs": n_subthemes(model),
-                     "one-word": one_word_share(model), "other": float((out["theme_id"] < 0).mean()), "s": seconds})
+        rows.append(
+            {
+                "corpus": f"Banking77 {name}, K={n_themes}",
+                "K": len(model.themes_),
+                "NMI": normalized_mutual_info_score(df["category"], out["theme_id"]),
+                "sub": normalized_mutual_info_score(df["category"], finest(out)),
+                "subs": n_subthemes(model),
+                "one-word": one_word_share(model),
+                "other": float((out["theme_id"] < 0).mean()),
+                "s": seconds,
+            }
+        )
         if n_themes != 77 and df is train:
             detail += [f"  {model.taxonomy_note_}", "  labels: " + "; ".join(t.label for t in model.themes_[:10])]
     return rows, detail
@@ -158,8 +208,9 @@ def banking77(data_dir: Path, n_themes="auto") -> tuple[list[dict], list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--only", nargs="+", choices=("airline", "cfpb", "banking77"),
-                        default=("airline", "cfpb", "banking77"))
+    parser.add_argument(
+        "--only", nargs="+", choices=("airline", "cfpb", "banking77"), default=("airline", "cfpb", "banking77")
+    )
     parser.add_argument("--n-themes", default="auto", help="auto (default), coarser, finer or a number")
     args = parser.parse_args()
     n_themes = int(args.n_themes) if args.n_themes.isdigit() else args.n_themes
@@ -168,12 +219,17 @@ def main() -> None:
         found, detail = {"airline": airline, "cfpb": cfpb, "banking77": banking77}[name](args.data_dir, n_themes)
         rows.extend(found if isinstance(found, list) else [found])
         details.append((name, detail))
-    print("| corpus | K | NMI | sub-themes | sub NMI | strict | grouped | baseline | one-word labels | other | fit+tag s |")
+    print(
+        "| corpus | K | NMI | sub-themes | sub NMI | strict | grouped | baseline | one-word labels | other | "
+        "fit+tag s |"
+    )
     print("|---|---:|---:|---:|---:|---|---|---|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['corpus']} | {row['K']} | {row['NMI']:.3f} | {row['subs']} | {row['sub']:.3f} "
-              f"| {row.get('strict', '')} | {row.get('grouped', '')} "
-              f"| {row.get('baseline', '')} | {row['one-word']:.0%} | {row['other']:.0%} | {row['s']:.1f} |")
+        print(
+            f"| {row['corpus']} | {row['K']} | {row['NMI']:.3f} | {row['subs']} | {row['sub']:.3f} "
+            f"| {row.get('strict', '')} | {row.get('grouped', '')} "
+            f"| {row.get('baseline', '')} | {row['one-word']:.0%} | {row['other']:.0%} | {row['s']:.1f} |"
+        )
     for name, detail in details:
         print(f"\n{name}")
         print("\n".join(detail))

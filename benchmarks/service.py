@@ -14,6 +14,7 @@ Targets (issue #9): p95 < 20 ms single client; 8 clients for 30 s with zero erro
 Client and server share the machine, so the figures include the client's own cost. --data-dir is accepted
 for the benchmarks' common interface; this benchmark reads no labelled data (latency does not depend on labels).
 """
+
 import argparse
 import http.client
 import json
@@ -50,8 +51,14 @@ Sent from my iPhone
 
 
 def make_email(i: int) -> str:
-    return EMAIL_TEMPLATE.format(inv=20_000 + i, amount=f"{49 + i / 100:.2f}", case=f"C-{i:06d}", fixed=12 + i,
-                                 fee=f"{29 + i / 100:.2f}", account=f"A{i:07d}")
+    return EMAIL_TEMPLATE.format(
+        inv=20_000 + i,
+        amount=f"{49 + i / 100:.2f}",
+        case=f"C-{i:06d}",
+        fixed=12 + i,
+        fee=f"{29 + i / 100:.2f}",
+        account=f"A{i:07d}",
+    )
 
 
 def make_body(i: int) -> bytes:
@@ -65,8 +72,12 @@ def free_port() -> int:
 
 
 def start_server(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "feedback", "serve", "--port", str(port)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedback", "serve", "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -112,8 +123,12 @@ def single_client(host, port, headers, n: int, first: int, same: bool = False) -
         client.post(make_body(10_000_000 + first + i))
     results = [client.post(body) for body in bodies]
     latencies = [ms for ms, _ in results]
-    return {"requests": n, "errors": sum(not ok for _, ok in results), "latencies": latencies,
-            "seconds": sum(latencies) / 1000}
+    return {
+        "requests": n,
+        "errors": sum(not ok for _, ok in results),
+        "latencies": latencies,
+        "seconds": sum(latencies) / 1000,
+    }
 
 
 def concurrent_clients(host, port, headers, clients: int, seconds: float, first: int) -> dict:
@@ -135,8 +150,12 @@ def concurrent_clients(host, port, headers, clients: int, seconds: float, first:
         t.join()
     elapsed = time.perf_counter() - started
     results = [r for rs in per_thread for r in rs]
-    return {"requests": len(results), "errors": sum(not ok for _, ok in results),
-            "latencies": [ms for ms, _ in results], "seconds": elapsed}
+    return {
+        "requests": len(results),
+        "errors": sum(not ok for _, ok in results),
+        "latencies": [ms for ms, _ in results],
+        "seconds": elapsed,
+    }
 
 
 def main(argv=None) -> int:
@@ -171,21 +190,29 @@ def main(argv=None) -> int:
             proc.terminate()
             proc.wait(timeout=10)
 
-    print(f"POST /v1/score, {words}-word e-mail body ({len(body)} bytes JSON), loopback, {os.cpu_count()} CPUs, "
-          f"client and server on the same machine")
+    print(
+        f"POST /v1/score, {words}-word e-mail body ({len(body)} bytes JSON), loopback, {os.cpu_count()} CPUs, "
+        f"client and server on the same machine"
+    )
     print()
     print("| run | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, r in ((f"1 client, {args.requests} distinct e-mails", single),
-                    (f"1 client, the same e-mail {args.requests} times (sentence cache)", cached),
-                    (f"{args.clients} clients, {args.seconds:g} s, distinct e-mails", many)):
+    for name, r in (
+        (f"1 client, {args.requests} distinct e-mails", single),
+        (f"1 client, the same e-mail {args.requests} times (sentence cache)", cached),
+        (f"{args.clients} clients, {args.seconds:g} s, distinct e-mails", many),
+    ):
         lat = r["latencies"]
-        print(f"| {name} | {r['requests']} | {r['errors']} | {r['requests'] / r['seconds']:.0f} | "
-              f"{statistics.median(lat):.2f} | {percentile(lat, 95):.2f} | {percentile(lat, 99):.2f} | {max(lat):.2f} |")
+        print(
+            f"| {name} | {r['requests']} | {r['errors']} | {r['requests'] / r['seconds']:.0f} | "
+            f"{statistics.median(lat):.2f} | {percentile(lat, 95):.2f} | {percentile(lat, 99):.2f} | {max(lat):.2f} |"
+        )
     p95 = percentile(single["latencies"], 95)
     print()
-    print(f"target p95 < 20 ms single client: {'met' if p95 < 20 else 'MISSED'} ({p95:.2f} ms); "
-          f"zero errors with {args.clients} clients: {'met' if many['errors'] == 0 else 'MISSED'} ({many['errors']})")
+    print(
+        f"target p95 < 20 ms single client: {'met' if p95 < 20 else 'MISSED'} ({p95:.2f} ms); "
+        f"zero errors with {args.clients} clients: {'met' if many['errors'] == 0 else 'MISSED'} ({many['errors']})"
+    )
     return 0 if p95 < 20 and many["errors"] == 0 and single["errors"] == 0 and cached["errors"] == 0 else 1
 
 

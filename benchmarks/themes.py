@@ -20,12 +20,14 @@ product path, and the bare embedding + clustering).
 
 Columns: NMI and ARI against the labels ("other" counted as one more cluster), K (themes found), other %
 (share labelled other), multi % (share tagged with more than one theme: every text of these datasets has one
-label, so each extra theme is a wrong one; ThemeModel only), seed ARI (agreement of the two seeds' labels), fit+tag seconds (the first seed;
+label, so each extra theme is a wrong one; ThemeModel only), seed ARI (agreement of the two seeds' labels), fit+tag
+seconds (the first seed;
 embedding included; tagging = embedding the texts again and assigning them), texts/s, peak MB (rise of the
 process's resident memory during the run, sampled every 20 ms).
 
     python benchmarks/themes.py [--data-dir ../shared/data] [--seeds 1 2] [--skip-minilm] [--skip-100k]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +61,10 @@ def load_banking77(data_dir: Path) -> tuple[list[str], dict[str, np.ndarray]]:
 def load_cfpb(data_dir: Path) -> tuple[list[str], dict[str, np.ndarray]]:
     df = pd.read_csv(data_dir / "cfpb_complaints" / "complaints.csv", keep_default_na=False, dtype=str)
     df = df[df["consumer_complaint_narrative"].str.strip() != ""]
-    return df["consumer_complaint_narrative"].tolist(), {"product": df["product"].to_numpy(),
-                                                         "issue": df["issue"].to_numpy()}
+    return df["consumer_complaint_narrative"].tolist(), {
+        "product": df["product"].to_numpy(),
+        "issue": df["issue"].to_numpy(),
+    }
 
 
 PREFIXES = ("", "", "Hi, ", "Hello, ", "Quick question: ", "Hey there, ", "Please help: ")
@@ -209,30 +213,58 @@ def benchmark(dataset: str, texts, labels, k: int, seeds, with_minilm: bool) -> 
     rows = []
     cache: dict = {}
     print(f"\n## {dataset}: {len(texts):,} texts, K = {k} for fixed-K methods", flush=True)
-    rows.append(evaluate(f"tfidf+kmeans K={k} (baseline)", lambda s: run_baseline(texts, k, s), seeds, labels, len(texts)))
+    rows.append(
+        evaluate(f"tfidf+kmeans K={k} (baseline)", lambda s: run_baseline(texts, k, s), seeds, labels, len(texts))
+    )
     print(f"  {rows[-1]['method']} done", flush=True)
     for backend in theme_model_backends(with_minilm):
         name = "ThemeModel" + (f"(embeddings={backend!r})" if backend else "")
         for n_themes in ("auto", k):
-            rows.append(evaluate(f"{name} n_themes={n_themes}", lambda s: run_theme_model(texts, n_themes, s, backend),
-                                 seeds, labels, len(texts)))
+            rows.append(
+                evaluate(
+                    f"{name} n_themes={n_themes}",
+                    lambda s: run_theme_model(texts, n_themes, s, backend),
+                    seeds,
+                    labels,
+                    len(texts),
+                )
+            )
             print(f"  {rows[-1]['method']} done", flush=True)
     # the default taxonomy (models/taxonomy.toml) guides discovery; without it, the embeddings alone
     for n_themes in ("auto", k):
-        rows.append(evaluate(f"ThemeModel(embeddings='static', taxonomy=None) n_themes={n_themes}",
-                             lambda s: run_theme_model(texts, n_themes, s, "static", taxonomy=None), seeds, labels,
-                             len(texts)))
+        rows.append(
+            evaluate(
+                f"ThemeModel(embeddings='static', taxonomy=None) n_themes={n_themes}",
+                lambda s: run_theme_model(texts, n_themes, s, "static", taxonomy=None),
+                seeds,
+                labels,
+                len(texts),
+            )
+        )
         print(f"  {rows[-1]['method']} done", flush=True)
     # how texts get their theme: the neighbours' vote (MiniLM's default) on the static table, against its centroids
     for n_themes in ("auto", k):
-        rows.append(evaluate(f"ThemeModel(embeddings='static', assignment='neighbours') n_themes={n_themes}",
-                             lambda s: run_theme_model(texts, n_themes, s, "static", assignment="neighbours"), seeds,
-                             labels, len(texts)))
+        rows.append(
+            evaluate(
+                f"ThemeModel(embeddings='static', assignment='neighbours') n_themes={n_themes}",
+                lambda s: run_theme_model(texts, n_themes, s, "static", assignment="neighbours"),
+                seeds,
+                labels,
+                len(texts),
+            )
+        )
         print(f"  {rows[-1]['method']} done", flush=True)
     for backend in ["static"] + (["minilm"] if with_minilm else []):
         for n in (k, "auto"):
-            rows.append(evaluate(f"{backend} + k-NN Ward K={n}", lambda s: run_embedding(texts, n, s, backend, cache),
-                                 seeds, labels, len(texts)))
+            rows.append(
+                evaluate(
+                    f"{backend} + k-NN Ward K={n}",
+                    lambda s: run_embedding(texts, n, s, backend, cache),
+                    seeds,
+                    labels,
+                    len(texts),
+                )
+            )
             print(f"  {rows[-1]['method']} done", flush=True)
     return pd.DataFrame(rows)
 
@@ -240,25 +272,37 @@ def benchmark(dataset: str, texts, labels, k: int, seeds, with_minilm: bool) -> 
 def scale_run(texts, seeds) -> pd.DataFrame:
     big = replicate(texts, SCALE_N)
     rows = []
-    methods = [(f"ThemeModel(embeddings='static') n_themes={n}", lambda s, n=n: run_theme_model(big, n, s, "static"))
-               for n in ("auto", 77)]
-    methods += [(f"static + k-NN Ward K={n}", lambda s, n=n: run_embedding(big, n, s, "static", {})) for n in ("auto", 77)]
+    methods = [
+        (f"ThemeModel(embeddings='static') n_themes={n}", lambda s, n=n: run_theme_model(big, n, s, "static"))
+        for n in ("auto", 77)
+    ]
+    methods += [
+        (f"static + k-NN Ward K={n}", lambda s, n=n: run_embedding(big, n, s, "static", {})) for n in ("auto", 77)
+    ]
     for name, fn in methods:
         runs = [timed(lambda s=s: fn(s)) for s in seeds]
-        rows.append({"method": name, "texts": len(big), "K": runs[0][1],
-                     "other %": 100 * float(np.mean(runs[0][0] < 0)),
-                     "multi %": 100 * runs[0][4],
-                     "seed ARI": adjusted_rand_score(runs[0][0], runs[1][0]) if len(runs) > 1 else float("nan"),
-                     "fit+tag s (median)": float(np.median([r[2] for r in runs])),
-                     "texts/s": len(big) / float(np.median([r[2] for r in runs])),
-                     "peak MB": max(r[3] for r in runs)})
+        rows.append(
+            {
+                "method": name,
+                "texts": len(big),
+                "K": runs[0][1],
+                "other %": 100 * float(np.mean(runs[0][0] < 0)),
+                "multi %": 100 * runs[0][4],
+                "seed ARI": adjusted_rand_score(runs[0][0], runs[1][0]) if len(runs) > 1 else float("nan"),
+                "fit+tag s (median)": float(np.median([r[2] for r in runs])),
+                "texts/s": len(big) / float(np.median([r[2] for r in runs])),
+                "peak MB": max(r[3] for r in runs),
+            }
+        )
         print(f"  {rows[-1]['method']} done", flush=True)
     return pd.DataFrame(rows)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder holding banking77/ and cfpb_complaints/")
+    parser.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA, help="folder holding banking77/ and cfpb_complaints/"
+    )
     parser.add_argument("--seeds", type=int, nargs=2, default=(1, 2), help="the two seeds compared (default 1 2)")
     parser.add_argument("--skip-minilm", action="store_true", help="do not run the full MiniLM even if installed")
     parser.add_argument("--skip-100k", action="store_true", help="do not run the 100,000-text scaling test")
@@ -266,16 +310,26 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     with_minilm = embeddings.minilm_available() and not args.skip_minilm
     pd.set_option("display.width", 250, "display.max_columns", 30, "display.precision", 3)
-    print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start (timings are noisy when shared)")
+    print(
+        f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start (timings are noisy when "
+        f"shared)"
+    )
     embeddings.load_static_model()  # load once, outside the timings (as in a long-running process)
     bank_texts, bank_labels = load_banking77(args.data_dir)
     if args.only in (None, "banking77"):
-        print(benchmark("banking77/train.csv", bank_texts, bank_labels, 77, args.seeds, with_minilm).to_string(index=False))
+        print(
+            benchmark("banking77/train.csv", bank_texts, bank_labels, 77, args.seeds, with_minilm).to_string(
+                index=False
+            )
+        )
     if args.only in (None, "cfpb"):
         texts, labels = load_cfpb(args.data_dir)
         k = len(set(labels["product"]))
-        print(benchmark("cfpb_complaints/complaints.csv (narratives)", texts, labels, k, args.seeds, with_minilm)
-              .to_string(index=False))
+        print(
+            benchmark(
+                "cfpb_complaints/complaints.csv (narratives)", texts, labels, k, args.seeds, with_minilm
+            ).to_string(index=False)
+        )
     if args.only in (None, "100k") and not args.skip_100k:
         print(f"\n## {SCALE_N:,} short texts (banking77 ×{SCALE_N // len(bank_texts)} with edits)")
         print(scale_run(bank_texts, args.seeds).to_string(index=False))

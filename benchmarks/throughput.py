@@ -25,6 +25,7 @@ KMeans(k=20, n_init=10) → groupby(cluster) mean sentiment, each with its defau
 2026-11-24 this script gave TfidfVectorizer ``stop_words="english"``, which the issue does not: 43% fewer
 non-zeros, and KMeans 7.0 s instead of 17.2 s on these 100,000 rows).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,23 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 #: short sentences customers add around a complaint; shared by many rows, as in real support traffic
-EXTRAS = ["Thanks.", "Please help.", "Still waiting.", "This is ridiculous!", "Any update?", "Thank you so much!",
-          "Not happy.", "Third time this month.", "Can someone call me back?", "Great service as always.",
-          "I want a refund.", "Why is this so hard?", "Fix it please.", "Unbelievable.", "Love you guys!"]
+EXTRAS = [
+    "Thanks.",
+    "Please help.",
+    "Still waiting.",
+    "This is ridiculous!",
+    "Any update?",
+    "Thank you so much!",
+    "Not happy.",
+    "Third time this month.",
+    "Can someone call me back?",
+    "Great service as always.",
+    "I want a refund.",
+    "Why is this so hard?",
+    "Fix it please.",
+    "Unbelievable.",
+    "Love you guys!",
+]
 HANDLES = ["@united", "@AmericanAir", "@SouthwestAir", "@JetBlue", "@USAirways", "@VirginAmerica", "@delta"]
 CHANNELS = ["social", "email", "chat", "survey", "review"]
 
@@ -62,7 +77,9 @@ df["sentiment"] = df.text.apply(lambda x: sia.polarity_scores(x)["compound"]); t
 s = time.perf_counter(); X = TfidfVectorizer().fit_transform(df.text); t["tfidf"] = time.perf_counter() - s
 s = time.perf_counter(); df["cluster"] = KMeans(n_clusters=20, n_init=10, random_state=42).fit_predict(X)
 t["kmeans"] = time.perf_counter() - s
-s = time.perf_counter(); out = df.groupby("cluster")["sentiment"].agg(["mean", "size"]); t["groupby"] = time.perf_counter() - s
+s = time.perf_counter()
+out = df.groupby("cluster")["sentiment"].agg(["mean", "size"])
+t["groupby"] = time.perf_counter() - s
 print(" ".join(f"{k}={v:.1f}s" for k, v in t.items()), file=sys.stderr)
 """
 
@@ -80,7 +97,7 @@ def make_rows(data_dir: Path, rows: int, seed: int = 0) -> pd.DataFrame:
     for i in range(rows):
         text = base[pick[i]]
         if text.startswith("@"):
-            text = HANDLES[handle[i]] + text[text.find(" "):] if " " in text else HANDLES[handle[i]]
+            text = HANDLES[handle[i]] + text[text.find(" ") :] if " " in text else HANDLES[handle[i]]
         k = kind[i]
         if k == 1:
             text = f"{text} {EXTRAS[extra[i]]}"
@@ -94,13 +111,15 @@ def make_rows(data_dir: Path, rows: int, seed: int = 0) -> pd.DataFrame:
         texts.append(text)
     start = np.datetime64("2026-01-01T00:00")
     minutes = np.sort(rng.integers(0, 180 * 24 * 60, rows))
-    return pd.DataFrame({
-        "feedback_id": [f"F{i:07d}" for i in range(rows)],
-        "customer_id": [f"C{c:06d}" for c in rng.integers(0, max(rows // 5, 1), rows)],
-        "created_at": pd.Series(start + minutes.astype("timedelta64[m]")).dt.strftime("%Y-%m-%d %H:%M"),
-        "channel": np.array(CHANNELS)[rng.integers(0, len(CHANNELS), rows)],
-        "text": texts,
-    })
+    return pd.DataFrame(
+        {
+            "feedback_id": [f"F{i:07d}" for i in range(rows)],
+            "customer_id": [f"C{c:06d}" for c in rng.integers(0, max(rows // 5, 1), rows)],
+            "created_at": pd.Series(start + minutes.astype("timedelta64[m]")).dt.strftime("%Y-%m-%d %H:%M"),
+            "channel": np.array(CHANNELS)[rng.integers(0, len(CHANNELS), rows)],
+            "text": texts,
+        }
+    )
 
 
 def _tree_memory(pid: int) -> tuple[int, int]:
@@ -156,14 +175,21 @@ def measure(cmd: list[str], label: str) -> dict:
         peak[0] = peak[1] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     if proc.returncode:
         print(err, file=sys.stderr)
-    return {"run": label, "seconds": seconds, "peak_mb": peak[0] / 2**20, "peak_pss_mb": peak[1] / 2**20,
-            "rc": proc.returncode,
-            "notes": " | ".join(line.strip() for line in err.strip().splitlines()[-14:])}
+    return {
+        "run": label,
+        "seconds": seconds,
+        "peak_mb": peak[0] / 2**20,
+        "peak_pss_mb": peak[1] / 2**20,
+        "rc": proc.returncode,
+        "notes": " | ".join(line.strip() for line in err.strip().splitlines()[-14:]),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="The shared data folder (default ../shared/data).")
+    parser.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA, help="The shared data folder (default ../shared/data)."
+    )
     parser.add_argument("--rows", type=int, default=100_000, help="Rows to generate (default 100,000).")
     parser.add_argument("--workers", type=int, default=None, help="--workers for feedback (default: all cores).")
     parser.add_argument("--no-naive", action="store_true", help="Skip the naive pipeline (for the 1M runs).")
@@ -178,25 +204,33 @@ def main(argv: list[str] | None = None) -> int:
         data = folder / "feedback.csv"
         t = time.perf_counter()
         make_rows(args.data_dir, args.rows).to_csv(data, index=False)
-        print(f"generated {args.rows:,} rows ({data.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t:.0f} s",
-              file=sys.stderr)
+        print(
+            f"generated {args.rows:,} rows ({data.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t:.0f} s",
+            file=sys.stderr,
+        )
         exe = [sys.executable, "-m", "feedback"]
         workers = ["--workers", str(args.workers)] if args.workers else []
         results = []
         if not args.no_naive:
             results.append(measure([sys.executable, "-c", NAIVE, str(data)], "naive (pandas+VADER+TF-IDF+KMeans20)"))
-        results.append(measure(exe + ["analyze", str(data), "--out", str(folder / "out.parquet"), *workers],
-                               "feedback analyze"))
+        results.append(
+            measure(exe + ["analyze", str(data), "--out", str(folder / "out.parquet"), *workers], "feedback analyze")
+        )
         if args.report:
-            results.append(measure(exe + ["report", str(folder), "--out", str(folder / "report.html"), *workers],
-                                   "feedback report"))
+            results.append(
+                measure(
+                    exe + ["report", str(folder), "--out", str(folder / "report.html"), *workers], "feedback report"
+                )
+            )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nrows: {args.rows:,}; machine: {os.cpu_count()} cores; load average at the end: {load:.1f}\n")
     print("| run | time (s) | rows/s | peak memory, RSS sum (MB) | peak memory, PSS sum (MB) | exit |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['run']} | {r['seconds']:.1f} | {args.rows / r['seconds']:,.0f} | {r['peak_mb']:,.0f} | "
-              f"{r['peak_pss_mb']:,.0f} | {r['rc']} |")
+        print(
+            f"| {r['run']} | {r['seconds']:.1f} | {args.rows / r['seconds']:,.0f} | {r['peak_mb']:,.0f} | "
+            f"{r['peak_pss_mb']:,.0f} | {r['rc']} |"
+        )
     naive = next((r for r in results if r["run"].startswith("naive")), None)
     analyze = next(r for r in results if r["run"] == "feedback analyze")
     if naive:

@@ -15,6 +15,7 @@ Timings:
 * ``report from workspace``: load every stored row, impact, KPIs and the HTML report, after the workspace was grown
   to --report-rows rows by copying stored rows inside SQLite with new ids (their analysis is not re-timed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,11 +55,17 @@ def replicate(sample: Path, out: Path, rows: int, tag: str, first_copy: int = 0)
     parts, tickets, k = [], [], 0
     while sum(map(len, parts)) < rows:
         suffix, days = f"-{tag}{k}", (first_copy + k) * SHIFT_DAYS
-        parts.append(_shift(fb, ("created_at",), days).assign(
-            feedback_id=fb["feedback_id"] + suffix,
-            ticket_id=fb["ticket_id"].where(fb["ticket_id"] == "", fb["ticket_id"] + suffix)))
-        tickets.append(_shift(tk, ("opened_at", "first_response_at", "resolved_at"), days).assign(
-            ticket_id=tk["ticket_id"] + suffix))
+        parts.append(
+            _shift(fb, ("created_at",), days).assign(
+                feedback_id=fb["feedback_id"] + suffix,
+                ticket_id=fb["ticket_id"].where(fb["ticket_id"] == "", fb["ticket_id"] + suffix),
+            )
+        )
+        tickets.append(
+            _shift(tk, ("opened_at", "first_response_at", "resolved_at"), days).assign(
+                ticket_id=tk["ticket_id"] + suffix
+            )
+        )
         k += 1
     out.mkdir(parents=True, exist_ok=True)
     pd.concat(parts).head(rows).to_csv(out / "feedback.csv", index=False)
@@ -75,8 +82,11 @@ def grow(db: Path, target: int) -> int:
     n, k = con.execute("SELECT COUNT(*) FROM feedback").fetchone()[0], 0
     con.execute("BEGIN")
     while n < target:
-        con.execute(f"INSERT INTO feedback ({', '.join(columns)}) SELECT {select} FROM feedback "
-                    f"WHERE feedback_id NOT LIKE '%-g%' LIMIT ?", (k, target - n))
+        con.execute(
+            f"INSERT INTO feedback ({', '.join(columns)}) SELECT {select} FROM feedback "
+            f"WHERE feedback_id NOT LIKE '%-g%' LIMIT ?",
+            (k, target - n),
+        )
         n, k = con.execute("SELECT COUNT(*) FROM feedback").fetchone()[0], k + 1
     con.execute("COMMIT")
     con.close()

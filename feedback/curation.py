@@ -14,6 +14,7 @@ A workspace keeps its curations (``feedback.workspace.curate``) and a model fold
 fits from scratch, then :func:`replay` applies the curations again in order: a label set by hand is never replaced
 by a refit and a merge is never undone by one. A curation whose themes a refit did not keep is skipped, and said so.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,12 +51,12 @@ class Curation:
     def describe(self) -> str:
         """One line for ``feedback themes history``."""
         if self.action == "rename":
-            return f"rename {self.theme_ids[0]} to \"{self.label}\""
+            return f'rename {self.theme_ids[0]} to "{self.label}"'
         if self.action == "merge":
             return f"merge {', '.join(map(str, self.theme_ids[1:]))} into {self.theme_ids[0]}"
         if self.action == "split":
             return f"split {self.theme_ids[0]} into {', '.join(map(str, self.new_ids))}"
-        return f"add {self.new_ids[0] if self.new_ids else '?'} \"{self.label}\" from {len(self.examples)} example(s)"
+        return f'add {self.new_ids[0] if self.new_ids else "?"} "{self.label}" from {len(self.examples)} example(s)'
 
 
 def _now() -> str:
@@ -67,13 +68,19 @@ def _clean_label(model, label: str | None, theme_id: int | None = None) -> str:
     if not label:
         raise InputError("a theme label cannot be empty", value=label, fix='give a short phrase, e.g. "export fails"')
     if len(label) > MAX_LABEL_CHARS:
-        raise InputError(f"a theme label is at most {MAX_LABEL_CHARS} characters", value=label[:40] + "…",
-                         fix="give a shorter phrase")
+        raise InputError(
+            f"a theme label is at most {MAX_LABEL_CHARS} characters",
+            value=label[:40] + "…",
+            fix="give a shorter phrase",
+        )
     taken = {t.label.lower(): t for t in model.themes_ if t.theme_id != theme_id}
     if label.lower() in taken:
         other = taken[label.lower()]
-        raise InputError(f"theme {other.theme_id} is already labelled \"{other.label}\"", value=label,
-                         fix=f"give another label, or merge the two themes: feedback themes merge … {other.theme_id} …")
+        raise InputError(
+            f'theme {other.theme_id} is already labelled "{other.label}"',
+            value=label,
+            fix=f"give another label, or merge the two themes: feedback themes merge … {other.theme_id} …",
+        )
     return label
 
 
@@ -82,8 +89,11 @@ def _theme(model, theme_id: int):
         if theme.theme_id == theme_id:
             return theme
     known = ", ".join(str(t.theme_id) for t in model.themes_) or "none"
-    raise InputError(f"there is no theme {theme_id}", value=str(theme_id),
-                     fix=f"give one of the theme ids (`feedback themes show`): {known}")
+    raise InputError(
+        f"there is no theme {theme_id}",
+        value=str(theme_id),
+        fix=f"give one of the theme ids (`feedback themes show`): {known}",
+    )
 
 
 def _rows_of(model, theme_id: int) -> np.ndarray:
@@ -100,8 +110,11 @@ def merge(model, theme_ids: list[int]) -> Curation:
     """Fold ``theme_ids[1:]`` into ``theme_ids[0]``: their centres stay, and what lands there gets the first id."""
     ids = list(dict.fromkeys(int(t) for t in theme_ids))
     if len(ids) < 2:
-        raise InputError("a merge needs two theme ids or more", value=" ".join(map(str, theme_ids)),
-                         fix="give the theme to keep first, then the ones to fold into it: themes merge 3 7 9")
+        raise InputError(
+            "a merge needs two theme ids or more",
+            value=" ".join(map(str, theme_ids)),
+            fix="give the theme to keep first, then the ones to fold into it: themes merge 3 7 9",
+        )
     survivor = _theme(model, ids[0])
     groups = [list(_theme(model, theme_id).examples) for theme_id in ids]
     for theme_id in ids[1:]:
@@ -159,33 +172,57 @@ def split(model, theme_id: int) -> Curation:
     rows = _rows_of(model, theme_id)
     subcentroids = getattr(model, "subtheme_centroids_", None)
     if len(rows) != 1 or not subcentroids or subcentroids[rows[0]] is None or not theme.subthemes:
-        raise InputError(f"theme {theme_id} has no sub-themes to split into", value=str(theme_id),
-                         fix="a theme splits into the sub-themes `feedback themes show` lists under it; one too small "
-                             "to have them (or made by a merge) cannot be split")
+        raise InputError(
+            f"theme {theme_id} has no sub-themes to split into",
+            value=str(theme_id),
+            fix="a theme splits into the sub-themes `feedback themes show` lists under it; one too small "
+            "to have them (or made by a merge) cannot be split",
+        )
     if getattr(model, "reference_vectors_", None) is not None:
-        raise InputError("a theme model that assigns by neighbours cannot split a theme", value=str(theme_id),
-                         fix="refit with theme_assignment = 'centroid' (config), then split")
+        raise InputError(
+            "a theme model that assigns by neighbours cannot split a theme",
+            value=str(theme_id),
+            fix="refit with theme_assignment = 'centroid' (config), then split",
+        )
     from .themes import Theme, _next_theme_id
 
     row = int(rows[0])
     parts = np.asarray(subcentroids[row], dtype=model.centroids_.dtype)
     first = _next_theme_id(model)
     new_ids = list(range(first, first + len(parts)))
-    themes = [Theme(new_id, sub.label, list(sub.top_phrases), sub.size, list(sub.examples), status="split",
-                    split_from=theme_id, kind=theme.kind) for new_id, sub in zip(new_ids, theme.subthemes)]
+    themes = [
+        Theme(
+            new_id,
+            sub.label,
+            list(sub.top_phrases),
+            sub.size,
+            list(sub.examples),
+            status="split",
+            split_from=theme_id,
+            kind=theme.kind,
+        )
+        for new_id, sub in zip(new_ids, theme.subthemes)
+    ]
     # the theme's own centre goes: its texts now go to the nearest of its parts
     model.centroids_ = np.vstack([np.delete(model.centroids_, row, axis=0), parts])
-    model.praise_themes_ = np.concatenate([np.delete(model.praise_themes_, row),
-                                           np.full(len(parts), bool(model.praise_themes_[row]))])
+    model.praise_themes_ = np.concatenate(
+        [np.delete(model.praise_themes_, row), np.full(len(parts), bool(model.praise_themes_[row]))]
+    )
     model.theme_ids_ = np.concatenate([np.delete(model.theme_ids_, row), new_ids])
     model.subtheme_centroids_ = [c for i, c in enumerate(subcentroids) if i != row] + [None] * len(parts)
-    model.guide_themes_ = {j: (i if i < row else i - 1) for j, i in getattr(model, "guide_themes_", {}).items()
-                           if i != row}
+    model.guide_themes_ = {
+        j: (i if i < row else i - 1) for j, i in getattr(model, "guide_themes_", {}).items() if i != row
+    }
     at = model.themes_.index(theme)
-    model.themes_[at:at + 1] = themes
+    model.themes_[at : at + 1] = themes
     model.next_theme_id_ = new_ids[-1] + 1
-    return Curation("split", [theme_id], new_ids=new_ids, groups=[list(t.examples) for t in themes],
-                    examples=[t.label for t in themes])
+    return Curation(
+        "split",
+        [theme_id],
+        new_ids=new_ids,
+        groups=[list(t.examples) for t in themes],
+        examples=[t.label for t in themes],
+    )
 
 
 def add(model, label: str, examples: list[str], theme_id: int | None = None) -> Curation:
@@ -198,26 +235,34 @@ def add(model, label: str, examples: list[str], theme_id: int | None = None) -> 
         raise InputError("a theme needs at least one example text", fix='add --example "a message it should hold"')
     units, lemma_docs = model._units(examples)[:2]
     if not units:
-        raise InputError("the examples say nothing a theme can be made of (no content words)",
-                         value=examples[0][:60], fix="give examples as customers write them, e.g. "
-                                                     '--example "the CSV export fails every time"')
+        raise InputError(
+            "the examples say nothing a theme can be made of (no content words)",
+            value=examples[0][:60],
+            fix='give examples as customers write them, e.g. --example "the CSV export fails every time"',
+        )
     vectors, _ = model._embed(units, lemma_docs)
     said = vectors[np.any(vectors != 0, axis=1)]
     if not len(said):
-        raise InputError("the examples say nothing a theme can be made of", value=examples[0][:60],
-                         fix="give longer examples, in the words customers use")
+        raise InputError(
+            "the examples say nothing a theme can be made of",
+            value=examples[0][:60],
+            fix="give longer examples, in the words customers use",
+        )
     centre = normalize(said.mean(axis=0, keepdims=True)).astype(model.centroids_.dtype)
     new_id = int(theme_id) if theme_id is not None else _next_theme_id(model)
     praise = float(model._unit_sentiment(units).mean()) >= PRAISE_UNIT_SENTIMENT
     model.centroids_ = np.vstack([model.centroids_, centre]) if len(model.centroids_) else centre
     model.praise_themes_ = np.append(model.praise_themes_, praise)
     model.theme_ids_ = np.append(model.theme_ids_, new_id)
-    model.subtheme_centroids_ = list(getattr(model, "subtheme_centroids_", None) or [None] * (len(model.centroids_) - 1)) + [None]
+    model.subtheme_centroids_ = list(
+        getattr(model, "subtheme_centroids_", None) or [None] * (len(model.centroids_) - 1)
+    ) + [None]
     if getattr(model, "reference_vectors_", None) is not None:  # neighbours vote: the examples are its references
         model.reference_vectors_ = np.vstack([model.reference_vectors_, said.astype(model.reference_vectors_.dtype)])
         model.reference_themes_ = np.append(model.reference_themes_, np.full(len(said), len(model.centroids_) - 1))
-    model.themes_.append(Theme(new_id, label, [], 0, examples[:KEPT_EXAMPLES], status="added",
-                               kind="praise" if praise else "pain point"))
+    model.themes_.append(
+        Theme(new_id, label, [], 0, examples[:KEPT_EXAMPLES], status="added", kind="praise" if praise else "pain point")
+    )
     model.next_theme_id_ = max(getattr(model, "next_theme_id_", 0), new_id + 1)
     return Curation("add", [], label=label, examples=examples, new_ids=[new_id])
 
@@ -249,9 +294,17 @@ def replay(model, curations: list[Curation]) -> list[str]:
             if note:
                 notes.append(note)
             continue
-        if curation.action == "add" and curation.new_ids and any(t.theme_id == curation.new_ids[0] for t in model.themes_):
+        if (
+            curation.action == "add"
+            and curation.new_ids
+            and any(t.theme_id == curation.new_ids[0] for t in model.themes_)
+        ):
             continue  # the refit found it again
-        if curation.action == "rename" and curation.groups and curation.theme_ids[0] not in {t.theme_id for t in model.themes_}:
+        if (
+            curation.action == "rename"
+            and curation.groups
+            and curation.theme_ids[0] not in {t.theme_id for t in model.themes_}
+        ):
             # the theme came back under a new id: it is where the renamed theme's examples land
             landing = _landing(model, curation.groups[0])
             if landing is not None:

@@ -10,6 +10,7 @@
 Quotes are the stored, redacted text. The HTML is rendered with autoescaping on; Markdown escapes the characters
 that would make a quote into a link, a heading or emphasis.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,7 +66,7 @@ def markdown_text(value) -> str:
     if match.group(2).isdigit():
         end = match.end()
         return text[:end] + "\\" + text[end:]
-    return text[:match.start(2)] + "\\" + text[match.start(2):]
+    return text[: match.start(2)] + "\\" + text[match.start(2) :]
 
 
 def change_test_name(description: str | None) -> str:
@@ -88,31 +89,62 @@ def build_digest(stored, config: Config | None = None, watched=None, report_hint
     config = config or Config()
     result = analyze_stored(stored.feedback, stored.customers, stored.tickets, config, stored.theme_model)
     if watched is None:  # the same rows: the KPIs analyze_stored computed are the ones watch tests
-        watched = find_alerts(stored.feedback, stored.customers, stored.tickets, stored.theme_model, config,
-                              kpis=result.kpis)
+        watched = find_alerts(
+            stored.feedback, stored.customers, stored.tickets, stored.theme_model, config, kpis=result.kpis
+        )
     context = build_context(result)
     painpoints = []
     for rank, (_, p) in enumerate(what_hurts_most(context.painpoints, DIGEST_PAINPOINTS), 1):
         quotes = p.get("quotes") or []
-        painpoints.append({"rank": rank, "label": p.get("theme_label"), "affected_customers": p.get("affected_customers"),
-                           "churn_lift": p.get("churn_lift"), "churn_lift_ci": p.get("churn_lift_ci"),
-                           "revenue_at_risk": p.get("revenue_at_risk"), "quote": quotes[0] if quotes else ""})
+        painpoints.append(
+            {
+                "rank": rank,
+                "label": p.get("theme_label"),
+                "affected_customers": p.get("affected_customers"),
+                "churn_lift": p.get("churn_lift"),
+                "churn_lift_ci": p.get("churn_lift_ci"),
+                "revenue_at_risk": p.get("revenue_at_risk"),
+                "quote": quotes[0] if quotes else "",
+            }
+        )
     dates = pd.to_datetime(stored.feedback["created_at"]).dropna()
     span = f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}" if len(dates) else ""
-    return Digest(title=config.title, period=watched.period, period_kind=config.period, span=span,
-                  painpoints=painpoints, alerts=list(watched.alerts), kpi_moves=kpi_moves(result.kpis, watched.period),
-                  notes=list(watched.notes), report_hint=report_hint)
+    return Digest(
+        title=config.title,
+        period=watched.period,
+        period_kind=config.period,
+        span=span,
+        painpoints=painpoints,
+        alerts=list(watched.alerts),
+        kpi_moves=kpi_moves(result.kpis, watched.period),
+        notes=list(watched.notes),
+        report_hint=report_hint,
+    )
 
 
 def _environment(html: bool) -> jinja2.Environment:
     from .report import fmt_ci, fmt_kpi, fmt_kpi_delta, fmt_money, fmt_num, fmt_signed
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=html,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
-    env.filters.update(num=fmt_num, money=fmt_money, signed=fmt_signed, ci=fmt_ci, kpi=fmt_kpi, kpi_delta=fmt_kpi_delta,
-                       md=markdown_text, p=lambda v: "—" if v is None else f"{float(v):.2g}", first_words=change_test_name,
-                       oneline=lambda v: " ".join(str(v).split()))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=html,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=fmt_num,
+        money=fmt_money,
+        signed=fmt_signed,
+        ci=fmt_ci,
+        kpi=fmt_kpi,
+        kpi_delta=fmt_kpi_delta,
+        md=markdown_text,
+        p=lambda v: "—" if v is None else f"{float(v):.2g}",
+        first_words=change_test_name,
+        oneline=lambda v: " ".join(str(v).split()),
+    )
     return env
 
 
@@ -131,6 +163,7 @@ def write_digest(digest: Digest, out: str | Path) -> Path:
     out = Path(out)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise InputError(f"cannot tell the digest's format from {out.name!r}", path=out,
-                         fix="end --out in .md, .txt or .html")
+        raise InputError(
+            f"cannot tell the digest's format from {out.name!r}", path=out, fix="end --out in .md, .txt or .html"
+        )
     return write_text(render_digest(digest, fmt), out)

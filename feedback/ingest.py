@@ -19,6 +19,7 @@ first data row is row 2; in JSON Lines and JSON arrays the first record is row 1
 A blank line in a CSV file is a record (an empty answer in a one-column export): it is kept and flagged
 ``empty_text``, never skipped, so rows in always equal rows out.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -70,18 +71,26 @@ STRICT_FIXES = {
     "missing_date": "fill in the date, or run without --strict to keep the row with no date",
     "empty_text": "fill in the text or delete the row, or run without --strict to keep it flagged",
 }
-STRICT_FIXES.update({f"bad_{name}": f"use a number from {low} to {high}, or leave the cell empty"
-                     for name, (low, high) in SCORE_RANGES.items()})
+STRICT_FIXES.update(
+    {
+        f"bad_{name}": f"use a number from {low} to {high}, or leave the cell empty"
+        for name, (low, high) in SCORE_RANGES.items()
+    }
+)
 #: what each ingest issue means, for error messages
 ISSUE_MESSAGES = {"bad_date": "not a date", "missing_date": "no date", "empty_text": "empty text"}
-ISSUE_MESSAGES.update({f"bad_{name}": f"{name.upper()} score not a number from {low} to {high}"
-                       for name, (low, high) in SCORE_RANGES.items()})
+ISSUE_MESSAGES.update(
+    {
+        f"bad_{name}": f"{name.upper()} score not a number from {low} to {high}"
+        for name, (low, high) in SCORE_RANGES.items()
+    }
+)
 
 
 def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    bad = exc.object[exc.start:exc.end]
+    bad = exc.object[exc.start : exc.end]
     return bytes(bad).decode("cp1252", errors="replace"), exc.end
 
 
@@ -116,6 +125,7 @@ class Dataset:
 
 
 # --------------------------------------------------------------------------------------------- encodings
+
 
 def detect_encoding(raw: bytes) -> str:
     """Pick the text encoding of a file's first bytes: BOMs first, then UTF-16 without BOM, UTF-8, else cp1252.
@@ -181,9 +191,11 @@ def looks_binary(head: bytes) -> bool:
 
 def _refuse_binary(path: Path, head: bytes) -> None:
     if looks_binary(head):
-        raise InputError("a binary file, not a text table", path=path,
-                         fix="export the data as CSV (UTF-8), JSON Lines, Parquet or .xlsx, named with the suffix "
-                             "of its format")
+        raise InputError(
+            "a binary file, not a text table",
+            path=path,
+            fix="export the data as CSV (UTF-8), JSON Lines, Parquet or .xlsx, named with the suffix of its format",
+        )
 
 
 def _decode_errors(encoding: str) -> str:
@@ -194,7 +206,8 @@ def _decode_errors(encoding: str) -> str:
 #: a UTF-8 lead byte read as cp1252/latin-1 followed by a continuation byte read the same way: likely mojibake
 _MOJIBAKE_HINT = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
-    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
 
 
 def repair_mojibake(values: pd.Series) -> tuple[pd.Series, int]:
@@ -221,6 +234,7 @@ def repair_mojibake(values: pd.Series) -> tuple[pd.Series, int]:
 
 
 # --------------------------------------------------------------------------------------------- CSV options
+
 
 def _dedupe(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
@@ -277,10 +291,17 @@ def _csv_options(path: Path, head: bytes) -> dict:
     else:
         sample = head.decode(encoding, errors=_decode_errors(encoding))
         sep = sniff_delimiter(sample, truncated=len(head) >= SNIFF_BYTES)
-    return {"sep": sep, "encoding": encoding, "encoding_errors": _decode_errors(encoding), "dtype": str,
-            "keep_default_na": False, "na_filter": False, "on_bad_lines": "error",
-            # a blank or whitespace-only line is a record (an empty answer), kept and flagged, never skipped
-            "skip_blank_lines": False}
+    return {
+        "sep": sep,
+        "encoding": encoding,
+        "encoding_errors": _decode_errors(encoding),
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "on_bad_lines": "error",
+        # a blank or whitespace-only line is a record (an empty answer), kept and flagged, never skipped
+        "skip_blank_lines": False,
+    }
 
 
 def _parser_error(exc: Exception, path: Path) -> InputError:
@@ -289,30 +310,49 @@ def _parser_error(exc: Exception, path: Path) -> InputError:
     found = re.search(r"line (\d+)", message)
     if found:
         row = int(found.group(1))
-    return InputError(f"cannot parse as a table ({message})", path=path, row=row,
-                      fix="check the quoting of that row (a field holding the delimiter or a line break must be in "
-                          "double quotes), or save the file again as CSV (UTF-8)")
+    return InputError(
+        f"cannot parse as a table ({message})",
+        path=path,
+        row=row,
+        fix="check the quoting of that row (a field holding the delimiter or a line break must be in "
+        "double quotes), or save the file again as CSV (UTF-8)",
+    )
 
 
 def _check_columns(frame: pd.DataFrame, path: Path, row_offset: int = 0) -> pd.DataFrame:
     """Reject rows pandas would silently shift, and give columns clean unique names."""
     if not isinstance(frame.index, pd.RangeIndex):
         # Every data row had one field more than the header: pandas would turn the first into an index.
-        raise InputError("the data rows have more fields than the header", path=path, row=row_offset + 2,
-                         fix="add the missing column name to the header, or quote fields that contain the delimiter")
+        raise InputError(
+            "the data rows have more fields than the header",
+            path=path,
+            row=row_offset + 2,
+            fix="add the missing column name to the header, or quote fields that contain the delimiter",
+        )
     frame.columns = _dedupe([str(c).strip() for c in frame.columns])
     return frame
 
 
 # --------------------------------------------------------------------------------------------- JSON
 
+
 def _json_records(items: list, path: Path, first_row: int = 1) -> pd.DataFrame:
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise InputError("not a JSON object", path=path, row=first_row + i, value=json.dumps(item)[:60],
-                             fix="each record must be an object such as {\"text\": \"...\"}")
-    rows = [{str(k): (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v))
-             for k, v in item.items()} for item in items]
+            raise InputError(
+                "not a JSON object",
+                path=path,
+                row=first_row + i,
+                value=json.dumps(item)[:60],
+                fix='each record must be an object such as {"text": "..."}',
+            )
+    rows = [
+        {
+            str(k): (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v))
+            for k, v in item.items()
+        }
+        for item in items
+    ]
     frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
     if rows and not len(frame.columns):  # records without keys are still records
         frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
@@ -331,8 +371,12 @@ def _iter_jsonl(path: Path, encoding: str, chunksize: int) -> Iterator[tuple[pd.
             try:
                 items.append(json.loads(line))
             except (ValueError, RecursionError) as exc:
-                raise InputError(f"not valid JSON ({exc})", path=path, row=number,
-                                 fix="each line must be one JSON object; check quotes and commas") from None
+                raise InputError(
+                    f"not valid JSON ({exc})",
+                    path=path,
+                    row=number,
+                    fix="each line must be one JSON object; check quotes and commas",
+                ) from None
             if len(items) == chunksize:
                 yield _json_records(items, path, first), first
                 items, first = [], number + 1
@@ -347,31 +391,45 @@ def _read_json(path: Path, encoding: str) -> pd.DataFrame:
         with open(path, encoding=encoding, errors=_decode_errors(encoding)) as fh:
             data = json.load(fh)
     except (ValueError, RecursionError) as exc:
-        raise InputError(f"cannot parse as JSON ({exc})", path=path,
-                         fix="use JSON Lines (one object per line) or a JSON array of objects") from None
+        raise InputError(
+            f"cannot parse as JSON ({exc})",
+            path=path,
+            fix="use JSON Lines (one object per line) or a JSON array of objects",
+        ) from None
     if isinstance(data, dict):
         # {"records": [...]} or {"data": [...]}: the one list of objects inside
         lists = [v for v in data.values() if isinstance(v, list)]
         data = lists[0] if len(lists) == 1 else [data]
     if not isinstance(data, list):
-        raise InputError("JSON is not a list of records", path=path, value=json.dumps(data)[:60],
-                         fix="use a JSON array of objects, or JSON Lines (one object per line)")
+        raise InputError(
+            "JSON is not a list of records",
+            path=path,
+            value=json.dumps(data)[:60],
+            fix="use a JSON array of objects, or JSON Lines (one object per line)",
+        )
     return _json_records(data, path)
 
 
 # --------------------------------------------------------------------------------------------- reading files
 
+
 def _read_excel(path: Path) -> pd.DataFrame:
     try:
         import openpyxl  # noqa: F401  (pandas needs it for .xlsx)
     except ImportError:
-        raise InputError("reading .xlsx needs the optional Excel support", path=path,
-                         fix="install it with: pip install 'feedback[excel]' (adds openpyxl), or save the sheet as CSV") from None
+        raise InputError(
+            "reading .xlsx needs the optional Excel support",
+            path=path,
+            fix="install it with: pip install 'feedback[excel]' (adds openpyxl), or save the sheet as CSV",
+        ) from None
     try:
         frame = pd.read_excel(path, dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
     except Exception as exc:  # openpyxl raises zipfile, KeyError, ValueError... for a broken workbook
-        raise InputError(f"cannot read the Excel workbook ({type(exc).__name__}: {exc})", path=path,
-                         fix="open it in Excel and save it again as .xlsx, or save the first sheet as CSV") from None
+        raise InputError(
+            f"cannot read the Excel workbook ({type(exc).__name__}: {exc})",
+            path=path,
+            fix="open it in Excel and save it again as .xlsx, or save the first sheet as CSV",
+        ) from None
     frame.columns = _dedupe([str(c).strip() for c in frame.columns])
     return frame
 
@@ -383,7 +441,9 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, str | None]:
     """
     path = Path(path)
     if not path.exists():
-        raise InputError("file not found", path=path, fix="check the path, or run `feedback sample --out DIR` for example data")
+        raise InputError(
+            "file not found", path=path, fix="check the path, or run `feedback sample --out DIR` for example data"
+        )
     suffix = path.suffix.lower()
     if suffix in EMAIL_SUFFIXES or path.is_dir():
         return read_email(path), None
@@ -391,7 +451,9 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, str | None]:
         try:
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for a broken file
-            raise InputError(f"cannot read Parquet ({exc})", path=path, fix="check that the file is a complete Parquet file") from None
+            raise InputError(
+                f"cannot read Parquet ({exc})", path=path, fix="check that the file is a complete Parquet file"
+            ) from None
         frame.columns = _dedupe([str(c).strip() for c in frame.columns])
         return frame, None
     if suffix in (".xlsx", ".xlsm"):
@@ -411,7 +473,9 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, str | None]:
     try:
         frame = pd.read_csv(path, **options)
     except pd.errors.EmptyDataError:
-        raise InputError("file has no header row", path=path, fix="export the data again with column names in the first row") from None
+        raise InputError(
+            "file has no header row", path=path, fix="export the data again with column names in the first row"
+        ) from None
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise _parser_error(exc, path) from None
     return _check_columns(frame, path), encoding
@@ -571,14 +635,21 @@ def strip_recurring_blocks(texts: list[str], senders: list[str]) -> list[str]:
         messages, block_senders, above = found
         share = RECURRING_LINE_MIN_SHARE if size == 1 else RECURRING_MIN_SHARE
         # the same text above it in every message is one message copied (a template, a petition), not a footer
-        return (len(messages) >= RECURRING_MIN_MESSAGES and len(block_senders) >= 2 and len(above) >= 2
-                and len(messages) >= share * len(texts))
+        return (
+            len(messages) >= RECURRING_MIN_MESSAGES
+            and len(block_senders) >= 2
+            and len(above) >= 2
+            and len(messages) >= share * len(texts)
+        )
 
     out = []
     for index, text in enumerate(texts):
-        sizes = [size for size in range(1, len(last_keys[index]) + 1)
-                 if (found := stats.get(block(index, size))) and recurs(found, size)]
-        out.append("\n".join(lines_of[index][:content_of[index][-max(sizes)]]).rstrip() if sizes else text)
+        sizes = [
+            size
+            for size in range(1, len(last_keys[index]) + 1)
+            if (found := stats.get(block(index, size))) and recurs(found, size)
+        ]
+        out.append("\n".join(lines_of[index][: content_of[index][-max(sizes)]]).rstrip() if sizes else text)
     return out
 
 
@@ -590,8 +661,8 @@ def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> p
 
     ``text`` is the body as plain text (HTML converted; quotes and signatures are cut later by the cleaner,
     which keeps them in ``removed_text``), without a block of last lines that recurs across the messages read
-    (a mailing list's footer: :func:`strip_recurring_blocks`). ``customer_id`` is ``address_map[sender]`` when given (keys are
-    lower-case addresses), else a stable pseudonym of the sender address. ``thread_id`` is the first
+    (a mailing list's footer: :func:`strip_recurring_blocks`). ``customer_id`` is ``address_map[sender]`` when given
+    (keys are lower-case addresses), else a stable pseudonym of the sender address. ``thread_id`` is the first
     Message-ID in References, else In-Reply-To, else the message's own Message-ID.
     """
     from .clean import html_to_text
@@ -606,16 +677,18 @@ def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> p
         refs = re.findall(r"<([^<>]+)>", str(msg.get("References", "") or ""))
         reply_to = re.findall(r"<([^<>]+)>", str(msg.get("In-Reply-To", "") or ""))
         feedback_id = own_id or f"{source}#{index + 1}"
-        rows.append({
-            "feedback_id": feedback_id,
-            "customer_id": address_map.get(sender) or (_stable_pseudonym(sender) if sender else ""),
-            "created_at": _email_date(str(msg["Date"]) if msg["Date"] else None),
-            "channel": "email",
-            "subject": str(msg.get("Subject", "") or ""),
-            "text": html_to_text(body),
-            "thread_id": (refs or reply_to or [feedback_id])[0],
-            "attachments": attachments,
-        })
+        rows.append(
+            {
+                "feedback_id": feedback_id,
+                "customer_id": address_map.get(sender) or (_stable_pseudonym(sender) if sender else ""),
+                "created_at": _email_date(str(msg["Date"]) if msg["Date"] else None),
+                "channel": "email",
+                "subject": str(msg.get("Subject", "") or ""),
+                "text": html_to_text(body),
+                "thread_id": (refs or reply_to or [feedback_id])[0],
+                "attachments": attachments,
+            }
+        )
         senders.append(sender)
     for row, text in zip(rows, strip_recurring_blocks([row["text"] for row in rows], senders)):
         row["text"] = text
@@ -623,6 +696,7 @@ def read_email(path: str | Path, address_map: dict[str, str] | None = None) -> p
 
 
 # --------------------------------------------------------------------------------------------- columns
+
 
 def _apply_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename export columns to standard names; returns the frame and {standard: original header}.
@@ -652,18 +726,45 @@ def _apply_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> tuple[pd.Dat
 def _longest_text_column(frame: pd.DataFrame) -> list[str]:
     """The column whose values are longest on average: in a feedback export, almost always the message."""
     sample = frame.head(200).astype(str)
-    lengths = {c: sample[c].str.len().mean() for c in sample.columns
-               if sample[c].str.contains(" ").mean() >= 0.5}  # words, not numbers, codes or single tokens
+    lengths = {
+        c: sample[c].str.len().mean() for c in sample.columns if sample[c].str.contains(" ").mean() >= 0.5
+    }  # words, not numbers, codes or single tokens
     best = max(lengths, key=lengths.get, default=None)
     return [best] if best is not None and lengths[best] >= 10 else []
 
 
 #: header names that usually hold the message in an export, for the "did you mean" hint
-TEXT_SYNONYMS = {"comment", "comments", "message", "body", "description", "feedback", "review", "verbatim", "response",
-                 "reason", "content", "answer", "note", "notes", "remarks", "details"}
+TEXT_SYNONYMS = {
+    "comment",
+    "comments",
+    "message",
+    "body",
+    "description",
+    "feedback",
+    "review",
+    "verbatim",
+    "response",
+    "reason",
+    "content",
+    "answer",
+    "note",
+    "notes",
+    "remarks",
+    "details",
+}
 #: channel names tools use, mapped to the standard channels (others pass through lower-cased)
-CHANNEL_SYNONYMS = {"mail": "email", "e-mail": "email", "web widget": "chat", "messaging": "chat", "live chat": "chat",
-                    "whatsapp": "chat", "twitter": "social", "facebook": "social", "instagram": "social", "x": "social"}
+CHANNEL_SYNONYMS = {
+    "mail": "email",
+    "e-mail": "email",
+    "web widget": "chat",
+    "messaging": "chat",
+    "live chat": "chat",
+    "whatsapp": "chat",
+    "twitter": "social",
+    "facebook": "social",
+    "instagram": "social",
+    "x": "social",
+}
 
 
 def require_columns(frame: pd.DataFrame, required: tuple[str, ...], path: Path | str, option_hint: str = "") -> None:
@@ -673,31 +774,45 @@ def require_columns(frame: pd.DataFrame, required: tuple[str, ...], path: Path |
             continue
         found = ", ".join(repr(c) for c in list(frame.columns)[:12]) or "no columns"
         if name == "text":  # a column of words: a header that usually holds the message, else the longest text
-            close = [c for c in frame.columns if str(c).strip().lower() in TEXT_SYNONYMS
-                     and not frame[c].head(200).astype(str).str.fullmatch(r"\s*[-+]?[\d.,]*\s*").all()][:1]
+            close = [
+                c
+                for c in frame.columns
+                if str(c).strip().lower() in TEXT_SYNONYMS
+                and not frame[c].head(200).astype(str).str.fullmatch(r"\s*[-+]?[\d.,]*\s*").all()
+            ][:1]
             close = close or _longest_text_column(frame)
         else:
             close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1, cutoff=0.5)
-            close = close or [c for c in frame.columns
-                              if name.replace("_", "") in str(c).lower().replace("_", "").replace(" ", "")][:1]
+            close = (
+                close
+                or [
+                    c
+                    for c in frame.columns
+                    if name.replace("_", "") in str(c).lower().replace("_", "").replace(" ", "")
+                ][:1]
+            )
         if close and option_hint:
             fix = f"did you mean {option_hint} {close[0]!r}?"
         elif close:
             fix = f"did you mean {close[0]!r}? Map it in the config file: [columns] {name} = {close[0]!r}"
         else:
-            fix = f"add a column {name!r}, or map one in the config file: [columns] {name} = \"Your column\""
+            fix = f'add a column {name!r}, or map one in the config file: [columns] {name} = "Your column"'
         if name == "text":
             fix += f" Or pick a preset with --preset ({', '.join(sorted(PRESETS))})"
         raise InputError(f"no column {name!r}; found {found}", path=path, column=name, fix=fix)
 
 
-def _check_named_columns(frame: pd.DataFrame, path: Path | str, config: Config | None, text_column: str | None,
-                         id_column: str | None) -> None:
+def _check_named_columns(
+    frame: pd.DataFrame, path: Path | str, config: Config | None, text_column: str | None, id_column: str | None
+) -> None:
     """A column the user named (``--text-column``, ``--id-column``, the config's ``[columns]``) must exist."""
     named = [("--text-column", text_column), ("--id-column", id_column)]
     user = dict(config.columns) if config is not None else {}
-    named += [(f"[columns] {std} in the config file (or --date-column/--rating-column)", user[std])
-              for std in ("text", "feedback_id", "created_at", "csat", "nps", "ces") if std in user]
+    named += [
+        (f"[columns] {std} in the config file (or --date-column/--rating-column)", user[std])
+        for std in ("text", "feedback_id", "created_at", "csat", "nps", "ces")
+        if std in user
+    ]
     headers = [str(c) for c in frame.columns]
     for source, header in named:
         if not header or header in headers:
@@ -705,9 +820,10 @@ def _check_named_columns(frame: pd.DataFrame, path: Path | str, config: Config |
         found = ", ".join(repr(c) for c in headers[:12]) or "no columns"
         close = [c for c in headers if c.strip().lower() == header.strip().lower()]
         close = close or difflib.get_close_matches(header, headers, n=1, cutoff=0.6)
-        fix = f"did you mean {close[0]!r}? Pass it to {source}" if close else f"name one of the columns found in {source}"
-        raise InputError(f"no column {header!r} (named by {source}); found {found}", path=path, column=header,
-                         fix=fix)
+        fix = (
+            f"did you mean {close[0]!r}? Pass it to {source}" if close else f"name one of the columns found in {source}"
+        )
+        raise InputError(f"no column {header!r} (named by {source}); found {found}", path=path, column=header, fix=fix)
 
 
 def _parse_dates(values: pd.Series, date_format: str | None = None) -> pd.Series:
@@ -725,8 +841,9 @@ def _parse_dates(values: pd.Series, date_format: str | None = None) -> pd.Series
         return pd.to_datetime(numbers, unit=unit, errors="coerce", utc=True).dt.tz_convert(None)
     if pd.api.types.is_numeric_dtype(values):  # numbers are not dates (pandas would read them as nanoseconds)
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    parsed = pd.to_datetime(cleaned, errors="coerce", utc=True,
-                            format=date_format if date_format not in (None, "mixed") else "mixed")
+    parsed = pd.to_datetime(
+        cleaned, errors="coerce", utc=True, format=date_format if date_format not in (None, "mixed") else "mixed"
+    )
     return parsed.dt.tz_convert(None)
 
 
@@ -751,6 +868,7 @@ def _as_text(values: pd.Series) -> pd.Series:
 def warn_if_numbers_only(texts: pd.Series, path: Path | str, column: str, option: str = "--text-column") -> None:
     """Warn (:class:`InputWarning`) when the column read as the feedback text holds only numbers: a score column
     named as the text by mistake would otherwise be analyzed as words, with neutral sentiment and no themes."""
+
     def filled(values: pd.Series) -> pd.Series:
         values = values.astype(str).str.strip()
         return values[values != ""]
@@ -760,11 +878,16 @@ def warn_if_numbers_only(texts: pd.Series, path: Path | str, column: str, option
         return
     every = filled(texts)
     if len(every) and pd.to_numeric(every, errors="coerce").notna().all():
-        warnings.warn(f"{path}, column {column!r}: holds only numbers, yet it is read as the feedback text. "
-                      f"Fix: pass {option} with the column that holds the written comments", InputWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}, column {column!r}: holds only numbers, yet it is read as the feedback text. "
+            f"Fix: pass {option} with the column that holds the written comments",
+            InputWarning,
+            stacklevel=2,
+        )
 
 
 # --------------------------------------------------------------------------------------------- tables
+
 
 def _choose_preset(frame: pd.DataFrame, preset: str | None, user_mapping: dict[str, str]) -> str | None:
     """The preset to apply: the one named, else one detected from the headers when the file lacks 'text'."""
@@ -775,8 +898,13 @@ def _choose_preset(frame: pd.DataFrame, preset: str | None, user_mapping: dict[s
     return detect_preset(list(frame.columns))
 
 
-def feedback_mapping(columns: list[str], config: Config | None = None, text_column: str | None = None,
-                     id_column: str | None = None, preset: str | None = None) -> tuple[dict[str, str], str | None]:
+def feedback_mapping(
+    columns: list[str],
+    config: Config | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    preset: str | None = None,
+) -> tuple[dict[str, str], str | None]:
     """The ``{standard: header}`` mapping for a feedback file, and the preset used.
 
     The config's ``[columns]`` wins, then ``--text-column``/``--id-column``, then the preset (named, or
@@ -804,11 +932,22 @@ def feedback_mapping(columns: list[str], config: Config | None = None, text_colu
     return mapping, chosen
 
 
-def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: Config | None = None,
-                     text_column: str | None = None, id_column: str | None = None, *, preset: str | None = None,
-                     strict: bool = False, row_offset: int = 0, header_rows: int = 1, find: bool = True,
-                     found: FoundColumns | None = None, keep_input: bool = False,
-                     date_format: str | None = None) -> pd.DataFrame:
+def prepare_feedback(
+    frame: pd.DataFrame,
+    path: Path | str = "<data>",
+    config: Config | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    *,
+    preset: str | None = None,
+    strict: bool = False,
+    row_offset: int = 0,
+    header_rows: int = 1,
+    find: bool = True,
+    found: FoundColumns | None = None,
+    keep_input: bool = False,
+    date_format: str | None = None,
+) -> pd.DataFrame:
     """Turn a raw feedback export into the standard feedback table; every input row is kept.
 
     Missing optional columns are added empty; rows with empty text, a bad date or an out-of-range score are
@@ -859,14 +998,20 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
         date_format = (config or Config()).date_format or date_format
         if date_format is None and not pd.api.types.is_datetime64_any_dtype(raw_dates):
             # the column find_columns chose was judged there already, on these same values
-            chose_it = found is not None and "created_at" in found.mapping \
+            chose_it = (
+                found is not None
+                and "created_at" in found.mapping
                 and found.mapping["created_at"] == origins.get("created_at")
+            )
             date_format = found.date_format if chose_it else find_date_format(raw_dates)
             if day_month_ambiguous(raw_dates, date_format):
-                warnings.warn(f"{path}, column {origins.get('created_at', 'created_at')!r}: every day is 12 or less, "
-                              f"so the dates were read as {date_format} (e.g. {_as_text(raw_dates).iloc[0]!r}). "
-                              f"Fix: if they are day first, pass --date-format {swap_day_month(date_format)}",
-                              InputWarning, stacklevel=2)
+                warnings.warn(
+                    f"{path}, column {origins.get('created_at', 'created_at')!r}: every day is 12 or less, "
+                    f"so the dates were read as {date_format} (e.g. {_as_text(raw_dates).iloc[0]!r}). "
+                    f"Fix: if they are day first, pass --date-format {swap_day_month(date_format)}",
+                    InputWarning,
+                    stacklevel=2,
+                )
         # a format already searched for and not found: value by value, without searching again
         created = _parse_dates(raw_dates, date_format or "mixed")
         blank = raw_dates.isna() | (_as_text(raw_dates).str.strip() == "")
@@ -897,13 +1042,17 @@ def prepare_feedback(frame: pd.DataFrame, path: Path | str = "<data>", config: C
     frame.attrs["mojibake_repaired"] = repaired + repaired_subjects
     frame.attrs["preset"] = chosen
     frame.attrs["date_format"] = date_format if "created_at" in origins or "created_at" in raw_columns.columns else None
-    frame.attrs["id_column"] = origins.get("feedback_id", "feedback_id" if "feedback_id" in raw_columns.columns else None)
+    frame.attrs["id_column"] = origins.get(
+        "feedback_id", "feedback_id" if "feedback_id" in raw_columns.columns else None
+    )
     if found is not None and found.mapping:
         frame.attrs["found_columns"] = found
     if hints is not None and "created_at" in hints.mapping:
-        frame.attrs["date_hint"] = (f"dates: the file has no created_at column; {hints.mapping['created_at']!r} holds "
-                                    f"{hints.reasons['created_at']}. To use it: --date-column "
-                                    f"{hints.mapping['created_at']}")
+        frame.attrs["date_hint"] = (
+            f"dates: the file has no created_at column; {hints.mapping['created_at']!r} holds "
+            f"{hints.reasons['created_at']}. To use it: --date-column "
+            f"{hints.mapping['created_at']}"
+        )
     if strict:
         _raise_first_issue(frame, raw_columns, origins, path, row_offset, header_rows)
     if keep_input:  # the standard columns the analysis reads, beside the input's own
@@ -924,8 +1073,9 @@ _NAMED_VALUE_FIX = {
 }
 
 
-def _check_named_values(raw: pd.DataFrame, issues: pd.Series, origins: dict[str, str], named: set[str],
-                        path: Path | str) -> None:
+def _check_named_values(
+    raw: pd.DataFrame, issues: pd.Series, origins: dict[str, str], named: set[str], path: Path | str
+) -> None:
     """A date or rating column the user named whose values are mostly unreadable as such is a naming mistake
     (``--date-column variation``, ``--rating-column csat:date``): one error, not every row flagged."""
     for standard, fix in _NAMED_VALUE_FIX.items():
@@ -937,14 +1087,23 @@ def _check_named_values(raw: pd.DataFrame, issues: pd.Series, origins: dict[str,
         bad = (issues == reason).to_numpy()
         if (~blank).sum() and bad.sum() > MAX_BAD_NAMED_SHARE * (~blank).sum():
             example = raw[column].to_numpy()[bad][0]
-            what = "dates" if standard == "created_at" else f"{standard} ratings {SCORE_RANGES[standard][0]}-" \
-                                                            f"{SCORE_RANGES[standard][1]}"
-            raise InputError(f"{bad.sum()} of {(~blank).sum()} values are not {what}", path=path, column=column,
-                             value=example, fix=fix)
+            what = (
+                "dates"
+                if standard == "created_at"
+                else f"{standard} ratings {SCORE_RANGES[standard][0]}-{SCORE_RANGES[standard][1]}"
+            )
+            raise InputError(
+                f"{bad.sum()} of {(~blank).sum()} values are not {what}",
+                path=path,
+                column=column,
+                value=example,
+                fix=fix,
+            )
 
 
-def _raise_first_issue(frame: pd.DataFrame, raw: pd.DataFrame, origins: dict[str, str], path: Path | str,
-                       row_offset: int, header_rows: int) -> None:
+def _raise_first_issue(
+    frame: pd.DataFrame, raw: pd.DataFrame, origins: dict[str, str], path: Path | str, row_offset: int, header_rows: int
+) -> None:
     flagged = np.flatnonzero(frame["quality_issue"].isin(list(STRICT_FIXES)).to_numpy())
     if not len(flagged):
         return
@@ -954,8 +1113,14 @@ def _raise_first_issue(frame: pd.DataFrame, raw: pd.DataFrame, origins: dict[str
     column = origins.get(standard, standard)
     value = raw[column].iloc[i] if column in raw.columns else None
     counting = "; row numbers count the header as row 1" if header_rows else ""
-    raise InputError(f"{ISSUE_MESSAGES[reason]} (--strict{counting})", path=path,
-                     row=row_offset + i + 1 + header_rows, column=column, value=value, fix=STRICT_FIXES[reason])
+    raise InputError(
+        f"{ISSUE_MESSAGES[reason]} (--strict{counting})",
+        path=path,
+        row=row_offset + i + 1 + header_rows,
+        column=column,
+        value=value,
+        fix=STRICT_FIXES[reason],
+    )
 
 
 def prepare_customers(frame: pd.DataFrame, path: Path | str, config: Config | None = None) -> pd.DataFrame:
@@ -991,8 +1156,14 @@ def _parse_bool(values: pd.Series, path: Path | str) -> pd.Series:
     bad = ~words.isin(TRUE_WORDS | FALSE_WORDS)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError("not a yes/no value", path=path, row=row + 2, column="churned", value=values.iloc[row],
-                         fix="use true/false, yes/no or 1/0")
+        raise InputError(
+            "not a yes/no value",
+            path=path,
+            row=row + 2,
+            column="churned",
+            value=values.iloc[row],
+            fix="use true/false, yes/no or 1/0",
+        )
     return words.isin(TRUE_WORDS)
 
 
@@ -1018,10 +1189,17 @@ def _header_rows(path: Path) -> int:
     return 1 if path.suffix.lower() in CSV_SUFFIXES | {".xlsx", ".xlsm"} else 0
 
 
-def load_feedback(path: str | Path, config: Config | None = None, text_column: str | None = None,
-                  id_column: str | None = None, *, preset: str | None = None, strict: bool = False,
-                  address_map: dict[str, str] | None = None, keep_input: bool = False
-                  ) -> tuple[pd.DataFrame, str | None]:
+def load_feedback(
+    path: str | Path,
+    config: Config | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    *,
+    preset: str | None = None,
+    strict: bool = False,
+    address_map: dict[str, str] | None = None,
+    keep_input: bool = False,
+) -> tuple[pd.DataFrame, str | None]:
     """Read and standardise one feedback file, or a data folder's feedback (its ``feedback.csv`` or e-mails, as
     :func:`load_dataset` finds it); returns the table and the encoding used. ``keep_input``: as
     :func:`prepare_feedback` has it, for tables (e-mail has no columns of the user's own)."""
@@ -1033,14 +1211,30 @@ def load_feedback(path: str | Path, config: Config | None = None, text_column: s
         raw, encoding = read_email(path, address_map), None
     else:
         raw, encoding = read_table(path)
-    return prepare_feedback(raw, path, config, text_column=text_column, id_column=id_column, preset=preset,
-                            strict=strict, header_rows=_header_rows(path),
-                            keep_input=keep_input and not mail), encoding
+    return prepare_feedback(
+        raw,
+        path,
+        config,
+        text_column=text_column,
+        id_column=id_column,
+        preset=preset,
+        strict=strict,
+        header_rows=_header_rows(path),
+        keep_input=keep_input and not mail,
+    ), encoding
 
 
-def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, config: Config | None = None,
-                         text_column: str | None = None, id_column: str | None = None, *, preset: str | None = None,
-                         strict: bool = False, keep_input: bool = False) -> Iterator[pd.DataFrame]:
+def iter_feedback_chunks(
+    path: str | Path,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    config: Config | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    *,
+    preset: str | None = None,
+    strict: bool = False,
+    keep_input: bool = False,
+) -> Iterator[pd.DataFrame]:
     """Read a CSV/TSV or JSON Lines feedback file in standardised chunks of ``chunksize`` rows.
 
     Memory stays bounded by the chunk size, not the file size, so reading a large export starts at once.
@@ -1056,8 +1250,11 @@ def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, c
         raise InputError("file not found", path=path, fix="check the path")
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES | JSONL_SUFFIXES:
-        raise InputError(f"cannot stream {suffix or 'a file without suffix'} in chunks", path=path,
-                         fix="stream CSV, TSV or JSON Lines; read other formats whole with load_feedback()")
+        raise InputError(
+            f"cannot stream {suffix or 'a file without suffix'} in chunks",
+            path=path,
+            fix="stream CSV, TSV or JSON Lines; read other formats whole with load_feedback()",
+        )
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
@@ -1068,9 +1265,21 @@ def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, c
     if suffix in JSONL_SUFFIXES:
         found = date_format = None
         for chunk, first in _iter_jsonl(path, encoding, chunksize):
-            out = prepare_feedback(chunk, path, config, text_column, id_column, preset=preset, strict=strict,
-                                   row_offset=first - 1, header_rows=header_rows, found=found,
-                                   find=found is None and first == 1, keep_input=keep_input, date_format=date_format)
+            out = prepare_feedback(
+                chunk,
+                path,
+                config,
+                text_column,
+                id_column,
+                preset=preset,
+                strict=strict,
+                row_offset=first - 1,
+                header_rows=header_rows,
+                found=found,
+                find=found is None and first == 1,
+                keep_input=keep_input,
+                date_format=date_format,
+            )
             found, date_format = out.attrs.get("found_columns", found), out.attrs.get("date_format") or date_format
             out.attrs["encoding"] = encoding
             yield out
@@ -1082,16 +1291,30 @@ def iter_feedback_chunks(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE, c
             for chunk in reader:
                 chunk = _check_columns(chunk, path, offset)
                 chunk.index = pd.RangeIndex(len(chunk))
-                out = prepare_feedback(chunk, path, config, text_column, id_column, preset=preset, strict=strict,
-                                       row_offset=offset, header_rows=header_rows, found=found,
-                                       find=offset == 0, keep_input=keep_input, date_format=date_format)
+                out = prepare_feedback(
+                    chunk,
+                    path,
+                    config,
+                    text_column,
+                    id_column,
+                    preset=preset,
+                    strict=strict,
+                    row_offset=offset,
+                    header_rows=header_rows,
+                    found=found,
+                    find=offset == 0,
+                    keep_input=keep_input,
+                    date_format=date_format,
+                )
                 found, date_format = out.attrs.get("found_columns", found), out.attrs.get("date_format") or date_format
                 out.index = pd.RangeIndex(offset, offset + len(out))
                 out.attrs["encoding"] = encoding
                 offset += len(chunk)
                 yield out
     except pd.errors.EmptyDataError:
-        raise InputError("file has no header row", path=path, fix="export the data again with column names in the first row") from None
+        raise InputError(
+            "file has no header row", path=path, fix="export the data again with column names in the first row"
+        ) from None
     except (pd.errors.ParserError, csv.Error) as exc:
         raise _parser_error(exc, path) from None
 
@@ -1107,8 +1330,9 @@ def read_summary(frame: pd.DataFrame, encoding: str | None) -> list[str]:
     return ["; ".join(parts)] + ([found.line()] if found is not None else []) + ([hint] if hint else [])
 
 
-def load_dataset(data: str | Path, config: Config | None = None, *, preset: str | None = None,
-                 strict: bool = False) -> Dataset:
+def load_dataset(
+    data: str | Path, config: Config | None = None, *, preset: str | None = None, strict: bool = False
+) -> Dataset:
     """Load a data folder (``feedback.csv`` plus optional ``customers.csv``/``tickets.csv``) or one feedback file.
 
     Files may be any supported format: ``feedback.jsonl``, ``feedback.parquet`` or an ``.mbox`` are found
@@ -1118,8 +1342,9 @@ def load_dataset(data: str | Path, config: Config | None = None, *, preset: str 
     config = config or Config()
     data = Path(data)
     if not data.exists():
-        raise InputError("no such file or folder", path=data,
-                         fix="pass a folder holding feedback.csv, or one feedback file")
+        raise InputError(
+            "no such file or folder", path=data, fix="pass a folder holding feedback.csv, or one feedback file"
+        )
     sources = find_sources(data)
     dataset = Dataset(feedback=pd.DataFrame(), sources=sources)
     address_map = None
@@ -1128,11 +1353,13 @@ def load_dataset(data: str | Path, config: Config | None = None, *, preset: str 
         dataset.customers = prepare_customers(raw, sources["customers"], config)
         dataset.rows_read["customers"], dataset.encodings["customers"] = len(raw), enc
         if "email" in dataset.customers.columns:
-            address_map = dict(zip(_as_text(dataset.customers["email"]).str.strip().str.lower(),
-                                   dataset.customers["customer_id"]))
+            address_map = dict(
+                zip(_as_text(dataset.customers["email"]).str.strip().str.lower(), dataset.customers["customer_id"])
+            )
             address_map.pop("", None)
-    feedback, encoding = load_feedback(sources["feedback"], config, preset=preset, strict=strict,
-                                       address_map=address_map)
+    feedback, encoding = load_feedback(
+        sources["feedback"], config, preset=preset, strict=strict, address_map=address_map
+    )
     dataset.feedback = feedback
     dataset.rows_read["feedback"], dataset.encodings["feedback"] = len(feedback), encoding
     dataset.repaired["feedback"] = feedback.attrs.get("mojibake_repaired", 0)
@@ -1159,8 +1386,11 @@ def find_sources(data: Path) -> dict[str, Path]:
         emails = sorted(p for p in data.iterdir() if p.suffix.lower() in EMAIL_SUFFIXES)
         if not emails:
             listed = ", ".join(sorted(p.name for p in data.iterdir())[:10]) or "nothing"
-            raise InputError(f"no feedback.csv (or .jsonl/.parquet/.xlsx/.mbox) in the folder; found {listed}",
-                             path=data, fix="name the feedback export feedback.csv, or pass the file itself")
+            raise InputError(
+                f"no feedback.csv (or .jsonl/.parquet/.xlsx/.mbox) in the folder; found {listed}",
+                path=data,
+                fix="name the feedback export feedback.csv, or pass the file itself",
+            )
         sources["feedback"] = emails[0] if len(emails) == 1 else data
     return sources
 
@@ -1172,8 +1402,9 @@ def window_bound(option: str, value) -> pd.Timestamp:
     except (TypeError, ValueError):
         bound = pd.NaT
     if pd.isna(bound):
-        raise InputError(f"{option} is not a date", value=value,
-                         fix=f"give the date as YYYY-MM-DD, e.g. {option} 2024-01-31")
+        raise InputError(
+            f"{option} is not a date", value=value, fix=f"give the date as YYYY-MM-DD, e.g. {option} 2024-01-31"
+        )
     return bound
 
 
@@ -1183,11 +1414,15 @@ def _apply_date_window(dataset: Dataset, config: Config) -> None:
     The window wins over any other flag (an empty text written before ``--since`` is outside the report, not an
     empty row of it), so that every count and KPI of the report covers the window only.
     """
-    bounds = {name: window_bound(name, bound) for name, bound in (("--since", config.since), ("--until", config.until))
-              if bound is not None}
+    bounds = {
+        name: window_bound(name, bound)
+        for name, bound in (("--since", config.since), ("--until", config.until))
+        if bound is not None
+    }
     if len(bounds) == 2 and bounds["--since"] > bounds["--until"]:
-        raise InputError(f"--since {config.since} is after --until {config.until}: the window holds no day",
-                         fix="swap the two dates")
+        raise InputError(
+            f"--since {config.since} is after --until {config.until}: the window holds no day", fix="swap the two dates"
+        )
     created = dataset.feedback["created_at"]
     issues = dataset.feedback["quality_issue"].copy()
     if "--since" in bounds:

@@ -35,6 +35,7 @@ Two kinds of customers table:
 Each formula is documented on its ``_kpi_*`` function and summarised in :data:`KPI_DEFINITIONS`,
 which the report prints in its methods section.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,20 @@ from .periods import all_periods, period_bounds, period_labels
 GROUP_BY = ("week", "month", "segment", "channel")
 
 #: KPI names in output order (the contract's list)
-KPI_NAMES = ("csat", "nps", "ces", "churn_rate", "retention_rate", "clv", "cac", "clv_cac", "fcr",
-             "aht_minutes", "resolution_hours", "first_response_hours")
+KPI_NAMES = (
+    "csat",
+    "nps",
+    "ces",
+    "churn_rate",
+    "retention_rate",
+    "clv",
+    "cac",
+    "clv_cac",
+    "fcr",
+    "aht_minutes",
+    "resolution_hours",
+    "first_response_hours",
+)
 
 #: two-sided confidence level of every interval, and significance level of the change test
 CONFIDENCE = 0.95
@@ -84,72 +97,129 @@ CHANGE_TESTS = {
     "proportion": "two-sided two-proportion z-test with pooled standard error, alpha 0.05",
     "mean": "two-sided Welch t-test (unequal variances) from each period's mean, sd and n, alpha 0.05",
     "nps": "two-sided z-test on the NPS difference, se = sqrt(var1/n1 + var2/n2) with "
-           "var = p_p + p_d - (p_p - p_d)^2 (NPS/100 scale), alpha 0.05",
+    "var = p_p + p_d - (p_p - p_d)^2 (NPS/100 scale), alpha 0.05",
 }
 #: standard name of the optional tenure column (months with the company) of a snapshot customers table
 TENURE_COLUMN = "tenure_months"
 
 KPI_DEFINITIONS: dict[str, dict[str, Any]] = {
-    "csat": {"name": "CSAT", "unit": "fraction", "higher_is_better": True, "ci_method": "Wilson score 95%",
-             "formula": "share of CSAT responses (1-5 scale) that are 4 or 5; n = responses"},
-    "nps": {"name": "NPS", "unit": "score", "higher_is_better": True,
-            "ci_method": "normal approximation, variance (p_p + p_d - (p_p - p_d)^2) / n, clipped to [-100, 100]",
-            "formula": "100 x (share of promoters 9-10 - share of detractors 0-6); n = responses"},
-    "ces": {"name": "CES", "unit": "score", "higher_is_better": False, "ci_method": "Student t 95%",
-            "formula": "mean customer effort score on 1-7 (lower is easier); easy_share = share of 1-3"},
-    "churn_rate": {"name": "Churn rate", "unit": "fraction", "higher_is_better": False,
-                   "ci_method": "Wilson score 95%",
-                   "formula": "customers active at the period start (signed up before it, not yet churned) "
-                              "whose churn_date falls in the period / customers active at the period start; "
-                              "a snapshot table without dates: churned customers / all customers (the churned "
-                              "share, not a per-period rate)"},
-    "retention_rate": {"name": "Retention rate", "unit": "fraction", "higher_is_better": True,
-                       "ci_method": "1 - churn rate interval",
-                       "formula": "1 - churn rate (same customers)"},
-    "clv": {"name": "CLV", "unit": "currency", "higher_is_better": True, "ci_method": "none",
-            "formula": "mean monthly revenue x 12 x lifespan in years (x margin if given); "
-                       "lifespan = 1 / annualised churn rate, annual = 1 - (1 - period churn)^(periods per year); "
-                       "snapshot table: period churn = monthly hazard = churned / total tenure months, 12 periods "
-                       "a year; null when nobody churned or (snapshot) no tenure is given"},
-    "cac": {"name": "CAC", "unit": "currency", "higher_is_better": False, "ci_method": "Student t 95%",
-            "formula": "sum of acquisition_cost of customers who signed up in the period / number of them "
-                       "(overall and per segment: over every customer with an acquisition_cost); null when no "
-                       "acquisition_cost is given"},
-    "clv_cac": {"name": "CLV:CAC", "unit": "ratio", "higher_is_better": True, "ci_method": "none",
-                "formula": "CLV / CAC; null when either is null or CAC is 0 (CAC is null when no "
-                           "acquisition_cost is given)"},
-    "fcr": {"name": "First-contact resolution", "unit": "fraction", "higher_is_better": True,
-            "ci_method": "Wilson score 95%",
-            "formula": "resolved tickets closed in one contact / resolved tickets"},
-    "aht_minutes": {"name": "Average handle time", "unit": "minutes", "higher_is_better": False,
-                    "ci_method": "Student t 95%", "formula": "mean handle_time_minutes per ticket"},
-    "resolution_hours": {"name": "Time to resolution", "unit": "hours", "higher_is_better": False,
-                         "ci_method": "Student t 95%",
-                         "formula": "mean hours from opened_at to resolved_at over resolved tickets"},
-    "first_response_hours": {"name": "Time to first response", "unit": "hours", "higher_is_better": False,
-                             "ci_method": "Student t 95%",
-                             "formula": "mean hours from opened_at to first_response_at over answered tickets"},
+    "csat": {
+        "name": "CSAT",
+        "unit": "fraction",
+        "higher_is_better": True,
+        "ci_method": "Wilson score 95%",
+        "formula": "share of CSAT responses (1-5 scale) that are 4 or 5; n = responses",
+    },
+    "nps": {
+        "name": "NPS",
+        "unit": "score",
+        "higher_is_better": True,
+        "ci_method": "normal approximation, variance (p_p + p_d - (p_p - p_d)^2) / n, clipped to [-100, 100]",
+        "formula": "100 x (share of promoters 9-10 - share of detractors 0-6); n = responses",
+    },
+    "ces": {
+        "name": "CES",
+        "unit": "score",
+        "higher_is_better": False,
+        "ci_method": "Student t 95%",
+        "formula": "mean customer effort score on 1-7 (lower is easier); easy_share = share of 1-3",
+    },
+    "churn_rate": {
+        "name": "Churn rate",
+        "unit": "fraction",
+        "higher_is_better": False,
+        "ci_method": "Wilson score 95%",
+        "formula": "customers active at the period start (signed up before it, not yet churned) "
+        "whose churn_date falls in the period / customers active at the period start; "
+        "a snapshot table without dates: churned customers / all customers (the churned "
+        "share, not a per-period rate)",
+    },
+    "retention_rate": {
+        "name": "Retention rate",
+        "unit": "fraction",
+        "higher_is_better": True,
+        "ci_method": "1 - churn rate interval",
+        "formula": "1 - churn rate (same customers)",
+    },
+    "clv": {
+        "name": "CLV",
+        "unit": "currency",
+        "higher_is_better": True,
+        "ci_method": "none",
+        "formula": "mean monthly revenue x 12 x lifespan in years (x margin if given); "
+        "lifespan = 1 / annualised churn rate, annual = 1 - (1 - period churn)^(periods per year); "
+        "snapshot table: period churn = monthly hazard = churned / total tenure months, 12 periods "
+        "a year; null when nobody churned or (snapshot) no tenure is given",
+    },
+    "cac": {
+        "name": "CAC",
+        "unit": "currency",
+        "higher_is_better": False,
+        "ci_method": "Student t 95%",
+        "formula": "sum of acquisition_cost of customers who signed up in the period / number of them "
+        "(overall and per segment: over every customer with an acquisition_cost); null when no "
+        "acquisition_cost is given",
+    },
+    "clv_cac": {
+        "name": "CLV:CAC",
+        "unit": "ratio",
+        "higher_is_better": True,
+        "ci_method": "none",
+        "formula": "CLV / CAC; null when either is null or CAC is 0 (CAC is null when no acquisition_cost is given)",
+    },
+    "fcr": {
+        "name": "First-contact resolution",
+        "unit": "fraction",
+        "higher_is_better": True,
+        "ci_method": "Wilson score 95%",
+        "formula": "resolved tickets closed in one contact / resolved tickets",
+    },
+    "aht_minutes": {
+        "name": "Average handle time",
+        "unit": "minutes",
+        "higher_is_better": False,
+        "ci_method": "Student t 95%",
+        "formula": "mean handle_time_minutes per ticket",
+    },
+    "resolution_hours": {
+        "name": "Time to resolution",
+        "unit": "hours",
+        "higher_is_better": False,
+        "ci_method": "Student t 95%",
+        "formula": "mean hours from opened_at to resolved_at over resolved tickets",
+    },
+    "first_response_hours": {
+        "name": "Time to first response",
+        "unit": "hours",
+        "higher_is_better": False,
+        "ci_method": "Student t 95%",
+        "formula": "mean hours from opened_at to first_response_at over answered tickets",
+    },
 }
 
 #: what supplies each KPI: its table, and the columns it needs there
 KPI_INPUTS: dict[str, tuple[str, str]] = {
-    "csat": ("feedback", "a csat column (1-5)"), "nps": ("feedback", "an nps column (0-10)"),
+    "csat": ("feedback", "a csat column (1-5)"),
+    "nps": ("feedback", "an nps column (0-10)"),
     "ces": ("feedback", "a ces column (1-7)"),
-    "churn_rate": ("customers", "churned, churn_date"), "retention_rate": ("customers", "churned, churn_date"),
-    "clv": ("customers", "monthly_revenue"), "cac": ("customers", "acquisition_cost"),
+    "churn_rate": ("customers", "churned, churn_date"),
+    "retention_rate": ("customers", "churned, churn_date"),
+    "clv": ("customers", "monthly_revenue"),
+    "cac": ("customers", "acquisition_cost"),
     "clv_cac": ("customers", "monthly_revenue, acquisition_cost"),
-    "fcr": ("tickets", "resolved_at, contacts_to_resolve"), "aht_minutes": ("tickets", "handle_time_minutes"),
+    "fcr": ("tickets", "resolved_at, contacts_to_resolve"),
+    "aht_minutes": ("tickets", "handle_time_minutes"),
     "resolution_hours": ("tickets", "opened_at, resolved_at"),
     "first_response_hours": ("tickets", "opened_at, first_response_at"),
 }
 #: how to add a whole table that is missing
 TABLE_SUPPLY = {
     "feedback": "add a csat (1-5), nps (0-10) or ces (1-7) column to the feedback file, or name one with "
-                "--rating-column KIND:NAME",
+    "--rating-column KIND:NAME",
     "customers": "put customers.csv (customer_id, segment, signup_date, churned, churn_date, monthly_revenue, "
-                 "acquisition_cost) in a data folder beside the feedback file (as feedback.csv)",
+    "acquisition_cost) in a data folder beside the feedback file (as feedback.csv)",
     "tickets": "put tickets.csv (ticket_id, customer_id, opened_at, first_response_at, resolved_at, "
-               "handle_time_minutes, contacts_to_resolve) in a data folder beside the feedback file",
+    "handle_time_minutes, contacts_to_resolve) in a data folder beside the feedback file",
 }
 
 
@@ -157,9 +227,11 @@ def absent_kpis(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The KPIs no input of the whole dataset supplies (no value and n = 0 overall), grouped by what would
     supply them: ``[{"kpis": [names], "supply": "add customers.csv (...) to the data folder"}]``.
 
-    >>> absent_kpis({"overall": {"csat": {"value": 0.8, "n": 40}, "nps": {"value": None, "n": 0},
-    ...                          "ces": {"value": None, "n": 0}}})
-    [{'kpis': ['nps', 'ces'], 'supply': 'add an nps column (0-10) or a ces column (1-7) to the feedback file, or name one with --rating-column KIND:NAME'}]
+    >>> absent = absent_kpis({"overall": {"csat": {"value": 0.8, "n": 40}, "nps": {"value": None, "n": 0},
+    ...                                   "ces": {"value": None, "n": 0}}})
+    >>> absent[0]["kpis"], absent[0]["supply"]  # doctest: +NORMALIZE_WHITESPACE
+    (['nps', 'ces'], 'add an nps column (0-10) or a ces column (1-7) to the feedback file,
+                      or name one with --rating-column KIND:NAME')
     """
     overall = result.get("overall") or {}
     absent = [k for k in KPI_INPUTS if k in overall and overall[k].get("value") is None and not overall[k].get("n")]
@@ -187,12 +259,19 @@ def absent_kpis_line(result: dict[str, Any]) -> str:
 
 
 for _name, _definition in KPI_DEFINITIONS.items():
-    _definition["change_test"] = (CHANGE_TESTS["proportion"] if _name in PROPORTION_KPIS else
-                                  CHANGE_TESTS["mean"] if _name in MEAN_KPIS else
-                                  CHANGE_TESTS["nps"] if _name == "nps" else None)
+    _definition["change_test"] = (
+        CHANGE_TESTS["proportion"]
+        if _name in PROPORTION_KPIS
+        else CHANGE_TESTS["mean"]
+        if _name in MEAN_KPIS
+        else CHANGE_TESTS["nps"]
+        if _name == "nps"
+        else None
+    )
 
 
 # --------------------------------------------------------------------------- numbers and intervals
+
 
 def _num(x: Any) -> float | None:
     """A plain float, or None for None/NaN/inf."""
@@ -286,6 +365,7 @@ def _scores(df: pd.DataFrame | None, name: str) -> pd.Series | None:
 
 # --------------------------------------------------------------------------- survey KPIs (feedback rows)
 
+
 def _kpi_csat(feedback: pd.DataFrame | None, min_n: int) -> dict[str, Any]:
     """CSAT = share of responses with 4 or 5 on the 1-5 scale; n = responses; Wilson 95% CI."""
     scores = _scores(feedback, "csat")
@@ -321,6 +401,7 @@ def _kpi_ces(feedback: pd.DataFrame | None, min_n: int) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- ticket KPIs
+
 
 def _hours(tickets: pd.DataFrame | None, end_column: str) -> pd.Series | None:
     opened, end = _column(tickets, "opened_at"), _column(tickets, end_column)
@@ -361,6 +442,7 @@ def _kpi_first_response(tickets: pd.DataFrame | None, min_n: int) -> dict[str, A
 
 # --------------------------------------------------------------------------- customer KPIs
 
+
 def _customer_frame(customers: pd.DataFrame | None) -> pd.DataFrame | None:
     """customers with parsed dates and ``_churn_at`` (churn_date, NaT when not churned).
 
@@ -390,9 +472,16 @@ def _at_risk(cust: pd.DataFrame | None, start: pd.Timestamp) -> pd.DataFrame | N
     return cust[active]
 
 
-def _customer_kpis(cust: pd.DataFrame | None, start: pd.Timestamp | None, end: pd.Timestamp | None,
-                   periods_per_year: float | None, min_n: int, margin: float | None,
-                   end_inclusive: bool = False, acquired_in_window: bool = True) -> dict[str, dict[str, Any]]:
+def _customer_kpis(
+    cust: pd.DataFrame | None,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    periods_per_year: float | None,
+    min_n: int,
+    margin: float | None,
+    end_inclusive: bool = False,
+    acquired_in_window: bool = True,
+) -> dict[str, dict[str, Any]]:
     """churn_rate, retention_rate, clv, cac and clv_cac for customers over [start, end).
 
     churn_rate: customers active at ``start`` whose churn_date falls in [start, end) (``end`` included when
@@ -463,8 +552,10 @@ def is_snapshot(customers: pd.DataFrame | None) -> bool:
     """
     if customers is None or "churned" not in customers.columns or len(customers) == 0:
         return False
-    dates = {name: (_datetimes(customers[name]).notna().any() if name in customers.columns else False)
-             for name in ("signup_date", "churn_date")}
+    dates = {
+        name: (_datetimes(customers[name]).notna().any() if name in customers.columns else False)
+        for name in ("signup_date", "churn_date")
+    }
     if dates["churn_date"]:
         return False
     return not dates["signup_date"] or bool(_flags(customers["churned"]).any())
@@ -475,13 +566,19 @@ def _flags(values: pd.Series) -> pd.Series:
     return values.astype("boolean")
 
 
-SNAPSHOT_NOTE = ("customers table without dates (a snapshot): churn_rate = churned customers / all customers "
-                 "with a churned flag (n), the share churned at the time of the export, not a per-period rate; "
-                 "retention_rate = 1 - that share")
-SNAPSHOT_CLV_NOTE = ("CLV = mean monthly_revenue x 12 x lifespan, lifespan = 1 / (1 - (1 - h)^12) years with "
-                     "the monthly churn hazard h = churned customers / total tenure months")
-SNAPSHOT_NO_TENURE_NOTE = (f"CLV is null: a snapshot's churned share has no time unit; give the tenure in months "
-                           f"(column {TENURE_COLUMN}, e.g. [columns] {TENURE_COLUMN} = \"tenure\") to estimate it")
+SNAPSHOT_NOTE = (
+    "customers table without dates (a snapshot): churn_rate = churned customers / all customers "
+    "with a churned flag (n), the share churned at the time of the export, not a per-period rate; "
+    "retention_rate = 1 - that share"
+)
+SNAPSHOT_CLV_NOTE = (
+    "CLV = mean monthly_revenue x 12 x lifespan, lifespan = 1 / (1 - (1 - h)^12) years with "
+    "the monthly churn hazard h = churned customers / total tenure months"
+)
+SNAPSHOT_NO_TENURE_NOTE = (
+    f"CLV is null: a snapshot's churned share has no time unit; give the tenure in months "
+    f'(column {TENURE_COLUMN}, e.g. [columns] {TENURE_COLUMN} = "tenure") to estimate it'
+)
 SNAPSHOT_PERIOD_NOTE = "the customers table has no dates: churn, retention, CLV and CAC are not split by period"
 
 
@@ -492,7 +589,8 @@ def _snapshot_customer_kpis(cust: pd.DataFrame | None, min_n: int, margin: float
     clv = mean monthly_revenue x 12 x lifespan [x margin], lifespan = 1 / annual churn, annual = 1 - (1 - h)^12,
     h = churned / sum of ``tenure_months`` over customers with a tenure and a flag (extra keys
     ``monthly_churn_hazard``, ``lifespan_years`` and ``extrapolated``: True when the lifespan is longer than the
-    longest tenure seen, so CLV extrapolates a constant hazard beyond the data); n = customers with a revenue; null without a tenure column,
+    longest tenure seen, so CLV extrapolates a constant hazard beyond the data); n = customers with a revenue; null
+    without a tenure column,
     with no tenure months or when nobody churned. cac = mean acquisition_cost over every customer with one.
 
     >>> c = pd.DataFrame({"churned": [True, False, False, False], "monthly_revenue": [10.0, 20, 30, 40],
@@ -510,12 +608,16 @@ def _snapshot_customer_kpis(cust: pd.DataFrame | None, min_n: int, margin: float
     k, n = int(churned[known].sum()), int(known.sum())
     out["churn_rate"] = _proportion(k, n, min_n) | {"basis": "snapshot"}
     c = out["churn_rate"]
-    out["retention_rate"] = (_kpi(1 - c["value"], n, [1 - c["ci"][1], 1 - c["ci"][0]], min_n) if n
-                             else _absent(min_n)) | {"basis": "snapshot"}
+    out["retention_rate"] = (
+        _kpi(1 - c["value"], n, [1 - c["ci"][1], 1 - c["ci"][0]], min_n) if n else _absent(min_n)
+    ) | {"basis": "snapshot"}
 
     revenue = _scores(cust, "monthly_revenue")
-    tenure = (pd.to_numeric(cust[TENURE_COLUMN], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-              if TENURE_COLUMN in cust.columns else None)
+    tenure = (
+        pd.to_numeric(cust[TENURE_COLUMN], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if TENURE_COLUMN in cust.columns
+        else None
+    )
     hazard = lifespan = clv = longest = None
     if tenure is not None:
         usable = known & np.isfinite(tenure) & (tenure >= 0)
@@ -531,8 +633,12 @@ def _snapshot_customer_kpis(cust: pd.DataFrame | None, min_n: int, margin: float
         if lifespan is not None:
             clv = float(revenue.mean()) * 12 * lifespan * (1.0 if margin is None else margin)
         out["clv"] = _kpi(clv, len(revenue), None, min_n)
-    out["clv"] |= {"basis": "snapshot", "monthly_churn_hazard": _num(hazard), "lifespan_years": _num(lifespan),
-                   "extrapolated": None if lifespan is None or longest is None else bool(lifespan > longest)}
+    out["clv"] |= {
+        "basis": "snapshot",
+        "monthly_churn_hazard": _num(hazard),
+        "lifespan_years": _num(lifespan),
+        "extrapolated": None if lifespan is None or longest is None else bool(lifespan > longest),
+    }
 
     cost = _column(cust, "acquisition_cost")
     out["cac"] = _absent(min_n) if cost is None else _mean(cost, min_n)
@@ -544,14 +650,17 @@ def _snapshot_customer_kpis(cust: pd.DataFrame | None, min_n: int, margin: float
 
 
 def _snapshot_notes(cust: pd.DataFrame | None, by: str) -> list[str]:
-    notes = [SNAPSHOT_NOTE, SNAPSHOT_CLV_NOTE if cust is not None and TENURE_COLUMN in cust.columns
-             else SNAPSHOT_NO_TENURE_NOTE]
+    notes = [
+        SNAPSHOT_NOTE,
+        SNAPSHOT_CLV_NOTE if cust is not None and TENURE_COLUMN in cust.columns else SNAPSHOT_NO_TENURE_NOTE,
+    ]
     if by in PERIODS_PER_YEAR:
         notes.append(SNAPSHOT_PERIOD_NOTE)
     return notes
 
 
 # --------------------------------------------------------------------------- significance and deltas
+
 
 def significant_change(prev: dict[str, Any], cur: dict[str, Any], alpha: float = ALPHA) -> dict[str, Any]:
     """Two-sided two-proportion z-test (pooled standard error) between two proportion KPI dicts.
@@ -621,8 +730,13 @@ def significant_nps_change(prev: dict[str, Any], cur: dict[str, Any], alpha: flo
     none = {"z": None, "p_value": None, "significant": None}
     sides = []
     for kpi in (prev, cur):
-        if not kpi or kpi.get("value") is None or not kpi.get("n") or kpi.get("promoters") is None \
-                or kpi.get("detractors") is None:
+        if (
+            not kpi
+            or kpi.get("value") is None
+            or not kpi.get("n")
+            or kpi.get("promoters") is None
+            or kpi.get("detractors") is None
+        ):
             return none
         pp, pd_ = float(kpi["promoters"]), float(kpi["detractors"])
         sides.append((pp - pd_, max(pp + pd_ - (pp - pd_) ** 2, 0.0) / int(kpi["n"])))
@@ -661,11 +775,20 @@ def kpi_moves(kpis: dict[str, Any], period: str | None) -> list[dict[str, Any]]:
             continue
         definition = KPI_DEFINITIONS[name]
         test = change_test(name, previous, kpi) or {}
-        moves.append({"kpi": name, "name": definition["name"], "unit": definition.get("unit", ""),
-                      "value": kpi["value"], "previous": previous["value"], "delta": kpi["delta"],
-                      "test": definition.get("change_test"), "p_value": test.get("p_value"),
-                      "significant": bool(kpi["change_significant"]),
-                      "worse": kpi["delta"] != 0 and (kpi["delta"] < 0) == definition["higher_is_better"]})
+        moves.append(
+            {
+                "kpi": name,
+                "name": definition["name"],
+                "unit": definition.get("unit", ""),
+                "value": kpi["value"],
+                "previous": previous["value"],
+                "delta": kpi["delta"],
+                "test": definition.get("change_test"),
+                "p_value": test.get("p_value"),
+                "significant": bool(kpi["change_significant"]),
+                "worse": kpi["delta"] != 0 and (kpi["delta"] < 0) == definition["higher_is_better"],
+            }
+        )
     return sorted(moves, key=lambda m: (not (m["significant"] and m["worse"]), not m["significant"], m["kpi"]))
 
 
@@ -690,8 +813,10 @@ def _add_changes(entries: list[dict[str, Any]], compare: bool) -> None:
 
 # --------------------------------------------------------------------------- orchestration
 
-def _survey_and_ticket_kpis(feedback: pd.DataFrame | None, tickets: pd.DataFrame | None,
-                            min_n: int) -> dict[str, dict[str, Any]]:
+
+def _survey_and_ticket_kpis(
+    feedback: pd.DataFrame | None, tickets: pd.DataFrame | None, min_n: int
+) -> dict[str, dict[str, Any]]:
     return {
         "csat": _kpi_csat(feedback, min_n),
         "nps": _kpi_nps(feedback, min_n),
@@ -712,8 +837,9 @@ def _timestamps(df: pd.DataFrame | None, *columns: str) -> pd.Series:
     return pd.concat(parts, ignore_index=True).dropna() if parts else pd.Series(dtype="datetime64[ns]")
 
 
-def _window(feedback: pd.DataFrame | None, tickets: pd.DataFrame | None,
-            cust: pd.DataFrame | None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def _window(
+    feedback: pd.DataFrame | None, tickets: pd.DataFrame | None, cust: pd.DataFrame | None
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The data window (first, last timestamp): feedback created_at, else tickets opened_at, else customers.
 
     With customers only, the window starts at the first churn_date (so someone can be active at its start)
@@ -802,13 +928,13 @@ def compute_kpis(
         customer_kpis = _snapshot_customer_kpis(cust, min_n, margin)
     elif window is None:
         customer_kpis = _customer_kpis(cust, None, None, None, min_n, margin)
-        customer_kpis["cac"] = _customer_kpis(cust, None, None, None, min_n, margin,
-                                              acquired_in_window=False)["cac"]
+        customer_kpis["cac"] = _customer_kpis(cust, None, None, None, min_n, margin, acquired_in_window=False)["cac"]
     else:
         start, end = window
         days = max((end - start).total_seconds() / 86400, 1.0)
-        customer_kpis = _customer_kpis(cust, start, end, DAYS_PER_YEAR / days, min_n, margin,
-                                       end_inclusive=True, acquired_in_window=False)
+        customer_kpis = _customer_kpis(
+            cust, start, end, DAYS_PER_YEAR / days, min_n, margin, end_inclusive=True, acquired_in_window=False
+        )
     overall = _ordered(_survey_and_ticket_kpis(feedback, tickets, min_n) | customer_kpis)
 
     # periods or groups
@@ -816,27 +942,38 @@ def compute_kpis(
     if by in PERIODS_PER_YEAR:
         span = _period_range(feedback, tickets, None if snapshot else cust)
         labels = all_periods(span[0], span[1], by) if span else []
-        fb_labels = (period_labels(_datetimes(feedback["created_at"]), by)
-                     if feedback is not None and "created_at" in feedback.columns else None)
-        tk_labels = (period_labels(_datetimes(tickets["opened_at"]), by)
-                     if tickets is not None and "opened_at" in tickets.columns else None)
+        fb_labels = (
+            period_labels(_datetimes(feedback["created_at"]), by)
+            if feedback is not None and "created_at" in feedback.columns
+            else None
+        )
+        tk_labels = (
+            period_labels(_datetimes(tickets["opened_at"]), by)
+            if tickets is not None and "opened_at" in tickets.columns
+            else None
+        )
         for label in labels:
             start, end = period_bounds(label)
             kpis = _survey_and_ticket_kpis(
                 _rows_where(feedback, None if fb_labels is None else fb_labels == label),
-                _rows_where(tickets, None if tk_labels is None else tk_labels == label), min_n)
+                _rows_where(tickets, None if tk_labels is None else tk_labels == label),
+                min_n,
+            )
             kpis |= _customer_kpis(None if snapshot else cust, start, end, PERIODS_PER_YEAR[by], min_n, margin)
             entries.append({"period": label, **_ordered(kpis)})
         _add_changes(entries, compare=True)
     else:
         fb_groups, tk_groups, cust_groups = _group_keys(feedback, tickets, cust, by)
-        names = sorted({str(g) for keys in (fb_groups, tk_groups, cust_groups) if keys is not None
-                        for g in keys.dropna().unique()})
+        names = sorted(
+            {str(g) for keys in (fb_groups, tk_groups, cust_groups) if keys is not None for g in keys.dropna().unique()}
+        )
         for name in names:
             sub_cust = _rows_where(cust, None if cust_groups is None else cust_groups.astype(object) == name)
             kpis = _survey_and_ticket_kpis(
                 _rows_where(feedback, None if fb_groups is None else fb_groups.astype(object) == name),
-                _rows_where(tickets, None if tk_groups is None else tk_groups.astype(object) == name), min_n)
+                _rows_where(tickets, None if tk_groups is None else tk_groups.astype(object) == name),
+                min_n,
+            )
             if snapshot and by == "segment":
                 kpis |= _snapshot_customer_kpis(sub_cust, min_n, margin)
             elif window is None or by == "channel":
@@ -844,17 +981,30 @@ def compute_kpis(
             else:
                 start, end = window
                 days = max((end - start).total_seconds() / 86400, 1.0)
-                kpis |= _customer_kpis(sub_cust, start, end, DAYS_PER_YEAR / days, min_n, margin,
-                                       end_inclusive=True, acquired_in_window=False)
+                kpis |= _customer_kpis(
+                    sub_cust,
+                    start,
+                    end,
+                    DAYS_PER_YEAR / days,
+                    min_n,
+                    margin,
+                    end_inclusive=True,
+                    acquired_in_window=False,
+                )
             entries.append({"period": name, **_ordered(kpis)})
         _add_changes(entries, compare=False)
 
     if snapshot:
-        stretched = [name for name, kpis in [("overall", overall)] + [(e["period"], e) for e in entries]
-                     if kpis["clv"].get("extrapolated")]
+        stretched = [
+            name
+            for name, kpis in [("overall", overall)] + [(e["period"], e) for e in entries]
+            if kpis["clv"].get("extrapolated")
+        ]
         if stretched:
-            notes.append(f"CLV of {', '.join(stretched)} rests on a lifespan longer than the longest tenure in the "
-                         "table: it extrapolates a constant churn hazard, read it as an order of magnitude")
+            notes.append(
+                f"CLV of {', '.join(stretched)} rests on a lifespan longer than the longest tenure in the "
+                "table: it extrapolates a constant churn hazard, read it as an order of magnitude"
+            )
     return {
         "overall": overall,
         "periods": entries,
@@ -870,9 +1020,11 @@ def _group_keys(feedback, tickets, cust, by: str):
     if by == "channel":
         return _column(feedback, "channel"), _column(tickets, "channel"), None
     if cust is None or "segment" not in cust.columns or "customer_id" not in cust.columns:
-        raise InputError("KPIs by segment need the customers table with a segment per customer",
-                         column="segment", fix="pass customers with 'customer_id' and 'segment' columns, "
-                                               "or group by week, month or channel")
+        raise InputError(
+            "KPIs by segment need the customers table with a segment per customer",
+            column="segment",
+            fix="pass customers with 'customer_id' and 'segment' columns, or group by week, month or channel",
+        )
     lookup = cust.drop_duplicates("customer_id").set_index("customer_id")["segment"]
 
     def segment_of(df):
@@ -901,6 +1053,5 @@ def kpi_table(result: dict[str, Any], include_overall: bool = False, field: str 
     if include_overall:
         index.append("overall")
         rows.append([(result["overall"].get(k) or {}).get(field) for k in names])
-    table = pd.DataFrame(rows, index=pd.Index(index, name=result.get("group_by", "period")), columns=names,
-                         dtype=float)
+    table = pd.DataFrame(rows, index=pd.Index(index, name=result.get("group_by", "period")), columns=names, dtype=float)
     return table

@@ -1,4 +1,5 @@
 """Calendar periods used by every stage: ISO weeks (``2026-W14``) and months (``2026-04``)."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -48,6 +49,8 @@ def all_periods(first: pd.Timestamp, last: pd.Timestamp, period: str = "week") -
     ['2026-W14', '2026-W15', '2026-W16']
     """
     freq = "W-MON" if period == "week" else "MS"
-    start = first.normalize() - pd.Timedelta(days=first.weekday()) if period == "week" else first.normalize().replace(day=1)
+    start = (
+        first.normalize() - pd.Timedelta(days=first.weekday()) if period == "week" else first.normalize().replace(day=1)
+    )
     stamps = pd.date_range(start, last, freq=freq)
     return list(dict.fromkeys(period_labels(pd.Series(stamps), period).tolist()))

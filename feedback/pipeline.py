@@ -1,4 +1,5 @@
 """The whole job, one readable orchestration: ingest → clean → sentiment → themes → impact → KPIs → report."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,13 @@ from .kpis import KPI_DEFINITIONS, compute_kpis
 from .periods import all_periods, period_labels
 from .report import PAINPOINT_DEFINITIONS, ReportContext, render_report
 from .schema import SKIP_REASONS
-from .sentiment import (NEGATIVE_AT_OR_BELOW, POSITIVE_AT_OR_ABOVE, SENTENCE_BASE_WEIGHT, SentimentScorer,
-                        score_sentiment)
+from .sentiment import (
+    NEGATIVE_AT_OR_BELOW,
+    POSITIVE_AT_OR_ABOVE,
+    SENTENCE_BASE_WEIGHT,
+    SentimentScorer,
+    score_sentiment,
+)
 from .themes import ThemeModel, tag_themes
 
 #: a theme is praise, not a pain point, when its mean sentiment is at least this and few of its mentions are negative
@@ -36,7 +42,8 @@ METHODS = {
     ),
     "impact": (
         "Churn rates compare customers who raised a theme with all other customers; the lift carries a 95% log-normal "
-        "interval and a Mantel–Haenszel estimate stratified by segment, so a theme is not blamed for a segment's churn. "
+        "interval and a Mantel–Haenszel estimate stratified by segment, so a theme is not blamed for a segment's "
+        "churn. "
         "Revenue at risk is the monthly revenue of affected customers times the churn attributable to the theme."
     ),
 }
@@ -58,8 +65,12 @@ class AnalysisResult:
         return ~self.feedback["quality_issue"].isin(SKIP_REASONS)
 
 
-def analyze_feedback(feedback: pd.DataFrame, config: Config | None = None, theme_model: ThemeModel | None = None,
-                     scorer: SentimentScorer | None = None) -> tuple[pd.DataFrame, ThemeModel]:
+def analyze_feedback(
+    feedback: pd.DataFrame,
+    config: Config | None = None,
+    theme_model: ThemeModel | None = None,
+    scorer: SentimentScorer | None = None,
+) -> tuple[pd.DataFrame, ThemeModel]:
     """Clean, score and tag a standard feedback frame; fits themes on it when no model is given."""
     config = config or Config()
     # clean: customer's own words, PII redacted, language and quality flags
@@ -71,9 +82,14 @@ def analyze_feedback(feedback: pd.DataFrame, config: Config | None = None, theme
     return frame, model
 
 
-def analyze_dataset(dataset: Dataset, config: Config | None = None, theme_model: ThemeModel | None = None,
-                    scorer: SentimentScorer | None = None) -> AnalysisResult:
-    """Run every stage on a loaded dataset (``scorer``: e.g. a calibrated model from ``feedback.calibration.load_scorer(DIR)``)."""
+def analyze_dataset(
+    dataset: Dataset,
+    config: Config | None = None,
+    theme_model: ThemeModel | None = None,
+    scorer: SentimentScorer | None = None,
+) -> AnalysisResult:
+    """Run every stage on a loaded dataset (``scorer``: e.g. a calibrated model from
+    ``feedback.calibration.load_scorer(DIR)``)."""
     config = config or Config()
     frame, model = analyze_feedback(dataset.feedback, config, theme_model, scorer=scorer)
     return _measure(dataset, frame, model, config)
@@ -83,13 +99,23 @@ def _measure(dataset: Dataset, frame: pd.DataFrame, model: ThemeModel, config: C
     """The stages after text analysis: impact of every theme and the KPIs."""
     usable = frame[~frame["quality_issue"].isin(SKIP_REASONS)]
     impact = theme_impact(usable, dataset.customers, period=config.period, seed=config.seed)
-    kpis = compute_kpis(frame[frame["quality_issue"] != "outside_period"], dataset.customers, dataset.tickets,
-                        by=config.period, min_n=config.min_sample)
+    kpis = compute_kpis(
+        frame[frame["quality_issue"] != "outside_period"],
+        dataset.customers,
+        dataset.tickets,
+        by=config.period,
+        min_n=config.min_sample,
+    )
     return AnalysisResult(dataset, frame, model, impact, kpis, config)
 
 
-def analyze_stored(feedback: pd.DataFrame, customers: pd.DataFrame | None, tickets: pd.DataFrame | None,
-                   config: Config | None = None, theme_model: ThemeModel | None = None) -> AnalysisResult:
+def analyze_stored(
+    feedback: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    tickets: pd.DataFrame | None,
+    config: Config | None = None,
+    theme_model: ThemeModel | None = None,
+) -> AnalysisResult:
     """Impact and KPIs from rows already cleaned, scored and tagged (a workspace, see ``feedback.workspace``).
 
     No text is analyzed again: the stored sentiment and theme columns are used as they are. Rows outside
@@ -101,14 +127,23 @@ def analyze_stored(feedback: pd.DataFrame, customers: pd.DataFrame | None, ticke
     frame = feedback.copy()
     frame["quality_issue"] = frame["quality_issue"].astype(object).where(frame["quality_issue"].notna(), "")
     frame.loc[frame["quality_issue"] == "outside_period", "quality_issue"] = ""  # a window is the reader's, not stored
-    dataset = Dataset(feedback=frame, customers=customers, tickets=tickets, sources={"workspace": "stored rows"},
-                      rows_read={"feedback": len(frame)})
+    dataset = Dataset(
+        feedback=frame,
+        customers=customers,
+        tickets=tickets,
+        sources={"workspace": "stored rows"},
+        rows_read={"feedback": len(frame)},
+    )
     _apply_date_window(dataset, config)
     return _measure(dataset, dataset.feedback, theme_model, config)
 
 
-def run(data: str | Path, config: Config | None = None, theme_model: ThemeModel | None = None,
-        scorer: SentimentScorer | None = None) -> AnalysisResult:
+def run(
+    data: str | Path,
+    config: Config | None = None,
+    theme_model: ThemeModel | None = None,
+    scorer: SentimentScorer | None = None,
+) -> AnalysisResult:
     """Load a data folder or file and analyze it."""
     config = config or Config()
     return analyze_dataset(load_dataset(data, config), config, theme_model, scorer=scorer)
@@ -158,7 +193,12 @@ def _segment_breakdown(customers: pd.DataFrame | None, affected: set[str]) -> li
     Shows whether a theme's churn is the theme's or its segment's. Largest affected count first; [] without a
     customers table with a segment column.
     """
-    if customers is None or not len(customers) or "segment" not in customers.columns or "churned" not in customers.columns:
+    if (
+        customers is None
+        or not len(customers)
+        or "segment" not in customers.columns
+        or "churned" not in customers.columns
+    ):
         return []
     cust = customers.drop_duplicates("customer_id", keep="last")
     segment = cust["segment"].astype(object).where(cust["segment"].notna(), "unknown").astype(str)
@@ -170,10 +210,16 @@ def _segment_breakdown(customers: pd.DataFrame | None, affected: set[str]) -> li
         a, others = in_seg & hit.to_numpy(), in_seg & ~hit.to_numpy()
         if not a.any():
             continue
-        out.append({"segment": seg, "customers": int(in_seg.sum()), "affected_customers": int(a.sum()),
-                    "share_of_segment": float(a.sum() / in_seg.sum()),
-                    "churn_rate_affected": float(churned.to_numpy()[a].mean()),
-                    "churn_rate_unaffected": float(churned.to_numpy()[others].mean()) if others.any() else None})
+        out.append(
+            {
+                "segment": seg,
+                "customers": int(in_seg.sum()),
+                "affected_customers": int(a.sum()),
+                "share_of_segment": float(a.sum() / in_seg.sum()),
+                "churn_rate_affected": float(churned.to_numpy()[a].mean()),
+                "churn_rate_unaffected": float(churned.to_numpy()[others].mean()) if others.any() else None,
+            }
+        )
     return sorted(out, key=lambda r: (-r["affected_customers"], r["segment"]))
 
 
@@ -190,12 +236,19 @@ def _subtheme_rows(rows: pd.DataFrame, subthemes: list, is_praise: bool) -> list
         # the quote says what the sub-theme is about: a text holding one of its top phrases, when one does
         phrases = [phrase.lower() for phrase in sub.top_phrases[:3]]
         saying = own[own["clean_text"].astype(str).str.lower().map(lambda text: any(p in text for p in phrases))]
-        out.append({"subtheme_id": sub.theme_id, "label": sub.label, "mentions": int(len(own)),
-                    "customers": int(own["customer_id"].nunique()), "share": float(len(own) / len(rows)),
-                    "negative_share": float((own["sentiment_label"] == "negative").mean())
-                    if "sentiment_label" in own.columns else None,
-                    "quote": next(iter(_quotes(saying if len(saying) else own, 1, None if is_praise else "negative")),
-                                  "")})
+        out.append(
+            {
+                "subtheme_id": sub.theme_id,
+                "label": sub.label,
+                "mentions": int(len(own)),
+                "customers": int(own["customer_id"].nunique()),
+                "share": float(len(own) / len(rows)),
+                "negative_share": float((own["sentiment_label"] == "negative").mean())
+                if "sentiment_label" in own.columns
+                else None,
+                "quote": next(iter(_quotes(saying if len(saying) else own, 1, None if is_praise else "negative")), ""),
+            }
+        )
     return sorted(out, key=lambda record: (-record["mentions"], str(record["subtheme_id"])))
 
 
@@ -215,8 +268,9 @@ def build_context(result: AnalysisResult) -> ReportContext:
         own = record.get("aspect_sentiment")  # what the table shows: the sentiment the theme gets from its texts
         kind = kinds.get(record["theme_id"])
         if kind is None:  # a theme of a model that does not say what its units do: by the sentiment it gets
-            is_praise = (own if own is not None else record["mean_sentiment"] or 0) >= PRAISE_MIN_SENTIMENT and \
-                (record.get("negative_share") or 0) <= PRAISE_MAX_NEGATIVE_SHARE
+            is_praise = (own if own is not None else record["mean_sentiment"] or 0) >= PRAISE_MIN_SENTIMENT and (
+                record.get("negative_share") or 0
+            ) <= PRAISE_MAX_NEGATIVE_SHARE
         else:
             is_praise = kind == "praise"
         record["kind"] = "praise" if is_praise else kind or "pain point"
@@ -224,7 +278,9 @@ def build_context(result: AnalysisResult) -> ReportContext:
         record["quotes"] = _quotes(rows, config.quotes_per_theme, None if is_praise else "negative")
         record["subthemes"] = _subtheme_rows(rows, subthemes.get(record["theme_id"], []), is_praise)
         tagged = used["theme_ids"].map(lambda ids, tid=record["theme_id"]: tid in ids)  # every tag, as impact counts
-        record["segments"] = _segment_breakdown(result.dataset.customers, set(used.loc[tagged, "customer_id"].astype(str)))
+        record["segments"] = _segment_breakdown(
+            result.dataset.customers, set(used.loc[tagged, "customer_id"].astype(str))
+        )
         (praise if is_praise else painpoints).append(record)
     # pain points rank by what they cost (churn, revenue); praise by how many mention it, the ranking's ties kept
     praise.sort(key=lambda record: -record["mentions"])
@@ -233,12 +289,14 @@ def build_context(result: AnalysisResult) -> ReportContext:
     sentiment_trend = []
     for period in periods:
         group = by_period.get_group(period) if period in by_period.groups else dated.iloc[:0]
-        sentiment_trend.append({
-            "period": period,
-            "mean_sentiment": float(group["sentiment"].mean()) if len(group) else None,
-            "negative_share": float((group["sentiment_label"] == "negative").mean()) if len(group) else None,
-            "n": int(len(group)),
-        })
+        sentiment_trend.append(
+            {
+                "period": period,
+                "mean_sentiment": float(group["sentiment"].mean()) if len(group) else None,
+                "negative_share": float((group["sentiment_label"] == "negative").mean()) if len(group) else None,
+                "n": int(len(group)),
+            }
+        )
     skipped = used.index.symmetric_difference(frame.index)
     skip_counts = frame.loc[skipped, "quality_issue"].value_counts()
     return ReportContext(
@@ -253,9 +311,11 @@ def build_context(result: AnalysisResult) -> ReportContext:
         kpi_definitions=KPI_DEFINITIONS,
         painpoints=painpoints,
         priority_formula=PRIORITY_FORMULA,
-        painpoint_definitions=PAINPOINT_DEFINITIONS | {
+        painpoint_definitions=PAINPOINT_DEFINITIONS
+        | {
             "New": f"an emerging theme: its mean mentions per period in the first two thirds of the periods are below "
-                   f"{EMERGING_EARLY_SHARE:.0%} of its mean in the last third"},
+            f"{EMERGING_EARLY_SHARE:.0%} of its mean in the last third"
+        },
         praise=praise,
         sentiment_trend=sentiment_trend,
         theme_volume={r["theme_label"]: r.get("trend") or [] for r in records},
@@ -271,8 +331,11 @@ def _columns_read(feedback: pd.DataFrame) -> list[str]:
     """How the feedback columns were read, as the run summary says it (preset, columns found, date hint)."""
     lines = [f"preset: {feedback.attrs['preset']}"] if feedback.attrs.get("preset") else []
     found = feedback.attrs.get("found_columns")
-    return lines + ([found.line()] if found is not None else []) + (
-        [feedback.attrs["date_hint"]] if feedback.attrs.get("date_hint") else [])
+    return (
+        lines
+        + ([found.line()] if found is not None else [])
+        + ([feedback.attrs["date_hint"]] if feedback.attrs.get("date_hint") else [])
+    )
 
 
 def _note_counts(frame: pd.DataFrame) -> dict[str, int]:
@@ -288,8 +351,9 @@ def _language_counts(frame: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
-def write_report(result: AnalysisResult | ReportContext, out: str | Path, templates_dir: str | Path | None = None
-                 ) -> Path:
+def write_report(
+    result: AnalysisResult | ReportContext, out: str | Path, templates_dir: str | Path | None = None
+) -> Path:
     """Write the HTML report of an analysis, or of a :class:`ReportContext` (e.g. one :func:`build_context` made
     and a caller changed), to ``out`` as UTF-8; creates its folder. Returns the path."""
     context = result if isinstance(result, ReportContext) else build_context(result)
@@ -302,12 +366,22 @@ def summary_lines(frame: pd.DataFrame) -> list[str]:
     skipped = {k: int(v) for k, v in counts.items() if k in SKIP_REASONS}
     notes = {k: int(v) for k, v in counts.items() if k and k not in SKIP_REASONS}
     used = len(frame) - sum(skipped.values())
-    lines = [f"rows read: {len(frame)}, used: {used}, skipped: {sum(skipped.values())}"
-             + (f" ({', '.join(f'{k} {v}' for k, v in sorted(skipped.items()))})" if skipped else "")]
+    lines = [
+        f"rows read: {len(frame)}, used: {used}, skipped: {sum(skipped.values())}"
+        + (f" ({', '.join(f'{k} {v}' for k, v in sorted(skipped.items()))})" if skipped else "")
+    ]
     if notes:
         lines.append("rows used with a note: " + ", ".join(f"{k} {v}" for k, v in sorted(notes.items())))
     return lines
 
 
-__all__ = ["AnalysisResult", "analyze_feedback", "analyze_dataset", "analyze_stored", "run", "build_context", "write_report",
-           "summary_lines"]
+__all__ = [
+    "AnalysisResult",
+    "analyze_feedback",
+    "analyze_dataset",
+    "analyze_stored",
+    "run",
+    "build_context",
+    "write_report",
+    "summary_lines",
+]

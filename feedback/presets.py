@@ -16,6 +16,7 @@ free-text reason.
 >>> preset_mapping("nps", ["Respondent", "How likely are you to recommend us? (0-10)", "Why?"])
 {'customer_id': 'Respondent', 'nps': 'How likely are you to recommend us? (0-10)', 'text': 'Why?'}
 """
+
 from __future__ import annotations
 
 import re

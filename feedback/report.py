@@ -12,6 +12,7 @@ Security and portability rules the page follows:
 * no external URL: CSS and JS are inlined, downloads are ``data:`` URIs;
 * CSV downloads pass every cell through :func:`csv_safe` (formula injection).
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,8 +57,20 @@ TOP_THEMES_IN_VOLUME_CHART = 6
 QUOTES_SHOWN = 3
 
 #: Order of KPI tiles (the KPI JSON contract); KPIs not listed here follow in the order found.
-KPI_ORDER = ("csat", "nps", "ces", "churn_rate", "retention_rate", "clv", "cac", "clv_cac", "fcr",
-             "aht_minutes", "resolution_hours", "first_response_hours")
+KPI_ORDER = (
+    "csat",
+    "nps",
+    "ces",
+    "churn_rate",
+    "retention_rate",
+    "clv",
+    "cac",
+    "clv_cac",
+    "fcr",
+    "aht_minutes",
+    "resolution_hours",
+    "first_response_hours",
+)
 #: KPIs where a decrease is an improvement (used for the "better"/"worse" words next to a delta).
 LOWER_IS_BETTER = frozenset({"ces", "churn_rate", "cac", "aht_minutes", "resolution_hours", "first_response_hours"})
 #: KPIs stored as fractions 0–1, shown as percentages; deltas shown in percentage points.
@@ -77,25 +90,25 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#9
 #: ``build_context`` may pass its own (e.g. with the exact thresholds of the impact stage).
 PAINPOINT_DEFINITIONS = {
     "Affected customers": "distinct customers with at least one text tagged with the theme (a text can carry "
-                          "several themes); the share is affected customers ÷ customers who wrote feedback",
+    "several themes); the share is affected customers ÷ customers who wrote feedback",
     "Mentions": "texts tagged with the theme",
     "Mean sentiment": "mean sentiment the theme gets from its texts, from −1 (very negative) to +1 (very positive): a "
-                      "text's score when the theme is its only one; when a text raises several themes, the score of "
-                      "its sentences about this theme, scored together (so praise for one part of a message does not "
-                      "soften a complaint about another)",
+    "text's score when the theme is its only one; when a text raises several themes, the score of "
+    "its sentences about this theme, scored together (so praise for one part of a message does not "
+    "soften a complaint about another)",
     "Churn lift": "churn_rate_affected ÷ churn_rate_unaffected, where churn rates are the share of customers "
-                  "with churned = true among customers who raised the theme and among all other customers; "
-                  "95% interval exp(ln RR ± 1.96·√(1/a − 1/n₁ + 1/c − 1/n₂))",
+    "with churned = true among customers who raised the theme and among all other customers; "
+    "95% interval exp(ln RR ± 1.96·√(1/a − 1/n₁ + 1/c − 1/n₂))",
     "Adjusted churn lift": "Mantel–Haenszel risk ratio stratified by customer segment (Greenland–Robins 95% interval)",
     "Revenue at risk (per month)": "Σ monthly_revenue of affected customers × churn_excess, with churn_excess = "
-                                   "churn_rate_affected × (1 − 1/adjusted churn lift), 0 when the adjusted lift ≤ 1",
+    "churn_rate_affected × (1 − 1/adjusted churn lift), 0 when the adjusted lift ≤ 1",
     "Trend": "mentions in the latest period compared with the period before (▲ rising, ▼ falling, → flat)",
     "New": "an emerging theme: almost absent in the first two thirds of the periods, present in the last third",
     "Negative share": "share of the theme's texts labelled negative",
     "NPS, CSAT and CES impact": "the overall score minus the score of the responses without the theme (what the "
-                                "theme moves the headline score by; for CES, where more is more effort, a positive "
-                                "impact is a cost), with a seeded bootstrap 95% interval that resamples the theme's "
-                                "responses and the others apart",
+    "theme moves the headline score by; for CES, where more is more effort, a positive "
+    "impact is a cost), with a seeded bootstrap 95% interval that resamples the theme's "
+    "responses and the others apart",
 }
 
 
@@ -117,54 +130,80 @@ class ReportContext:
     # Feedback rows read from the input, used in the analysis, and skipped (reason -> count).
     rows_read: int = field(default=0, metadata={"help": "Feedback rows read from the input."})
     rows_used: int = field(default=0, metadata={"help": "Feedback rows used in the analysis."})
-    rows_skipped: dict = field(default_factory=dict,
-                               metadata={"help": "Rows dropped, reason -> count, e.g. {'empty_text': 3}."})
+    rows_skipped: dict = field(
+        default_factory=dict, metadata={"help": "Rows dropped, reason -> count, e.g. {'empty_text': 3}."}
+    )
     # The KPI JSON contract: {"overall": {KPI: {value, n, ci}}, "periods": [{"period": label, KPI: {...}}]}.
-    kpis: dict = field(default_factory=lambda: {"overall": {}, "periods": []},
-                       metadata={"help": "KPI JSON contract dict (overall + per-period values)."})
+    kpis: dict = field(
+        default_factory=lambda: {"overall": {}, "periods": []},
+        metadata={"help": "KPI JSON contract dict (overall + per-period values)."},
+    )
     # KPI -> {"name", "formula", "unit"}: shown in Methods and used for tile names.
-    kpi_definitions: dict = field(default_factory=dict,
-                                  metadata={"help": 'KPI -> {"name", "formula", "unit"}.'})
+    kpi_definitions: dict = field(default_factory=dict, metadata={"help": 'KPI -> {"name", "formula", "unit"}.'})
     # Impact records, highest priority first (the impact JSON contract plus optional extras; see module doc).
-    painpoints: list = field(default_factory=list,
-                             metadata={"help": "Impact records, highest priority first, plus optional extras (kind, top_phrases, "
-                                                "quotes, segments, subthemes: [{subtheme_id, label, mentions, customers, "
-                                                "share, negative_share, quote}])."})
+    painpoints: list = field(
+        default_factory=list,
+        metadata={
+            "help": "Impact records, highest priority first, plus optional extras (kind, top_phrases, "
+            "quotes, segments, subthemes: [{subtheme_id, label, mentions, customers, "
+            "share, negative_share, quote}])."
+        },
+    )
     # How "priority" is computed, in words or a formula.
     priority_formula: str = field(default="", metadata={"help": "How the priority that ranks pain points is computed."})
     # Column name -> definition of every pain-point column, shown in Methods.
-    painpoint_definitions: dict = field(default_factory=lambda: dict(PAINPOINT_DEFINITIONS),
-                                        metadata={"help": "Pain-point column -> its definition or formula (Methods)."})
+    painpoint_definitions: dict = field(
+        default_factory=lambda: dict(PAINPOINT_DEFINITIONS),
+        metadata={"help": "Pain-point column -> its definition or formula (Methods)."},
+    )
     # Positive themes: {"theme_label", "mentions", "mean_sentiment", "quotes"}.
-    praise: list = field(default_factory=list,
-                         metadata={"help": 'Praise themes, most mentioned first: {"theme_label", "mentions", "mean_sentiment", "quotes"}.'})
+    praise: list = field(
+        default_factory=list,
+        metadata={
+            "help": 'Praise themes, most mentioned first: {"theme_label", "mentions", "mean_sentiment", "quotes"}.'
+        },
+    )
     # One entry per period: {"period", "mean_sentiment", "negative_share", "n"}.
-    sentiment_trend: list = field(default_factory=list,
-                                  metadata={"help": 'Per period: {"period", "mean_sentiment", "negative_share", "n"}.'})
+    sentiment_trend: list = field(
+        default_factory=list, metadata={"help": 'Per period: {"period", "mean_sentiment", "negative_share", "n"}.'}
+    )
     # theme_label -> [{"period", "mentions"}]; periods with no mention may be omitted (counted as 0).
-    theme_volume: dict = field(default_factory=dict,
-                               metadata={"help": 'theme_label -> list of {"period", "mentions"}.'})
+    theme_volume: dict = field(
+        default_factory=dict, metadata={"help": 'theme_label -> list of {"period", "mentions"}.'}
+    )
     # All period labels in order, gaps included (feedback.periods.all_periods).
     periods: list = field(default_factory=list, metadata={"help": "All period labels in order, empty ones included."})
     # Quality flags: reason -> count, e.g. {"empty_text": 3, "non_english": 12}.
     quality: dict = field(default_factory=dict, metadata={"help": "Quality flags, reason -> count."})
     # The rows flagged non_english by the language detected, most first, e.g. {"es": 7, "de": 3, "fr": 2}.
-    non_english_languages: dict = field(default_factory=dict, metadata={
-        "help": "Rows flagged non_english, detected language (ISO 639 code) -> count, most first."})
-    # How the feedback file's columns were read, e.g. ["columns found: text = 'verified_reviews' ...", "preset: zendesk"].
-    columns_read: list = field(default_factory=list, metadata={
-        "help": "Lines on how the feedback file's columns were read: the preset, the columns found from the values, "
-                "a hint for a date column left unused."})
+    non_english_languages: dict = field(
+        default_factory=dict,
+        metadata={"help": "Rows flagged non_english, detected language (ISO 639 code) -> count, most first."},
+    )
+    # How the feedback file's columns were read,
+    # e.g. ["columns found: text = 'verified_reviews' ...", "preset: zendesk"].
+    columns_read: list = field(
+        default_factory=list,
+        metadata={
+            "help": "Lines on how the feedback file's columns were read: the preset, the columns found from the "
+            "values, "
+            "a hint for a date column left unused."
+        },
+    )
     # Method notes: {"sentiment": "...", "themes": "...", "impact": "..."} (any keys, shown in order).
-    methods: dict = field(default_factory=dict,
-                          metadata={"help": 'Method notes by stage: "sentiment", "themes", "impact".'})
+    methods: dict = field(
+        default_factory=dict, metadata={"help": 'Method notes by stage: "sentiment", "themes", "impact".'}
+    )
     # Free text in the footer. No timestamps by default: the same input must give the same bytes.
-    generated_note: str = field(default="", metadata={"help": "Footer note; empty by default (output is deterministic)."})
+    generated_note: str = field(
+        default="", metadata={"help": "Footer note; empty by default (output is deterministic)."}
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # Formatting filters: every one shows MISSING for None / NaN.
 # --------------------------------------------------------------------------------------------------
+
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
     """A fraction as a percentage.
@@ -357,6 +396,7 @@ def _sort_key(value: Any) -> str:
 # Derived views the templates call (pure functions of the context)
 # --------------------------------------------------------------------------------------------------
 
+
 def kpi_tiles(ctx: ReportContext) -> list[dict]:
     """One tile per KPI the data supplies (the others are named by :func:`absent_kpis_line`): value of the latest
     period (or overall when there are no periods), delta vs the previous period, the series for the sparkline, n,
@@ -389,25 +429,31 @@ def kpi_tiles(ctx: ReportContext) -> list[dict]:
             better = (delta < 0) if key in LOWER_IS_BETTER else (delta > 0)
             verdict = "better" if better else "worse"
         n = current.get("n") or 0
-        tiles.append({
-            "key": key,
-            "name": definition.get("name") or fmt_label(key),
-            "unit": unit,
-            "value": value,
-            "ci": current.get("ci"),
-            "n": n,
-            "small_sample": (not is_missing(value)) and n < SMALL_SAMPLE_N,
-            "delta": delta,
-            "direction": direction,
-            "verdict": verdict,
-            "current_period": per_period[-1].get("period", "") if per_period else "",
-            "overall_value": whole.get("value"),
-            "overall_n": whole.get("n") or 0,
-            "previous_period": per_period[-2].get("period", "") if len(per_period) > 1 else "",
-            "n_periods": len(per_period),
-            "sparkline": sparkline([v for v, _ in series], [p for _, p in series], definition.get("name") or key,
-                                   formatter=lambda v, key=key, unit=unit: fmt_kpi(v, key, unit)),
-        })
+        tiles.append(
+            {
+                "key": key,
+                "name": definition.get("name") or fmt_label(key),
+                "unit": unit,
+                "value": value,
+                "ci": current.get("ci"),
+                "n": n,
+                "small_sample": (not is_missing(value)) and n < SMALL_SAMPLE_N,
+                "delta": delta,
+                "direction": direction,
+                "verdict": verdict,
+                "current_period": per_period[-1].get("period", "") if per_period else "",
+                "overall_value": whole.get("value"),
+                "overall_n": whole.get("n") or 0,
+                "previous_period": per_period[-2].get("period", "") if len(per_period) > 1 else "",
+                "n_periods": len(per_period),
+                "sparkline": sparkline(
+                    [v for v, _ in series],
+                    [p for _, p in series],
+                    definition.get("name") or key,
+                    formatter=lambda v, key=key, unit=unit: fmt_kpi(v, key, unit),
+                ),
+            }
+        )
     return tiles
 
 
@@ -443,8 +489,9 @@ def trend_info(trend: Sequence[Mapping] | None) -> dict:
     return {"direction": direction, "change": change, "arrow": arrow, "text": text, "last": last, "previous": previous}
 
 
-def sparkline(values: Sequence[Any], labels: Sequence[str] = (), name: str = "",
-              formatter: Callable[[Any], str] | None = None) -> Markup:
+def sparkline(
+    values: Sequence[Any], labels: Sequence[str] = (), name: str = "", formatter: Callable[[Any], str] | None = None
+) -> Markup:
     """A tiny inline SVG line; gaps for missing values. Empty Markup when fewer than two values exist.
 
     ``formatter`` writes each value in the text alternative as the tile shows it ("79.7%", "$32,500").
@@ -472,9 +519,10 @@ def sparkline(values: Sequence[Any], labels: Sequence[str] = (), name: str = "",
     show = formatter or _plain
     described = ", ".join(f"{lab}: {show(v)}" for v, lab in zip(values, labels or [""] * len(values)))
     label = f"{name} over {len(values)} periods — {described}"
-    return Markup('<svg class="spark" viewBox="0 0 {w:.0f} {h:.0f}" role="img" aria-label="{label}" focusable="false">'
-                  '<title>{label}</title>{parts}<circle class="last" cx="{lx}" cy="{ly}" r="2.5"/></svg>').format(
-        w=width, h=height, label=label, parts=Markup("").join(parts), lx=last_xy[0], ly=last_xy[1])
+    return Markup(
+        '<svg class="spark" viewBox="0 0 {w:.0f} {h:.0f}" role="img" aria-label="{label}" focusable="false">'
+        '<title>{label}</title>{parts}<circle class="last" cx="{lx}" cy="{ly}" r="2.5"/></svg>'
+    ).format(w=width, h=height, label=label, parts=Markup("").join(parts), lx=last_xy[0], ly=last_xy[1])
 
 
 def _plain(value: Any) -> str:
@@ -487,10 +535,11 @@ def _short(text: Any, limit: int = 28) -> str:
 
 
 def _svg_open(chart_id: str, width: float, height: float, title: str, desc: str) -> Markup:
-    return Markup('<svg class="chart" id="{id}" viewBox="0 0 {w:.0f} {h:.0f}" role="img" '
-                  'aria-labelledby="{id}-title {id}-desc" focusable="false">'
-                  '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>').format(
-        id=chart_id, w=width, h=height, title=title, desc=desc)
+    return Markup(
+        '<svg class="chart" id="{id}" viewBox="0 0 {w:.0f} {h:.0f}" role="img" '
+        'aria-labelledby="{id}-title {id}-desc" focusable="false">'
+        '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>'
+    ).format(id=chart_id, w=width, h=height, title=title, desc=desc)
 
 
 def tick_indices(count: int, max_ticks: int = 8) -> list[int]:
@@ -523,20 +572,40 @@ def sentiment_chart(ctx: ReportContext) -> Markup:
 
     step = plot_w / max(len(rows) - 1, 1)
     x_of = (lambda i: left + i * step) if len(rows) > 1 else (lambda i: left + plot_w / 2)
-    out = [_svg_open("chart-sentiment", width, height, "Mean sentiment per period",
-                     f"Mean sentiment (−1 very negative to +1 very positive) for {len(rows)} periods, "
-                     f"from {fmt_signed(present[0])} to {fmt_signed(present[-1])}. Data table below.")]
+    out = [
+        _svg_open(
+            "chart-sentiment",
+            width,
+            height,
+            "Mean sentiment per period",
+            f"Mean sentiment (−1 very negative to +1 very positive) for {len(rows)} periods, "
+            f"from {fmt_signed(present[0])} to {fmt_signed(present[-1])}. Data table below.",
+        )
+    ]
     for tick in (-bound, -bound / 2, 0.0, bound / 2, bound):
         y = y_of(tick)
-        out.append(Markup('<line class="{cls}" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}"/>'
-                          '<text class="tick" x="{tx:.1f}" y="{ty:.1f}" text-anchor="end">{label}</text>').format(
-            cls="zero" if tick == 0 else "grid", x1=left, x2=width - right, y=y, tx=left - 6, ty=y + 4,
-            label=f"{tick:+g}".replace("-", "−") if tick else "0"))
+        out.append(
+            Markup(
+                '<line class="{cls}" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}"/>'
+                '<text class="tick" x="{tx:.1f}" y="{ty:.1f}" text-anchor="end">{label}</text>'
+            ).format(
+                cls="zero" if tick == 0 else "grid",
+                x1=left,
+                x2=width - right,
+                y=y,
+                tx=left - 6,
+                ty=y + 4,
+                label=f"{tick:+g}".replace("-", "−") if tick else "0",
+            )
+        )
     ticks = set(tick_indices(len(rows)))
     for i, r in enumerate(rows):
         if i in ticks:
-            out.append(Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{label}</text>').format(
-                x=x_of(i), y=height - bottom + 18, label=r.get("period", "")))
+            out.append(
+                Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{label}</text>').format(
+                    x=x_of(i), y=height - bottom + 18, label=r.get("period", "")
+                )
+            )
     segment: list[str] = []
     lines = []
     for i, v in enumerate(values):
@@ -554,10 +623,14 @@ def sentiment_chart(ctx: ReportContext) -> Markup:
         v = values[i]
         if is_missing(v):
             continue
-        out.append(Markup('<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3.5"><title>{t}</title></circle>').format(
-            x=x_of(i), y=y_of(float(v)),
-            t=f"{r.get('period', '')}: {fmt_signed(v)} (negative {fmt_pct(r.get('negative_share'))}, "
-              f"n={fmt_num(r.get('n'))})"))
+        out.append(
+            Markup('<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3.5"><title>{t}</title></circle>').format(
+                x=x_of(i),
+                y=y_of(float(v)),
+                t=f"{r.get('period', '')}: {fmt_signed(v)} (negative {fmt_pct(r.get('negative_share'))}, "
+                f"n={fmt_num(r.get('n'))})",
+            )
+        )
     out.append(Markup("</svg>"))
     return Markup("").join(out)
 
@@ -578,11 +651,14 @@ def theme_volume_series(ctx: ReportContext) -> dict:
         counts[str(label)] = [by_period.get(p, 0.0) for p in periods]
     ranked = sorted(counts, key=lambda k: (-sum(counts[k]), k))
     top, rest = ranked[:TOP_THEMES_IN_VOLUME_CHART], ranked[TOP_THEMES_IN_VOLUME_CHART:]
-    series = [{"label": k, "values": counts[k], "total": sum(counts[k]), "color": PALETTE[i]} for i, k in enumerate(top)]
+    series = [
+        {"label": k, "values": counts[k], "total": sum(counts[k]), "color": PALETTE[i]} for i, k in enumerate(top)
+    ]
     if rest:
         values = [sum(counts[k][i] for k in rest) for i in range(len(periods))]
-        series.append({"label": f"all other themes ({len(rest)})", "values": values, "total": sum(values),
-                       "color": PALETTE[-1]})
+        series.append(
+            {"label": f"all other themes ({len(rest)})", "values": values, "total": sum(values), "color": PALETTE[-1]}
+        )
     totals = [sum(s["values"][i] for s in series) for i in range(len(periods))]
     return {"periods": periods, "series": series, "totals": totals}
 
@@ -615,14 +691,24 @@ def theme_volume_chart(ctx: ReportContext) -> Markup:
     y_max = _nice_max(max(totals))
     slot = plot_w / len(periods)
     bar_w = max(2.0, slot * 0.7)
-    out = [_svg_open("chart-volume", width, height, "Mentions per theme per period",
-                     f"Stacked bars: mentions of the top {len(series)} themes in each of {len(periods)} periods; "
-                     "each bar stacks the themes bottom to top in legend order. Data table below.")]
+    out = [
+        _svg_open(
+            "chart-volume",
+            width,
+            height,
+            "Mentions per theme per period",
+            f"Stacked bars: mentions of the top {len(series)} themes in each of {len(periods)} periods; "
+            "each bar stacks the themes bottom to top in legend order. Data table below.",
+        )
+    ]
     for frac in (0, 0.5, 1):
         y = top + plot_h * (1 - frac)
-        out.append(Markup('<line class="grid" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}"/>'
-                          '<text class="tick" x="{tx:.1f}" y="{ty:.1f}" text-anchor="end">{label}</text>').format(
-            x1=left, x2=width - right, y=y, tx=left - 6, ty=y + 4, label=fmt_num(y_max * frac)))
+        out.append(
+            Markup(
+                '<line class="grid" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}"/>'
+                '<text class="tick" x="{tx:.1f}" y="{ty:.1f}" text-anchor="end">{label}</text>'
+            ).format(x1=left, x2=width - right, y=y, tx=left - 6, ty=y + 4, label=fmt_num(y_max * frac))
+        )
     ticks = set(tick_indices(len(periods)))
     for i, period in enumerate(periods):
         x = left + i * slot + (slot - bar_w) / 2
@@ -633,19 +719,36 @@ def theme_volume_chart(ctx: ReportContext) -> Markup:
                 continue
             h = v / y_max * plot_h
             base -= h
-            out.append(Markup('<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{c}">'
-                              '<title>{t}</title></rect>').format(
-                x=x, y=base, w=bar_w, h=h, c=s["color"], t=f"{period} — {s['label']}: {fmt_num(v)}"))
+            out.append(
+                Markup(
+                    '<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{c}">'
+                    "<title>{t}</title></rect>"
+                ).format(x=x, y=base, w=bar_w, h=h, c=s["color"], t=f"{period} — {s['label']}: {fmt_num(v)}")
+            )
         if i in ticks:
-            out.append(Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{label}</text>').format(
-                x=left + i * slot + slot / 2, y=top + plot_h + 18, label=period))
+            out.append(
+                Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{label}</text>').format(
+                    x=left + i * slot + slot / 2, y=top + plot_h + 18, label=period
+                )
+            )
     for j, s in enumerate(series):
         lx = left + (j % 2) * (plot_w / 2)
         ly = 260.0 + (j // 2) * 20
-        out.append(Markup('<rect x="{x:.1f}" y="{y:.1f}" width="12" height="12" fill="{c}"/>'
-                          '<text class="legend" x="{tx:.1f}" y="{ty:.1f}">{n}. {label} ({total})</text>').format(
-            x=lx, y=ly - 10, c=s["color"], tx=lx + 18, ty=ly, n=j + 1, label=_short(s["label"], 34),
-            total=fmt_num(s["total"])))
+        out.append(
+            Markup(
+                '<rect x="{x:.1f}" y="{y:.1f}" width="12" height="12" fill="{c}"/>'
+                '<text class="legend" x="{tx:.1f}" y="{ty:.1f}">{n}. {label} ({total})</text>'
+            ).format(
+                x=lx,
+                y=ly - 10,
+                c=s["color"],
+                tx=lx + 18,
+                ty=ly,
+                n=j + 1,
+                label=_short(s["label"], 34),
+                total=fmt_num(s["total"]),
+            )
+        )
     out.append(Markup("</svg>"))
     return Markup("").join(out)
 
@@ -658,8 +761,11 @@ def lift_chart(ctx: ReportContext) -> Markup:
     highs = [1.0]
     for r in rows:
         ci = r.get("churn_lift_ci")
-        highs += [float(v) for v in ([r.get("churn_lift")] + (list(ci) if ci and not is_missing(ci) else []))
-                  if not is_missing(v)]
+        highs += [
+            float(v)
+            for v in ([r.get("churn_lift")] + (list(ci) if ci and not is_missing(ci) else []))
+            if not is_missing(v)
+        ]
     x_max = max(2.0, math.ceil(max(highs) * 1.05 * 2) / 2)
     width, left, right, top, row_h = 640.0, 200.0, 24.0, 24.0, 26.0
     height = top + row_h * len(rows) + 36
@@ -668,34 +774,60 @@ def lift_chart(ctx: ReportContext) -> Markup:
     def x_of(v: float) -> float:
         return left + max(0.0, min(v, x_max)) / x_max * plot_w
 
-    out = [_svg_open("chart-lift", width, height, "Churn lift per pain point",
-                     "For each pain point, the churn rate of affected customers divided by that of unaffected "
-                     "customers (dot) with its confidence interval (line). 1.0 means no difference. Data table below.")]
+    out = [
+        _svg_open(
+            "chart-lift",
+            width,
+            height,
+            "Churn lift per pain point",
+            "For each pain point, the churn rate of affected customers divided by that of unaffected "
+            "customers (dot) with its confidence interval (line). 1.0 means no difference. Data table below.",
+        )
+    ]
     tick_step = 0.5 if x_max <= 4 else (1.0 if x_max <= 10 else math.ceil(x_max / 10))
     t = 0.0
     while t <= x_max + 1e-9:
-        out.append(Markup('<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
-                          '<text class="tick" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{label}</text>').format(
-            x=x_of(t), y1=top - 8, y2=height - 30, ty=height - 14, label=f"{t:g}"))
+        out.append(
+            Markup(
+                '<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
+                '<text class="tick" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{label}</text>'
+            ).format(x=x_of(t), y1=top - 8, y2=height - 30, ty=height - 14, label=f"{t:g}")
+        )
         t += tick_step
-    out.append(Markup('<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
-                      '<text class="tick ref-label" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">1.0 = no difference'
-                      '</text>').format(x=x_of(1.0), y1=top - 8, y2=height - 30, ty=top - 10))
+    out.append(
+        Markup(
+            '<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
+            '<text class="tick ref-label" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">1.0 = no difference'
+            "</text>"
+        ).format(x=x_of(1.0), y1=top - 8, y2=height - 30, ty=top - 10)
+    )
     for i, r in enumerate(rows):
         y = top + row_h * i + row_h / 2
         label = r.get("theme_label", "")
-        out.append(Markup('<text class="label" x="{x:.1f}" y="{y:.1f}" text-anchor="end">{n}. {label}</text>').format(
-            x=left - 8, y=y + 4, n=i + 1, label=_short(label)))
+        out.append(
+            Markup('<text class="label" x="{x:.1f}" y="{y:.1f}" text-anchor="end">{n}. {label}</text>').format(
+                x=left - 8, y=y + 4, n=i + 1, label=_short(label)
+            )
+        )
         lift, ci = r.get("churn_lift"), r.get("churn_lift_ci")
         tip = f"{label}: lift {fmt_num(lift, 2)} {fmt_ci(ci)}"
         if not is_missing(ci) and ci and not any(is_missing(v) for v in ci):
-            out.append(Markup('<line class="whisker" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}">'
-                              '<title>{t}</title></line>').format(x1=x_of(float(ci[0])), x2=x_of(float(ci[1])), y=y, t=tip))
+            out.append(
+                Markup(
+                    '<line class="whisker" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}">'
+                    "<title>{t}</title></line>"
+                ).format(x1=x_of(float(ci[0])), x2=x_of(float(ci[1])), y=y, t=tip)
+            )
         if is_missing(lift):
-            out.append(Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}">no estimate</text>').format(x=left + 4, y=y + 4))
+            out.append(
+                Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}">no estimate</text>').format(x=left + 4, y=y + 4)
+            )
         else:
-            out.append(Markup('<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="5"><title>{t}</title></circle>').format(
-                x=x_of(float(lift)), y=y, t=tip))
+            out.append(
+                Markup('<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="5"><title>{t}</title></circle>').format(
+                    x=x_of(float(lift)), y=y, t=tip
+                )
+            )
     out.append(Markup("</svg>"))
     return Markup("").join(out)
 
@@ -717,8 +849,11 @@ def impact_score(ctx: ReportContext) -> dict | None:
 
 def _impact_rows(ctx: ReportContext, score: dict) -> list[tuple[int, dict, float]]:
     """(rank, record, impact) of the pain points with an impact on ``score``, in table order."""
-    return [(rank, p, float(p[f"{score['key']}_impact"])) for rank, p in enumerate(ctx.painpoints or [], 1)
-            if not is_missing(p.get(f"{score['key']}_impact"))]
+    return [
+        (rank, p, float(p[f"{score['key']}_impact"]))
+        for rank, p in enumerate(ctx.painpoints or [], 1)
+        if not is_missing(p.get(f"{score['key']}_impact"))
+    ]
 
 
 def impact_chart(ctx: ReportContext) -> Markup:
@@ -745,38 +880,68 @@ def impact_chart(ctx: ReportContext) -> Markup:
     def y_of(v: float) -> float:
         return top + (reach - v) / (2 * reach) * plot_h
 
-    out = [_svg_open("chart-impact", width, height, f"{name} impact against affected customers",
-                     f"One dot per pain point, numbered as in the table: across, how many customers it affects; "
-                     f"up or down, how far it moves the overall {name} (the {name} minus the {name} without its "
-                     f"responses), with its 95% interval. Below the line, it lowers the {name}. Data table below.")]
+    out = [
+        _svg_open(
+            "chart-impact",
+            width,
+            height,
+            f"{name} impact against affected customers",
+            f"One dot per pain point, numbered as in the table: across, how many customers it affects; "
+            f"up or down, how far it moves the overall {name} (the {name} minus the {name} without its "
+            f"responses), with its 95% interval. Below the line, it lowers the {name}. Data table below.",
+        )
+    ]
     for frac in (0, 0.5, 1):
         x = left + plot_w * frac
-        out.append(Markup('<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
-                          '<text class="tick" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{label}</text>').format(
-            x=x, y1=top, y2=top + plot_h, ty=top + plot_h + 16, label=fmt_num(x_max * frac)))
+        out.append(
+            Markup(
+                '<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
+                '<text class="tick" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{label}</text>'
+            ).format(x=x, y1=top, y2=top + plot_h, ty=top + plot_h + 16, label=fmt_num(x_max * frac))
+        )
     for v in (-reach, 0.0, reach):
-        out.append(Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="end">{label}</text>').format(
-            x=left - 6, y=y_of(v) + 4, label=fmt_signed(v, digits)))
-    out.append(Markup('<line class="ref" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}"/>').format(
-        x1=left, x2=left + plot_w, y=y_of(0.0)))
-    out.append(Markup('<text class="label" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">Affected customers</text>'
-                      '<text class="label" x="12" y="{ym:.1f}" text-anchor="middle" transform="rotate(-90 12 {ym:.1f})">'
-                      '{name} impact</text>').format(x=left + plot_w / 2, y=height - 8, ym=top + plot_h / 2, name=name))
+        out.append(
+            Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="end">{label}</text>').format(
+                x=left - 6, y=y_of(v) + 4, label=fmt_signed(v, digits)
+            )
+        )
+    out.append(
+        Markup('<line class="ref" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}"/>').format(
+            x1=left, x2=left + plot_w, y=y_of(0.0)
+        )
+    )
+    out.append(
+        Markup(
+            '<text class="label" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">Affected customers</text>'
+            '<text class="label" x="12" y="{ym:.1f}" text-anchor="middle" transform="rotate(-90 12 {ym:.1f})">'
+            "{name} impact</text>"
+        ).format(x=left + plot_w / 2, y=height - 8, ym=top + plot_h / 2, name=name)
+    )
     for rank, p, impact in rows:
         x, y = x_of(float(p.get("affected_customers") or 0)), y_of(impact)
         ci = p.get(f"{key}_impact_ci")
-        tip = (f"{rank}. {p.get('theme_label', '')}: {name} impact {fmt_signed(impact, digits)} {fmt_ci(ci, digits)}, "
-               f"{fmt_num(p.get('affected_customers'))} customers")
+        tip = (
+            f"{rank}. {p.get('theme_label', '')}: {name} impact {fmt_signed(impact, digits)} {fmt_ci(ci, digits)}, "
+            f"{fmt_num(p.get('affected_customers'))} customers"
+        )
         bounds = _bounds(ci)
         if bounds:
-            out.append(Markup('<line class="whisker" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}">'
-                              '<title>{t}</title></line>').format(x=x, y1=y_of(bounds[0]), y2=y_of(bounds[1]), t=tip))
-        out.append(Markup('<circle class="dot{good}" cx="{x:.1f}" cy="{y:.1f}" r="5" data-rank="{rank}">'
-                          '<title>{t}</title></circle>').format(
-            good=" good" if (impact < 0) == (key == "ces") and impact != 0 else "", x=x, y=y, rank=rank, t=tip))
+            out.append(
+                Markup(
+                    '<line class="whisker" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}">'
+                    "<title>{t}</title></line>"
+                ).format(x=x, y1=y_of(bounds[0]), y2=y_of(bounds[1]), t=tip)
+            )
+        out.append(
+            Markup(
+                '<circle class="dot{good}" cx="{x:.1f}" cy="{y:.1f}" r="5" data-rank="{rank}">'
+                "<title>{t}</title></circle>"
+            ).format(good=" good" if (impact < 0) == (key == "ces") and impact != 0 else "", x=x, y=y, rank=rank, t=tip)
+        )
         if rank <= IMPACT_CHART_NUMBERED:  # the small themes crowd near the origin: their numbers are in the table
-            out.append(Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}">{rank}</text>').format(x=x + 7, y=y - 6,
-                                                                                                   rank=rank))
+            out.append(
+                Markup('<text class="tick" x="{x:.1f}" y="{y:.1f}">{rank}</text>').format(x=x + 7, y=y - 6, rank=rank)
+            )
     out.append(Markup("</svg>"))
     return Markup("").join(out)
 
@@ -793,7 +958,9 @@ def waterfall_chart(ctx: ReportContext) -> Markup:
     rows = sorted(rows, key=lambda row: (-abs(row[2]), row[0]))
     steps = [(f"{rank}. {p.get('theme_label', '')}", impact) for rank, p, impact in rows[:WATERFALL_BARS]]
     if len(rows) > WATERFALL_BARS:
-        steps.append((f"all other pain points ({len(rows) - WATERFALL_BARS})", sum(r[2] for r in rows[WATERFALL_BARS:])))
+        steps.append(
+            (f"all other pain points ({len(rows) - WATERFALL_BARS})", sum(r[2] for r in rows[WATERFALL_BARS:]))
+        )
     total = sum(impact for _, impact in steps)
     levels, level = [0.0], 0.0
     for _, impact in steps:
@@ -810,28 +977,50 @@ def waterfall_chart(ctx: ReportContext) -> Markup:
     def x_of(v: float) -> float:
         return left + (v - origin) / span * plot_w
 
-    out = [_svg_open("chart-waterfall", width, height, f"{name} impact of each pain point, added up",
-                     f"Waterfall: from zero, each bar moves by one pain point's {name} impact (the {name} minus the "
-                     f"{name} without its responses), largest first; the last bar is the sum. Each impact is measured "
-                     "with only that pain point's responses left out, so the sum is not their combined effect. "
-                     "Data table below.")]
-    out.append(Markup('<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
-                      '<text class="tick" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">0</text>').format(
-        x=x_of(0.0), y1=top - 6, y2=top + row_h * n_bars, ty=top - 10))
+    out = [
+        _svg_open(
+            "chart-waterfall",
+            width,
+            height,
+            f"{name} impact of each pain point, added up",
+            f"Waterfall: from zero, each bar moves by one pain point's {name} impact (the {name} minus the "
+            f"{name} without its responses), largest first; the last bar is the sum. Each impact is measured "
+            "with only that pain point's responses left out, so the sum is not their combined effect. "
+            "Data table below.",
+        )
+    ]
+    out.append(
+        Markup(
+            '<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
+            '<text class="tick" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">0</text>'
+        ).format(x=x_of(0.0), y1=top - 6, y2=top + row_h * n_bars, ty=top - 10)
+    )
     for i, (label, impact) in enumerate(steps + [(f"sum of the {len(rows)} pain points", total)]):
         last = i == len(steps)
         start, end = (0.0, total) if last else (levels[i], levels[i + 1])
         y = top + row_h * i
         lo, hi = sorted((x_of(start), x_of(end)))
         worse = impact > 0 if key == "ces" else impact < 0
-        out.append(Markup('<text class="label" x="{lx:.1f}" y="{ty:.1f}" text-anchor="end">{label}</text>'
-                          '<rect class="{cls}" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}">'
-                          '<title>{t}</title></rect>'
-                          '<text class="tick" x="{vx:.1f}" y="{ty:.1f}">{value}</text>').format(
-            lx=left - 8, ty=y + row_h / 2 + 4, label=_short(label, 34),
-            cls=("step-total" if last else "step-worse" if worse else "step-better"),
-            x=lo, y=y + 4, w=max(hi - lo, 1.0), h=row_h - 8, t=f"{label}: {fmt_signed(impact, digits)}",
-            vx=max(hi, x_of(0.0)) + 6, value=fmt_signed(impact, digits)))
+        out.append(
+            Markup(
+                '<text class="label" x="{lx:.1f}" y="{ty:.1f}" text-anchor="end">{label}</text>'
+                '<rect class="{cls}" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}">'
+                "<title>{t}</title></rect>"
+                '<text class="tick" x="{vx:.1f}" y="{ty:.1f}">{value}</text>'
+            ).format(
+                lx=left - 8,
+                ty=y + row_h / 2 + 4,
+                label=_short(label, 34),
+                cls=("step-total" if last else "step-worse" if worse else "step-better"),
+                x=lo,
+                y=y + 4,
+                w=max(hi - lo, 1.0),
+                h=row_h - 8,
+                t=f"{label}: {fmt_signed(impact, digits)}",
+                vx=max(hi, x_of(0.0)) + 6,
+                value=fmt_signed(impact, digits),
+            )
+        )
     out.append(Markup("</svg>"))
     return Markup("").join(out)
 
@@ -844,12 +1033,32 @@ def waterfall_chart(ctx: ReportContext) -> Markup:
 #: the scores whose impact per theme the report shows (key, name, decimals), in order of preference
 IMPACT_SCORES = (("nps", "NPS", 1), ("csat", "CSAT", 3), ("ces", "CES", 3))
 #: Pain-point CSV columns (contract keys, then optional scalar extras); lists and CIs are flattened.
-PAINPOINT_CSV_COLUMNS = ("rank", "theme_id", "theme_label", "mentions", "affected_customers", "share_customers",
-                         "mean_sentiment", "aspect_sentiment", "negative_share", "churn_rate_affected", "churn_rate_unaffected",
-                         "churn_lift", "churn_lift_ci_low", "churn_lift_ci_high", "churn_lift_adjusted",
-                         "churn_lift_adjusted_ci_low", "churn_lift_adjusted_ci_high", "revenue_at_risk",
-                         "value_of_fixing", "csat_delta", "emerging", "priority", "top_phrases",
-                         *(f"{score}_impact{part}" for score, _, _ in IMPACT_SCORES for part in ("", "_ci_low", "_ci_high")))
+PAINPOINT_CSV_COLUMNS = (
+    "rank",
+    "theme_id",
+    "theme_label",
+    "mentions",
+    "affected_customers",
+    "share_customers",
+    "mean_sentiment",
+    "aspect_sentiment",
+    "negative_share",
+    "churn_rate_affected",
+    "churn_rate_unaffected",
+    "churn_lift",
+    "churn_lift_ci_low",
+    "churn_lift_ci_high",
+    "churn_lift_adjusted",
+    "churn_lift_adjusted_ci_low",
+    "churn_lift_adjusted_ci_high",
+    "revenue_at_risk",
+    "value_of_fixing",
+    "csat_delta",
+    "emerging",
+    "priority",
+    "top_phrases",
+    *(f"{score}_impact{part}" for score, _, _ in IMPACT_SCORES for part in ("", "_ci_low", "_ci_high")),
+)
 
 
 def _native(value: Any) -> Any:
@@ -909,14 +1118,19 @@ def export_tables(ctx: ReportContext) -> dict[str, str]:
     pp_rows = []
     for rank, p in enumerate(ctx.painpoints, start=1):
         record = dict(p)
-        record.update(rank=rank,
-                      churn_lift_ci_low=_ci_part(p.get("churn_lift_ci"), 0),
-                      churn_lift_ci_high=_ci_part(p.get("churn_lift_ci"), 1),
-                      churn_lift_adjusted_ci_low=_ci_part(p.get("churn_lift_adjusted_ci"), 0),
-                      churn_lift_adjusted_ci_high=_ci_part(p.get("churn_lift_adjusted_ci"), 1),
-                      top_phrases="; ".join(str(x) for x in (p.get("top_phrases") or [])),
-                      **{f"{score}_impact_ci_{end}": _ci_part(p.get(f"{score}_impact_ci"), i)
-                         for score, _, _ in IMPACT_SCORES for i, end in enumerate(("low", "high"))})
+        record.update(
+            rank=rank,
+            churn_lift_ci_low=_ci_part(p.get("churn_lift_ci"), 0),
+            churn_lift_ci_high=_ci_part(p.get("churn_lift_ci"), 1),
+            churn_lift_adjusted_ci_low=_ci_part(p.get("churn_lift_adjusted_ci"), 0),
+            churn_lift_adjusted_ci_high=_ci_part(p.get("churn_lift_adjusted_ci"), 1),
+            top_phrases="; ".join(str(x) for x in (p.get("top_phrases") or [])),
+            **{
+                f"{score}_impact_ci_{end}": _ci_part(p.get(f"{score}_impact_ci"), i)
+                for score, _, _ in IMPACT_SCORES
+                for i, end in enumerate(("low", "high"))
+            },
+        )
         pp_rows.append([record.get(c) for c in PAINPOINT_CSV_COLUMNS])
     kpi_rows = []
     overall = (ctx.kpis or {}).get("overall") or {}
@@ -949,15 +1163,22 @@ def data_uri(filename: str, text: str) -> str:
 
 def downloads(ctx: ReportContext) -> list[dict]:
     """Download links for the report: [{"filename", "href", "label"}]."""
-    labels = {"painpoints.csv": "Pain points (CSV)", "painpoints.json": "Pain points (JSON)",
-              "kpis.csv": "KPIs (CSV)", "kpis.json": "KPIs (JSON)"}
-    return [{"filename": name, "href": data_uri(name, text), "label": labels.get(name, name)}
-            for name, text in export_tables(ctx).items()]
+    labels = {
+        "painpoints.csv": "Pain points (CSV)",
+        "painpoints.json": "Pain points (JSON)",
+        "kpis.csv": "KPIs (CSV)",
+        "kpis.json": "KPIs (JSON)",
+    }
+    return [
+        {"filename": name, "href": data_uri(name, text), "label": labels.get(name, name)}
+        for name, text in export_tables(ctx).items()
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------------------------------
+
 
 def default_template_dirs() -> list[Path]:
     """Where the default templates are (``feedback.resources.TEMPLATES_DIR``: the repository's top-level
@@ -971,13 +1192,19 @@ def make_environment(templates_dir: str | Path | None = None) -> jinja2.Environm
     if templates_dir is not None:
         user = Path(templates_dir)
         if not user.is_dir():
-            raise InputError("templates folder not found", path=user,
-                             fix="pass an existing folder whose templates override the defaults, or omit it")
+            raise InputError(
+                "templates folder not found",
+                path=user,
+                fix="pass an existing folder whose templates override the defaults, or omit it",
+            )
         loaders.append(jinja2.FileSystemLoader(str(user)))
     defaults = default_template_dirs()
     if not defaults:
-        raise InputError("default report templates not found", path=TEMPLATES_DIR,
-                         fix="reinstall feedback so that its templates are included, or pass templates_dir")
+        raise InputError(
+            "default report templates not found",
+            path=TEMPLATES_DIR,
+            fix="reinstall feedback so that its templates are included, or pass templates_dir",
+        )
     loaders.extend(jinja2.FileSystemLoader(str(d)) for d in defaults)
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
@@ -988,9 +1215,18 @@ def make_environment(templates_dir: str | Path | None = None) -> jinja2.Environm
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=fmt_pct, num=fmt_num, money=fmt_money, signed=fmt_signed, ci=fmt_ci,
-                       label=fmt_label, kpi=fmt_kpi, kpi_delta=fmt_kpi_delta, kpi_ci=fmt_kpi_ci,
-                       sortkey=_sort_key)
+    env.filters.update(
+        pct=fmt_pct,
+        num=fmt_num,
+        money=fmt_money,
+        signed=fmt_signed,
+        ci=fmt_ci,
+        label=fmt_label,
+        kpi=fmt_kpi,
+        kpi_delta=fmt_kpi_delta,
+        kpi_ci=fmt_kpi_ci,
+        sortkey=_sort_key,
+    )
 
     def asset(name: str) -> str:
         """Text of a trusted static file (report.css / report.js) found through the same loaders."""
@@ -1002,11 +1238,23 @@ def make_environment(templates_dir: str | Path | None = None) -> jinja2.Environm
         return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
     env.globals.update(
-        asset=asset, csp_hash=csp_hash, kpi_tiles=kpi_tiles, absent_kpis_line=absent_kpis_line, trend_info=trend_info,
-        what_hurts_most=what_hurts_most, sentiment_chart=sentiment_chart,
-        theme_volume_chart=theme_volume_chart, theme_volume_series=theme_volume_series, lift_chart=lift_chart,
-        impact_chart=impact_chart, waterfall_chart=waterfall_chart, impact_score=impact_score,
-        downloads=downloads, is_missing=is_missing, MISSING=MISSING, SMALL_SAMPLE_N=SMALL_SAMPLE_N,
+        asset=asset,
+        csp_hash=csp_hash,
+        kpi_tiles=kpi_tiles,
+        absent_kpis_line=absent_kpis_line,
+        trend_info=trend_info,
+        what_hurts_most=what_hurts_most,
+        sentiment_chart=sentiment_chart,
+        theme_volume_chart=theme_volume_chart,
+        theme_volume_series=theme_volume_series,
+        lift_chart=lift_chart,
+        impact_chart=impact_chart,
+        waterfall_chart=waterfall_chart,
+        impact_score=impact_score,
+        downloads=downloads,
+        is_missing=is_missing,
+        MISSING=MISSING,
+        SMALL_SAMPLE_N=SMALL_SAMPLE_N,
         QUOTES_SHOWN=QUOTES_SHOWN,
     )
     return env

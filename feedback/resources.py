@@ -4,6 +4,7 @@ In the repository (and an editable install) they sit next to the package, at the
 installs them inside it, as ``feedback/models`` and ``feedback/templates`` (see ``[tool.setuptools]`` in
 pyproject.toml). Every module finds them here, so both layouts work.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -16,6 +16,7 @@ formatted to text before writing, so the same arguments write the same bytes.
 >>> counts["customers.csv"]
 50
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -320,22 +321,38 @@ PAIN_TEMPLATES: dict[str, list[str]] = {
     ],
 }
 SARCASM_TEMPLATES: dict[str, list[str]] = {
-    "login_password": ["Love spending my morning resetting my password three times. Really productive.",
-                       "Great, the 2FA code expired again. My favourite game."],
-    "double_charge": ["Great, another double charge, just what I needed this month.",
-                      "Wow, billed twice for the same month. Truly innovative pricing."],
-    "data_loss": ["Thanks for the sync that deleted my invoices. Who needs records anyway.",
-                  "Brilliant, my invoices disappeared right before tax season. Perfect timing."],
-    "slow_performance": ["Love watching the loading spinner for {secs} seconds. Very relaxing.",
-                         "Great, the dashboard finally loaded. Only took a coffee break."],
-    "refund_delay": ["Still waiting for my refund. I guess it's travelling by carrier pigeon.",
-                     "Amazing how fast you take payments and how slow the refund is."],
-    "export_broken": ["Nice new export button. Pity it does absolutely nothing.",
-                      "Wonderful, the {fmt} export failed again. So reliable."],
-    "price_increase": ["Oh good, a price increase. Exactly what a small business needs right now.",
-                       "Fantastic, paying more for the same app. Thanks a lot."],
-    "mobile_crash": ["Love how the app crashes every time I scan a receipt. Really keeps me on my toes.",
-                     "Great update, now the app crashes even faster when I open the camera."],
+    "login_password": [
+        "Love spending my morning resetting my password three times. Really productive.",
+        "Great, the 2FA code expired again. My favourite game.",
+    ],
+    "double_charge": [
+        "Great, another double charge, just what I needed this month.",
+        "Wow, billed twice for the same month. Truly innovative pricing.",
+    ],
+    "data_loss": [
+        "Thanks for the sync that deleted my invoices. Who needs records anyway.",
+        "Brilliant, my invoices disappeared right before tax season. Perfect timing.",
+    ],
+    "slow_performance": [
+        "Love watching the loading spinner for {secs} seconds. Very relaxing.",
+        "Great, the dashboard finally loaded. Only took a coffee break.",
+    ],
+    "refund_delay": [
+        "Still waiting for my refund. I guess it's travelling by carrier pigeon.",
+        "Amazing how fast you take payments and how slow the refund is.",
+    ],
+    "export_broken": [
+        "Nice new export button. Pity it does absolutely nothing.",
+        "Wonderful, the {fmt} export failed again. So reliable.",
+    ],
+    "price_increase": [
+        "Oh good, a price increase. Exactly what a small business needs right now.",
+        "Fantastic, paying more for the same app. Thanks a lot.",
+    ],
+    "mobile_crash": [
+        "Love how the app crashes every time I scan a receipt. Really keeps me on my toes.",
+        "Great update, now the app crashes even faster when I open the camera.",
+    ],
 }
 PRAISE_TEMPLATES: dict[str, list[str]] = {
     "helpful_support": [
@@ -413,31 +430,38 @@ NON_ENGLISH_TEMPLATES: dict[str, dict[str, str]] = {
     "double_charge": {
         "es": "Me cobraron dos veces la suscripción este mes, {amount} duplicado en mi tarjeta.",
         "de": "Mir wurde das Abo doppelt abgebucht, zweimal {amount} auf meiner Kreditkarte.",
-        "fr": "J'ai été débité deux fois pour mon abonnement, {amount} en double sur ma carte."},
+        "fr": "J'ai été débité deux fois pour mon abonnement, {amount} en double sur ma carte.",
+    },
     "login_password": {
         "es": "No puedo iniciar sesión y el correo para restablecer la contraseña nunca llega.",
         "de": "Ich kann mich nicht anmelden, die E-Mail zum Zurücksetzen des Passworts kommt nie an.",
-        "fr": "Impossible de me connecter, l'e-mail de réinitialisation du mot de passe n'arrive jamais."},
+        "fr": "Impossible de me connecter, l'e-mail de réinitialisation du mot de passe n'arrive jamais.",
+    },
     "data_loss": {
         "es": "La sincronización borró mis facturas, han desaparecido {n} facturas.",
         "de": "Die Synchronisierung hat meine Rechnungen gelöscht, {n} Rechnungen sind weg.",
-        "fr": "La synchronisation a supprimé mes factures, {n} factures ont disparu."},
+        "fr": "La synchronisation a supprimé mes factures, {n} factures ont disparu.",
+    },
     "slow_performance": {
         "es": "La aplicación va muy lenta, las páginas tardan una eternidad en cargar.",
         "de": "Die App ist extrem langsam, die Seiten laden ewig.",
-        "fr": "L'application est très lente, les pages mettent une éternité à charger."},
+        "fr": "L'application est très lente, les pages mettent une éternité à charger.",
+    },
     "mobile_crash": {
         "es": "La aplicación móvil se cierra cada vez que escaneo un recibo.",
         "de": "Die App stürzt jedes Mal ab, wenn ich einen Beleg scanne.",
-        "fr": "L'application mobile plante dès que je scanne un reçu."},
+        "fr": "L'application mobile plante dès que je scanne un reçu.",
+    },
     "helpful_support": {
         "es": "{agent} del equipo de soporte fue muy amable y lo resolvió en minutos.",
         "de": "{agent} vom Support war sehr hilfsbereit, das Problem war in Minuten gelöst.",
-        "fr": "{agent} du support a été très serviable, problème résolu en quelques minutes."},
+        "fr": "{agent} du support a été très serviable, problème résolu en quelques minutes.",
+    },
     "easy_invoicing": {
         "es": "Me encanta lo fácil que es enviar facturas.",
         "de": "Rechnungen zu verschicken ist super einfach, tolles Programm.",
-        "fr": "J'adore la facilité d'envoi des factures, super outil."},
+        "fr": "J'adore la facilité d'envoi des factures, super outil.",
+    },
 }
 SUBJECTS: dict[str, list[str]] = {
     "login_password": ["Can't log in", "Password reset not working", "2FA problem"],
@@ -464,12 +488,58 @@ CHURN_INTENT_SENTENCES = [
 THREAT_SENTENCES = ["If this isn't fixed soon I'll cancel.", "Seriously considering leaving Ledgerly over this."]
 GREETINGS = ["Hi team,", "Hello,", "Hi Ledgerly,", "Dear support,", "Hi there,", "Good morning,"]
 CLOSINGS = ["Thanks,", "Regards,", "Cheers,", "Best,", "Thank you,", "Kind regards,"]
-FIRST_NAMES = ["Jane", "Tom", "Aisha", "Luis", "Mei", "Olga", "Sam", "Priya", "Kwame", "Anna", "Ben", "Chloe",
-               "Diego", "Fatima", "Hiro", "Ines", "Jonas", "Kara", "Liam", "Nora"]
-LAST_NAMES = ["Doe", "Smith", "Khan", "Garcia", "Chen", "Petrova", "Okafor", "Rossi", "Novak", "Silva",
-              "Brown", "Muller", "Tanaka", "Dubois", "Larsen", "Nguyen"]
-COMPANIES = ["Acme Ltd", "Bright Studio", "Northwind Consulting", "Blue Fern Design", "Oak & Pine Builders",
-             "Harbor Bakery", "Pixel Forge", "Greenleaf Landscaping", "Summit Accounting", "Red Kite Media"]
+FIRST_NAMES = [
+    "Jane",
+    "Tom",
+    "Aisha",
+    "Luis",
+    "Mei",
+    "Olga",
+    "Sam",
+    "Priya",
+    "Kwame",
+    "Anna",
+    "Ben",
+    "Chloe",
+    "Diego",
+    "Fatima",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kara",
+    "Liam",
+    "Nora",
+]
+LAST_NAMES = [
+    "Doe",
+    "Smith",
+    "Khan",
+    "Garcia",
+    "Chen",
+    "Petrova",
+    "Okafor",
+    "Rossi",
+    "Novak",
+    "Silva",
+    "Brown",
+    "Muller",
+    "Tanaka",
+    "Dubois",
+    "Larsen",
+    "Nguyen",
+]
+COMPANIES = [
+    "Acme Ltd",
+    "Bright Studio",
+    "Northwind Consulting",
+    "Blue Fern Design",
+    "Oak & Pine Builders",
+    "Harbor Bakery",
+    "Pixel Forge",
+    "Greenleaf Landscaping",
+    "Summit Accounting",
+    "Red Kite Media",
+]
 AGENTS = ["Maria", "Tom", "Priya", "Ahmed", "Lena", "Carlos", "Yuki", "Grace"]
 BROWSERS = ["Chrome", "Firefox", "Safari", "Edge"]
 DEVICES = ["iPhone 13", "iPhone 15", "Pixel 7", "Samsung Galaxy S23", "iPad", "OnePlus 11"]
@@ -478,8 +548,20 @@ FORMATS = ["CSV", "PDF", "Excel"]
 PAGES = ["dashboard", "invoice list", "reports page", "client list", "expenses page"]
 BANKS = ["Chase", "Barclays", "Wells Fargo", "HSBC", "Revolut", "Monzo"]
 FEATURES = ["recurring invoices", "payment reminders", "expense tracking", "the reports", "multi-currency"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 MONTH_ABBR = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 EMAIL_DOMAINS = ["gmail.com", "outlook.com", "acme.example", "brightstudio.example"]
@@ -565,9 +647,9 @@ def _typos(text: str, rng: np.random.Generator) -> str:
             j = int(rng.integers(1, len(word) - 1))
             kind = int(rng.integers(3))
             if kind == 0:
-                word = word[:j] + word[j + 1] + word[j] + word[j + 2:]
+                word = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
             elif kind == 1:
-                word = word[:j] + word[j + 1:]
+                word = word[:j] + word[j + 1 :]
             else:
                 word = word[:j] + word[j] + word[j:]
             words[i] = word
@@ -636,10 +718,12 @@ def _plan_customers(rng: np.random.Generator, n: int, window_days: int) -> pd.Da
     cac = np.array([CAC_MEDIAN[s] for s in segment]) * np.exp(rng.normal(0.0, CAC_SIGMA, n))
     region = _draw(rng, REGION_SHARES, n)
     is_new = rng.random(n) < NEW_CUSTOMER_SHARE
-    signup_day = np.where(is_new, rng.integers(0, max(window_days - DAYS_PER_WEEK, 1), n),
-                          -rng.integers(1, MAX_TENURE_DAYS, n))
-    return pd.DataFrame({"segment": segment, "plan": plan, "revenue": revenue, "cac": cac, "region": region,
-                         "signup_day": signup_day})
+    signup_day = np.where(
+        is_new, rng.integers(0, max(window_days - DAYS_PER_WEEK, 1), n), -rng.integers(1, MAX_TENURE_DAYS, n)
+    )
+    return pd.DataFrame(
+        {"segment": segment, "plan": plan, "revenue": revenue, "cac": cac, "region": region, "signup_day": signup_day}
+    )
 
 
 def _plan_rows(rng: np.random.Generator, customers: pd.DataFrame, weeks: int) -> list[_Row]:
@@ -652,8 +736,9 @@ def _plan_rows(rng: np.random.Generator, customers: pd.DataFrame, weeks: int) ->
         active_weeks = (window - start) / (DAYS_PER_WEEK * SECONDS_PER_DAY)
         count = int(rng.poisson(MESSAGES_PER_CUSTOMER_WEEK * active_weeks))
         days = np.sort(rng.integers(start // SECONDS_PER_DAY, window // SECONDS_PER_DAY, count))
-        seconds = np.sort(days * SECONDS_PER_DAY + rng.choice(24, count, p=hour_p) * 3600
-                          + rng.integers(0, 3600, count))
+        seconds = np.sort(
+            days * SECONDS_PER_DAY + rng.choice(24, count, p=hour_p) * 3600 + rng.integers(0, 3600, count)
+        )
         channels = _draw(rng, CHANNEL_SHARES, count)
         open_pains: list[str] = []
         for sec, channel in zip(seconds, channels):
@@ -675,8 +760,9 @@ def _plan_rows(rng: np.random.Generator, customers: pd.DataFrame, weeks: int) ->
     return rows
 
 
-def _apply_churn(rng: np.random.Generator, customers: pd.DataFrame, rows: list[_Row],
-                 weeks: int) -> tuple[list[_Row], set[int]]:
+def _apply_churn(
+    rng: np.random.Generator, customers: pd.DataFrame, rows: list[_Row], weeks: int
+) -> tuple[list[_Row], set[int]]:
     """Decide churn from the planted multipliers, set churn_day, and drop messages sent after churning."""
     last_day = weeks * DAYS_PER_WEEK - 1
     first_mention: dict[int, dict[str, int]] = {}
@@ -708,23 +794,33 @@ def _apply_churn(rng: np.random.Generator, customers: pd.DataFrame, rows: list[_
 
 def _quoted_reply(rng: np.random.Generator, created: datetime, first: str) -> str:
     sent = created - timedelta(days=int(rng.integers(1, 4)), minutes=int(rng.integers(0, 600)))
-    header = (f"On {WEEKDAYS[sent.weekday()]}, {sent.day} {MONTH_ABBR[sent.month - 1]} {sent.year} at "
-              f"{sent.hour:02d}:{sent.minute:02d}, Ledgerly Support <support@ledgerly.example> wrote:")
-    return (f"{header}\n> Hi {first},\n> Thanks for reaching out. We're looking into this and will get back to you"
-            f" shortly.\n> Best,\n> {_choice(rng, AGENTS)}")
+    header = (
+        f"On {WEEKDAYS[sent.weekday()]}, {sent.day} {MONTH_ABBR[sent.month - 1]} {sent.year} at "
+        f"{sent.hour:02d}:{sent.minute:02d}, Ledgerly Support <support@ledgerly.example> wrote:"
+    )
+    return (
+        f"{header}\n> Hi {first},\n> Thanks for reaching out. We're looking into this and will get back to you"
+        f" shortly.\n> Best,\n> {_choice(rng, AGENTS)}"
+    )
 
 
 def _long_log(rng: np.random.Generator, created: datetime) -> str:
     lines = ["Here is everything from the browser console, in case it helps:\n"]
     while sum(map(len, lines)) < LONG_MIN_CHARS + 200:
         stamp = (created - timedelta(seconds=int(rng.integers(0, 7200)))).strftime("%Y-%m-%d %H:%M:%S")
-        lines.append(LOG_LINE.format(stamp=stamp, node=int(rng.integers(1, 9)), req=f"{int(rng.integers(16**8)):08x}",
-                                     path=_choice(rng, LOG_PATHS), retry=int(rng.integers(1, 4))))
+        lines.append(
+            LOG_LINE.format(
+                stamp=stamp,
+                node=int(rng.integers(1, 9)),
+                req=f"{int(rng.integers(16**8)):08x}",
+                path=_choice(rng, LOG_PATHS),
+                retry=int(rng.integers(1, 4)),
+            )
+        )
     return "".join(lines).rstrip("\n")
 
 
-def _render(rng: np.random.Generator, row: _Row, created: datetime, plan: str, leaving: bool,
-            threat: bool) -> None:
+def _render(rng: np.random.Generator, row: _Row, created: datetime, plan: str, leaving: bool, threat: bool) -> None:
     """Write the text (and subject) of one message from its topics, its channel and the noise shares."""
     slots = _Slots(rng, plan)
     flags: list[str] = []
@@ -779,8 +875,10 @@ def _render(rng: np.random.Generator, row: _Row, created: datetime, plan: str, l
             flags.append("long")
         paragraphs.append(f"{_choice(rng, CLOSINGS)}\n{first}")
         if rng.random() < SIGNATURE_SHARE:
-            paragraphs[-1] = (f"{_choice(rng, CLOSINGS)}\n--\n{first} {last}\n{_choice(rng, COMPANIES)}\n"
-                              f"+1 555 01{int(rng.integers(10, 100))}")
+            paragraphs[-1] = (
+                f"{_choice(rng, CLOSINGS)}\n--\n{first} {last}\n{_choice(rng, COMPANIES)}\n"
+                f"+1 555 01{int(rng.integers(10, 100))}"
+            )
             flags.append("signature")
         if rng.random() < IPHONE_SHARE:
             paragraphs.append("Sent from my iPhone")
@@ -844,36 +942,49 @@ def _scores(rng: np.random.Generator, row: _Row, week: int) -> tuple[str, str, s
 
 def _ticket(rng: np.random.Generator, row: _Row, opened: datetime, week: int) -> dict[str, str]:
     hard = any(PAIN_POINTS[t].hard for t in row.topics if t in PAIN_POINTS)
-    response_h = FIRST_RESPONSE_MEDIAN_HOURS[row.channel] * np.exp(rng.normal(0, RESPONSE_SIGMA)) * _response_factor(week)
+    response_h = (
+        FIRST_RESPONSE_MEDIAN_HOURS[row.channel] * np.exp(rng.normal(0, RESPONSE_SIGMA)) * _response_factor(week)
+    )
     first_response = opened + timedelta(seconds=int(response_h * 3600))
     contacts = int(rng.choice(4, p=CONTACTS_PROBS[hard])) + 1
     resolve_h = RESOLUTION_MEDIAN_HOURS[hard] * np.exp(rng.normal(0, RESOLUTION_SIGMA)) * contacts
     unresolved = rng.random() < UNRESOLVED_SHARE
-    handle = float(np.clip(HANDLE_MEDIAN_MINUTES * np.exp(rng.normal(0, HANDLE_SIGMA)) * (1.5 if hard else 1.0),
-                           *HANDLE_RANGE))
-    resolved = "" if unresolved else (first_response + timedelta(seconds=int(resolve_h * 3600))).strftime(
-        "%Y-%m-%d %H:%M:%S")
-    return {"channel": row.channel, "opened_at": opened.strftime("%Y-%m-%d %H:%M:%S"),
-            "first_response_at": first_response.strftime("%Y-%m-%d %H:%M:%S"), "resolved_at": resolved,
-            "handle_time_minutes": f"{handle:.1f}", "contacts_to_resolve": str(contacts)}
+    handle = float(
+        np.clip(HANDLE_MEDIAN_MINUTES * np.exp(rng.normal(0, HANDLE_SIGMA)) * (1.5 if hard else 1.0), *HANDLE_RANGE)
+    )
+    resolved = (
+        "" if unresolved else (first_response + timedelta(seconds=int(resolve_h * 3600))).strftime("%Y-%m-%d %H:%M:%S")
+    )
+    return {
+        "channel": row.channel,
+        "opened_at": opened.strftime("%Y-%m-%d %H:%M:%S"),
+        "first_response_at": first_response.strftime("%Y-%m-%d %H:%M:%S"),
+        "resolved_at": resolved,
+        "handle_time_minutes": f"{handle:.1f}",
+        "contacts_to_resolve": str(contacts),
+    }
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
-def generate_sample(out_dir: str | Path, customers: int = 2000, weeks: int = 12, seed: int = 42,
-                    start: str = "2026-07-06") -> dict[str, int]:
+def generate_sample(
+    out_dir: str | Path, customers: int = 2000, weeks: int = 12, seed: int = 42, start: str = "2026-07-06"
+) -> dict[str, int]:
     """Write Ledgerly sample data with planted truth to ``out_dir``; return the row count of each file written.
 
     Files: ``feedback.csv``, ``customers.csv``, ``tickets.csv`` (tables of the README's Data model) and ``truth.csv``
-    (``feedback_id``, ``topics`` ";"-joined planted topics, "" for none, ``noise`` ";"-joined noise flags such as pii, html, sarcasm).
+    (``feedback_id``, ``topics`` ";"-joined planted topics, "" for none, ``noise`` ";"-joined noise flags such as pii,
+    html, sarcasm).
     ``start`` is the first day of week 1 (a Monday keeps weeks aligned with ISO weeks).
     """
     if customers < 1 or weeks < 1:
-        raise ConfigError(f"--customers {customers} --weeks {weeks}: the sample needs at least one customer and one "
-                          f"week; fix: use the defaults (2000 customers, 12 weeks): the planted outage (week "
-                          f"{OUTAGE_WEEK}) and emerging theme (from week {EMERGING_FROM_WEEK}) need {EMERGING_FROM_WEEK + 1}+ weeks")
+        raise ConfigError(
+            f"--customers {customers} --weeks {weeks}: the sample needs at least one customer and one "
+            f"week; fix: use the defaults (2000 customers, 12 weeks): the planted outage (week "
+            f"{OUTAGE_WEEK}) and emerging theme (from week {EMERGING_FROM_WEEK}) need {EMERGING_FROM_WEEK + 1}+ weeks"
+        )
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -890,8 +1001,12 @@ def generate_sample(out_dir: str | Path, customers: int = 2000, weeks: int = 12,
         created = origin + timedelta(seconds=row.seconds)
         week = row.seconds // (DAYS_PER_WEEK * SECONDS_PER_DAY) + 1
         leaving = row.customer in churned and last_pain_row.get(row.customer) == i and rng.random() < CHURN_INTENT_SHARE
-        threat = (not leaving and row.customer not in churned and any(t in PAIN_POINTS for t in row.topics)
-                  and rng.random() < EMPTY_THREAT_SHARE)
+        threat = (
+            not leaving
+            and row.customer not in churned
+            and any(t in PAIN_POINTS for t in row.topics)
+            and rng.random() < EMPTY_THREAT_SHARE
+        )
         _render(rng, row, created, plans[row.customer], leaving, threat)
         csat, nps, ces = _scores(rng, row, week)
         feedback_id, customer_id = f"F{i + 1:06d}", f"C{row.customer + 1:05d}"
@@ -899,28 +1014,64 @@ def generate_sample(out_dir: str | Path, customers: int = 2000, weeks: int = 12,
         if row.channel in ("email", "chat"):
             ticket_id = f"T{len(tickets) + 1:06d}"
             tickets.append({"ticket_id": ticket_id, "customer_id": customer_id, **_ticket(rng, row, created, week)})
-        feedback.append({"feedback_id": feedback_id, "customer_id": customer_id,
-                         "created_at": created.strftime("%Y-%m-%d %H:%M:%S"), "channel": row.channel,
-                         "text": row.text, "csat": csat, "nps": nps, "ces": ces, "ticket_id": ticket_id,
-                         "subject": row.subject})
+        feedback.append(
+            {
+                "feedback_id": feedback_id,
+                "customer_id": customer_id,
+                "created_at": created.strftime("%Y-%m-%d %H:%M:%S"),
+                "channel": row.channel,
+                "text": row.text,
+                "csat": csat,
+                "nps": nps,
+                "ces": ces,
+                "ticket_id": ticket_id,
+                "subject": row.subject,
+            }
+        )
         truth.append({"feedback_id": feedback_id, "topics": ";".join(row.topics), "noise": ";".join(row.flags)})
 
-    customers_out = pd.DataFrame({
-        "customer_id": [f"C{i + 1:05d}" for i in range(customers)],
-        "segment": cust["segment"], "plan": cust["plan"],
-        "signup_date": [(origin + timedelta(days=int(d))).strftime("%Y-%m-%d") for d in cust["signup_day"]],
-        "churned": np.where(cust["churned"], "true", "false"),
-        "churn_date": [(origin + timedelta(days=int(d))).strftime("%Y-%m-%d") if c else "" for d, c in
-                       zip(cust["churn_day"], cust["churned"])],
-        "monthly_revenue": [f"{v:.2f}" for v in cust["revenue"]],
-        "acquisition_cost": [f"{v:.2f}" for v in cust["cac"]],
-        "region": cust["region"],
-    })
-    ticket_columns = ["ticket_id", "customer_id", "channel", "opened_at", "first_response_at", "resolved_at",
-                      "handle_time_minutes", "contacts_to_resolve"]
+    customers_out = pd.DataFrame(
+        {
+            "customer_id": [f"C{i + 1:05d}" for i in range(customers)],
+            "segment": cust["segment"],
+            "plan": cust["plan"],
+            "signup_date": [(origin + timedelta(days=int(d))).strftime("%Y-%m-%d") for d in cust["signup_day"]],
+            "churned": np.where(cust["churned"], "true", "false"),
+            "churn_date": [
+                (origin + timedelta(days=int(d))).strftime("%Y-%m-%d") if c else ""
+                for d, c in zip(cust["churn_day"], cust["churned"])
+            ],
+            "monthly_revenue": [f"{v:.2f}" for v in cust["revenue"]],
+            "acquisition_cost": [f"{v:.2f}" for v in cust["cac"]],
+            "region": cust["region"],
+        }
+    )
+    ticket_columns = [
+        "ticket_id",
+        "customer_id",
+        "channel",
+        "opened_at",
+        "first_response_at",
+        "resolved_at",
+        "handle_time_minutes",
+        "contacts_to_resolve",
+    ]
     frames = {
-        "feedback.csv": pd.DataFrame(feedback, columns=["feedback_id", "customer_id", "created_at", "channel", "text",
-                                                        "csat", "nps", "ces", "ticket_id", "subject"]),
+        "feedback.csv": pd.DataFrame(
+            feedback,
+            columns=[
+                "feedback_id",
+                "customer_id",
+                "created_at",
+                "channel",
+                "text",
+                "csat",
+                "nps",
+                "ces",
+                "ticket_id",
+                "subject",
+            ],
+        ),
         "customers.csv": customers_out,
         "tickets.csv": pd.DataFrame(tickets, columns=ticket_columns),
         "truth.csv": pd.DataFrame(truth, columns=["feedback_id", "topics", "noise"]),

@@ -10,8 +10,8 @@ all rows at once works on small columns only. One run of :func:`analyze_stream`:
    id): the same :func:`feedback.clean.find_duplicates` the in-memory path runs;
 3. **theme fit** (unless a model is given) on the same sample of usable texts ``ThemeModel.fit`` would draw
    (by stable per-text keys, ``feedback.themes.stable_sample_keys``) from the whole input (at most
-   ``feedback.themes.fit_pool_size()`` texts are read back), so the model is the one the in-memory path fits. It needs clean
-   texts only, so it runs in the background (a thread of this process; a task on Dask) while
+   ``feedback.themes.fit_pool_size()`` texts are read back), so the model is the one the in-memory path fits. It needs
+   clean texts only, so it runs in the background (a thread of this process; a task on Dask) while
 4. **sentiment** scores the chunks in parallel, the workers at a lower CPU priority: the fit is what the next
    pass waits for, and it is one process, so it keeps a core and the workers take the rest;
 5. **theme tagging** chunk by chunk, in parallel, and each finished chunk is handed on in input order (written
@@ -23,6 +23,7 @@ number of workers and on either engine (tests check it). Engines: ``local`` (a p
 ``workers=1`` runs in this process) and ``dask`` (``dask.distributed`` at ``scheduler``; optional extra
 ``feedback[dask]``). Within a chunk each distinct text is cleaned, scored and tagged once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -98,8 +99,11 @@ def _theme_model(model):
 def _distinct(*keys) -> tuple[np.ndarray, np.ndarray]:
     """Codes of each row's key (the tuple of ``keys`` columns) and the position of each distinct key's first row."""
     arrays = [np.asarray(k, dtype=object) for k in keys]
-    codes = pd.MultiIndex.from_arrays(arrays).factorize()[0] if len(arrays) > 1 else \
-        pd.factorize(arrays[0], use_na_sentinel=False)[0]
+    codes = (
+        pd.MultiIndex.from_arrays(arrays).factorize()[0]
+        if len(arrays) > 1
+        else pd.factorize(arrays[0], use_na_sentinel=False)[0]
+    )
     return codes, np.unique(codes, return_index=True)[1]
 
 
@@ -120,16 +124,20 @@ def clean_rows(chunk: pd.DataFrame, redact: bool = True, max_chars: int | None =
     from .themes import text_hashes
 
     text = chunk["text"].astype(object).where(chunk["text"].notna(), "").astype(str)
-    issue = chunk["quality_issue"].astype(object).where(chunk["quality_issue"].notna(), "").astype(str) \
-        if "quality_issue" in chunk.columns else pd.Series("", index=chunk.index)
+    issue = (
+        chunk["quality_issue"].astype(object).where(chunk["quality_issue"].notna(), "").astype(str)
+        if "quality_issue" in chunk.columns
+        else pd.Series("", index=chunk.index)
+    )
     codes, first = _distinct(text, issue)
     # Without a customer_id column clean_feedback finds no duplicates: the per-row part alone.
     distinct = pd.DataFrame({"text": text.iloc[first].to_numpy(), "quality_issue": issue.iloc[first].to_numpy()})
     cleaned = clean_feedback(distinct, redact=redact, max_chars=max_chars)
     out = chunk.copy()
     for column in ("clean_text", "removed_text", "language", "quality_issue"):
-        out[column] = pd.Series(cleaned[column].to_numpy(dtype=object)[codes], index=out.index,
-                                dtype=cleaned[column].dtype)
+        out[column] = pd.Series(
+            cleaned[column].to_numpy(dtype=object)[codes], index=out.index, dtype=cleaned[column].dtype
+        )
     keys = np.array([dup_key(t) for t in cleaned["clean_text"]], dtype=object)
     out[_DUP_KEY] = keys[codes]
     out[_TEXT_HASH] = text_hashes(cleaned["clean_text"].astype(str))[codes]
@@ -142,8 +150,12 @@ def score_rows(chunk: pd.DataFrame, scorer=None) -> pd.DataFrame:
 
     skip = chunk["quality_issue"].isin(SKIP_REASONS)
     codes, first = _distinct(chunk["clean_text"].astype(str), skip.to_numpy())
-    distinct = pd.DataFrame({"clean_text": chunk["clean_text"].iloc[first].to_numpy(),
-                             "quality_issue": np.where(skip.iloc[first], "empty_text", "")})
+    distinct = pd.DataFrame(
+        {
+            "clean_text": chunk["clean_text"].iloc[first].to_numpy(),
+            "quality_issue": np.where(skip.iloc[first], "empty_text", ""),
+        }
+    )
     scored = score_sentiment(distinct, scorer=scorer)
     out = chunk.copy()
     for column in scored.columns.difference(distinct.columns, sort=False):
@@ -157,8 +169,12 @@ def tag_rows(chunk: pd.DataFrame, model, scorer=None) -> pd.DataFrame:
 
     skip = chunk["quality_issue"].isin(SKIP_REASONS)
     codes, first = _distinct(chunk["clean_text"].astype(str), skip.to_numpy())
-    distinct = pd.DataFrame({"clean_text": chunk["clean_text"].iloc[first].to_numpy(),
-                             "quality_issue": np.where(skip.iloc[first], "empty_text", "")})
+    distinct = pd.DataFrame(
+        {
+            "clean_text": chunk["clean_text"].iloc[first].to_numpy(),
+            "quality_issue": np.where(skip.iloc[first], "empty_text", ""),
+        }
+    )
     if "sentiment" in chunk.columns:  # a function of the text, like the tags: the distinct rows carry it
         distinct["sentiment"] = chunk["sentiment"].iloc[first].to_numpy()
     tagged, _ = tag_themes(distinct, model, scorer=scorer)
@@ -222,7 +238,7 @@ def export_frame(chunk: pd.DataFrame, ids_from_input: bool) -> pd.DataFrame:
     inputs = [c for c in chunk.columns if str(c).startswith(INPUT_PREFIX)]
     if not inputs:
         return chunk
-    out = chunk[inputs].set_axis([str(c)[len(INPUT_PREFIX):] for c in inputs], axis=1)
+    out = chunk[inputs].set_axis([str(c)[len(INPUT_PREFIX) :] for c in inputs], axis=1)
     taken = set(out.columns)
     for column in ANALYZE_COLUMNS:
         if column not in chunk.columns or (column == "feedback_id" and ids_from_input):
@@ -235,8 +251,9 @@ def export_frame(chunk: pd.DataFrame, ids_from_input: bool) -> pd.DataFrame:
     return out
 
 
-def tag_task(chunk: pd.DataFrame, model, sentiment_model: str | None, redact_output: bool, slim: bool,
-             score: bool) -> tuple[pd.DataFrame, dict]:
+def tag_task(
+    chunk: pd.DataFrame, model, sentiment_model: str | None, redact_output: bool, slim: bool, score: bool
+) -> tuple[pd.DataFrame, dict]:
     """Tag themes on one chunk (in a worker), scoring it first when ``score`` (a theme model was given, so there
     was no fit to wait for); then redact the output columns and drop what the report does not need."""
     timings: dict[str, float] = {}
@@ -250,8 +267,13 @@ def tag_task(chunk: pd.DataFrame, model, sentiment_model: str | None, redact_out
         # columns, kept for feedback analyze, come back as they were given: only what the product adds is redacted.
         columns = None
         if any(str(c).startswith(INPUT_PREFIX) for c in chunk.columns):
-            columns = [c for c in ANALYZE_COLUMNS if c in chunk.columns and c not in DERIVED_COLUMNS + ID_COLUMNS
-                       and (chunk[c].dtype == object or pd.api.types.is_string_dtype(chunk[c]))]
+            columns = [
+                c
+                for c in ANALYZE_COLUMNS
+                if c in chunk.columns
+                and c not in DERIVED_COLUMNS + ID_COLUMNS
+                and (chunk[c].dtype == object or pd.api.types.is_string_dtype(chunk[c]))
+            ]
         chunk = _timed("redact", timings, redact_columns, chunk, columns, True)
     if slim:
         chunk = chunk.drop(columns=[c for c in REPORT_DROP_COLUMNS if c in chunk.columns])
@@ -344,12 +366,17 @@ class LocalEngine:
             method = START_METHOD if START_METHOD in multiprocessing.get_all_start_methods() else "spawn"
             if method == "fork" and warm is not None:
                 warm()
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method),
-                                             initializer=_start_worker, initargs=(low_priority,))
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context(method),
+                initializer=_start_worker,
+                initargs=(low_priority,),
+            )
         return self._pool
 
-    def map(self, fn: Callable, items: Iterable, *args, warm: Callable | None = None,
-            low_priority: bool = False) -> Iterator:
+    def map(
+        self, fn: Callable, items: Iterable, *args, warm: Callable | None = None, low_priority: bool = False
+    ) -> Iterator:
         """``fn(item, *args)`` for every item, in order; ``warm`` loads in this process what forked workers
         should inherit. A new pool starts for each map, so it inherits what the previous stage loaded.
         ``low_priority``: the workers yield the CPU to a call running in the background (:meth:`start`)."""
@@ -400,27 +427,35 @@ class DaskEngine:
         try:
             from dask.distributed import Client
         except ImportError:
-            raise ConfigError("--engine dask needs Dask: pip install 'feedback[dask]' (dask.distributed is not "
-                              "installed)") from None
+            raise ConfigError(
+                "--engine dask needs Dask: pip install 'feedback[dask]' (dask.distributed is not installed)"
+            ) from None
         if not scheduler:
-            raise ConfigError("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786); the default "
-                              "engine (local) needs no cluster")
+            raise ConfigError(
+                "--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786); the default "
+                "engine (local) needs no cluster"
+            )
         self._own = not hasattr(scheduler, "submit")
         try:
             self.client = Client(scheduler) if self._own else scheduler
         except (OSError, ValueError, TypeError) as exc:  # ValueError, TypeError: an address that is not one
-            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}. Fix: start it "
-                              "(`dask scheduler`) and give its address, e.g. tcp://10.0.0.5:8786") from None
+            raise ConfigError(
+                f"cannot reach the Dask scheduler at {scheduler}: {exc}. Fix: start it "
+                "(`dask scheduler`) and give its address, e.g. tcp://10.0.0.5:8786"
+            ) from None
         try:  # tasks sent to a scheduler without workers wait forever, silently
             self.client.wait_for_workers(1, timeout=DASK_WORKER_WAIT)
         except (TimeoutError, OSError):
             self.close()
-            raise ConfigError(f"the Dask scheduler at {scheduler} has no workers (waited {DASK_WORKER_WAIT} s). "
-                              f"Fix: start some with `dask worker {scheduler}`") from None
+            raise ConfigError(
+                f"the Dask scheduler at {scheduler} has no workers (waited {DASK_WORKER_WAIT} s). "
+                f"Fix: start some with `dask worker {scheduler}`"
+            ) from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    def map(self, fn: Callable, items: Iterable, *args, warm: Callable | None = None,
-            low_priority: bool = False) -> Iterator:
+    def map(
+        self, fn: Callable, items: Iterable, *args, warm: Callable | None = None, low_priority: bool = False
+    ) -> Iterator:
         # big arguments (the pickled theme model) go to the cluster once, not with every chunk
         args = tuple(self.client.scatter(a, broadcast=True) if isinstance(a, bytes) else a for a in args)
         pending: deque = deque()
@@ -450,6 +485,7 @@ def make_engine(engine: str = "local", workers: int | None = None, scheduler=Non
 
 
 # ------------------------------------------------------------------------------------------ progress, timings
+
 
 @dataclass
 class RunStats:
@@ -489,15 +525,19 @@ class RunStats:
     def lines(self) -> list[str]:
         """The final summary: rows/s overall, then seconds and rows/s per stage."""
         rate = self.rows / self.wall_seconds if self.wall_seconds else 0.0
-        out = [f"{self.rows:,} rows in {self.wall_seconds:.1f} s wall time ({rate:,.0f} rows/s), engine {self.engine}, "
-               f"{self.workers} worker{'s' if self.workers != 1 else ''}; per stage (seconds; clean, sentiment, theme "
-               "fit, tagging and redact: CPU seconds summed over workers, the fit running next to the sentiment):"]
-        order = [s for s in STAGES if s in self.stage_seconds] + \
-            [s for s in self.stage_seconds if s not in STAGES]
+        out = [
+            f"{self.rows:,} rows in {self.wall_seconds:.1f} s wall time ({rate:,.0f} rows/s), engine {self.engine}, "
+            f"{self.workers} worker{'s' if self.workers != 1 else ''}; per stage (seconds; clean, sentiment, theme "
+            "fit, tagging and redact: CPU seconds summed over workers, the fit running next to the sentiment):"
+        ]
+        order = [s for s in STAGES if s in self.stage_seconds] + [s for s in self.stage_seconds if s not in STAGES]
         for stage in order:
             seconds = self.stage_seconds[stage]
-            per = f"{self.rows / seconds:>10,.0f} rows/s" if seconds > 0 and stage not in ("theme fit", "duplicates") \
+            per = (
+                f"{self.rows / seconds:>10,.0f} rows/s"
+                if seconds > 0 and stage not in ("theme fit", "duplicates")
                 else ""
+            )
             out.append(f"  {stage:<14} {seconds:8.1f} s {per}")
         return out
 
@@ -506,11 +546,20 @@ def progress(total: int | None, desc: str, quiet: bool):
     """A progress bar on stderr (tqdm), off with ``quiet`` or when stderr is not a terminal."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit=" rows", unit_scale=True, file=sys.stderr, leave=False,
-                disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=" rows",
+        unit_scale=True,
+        file=sys.stderr,
+        leave=False,
+        disable=quiet or not sys.stderr.isatty(),
+        dynamic_ncols=True,
+    )
 
 
 # ------------------------------------------------------------------------------------------ the streamed run
+
 
 def _apply_window(chunk: pd.DataFrame, config: Config) -> pd.DataFrame:
     from types import SimpleNamespace
@@ -522,10 +571,19 @@ def _apply_window(chunk: pd.DataFrame, config: Config) -> pd.DataFrame:
     return holder.feedback
 
 
-def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None, theme_model=None,
-                   sentiment_model: str | None = None, engine=None, *, redact_output: bool = False,
-                   slim: bool = False, date_window: bool = False, quiet: bool = True,
-                   stats: RunStats | None = None) -> Iterator[pd.DataFrame]:
+def analyze_stream(
+    chunks: Iterable[pd.DataFrame],
+    config: Config | None = None,
+    theme_model=None,
+    sentiment_model: str | None = None,
+    engine=None,
+    *,
+    redact_output: bool = False,
+    slim: bool = False,
+    date_window: bool = False,
+    quiet: bool = True,
+    stats: RunStats | None = None,
+) -> Iterator[pd.DataFrame]:
     """Clean, score and tag standard feedback chunks; yields the analyzed chunks in input order.
 
     The same rows as ``analyze_feedback(pd.concat(chunks), config, theme_model)``; ``theme_model`` (if not
@@ -578,8 +636,11 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         start = time.perf_counter()
         keys = pd.concat(dup_columns, ignore_index=True)
         del dup_columns
-        duplicate_of = find_duplicates(keys, text_column=_DUP_KEY, normalized=True).to_numpy(dtype=object) \
-            if "customer_id" in keys.columns else np.full(len(keys), "", dtype=object)
+        duplicate_of = (
+            find_duplicates(keys, text_column=_DUP_KEY, normalized=True).to_numpy(dtype=object)
+            if "customer_id" in keys.columns
+            else np.full(len(keys), "", dtype=object)
+        )
         # every row's quality issue once the duplicates are known: what each later pass gives its chunks
         final_issues = _with_duplicates(keys["quality_issue"].to_numpy(dtype=object), duplicate_of)
         hashes = keys[_TEXT_HASH].to_numpy(dtype=np.uint64)
@@ -603,10 +664,12 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
                     path.unlink()
                 chunk = chunk.drop(columns=[_DUP_KEY, _TEXT_HASH])
                 at = chunk.columns.get_loc("language") + 1  # where clean_feedback puts it
-                chunk.insert(at, "duplicate_of", pd.Series(duplicate_of[offset:offset + size], index=chunk.index,
-                                                           dtype=object))
-                chunk["quality_issue"] = pd.Series(final_issues[offset:offset + size], index=chunk.index,
-                                                   dtype=chunk["quality_issue"].dtype)
+                chunk.insert(
+                    at, "duplicate_of", pd.Series(duplicate_of[offset : offset + size], index=chunk.index, dtype=object)
+                )
+                chunk["quality_issue"] = pd.Series(
+                    final_issues[offset : offset + size], index=chunk.index, dtype=chunk["quality_issue"].dtype
+                )
                 offset += size
                 if scores is not None:
                     chunk = pd.concat([chunk, pd.read_pickle(scores[number])], axis=1)
@@ -614,16 +677,20 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
                 yield chunk
 
         def tag(inputs: Iterator[pd.DataFrame], score: bool) -> Iterator[pd.DataFrame]:
-            blob = pickle.dumps(theme_model, protocol=pickle.HIGHEST_PROTOCOL) \
-                if not (isinstance(engine, LocalEngine) and engine.workers == 1) else theme_model
+            blob = (
+                pickle.dumps(theme_model, protocol=pickle.HIGHEST_PROTOCOL)
+                if not (isinstance(engine, LocalEngine) and engine.workers == 1)
+                else theme_model
+            )
 
             def warm() -> None:
                 _scorer(sentiment_model)
                 theme_model.transform(["warm up the lemma and embedding tables"])
 
             bar = progress(stats.rows, "sentiment + themes" if score else "themes", quiet)
-            for chunk, timings in engine.map(tag_task, inputs, blob, sentiment_model, redact_output, slim, score,
-                                             warm=warm):
+            for chunk, timings in engine.map(
+                tag_task, inputs, blob, sentiment_model, redact_output, slim, score, warm=warm
+            ):
                 stats.add(timings)
                 stats.issues.update(chunk["quality_issue"].tolist())
                 bar.update(len(chunk))
@@ -640,8 +707,9 @@ def analyze_stream(chunks: Iterable[pd.DataFrame], config: Config | None = None,
         scores: list[Path] = []
         bar = progress(stats.rows, "sentiment", quiet)
         inputs = (chunk[["clean_text", "quality_issue"]] for chunk in deduplicated(keep=True))
-        for columns, timings in engine.map(score_task, inputs, sentiment_model,
-                                           warm=lambda: _scorer(sentiment_model), low_priority=True):
+        for columns, timings in engine.map(
+            score_task, inputs, sentiment_model, warm=lambda: _scorer(sentiment_model), low_priority=True
+        ):
             if fitting is None:
                 # started now, not before the map: the pool's workers are forked by the first result, and no
                 # fork may happen while the fit thread holds a lock (see _BackgroundThread)
@@ -676,10 +744,12 @@ def _spill(chunk: pd.DataFrame, folder: Path, name: str) -> Path:
     return path
 
 
-def _fit_sample(parts: list[Path], sizes: list[int], final_issues: np.ndarray, hashes: np.ndarray
-                ) -> tuple[list[str], np.ndarray]:
+def _fit_sample(
+    parts: list[Path], sizes: list[int], final_issues: np.ndarray, hashes: np.ndarray
+) -> tuple[list[str], np.ndarray]:
     """The usable texts (after the duplicate search) ``ThemeModel.fit`` would draw its sample from, with their
-    keys: at most :func:`feedback.themes.fit_pool_size` of the smallest stable per-text keys (from every row's final quality issue
+    keys: at most :func:`feedback.themes.fit_pool_size` of the smallest stable per-text keys (from every row's final
+    quality issue
     and text hash), the texts read back from the spilled chunks that hold them."""
     from .clustering import smallest_keys
     from .themes import fit_pool_size, keys_from_hashes
@@ -725,7 +795,7 @@ def keep_freed_memory() -> None:
     libc = _glibc()
     if libc is not None:
         libc.mallopt(_M_MMAP_MAX, 0)
-        libc.mallopt(_M_TRIM_THRESHOLD, 2 ** 31 - 1)
+        libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
 
 
 def release_memory() -> None:
@@ -751,14 +821,23 @@ def frame_chunks(frame: pd.DataFrame, chunk_rows: int | None = None) -> Iterator
     """A frame already in memory, cut into chunks (for formats that cannot be streamed)."""
     chunk_rows = chunk_rows or CHUNK_ROWS
     for start in range(0, len(frame), chunk_rows):
-        part = frame.iloc[start:start + chunk_rows]
+        part = frame.iloc[start : start + chunk_rows]
         part.attrs = dict(frame.attrs) if start == 0 else {}
         yield part
 
 
-def read_chunks(path: str | Path, config: Config, *, text_column: str | None = None, id_column: str | None = None,
-                preset: str | None = None, strict: bool = False, address_map: dict | None = None,
-                chunk_rows: int | None = None, keep_input: bool = False) -> tuple[Iterator[pd.DataFrame], str | None]:
+def read_chunks(
+    path: str | Path,
+    config: Config,
+    *,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    preset: str | None = None,
+    strict: bool = False,
+    address_map: dict | None = None,
+    chunk_rows: int | None = None,
+    keep_input: bool = False,
+) -> tuple[Iterator[pd.DataFrame], str | None]:
     """Standard feedback chunks of a file (or of a data folder's feedback table): streamed for CSV/TSV/JSON Lines,
     else read whole and cut. ``keep_input``: keep the input's own columns (see ``prepare_feedback``).
 
@@ -773,16 +852,35 @@ def read_chunks(path: str | Path, config: Config, *, text_column: str | None = N
     if path.is_file() and path.suffix.lower() in CSV_SUFFIXES | JSONL_SUFFIXES and not address_map:
         with open(path, "rb") as fh:
             encoding = detect_encoding(fh.read(64 * 1024))
-        return iter_feedback_chunks(path, chunk_rows, config, text_column, id_column, preset=preset,
-                                    strict=strict, keep_input=keep_input), encoding
-    frame, encoding = load_feedback(path, config, text_column, id_column, preset=preset, strict=strict,
-                                    address_map=address_map, keep_input=keep_input)
+        return iter_feedback_chunks(
+            path, chunk_rows, config, text_column, id_column, preset=preset, strict=strict, keep_input=keep_input
+        ), encoding
+    frame, encoding = load_feedback(
+        path,
+        config,
+        text_column,
+        id_column,
+        preset=preset,
+        strict=strict,
+        address_map=address_map,
+        keep_input=keep_input,
+    )
     return frame_chunks(frame, chunk_rows), encoding
 
 
-def stream_dataset(data: str | Path, config: Config | None = None, theme_model=None, sentiment_model: str | None = None,
-                   engine=None, *, preset: str | None = None, strict: bool = False, quiet: bool = True,
-                   chunk_rows: int | None = None, stats: RunStats | None = None):
+def stream_dataset(
+    data: str | Path,
+    config: Config | None = None,
+    theme_model=None,
+    sentiment_model: str | None = None,
+    engine=None,
+    *,
+    preset: str | None = None,
+    strict: bool = False,
+    quiet: bool = True,
+    chunk_rows: int | None = None,
+    stats: RunStats | None = None,
+):
     """:func:`feedback.pipeline.run` in chunks: the analysis result of a data folder or file for the report.
 
     The per-row stages stream (see :func:`analyze_stream`); impact, KPIs and the report then work on the analyzed
@@ -802,17 +900,33 @@ def stream_dataset(data: str | Path, config: Config | None = None, theme_model=N
     else:
         chunks, encoding = read_chunks(source, config, preset=preset, strict=strict, chunk_rows=chunk_rows)
         window = True
-    frames = list(analyze_stream(chunks, config, theme_model, sentiment_model, engine, slim=True,
-                                 date_window=window, quiet=quiet, stats=stats))
+    frames = list(
+        analyze_stream(
+            chunks,
+            config,
+            theme_model,
+            sentiment_model,
+            engine,
+            slim=True,
+            date_window=window,
+            quiet=quiet,
+            stats=stats,
+        )
+    )
     frame = pd.concat(frames) if len(frames) > 1 else frames[0]
     del frames
     frame.attrs = dict(stats.attrs)
     frame.attrs["mojibake_repaired"] = stats.repaired
-    dataset = Dataset(feedback=frame, customers=dataset.customers, tickets=dataset.tickets, sources=dataset.sources,
-                      rows_read={**dataset.rows_read, "feedback": len(frame)},
-                      encodings={**dataset.encodings, "feedback": encoding},
-                      repaired={**dataset.repaired, "feedback": frame.attrs["mojibake_repaired"]},
-                      presets={**dataset.presets, "feedback": frame.attrs.get("preset")})
+    dataset = Dataset(
+        feedback=frame,
+        customers=dataset.customers,
+        tickets=dataset.tickets,
+        sources=dataset.sources,
+        rows_read={**dataset.rows_read, "feedback": len(frame)},
+        encodings={**dataset.encodings, "feedback": encoding},
+        repaired={**dataset.repaired, "feedback": frame.attrs["mojibake_repaired"]},
+        presets={**dataset.presets, "feedback": frame.attrs.get("preset")},
+    )
     start = time.perf_counter()
     result = _measure(dataset, frame, stats.theme_model, config)
     stats.add({"impact + KPIs": time.perf_counter() - start})
@@ -843,7 +957,19 @@ def _tables_without_feedback(data: str | Path, config: Config):
     return dataset
 
 
-__all__ = ["CHUNK_ROWS", "ENGINES", "LocalEngine", "DaskEngine", "make_engine", "RunStats", "analyze_stream",
-           "read_chunks", "frame_chunks", "stream_dataset", "clean_rows", "score_rows", "tag_rows", "default_workers"]
-
-
+__all__ = [
+    "CHUNK_ROWS",
+    "ENGINES",
+    "LocalEngine",
+    "DaskEngine",
+    "make_engine",
+    "RunStats",
+    "analyze_stream",
+    "read_chunks",
+    "frame_chunks",
+    "stream_dataset",
+    "clean_rows",
+    "score_rows",
+    "tag_rows",
+    "default_workers",
+]

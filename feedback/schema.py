@@ -3,6 +3,7 @@
 Other tools read these names; they are a contract. Unknown extra columns are kept and passed through; ``feedback
 analyze`` gives every input column back under its own name, byte for byte, with ``ANALYZE_COLUMNS`` beside them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -14,13 +15,29 @@ FEEDBACK_REQUIRED = ("feedback_id", "customer_id", "created_at", "channel", "tex
 FEEDBACK_OPTIONAL = ("csat", "nps", "ces", "ticket_id", "subject")
 
 #: customers: one row per customer
-CUSTOMERS_REQUIRED = ("customer_id", "segment", "plan", "signup_date", "churned", "churn_date",
-                      "monthly_revenue", "acquisition_cost")
+CUSTOMERS_REQUIRED = (
+    "customer_id",
+    "segment",
+    "plan",
+    "signup_date",
+    "churned",
+    "churn_date",
+    "monthly_revenue",
+    "acquisition_cost",
+)
 CUSTOMERS_OPTIONAL = ("region",)
 
 #: tickets: one row per support ticket
-TICKETS_REQUIRED = ("ticket_id", "customer_id", "channel", "opened_at", "first_response_at", "resolved_at",
-                    "handle_time_minutes", "contacts_to_resolve")
+TICKETS_REQUIRED = (
+    "ticket_id",
+    "customer_id",
+    "channel",
+    "opened_at",
+    "first_response_at",
+    "resolved_at",
+    "handle_time_minutes",
+    "contacts_to_resolve",
+)
 
 #: score ranges: (low, high) inclusive
 SCORE_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
@@ -28,8 +45,16 @@ SCORE_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 #: columns added by the stages
 CLEAN_COLUMNS = ("clean_text", "removed_text", "language", "quality_issue")
 SENTIMENT_COLUMNS = ("sentiment", "sentiment_label", "sentiment_drivers", "churn_intent")
-THEME_COLUMNS = ("theme_id", "theme_label", "themes", "theme_ids", "theme_score", "theme_sentiment", "subtheme_id",
-                 "subtheme_label")
+THEME_COLUMNS = (
+    "theme_id",
+    "theme_label",
+    "themes",
+    "theme_ids",
+    "theme_score",
+    "theme_sentiment",
+    "subtheme_id",
+    "subtheme_label",
+)
 #: ``subtheme_id`` and ``subtheme_label``: the row's sub-theme within its ``theme_id`` ("t.k", its k-th from 1;
 #: "" when that theme has no sub-themes), see ``feedback.themes.Theme.subthemes``
 #: ``theme_sentiment`` (present when the sentiment stage ran first): one number per entry of ``theme_ids``, the
@@ -42,10 +67,30 @@ INPUT_PREFIX = "input\x1f"
 #: the columns ``feedback analyze`` adds beside the input's own, in this order; one whose name the input already
 #: uses is written as ``feedback_NAME`` (``feedback_id`` only when the input has no id column: the row numbers
 #: that ``duplicate_of`` refers to)
-ANALYZE_COLUMNS = ("feedback_id", "clean_text", "removed_text", "language", "quality_issue", "duplicate_of",
-                   "sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase", "escalation",
-                   "urgency", "anger", "theme_id", "theme_label", "theme_ids", "themes", "theme_score",
-                   "theme_sentiment", "subtheme_id", "subtheme_label")
+ANALYZE_COLUMNS = (
+    "feedback_id",
+    "clean_text",
+    "removed_text",
+    "language",
+    "quality_issue",
+    "duplicate_of",
+    "sentiment",
+    "sentiment_label",
+    "sentiment_drivers",
+    "churn_intent",
+    "churn_phrase",
+    "escalation",
+    "urgency",
+    "anger",
+    "theme_id",
+    "theme_label",
+    "theme_ids",
+    "themes",
+    "theme_score",
+    "theme_sentiment",
+    "subtheme_id",
+    "subtheme_label",
+)
 
 #: theme id and label of texts that match no theme
 OTHER_THEME_ID = -1

@@ -10,6 +10,7 @@ and the redacted text, which an agent reads and a table does not need.
 The subject line is not part of the score (the batch pipeline does not read it either); it is redacted and
 its flags (``urgency``, ``escalation``, ``churn_intent``: "URGENT: cancel my account") are added to the body's.
 """
+
 from __future__ import annotations
 
 import email
@@ -29,12 +30,33 @@ if TYPE_CHECKING:  # scoring without a theme model needs neither scikit-learn no
 SUBJECT_FLAGS = ("churn_intent", "escalation", "urgency")
 #: headers of which at least one must open a text/plain body for it to be read as an RFC 822 message
 #: rather than as the customer's words (RFC 5322 section 3.6: From and Date are required, the rest common)
-RFC822_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
-                            "received", "return-path", "reply-to", "cc", "in-reply-to", "references"})
+RFC822_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "received",
+        "return-path",
+        "reply-to",
+        "cc",
+        "in-reply-to",
+        "references",
+    }
+)
 
 
-def score_message(text: str, subject: str | None = None, theme_model: ThemeModel | None = None, *,
-                  scorer: SentimentScorer | None = None, config: Config | None = None) -> dict:
+def score_message(
+    text: str,
+    subject: str | None = None,
+    theme_model: ThemeModel | None = None,
+    *,
+    scorer: SentimentScorer | None = None,
+    config: Config | None = None,
+) -> dict:
     """Score one message: label, compound, sentence scores, flags, themes (each with the sentiment of the
     sentences about it) and the redacted text.
 
@@ -47,9 +69,14 @@ def score_message(text: str, subject: str | None = None, theme_model: ThemeModel
     return score_messages([text], [subject], theme_model, scorer=scorer, config=config)[0]
 
 
-def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None = None,
-                   theme_model: ThemeModel | None = None, *, scorer: SentimentScorer | None = None,
-                   config: Config | None = None) -> list[dict]:
+def score_messages(
+    texts: Sequence[str],
+    subjects: Sequence[str | None] | None = None,
+    theme_model: ThemeModel | None = None,
+    *,
+    scorer: SentimentScorer | None = None,
+    config: Config | None = None,
+) -> list[dict]:
     """Score several messages; themes are assigned in one ``transform`` call. Same fields as :func:`score_message`.
 
     >>> [r["label"] for r in score_messages(["Love the new dashboard!", "Still broken. Nobody replies."])]
@@ -64,8 +91,15 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
         cleaned, _ = clean_text(raw, redact=config.redact_pii, max_chars=config.max_text_chars)
         cleaned_texts.append(cleaned)
         language = detect_language(cleaned)
-        quality = ("empty_text" if not cleaned.strip() else "non_english" if language not in ("en", "unknown")
-                   else "truncated" if len(raw) > config.max_text_chars else "")
+        quality = (
+            "empty_text"
+            if not cleaned.strip()
+            else "non_english"
+            if language not in ("en", "unknown")
+            else "truncated"
+            if len(raw) > config.max_text_chars
+            else ""
+        )
         result = scorer.score(cleaned).to_dict()
         subject_text = " ".join((subject or "").split())
         if subject_text:
@@ -74,7 +108,9 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
                 if flag in subject_flags and not result[flag]:
                     result[flag] = True
                     if flag == "churn_intent":
-                        result["churn_phrase"] = redact_pii(subject_flags[flag]) if config.redact_pii else subject_flags[flag]
+                        result["churn_phrase"] = (
+                            redact_pii(subject_flags[flag]) if config.redact_pii else subject_flags[flag]
+                        )
         result["subject"] = redact_pii(subject_text) if config.redact_pii else subject_text
         result["language"] = language
         result["quality_issue"] = quality
@@ -93,28 +129,41 @@ def score_messages(texts: Sequence[str], subjects: Sequence[str | None] | None =
             names = {t.theme_id: t.label for t in theme_model.themes_}  # a label may itself contain "; "
             # a theme model of another make may not give sub-themes
             none = [""] * len(tagged)
-            for i, ids, sub, sub_label in zip(usable, tagged["theme_ids"].tolist(), tagged.get("subtheme_id", none),
-                                              tagged.get("subtheme_label", none)):
+            for i, ids, sub, sub_label in zip(
+                usable,
+                tagged["theme_ids"].tolist(),
+                tagged.get("subtheme_id", none),
+                tagged.get("subtheme_label", none),
+            ):
                 results[i]["theme_ids"] = [int(t) for t in ids]
                 results[i]["themes"] = [names.get(int(t), OTHER_THEME_LABEL) for t in ids]
                 results[i]["subtheme_id"], results[i]["subtheme"] = str(sub), str(sub_label)
-            _add_theme_sentiment([results[i] for i in usable], [cleaned_texts[i] for i in usable], theme_model, scorer,
-                                 parts)
+            _add_theme_sentiment(
+                [results[i] for i in usable], [cleaned_texts[i] for i in usable], theme_model, scorer, parts
+            )
     return results
 
 
-def _add_theme_sentiment(results: list[dict], texts: list[str], theme_model: ThemeModel,
-                         scorer: SentimentScorer | None = None, parts: list | None = None) -> None:
+def _add_theme_sentiment(
+    results: list[dict],
+    texts: list[str],
+    theme_model: ThemeModel,
+    scorer: SentimentScorer | None = None,
+    parts: list | None = None,
+) -> None:
     """Per-theme (aspect) sentiment of each message, as ``tag_themes`` gives it (the ``theme_sentiment`` column).
 
     "The app is lovely. You charged me twice." is negative about billing and positive about the app, where the
     document's compound says only "a bit negative" for both.
     """
-    values = theme_sentiment_values(texts, [r["theme_ids"] for r in results], [r["compound"] for r in results],
-                                    theme_model, scorer, parts)
+    values = theme_sentiment_values(
+        texts, [r["theme_ids"] for r in results], [r["compound"] for r in results], theme_model, scorer, parts
+    )
     for result, scores in zip(results, values):
-        result["theme_sentiment"] = [{"theme_id": t, "theme": label, "sentiment": value, "label": label_for(value)}
-                                     for t, label, value in zip(result["theme_ids"], result["themes"], scores)]
+        result["theme_sentiment"] = [
+            {"theme_id": t, "theme": label, "sentiment": value, "label": label_for(value)}
+            for t, label, value in zip(result["theme_ids"], result["themes"], scores)
+        ]
 
 
 def parse_message(raw: bytes, charset: str = "utf-8", force_rfc822: bool = False) -> tuple[str, str]:

@@ -20,6 +20,7 @@ Rules are applied with compiled regular expressions, not spaCy's Matcher: the de
 without a spaCy tokenizer, and ``benchmarks/sentiment.py`` measures regexes several times faster than
 tokenizing plus Matcher for the same patterns.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,22 +87,54 @@ DEFAULT_RULES = MODELS_DIR / "sentiment_rules.toml"
 #: a sentence ends at . ! ? … or an emoji, then space, then what starts a sentence: a capital or digit, a handle or a
 #: link (tweets: "Still waiting. @delta you lost my bag"), or after . ! ? a lowercase word (chat: "my refund never
 #: came. the app crashes too"); line breaks always end one. Abbreviations ("e.g. the") are joined back.
-_EMOJI = "\U0001F300-\U0001FAFF\u2600-\u27BF"
+_EMOJI = "\U0001f300-\U0001faff\u2600-\u27bf"
 _SENTENCE_END = re.compile(rf"(?<=[.!?…{_EMOJI}])\s+(?=[\"'(\[]?(?:[A-Z0-9@#]|https?://))|(?<=[.!?])\s+(?=[a-z])|\n+")
 #: words ending in a period after which a lowercase word goes on the same sentence
-_ABBREVIATIONS = frozenset("e.g i.e etc vs approx appr incl excl esp dept est min max no nr mr mrs ms dr st ave "
-                           "inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec a.m p.m am pm cf ca "
-                           "resp ref fig vol mon tue tues wed thu thur thurs fri sat sun".split())
+_ABBREVIATIONS = frozenset(
+    "e.g i.e etc vs approx appr incl excl esp dept est min max no nr mr mrs ms dr st ave "
+    "inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec a.m p.m am pm cf ca "
+    "resp ref fig vol mon tue tues wed thu thur thurs fri sat sun".split()
+)
 #: a part that is only links or handles stays with the sentence before it (a sentence of its own would score 0
 #: and weigh in the document's mean)
 _ONLY_LINKS = re.compile(r"(?:(?:https?://|www\.)\S+|@\w+)(?:\s+(?:(?:https?://|www\.)\S+|@\w+))*")
 #: VADER lexicon words that, in support mail, are courtesy rather than opinion ("Please fix it.",
 #: "Hope you are well.", "Thanks in advance!"): a sentence whose only sentiment words are these is courtesy
-COURTESY_WORDS = frozenset({"please", "thanks", "thank", "thx", "hope", "hoping", "well", "appreciate", "appreciated",
-                            "kindly", "welcome", "hello", "dear", "regards", "best", "kind", "cheers", "help", "sincerely",
-                            "ok", "okay", "yes", "great", "good", "nice", "day", "warm"})
-_COURTESY_HINT = re.compile(r"\b(?:please|thanks?|thx|hope|hoping|appreciated?|kindly|welcome|hello|dear|regards|cheers|"
-                            r"help|sincerely|ok|okay|have a)\b")  # searched in lowercased text (guarded below)
+COURTESY_WORDS = frozenset(
+    {
+        "please",
+        "thanks",
+        "thank",
+        "thx",
+        "hope",
+        "hoping",
+        "well",
+        "appreciate",
+        "appreciated",
+        "kindly",
+        "welcome",
+        "hello",
+        "dear",
+        "regards",
+        "best",
+        "kind",
+        "cheers",
+        "help",
+        "sincerely",
+        "ok",
+        "okay",
+        "yes",
+        "great",
+        "good",
+        "nice",
+        "day",
+        "warm",
+    }
+)
+_COURTESY_HINT = re.compile(
+    r"\b(?:please|thanks?|thx|hope|hoping|appreciated?|kindly|welcome|hello|dear|regards|cheers|"
+    r"help|sincerely|ok|okay|have a)\b"
+)  # searched in lowercased text (guarded below)
 _WORDS = re.compile(r"[a-z']+")
 #: a sentence that is a question: it ends with "?" (possibly followed by emoticons, emoji or closing punctuation)
 _QUESTION = re.compile(r"\?[\W_]*$")
@@ -114,10 +147,41 @@ GRATITUDE_WORDS = frozenset({"thanks", "thank", "thx", "appreciate", "appreciate
 COMPLAINT_WITHOUT_THANKS = -1.0
 _CONTRAST = re.compile(r"^(?:but|however|unfortunately|sadly|that said|yet|although|though)\b", re.I)
 #: words of anger (not just displeasure): NRC-style anger terms common in complaints
-ANGER_WORDS = frozenset({"angry", "furious", "livid", "outraged", "outrageous", "disgusted", "disgusting", "fuming",
-                         "pissed", "infuriating", "infuriated", "unacceptable", "ridiculous", "pathetic", "joke",
-                         "wtf", "ffs", "hate", "worst", "disgrace", "disgraceful", "scam", "rip-off", "ripoff",
-                         "incompetent", "useless", "appalling", "shameful", "insane", "absurd", "sick"})
+ANGER_WORDS = frozenset(
+    {
+        "angry",
+        "furious",
+        "livid",
+        "outraged",
+        "outrageous",
+        "disgusted",
+        "disgusting",
+        "fuming",
+        "pissed",
+        "infuriating",
+        "infuriated",
+        "unacceptable",
+        "ridiculous",
+        "pathetic",
+        "joke",
+        "wtf",
+        "ffs",
+        "hate",
+        "worst",
+        "disgrace",
+        "disgraceful",
+        "scam",
+        "rip-off",
+        "ripoff",
+        "incompetent",
+        "useless",
+        "appalling",
+        "shameful",
+        "insane",
+        "absurd",
+        "sick",
+    }
+)
 _SHOUT = re.compile(r"\b[A-Z]{3,}\b")
 _BANGS = re.compile(r"[!?]*![!?]+")
 _NEGATE = frozenset(NEGATE)
@@ -136,8 +200,12 @@ def split_sentences(text: str) -> list[str]:
         part = part.strip()
         if not part:
             continue
-        if sentences and (_ONLY_LINKS.fullmatch(part) or part[0].islower() and sentences[-1].endswith(".") and
-                          sentences[-1].rsplit(None, 1)[-1].lower().rstrip(".") in _ABBREVIATIONS):
+        if sentences and (
+            _ONLY_LINKS.fullmatch(part)
+            or part[0].islower()
+            and sentences[-1].endswith(".")
+            and sentences[-1].rsplit(None, 1)[-1].lower().rstrip(".") in _ABBREVIATIONS
+        ):
             sentences[-1] += " " + part
         else:
             sentences.append(part)
@@ -172,19 +240,33 @@ def load_support_layer(path: str | Path = DEFAULT_RULES) -> SupportLayer:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ModelError(f"{path}: cannot read sentiment rules ({exc}). Fix: restore the file from the package") from None
+        raise ModelError(
+            f"{path}: cannot read sentiment rules ({exc}). Fix: restore the file from the package"
+        ) from None
     rules = []
     for i, entry in enumerate(data.get("rule", []), start=1):
         try:
-            rules.append(Rule(entry["name"], re.compile(entry["pattern"], re.I), float(entry["valence"]),
-                              entry.get("flag"), bool(entry.get("courtesy", False)), bool(entry.get("cancels", False))))
+            rules.append(
+                Rule(
+                    entry["name"],
+                    re.compile(entry["pattern"], re.I),
+                    float(entry["valence"]),
+                    entry.get("flag"),
+                    bool(entry.get("courtesy", False)),
+                    bool(entry.get("cancels", False)),
+                )
+            )
         except (KeyError, re.error, ValueError, TypeError) as exc:
-            raise ModelError(f"{path}: rule {i} is invalid ({exc!r}). Fix: each [[rule]] needs name, pattern, valence") from None
+            raise ModelError(
+                f"{path}: rule {i} is invalid ({exc!r}). Fix: each [[rule]] needs name, pattern, valence"
+            ) from None
     lexicon = {}
     for word, value in data.get("lexicon", {}).items():
         if not isinstance(value, (int, float)) or not -4 <= value <= 4:
-            raise ModelError(f"{path}: lexicon entry {word!r} = {value!r} is invalid. Fix: use a number from -4 to 4 "
-                             "(VADER's valence scale)")
+            raise ModelError(
+                f"{path}: lexicon entry {word!r} = {value!r} is invalid. Fix: use a number from -4 to 4 "
+                "(VADER's valence scale)"
+            )
         lexicon[word.lower()] = float(value)
     return SupportLayer(tuple(rules), lexicon)
 
@@ -200,8 +282,11 @@ def label_for(score: float, vader: bool = False) -> str:
     >>> label_for(-0.3), label_for(0.0), label_for(0.6)
     ('negative', 'neutral', 'positive')
     """
-    lo, hi = ((VADER_NEGATIVE_AT_OR_BELOW, VADER_POSITIVE_AT_OR_ABOVE) if vader
-              else (NEGATIVE_AT_OR_BELOW, POSITIVE_AT_OR_ABOVE))
+    lo, hi = (
+        (VADER_NEGATIVE_AT_OR_BELOW, VADER_POSITIVE_AT_OR_ABOVE)
+        if vader
+        else (NEGATIVE_AT_OR_BELOW, POSITIVE_AT_OR_ABOVE)
+    )
     if score <= lo:
         return "negative"
     if score >= hi:
@@ -376,8 +461,15 @@ class DocumentScore:
             "urgency": "urgency" in self.flags,
             "anger": round(self.anger, 3),
             "drivers": self.drivers,
-            "sentences": [{"text": s.text, "score": round(s.score, 4), "vader": round(s.vader, 4),
-                           "rules": list(s.rules) + [f"lexicon:{w}" for w in s.lexicon]} for s in self.sentences],
+            "sentences": [
+                {
+                    "text": s.text,
+                    "score": round(s.score, 4),
+                    "vader": round(s.vader, 4),
+                    "rules": list(s.rules) + [f"lexicon:{w}" for w in s.lexicon],
+                }
+                for s in self.sentences
+            ],
         }
         if self.probabilities is not None:
             out["probabilities"] = {k: round(v, 4) for k, v in self.probabilities.items()}
@@ -402,8 +494,12 @@ class SentimentScorer:
     True
     """
 
-    def __init__(self, rules: tuple[Rule, ...] | None = None, lexicon: dict[str, float] | None = None,
-                 rules_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        rules: tuple[Rule, ...] | None = None,
+        lexicon: dict[str, float] | None = None,
+        rules_path: str | Path | None = None,
+    ) -> None:
         layer = load_support_layer(rules_path or DEFAULT_RULES) if (rules is None or lexicon is None) else None
         self.rules = layer.rules if rules is None else tuple(rules)
         self.lexicon = layer.lexicon if lexicon is None else dict(lexicon)
@@ -416,10 +512,13 @@ class SentimentScorer:
         # Each is guarded by a look-ahead on its possible first characters (_guarded), which matches the same.
         lowered = [_lowercase_pattern(rule.pattern.pattern) for rule in self.rules]
         self._rule_res = [(rule, re.compile(_guarded(p))) for rule, p in zip(self.rules, lowered)]
-        self._any_rule = re.compile(_guarded("|".join(f"(?:{_without_lookbehinds(p)})" for p in lowered))) \
-            if self.rules else None
+        self._any_rule = (
+            re.compile(_guarded("|".join(f"(?:{_without_lookbehinds(p)})" for p in lowered))) if self.rules else None
+        )
         words = sorted(self.lexicon, key=len, reverse=True)
-        self._lexicon_re = re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, words)) + r")(?![\w'])") if words else None
+        self._lexicon_re = (
+            re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, words)) + r")(?![\w'])") if words else None
+        )
         # valence change of each lexicon word relative to VADER's own lexicon
         self._delta = {w: v - self._analyzer.lexicon.get(w, 0.0) for w, v in self.lexicon.items()}
         self._cached_sentence = lru_cache(maxsize=100_000)(self._score_sentence)
@@ -459,7 +558,7 @@ class SentimentScorer:
                 word = match.group(0)
                 d = self._delta[word]
                 if d:
-                    before = low[:match.start()].replace("n't", " not").split()[-NEGATION_WINDOW:]
+                    before = low[: match.start()].replace("n't", " not").split()[-NEGATION_WINDOW:]
                     if any(w.strip(".,!?;:\"'()") in _NEGATE for w in before):
                         d *= VADER_NEGATION
                     delta += d
@@ -500,8 +599,9 @@ class SentimentScorer:
         if len(sentences) == 1:
             compound = sentences[0].score
         else:
-            weights = [(SENTENCE_BASE_WEIGHT + abs(s.score)) * (COURTESY_WEIGHT if s.courtesy else 1.0)
-                       for s in sentences]
+            weights = [
+                (SENTENCE_BASE_WEIGHT + abs(s.score)) * (COURTESY_WEIGHT if s.courtesy else 1.0) for s in sentences
+            ]
             for i in range(1, len(sentences)):
                 if _CONTRAST.match(sentences[i].text):
                     weights[i] *= CONTRAST_AFTER_WEIGHT
@@ -524,7 +624,9 @@ def anger_score(text: str, compound: float) -> float:
     """
     words = _WORDS.findall(text.lower())
     angry = sum(w in ANGER_WORDS for w in words)
-    shout = min(ANGER_CAPS_MAX, ANGER_CAPS * len(_SHOUT.findall(text))) if text != text.upper() or len(words) > 3 else 0.0
+    shout = (
+        min(ANGER_CAPS_MAX, ANGER_CAPS * len(_SHOUT.findall(text))) if text != text.upper() or len(words) > 3 else 0.0
+    )
     bangs = len(_BANGS.findall(text))
     value = ANGER_WORD * angry + shout + ANGER_BANG * bangs + ANGER_NEGATIVITY * max(0.0, -compound)
     return round(min(1.0, value), 3)
@@ -565,7 +667,9 @@ def score_sentiment(df: pd.DataFrame, text_column: str = "clean_text", scorer: S
 
     scorer = scorer or default_scorer()
     out = df.copy()
-    skip = out["quality_issue"].isin(SKIP_REASONS) if "quality_issue" in out.columns else pd.Series(False, index=out.index)
+    skip = (
+        out["quality_issue"].isin(SKIP_REASONS) if "quality_issue" in out.columns else pd.Series(False, index=out.index)
+    )
     texts = out[text_column].astype(str).tolist()
     keep = [i for i, s in enumerate(skip.tolist()) if not s]
     scored = scorer.score_many([texts[i] for i in keep])
@@ -585,7 +689,10 @@ def score_sentiment(df: pd.DataFrame, text_column: str = "clean_text", scorer: S
 
 # ------------------------------------------------------------------------------------------ aspect sentiment
 
-def theme_sentences(row_sentences: list[list[str]], row_themes: list[list[int]], theme_model) -> list[dict[int, list[int]]]:
+
+def theme_sentences(
+    row_sentences: list[list[str]], row_themes: list[list[int]], theme_model
+) -> list[dict[int, list[int]]]:
     """For each row, the positions of its sentences that speak about each of the row's themes.
 
     The sentences of rows with more than one sentence are tagged with ``theme_model.transform`` (one batch); a
@@ -606,8 +713,14 @@ def theme_sentences(row_sentences: list[list[str]], row_themes: list[list[int]],
     return out
 
 
-def theme_sentiment_values(texts: list[str], theme_ids: list[list[int]], document_scores: list[float], theme_model,
-                           scorer: Scorer | None = None, parts: list | None = None) -> list[list[float]]:
+def theme_sentiment_values(
+    texts: list[str],
+    theme_ids: list[list[int]],
+    document_scores: list[float],
+    theme_model,
+    scorer: Scorer | None = None,
+    parts: list | None = None,
+) -> list[list[float]]:
     """Per row, the sentiment each of its themes gets, in the order of ``theme_ids`` (the ``theme_sentiment`` column).
 
     A theme gets the row's document score, except in a row with several themes where only some of its parts speak
@@ -621,8 +734,10 @@ def theme_sentiment_values(texts: list[str], theme_ids: list[list[int]], documen
     multi-sentence rows with several themes).
     """
     scorer = scorer or default_scorer()
-    out = [[float("nan") if is_missing(score) else round(float(score), 4)] * len(tags)
-           for score, tags in zip(document_scores, theme_ids)]
+    out = [
+        [float("nan") if is_missing(score) else round(float(score), 4)] * len(tags)
+        for score, tags in zip(document_scores, theme_ids)
+    ]
     multi = [i for i, tags in enumerate(theme_ids) if len(tags) > 1 and not is_missing(document_scores[i])]
     texts_about, where = [], []
 
@@ -647,8 +762,9 @@ def theme_sentiment_values(texts: list[str], theme_ids: list[list[int]], documen
     return out
 
 
-def aspect_sentiment(df: pd.DataFrame, theme_model, text_column: str = "clean_text",
-                     scorer: SentimentScorer | None = None) -> pd.DataFrame:
+def aspect_sentiment(
+    df: pd.DataFrame, theme_model, text_column: str = "clean_text", scorer: SentimentScorer | None = None
+) -> pd.DataFrame:
     """Per-theme (aspect) sentiment: the mean score of the sentences that speak about each theme.
 
     ``df`` holds tagged rows (``theme_ids`` from :func:`feedback.themes.tag_themes`). Each sentence of a tagged
@@ -682,13 +798,18 @@ def aspect_sentiment(df: pd.DataFrame, theme_model, text_column: str = "clean_te
     records = []
     for t in sorted(set(scores) | set(mentions)):
         values = scores.get(t, [])
-        records.append({
-            "theme_id": t,
-            "theme_label": labels.get(t, "other"),
-            "mentions": mentions.get(t, 0),
-            "sentences": len(values),
-            "aspect_sentiment": float(sum(values) / len(values)) if values else float("nan"),
-            "negative_share": float(sum(v <= NEGATIVE_AT_OR_BELOW for v in values) / len(values)) if values else float("nan"),
-        })
-    return pd.DataFrame(records, columns=["theme_id", "theme_label", "mentions", "sentences", "aspect_sentiment",
-                                          "negative_share"])
+        records.append(
+            {
+                "theme_id": t,
+                "theme_label": labels.get(t, "other"),
+                "mentions": mentions.get(t, 0),
+                "sentences": len(values),
+                "aspect_sentiment": float(sum(values) / len(values)) if values else float("nan"),
+                "negative_share": float(sum(v <= NEGATIVE_AT_OR_BELOW for v in values) / len(values))
+                if values
+                else float("nan"),
+            }
+        )
+    return pd.DataFrame(
+        records, columns=["theme_id", "theme_label", "mentions", "sentences", "aspect_sentiment", "negative_share"]
+    )

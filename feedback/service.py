@@ -16,6 +16,7 @@ otherwise). Request bodies over :data:`MAX_BODY_BYTES` get 413 before they are r
 requests 422 with a message that does not echo the input, and the access log records method, path, status
 and time only: no query string, no body, so customer text never reaches a log.
 """
+
 import base64
 import errno
 import hashlib
@@ -52,6 +53,7 @@ log = logging.getLogger("feedback.service")
 
 # ------------------------------------------------------------------------------------------ safety checks
 
+
 def is_loopback(host: str) -> bool:
     """True for addresses that only this machine can reach.
 
@@ -77,21 +79,30 @@ def resolve_token(host: str, token: str | None, environ: dict | None = None) -> 
     environ = os.environ if environ is None else environ
     token = token or environ.get(TOKEN_ENV) or None
     if token is not None and len(token) < MIN_TOKEN_CHARS:
-        raise ConfigError(f"the token is {len(token)} characters long; a guessable token protects nothing. "
-                          f"Fix: use at least {MIN_TOKEN_CHARS} random characters, e.g. "
-                          "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'")
+        raise ConfigError(
+            f"the token is {len(token)} characters long; a guessable token protects nothing. "
+            f"Fix: use at least {MIN_TOKEN_CHARS} random characters, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+        )
     if token is None and not is_loopback(host):
-        raise ConfigError(f"binding to {host} exposes the service beyond this machine and needs a token. "
-                          f"Fix: pass --token TOKEN or set {TOKEN_ENV}, or bind to 127.0.0.1")
+        raise ConfigError(
+            f"binding to {host} exposes the service beyond this machine and needs a token. "
+            f"Fix: pass --token TOKEN or set {TOKEN_ENV}, or bind to 127.0.0.1"
+        )
     return token
 
 
 def _json_response(status: int, payload: dict, extra_headers: list | None = None) -> tuple[dict, dict]:
     body = json.dumps(payload).encode("utf-8")
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               *(extra_headers or [])]
-    return ({"type": "http.response.start", "status": status, "headers": headers},
-            {"type": "http.response.body", "body": body})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *(extra_headers or []),
+    ]
+    return (
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    )
 
 
 class Guard:
@@ -136,8 +147,13 @@ class Guard:
             await self.app(scope, replay, send_logged)
         finally:
             # Method, path and status only: the query string and the body may hold customer text.
-            log.info("%s %s %s %.1fms", scope.get("method"), scope.get("path"), status_seen.get("status", "-"),
-                     1000 * (time.perf_counter() - started))
+            log.info(
+                "%s %s %s %.1fms",
+                scope.get("method"),
+                scope.get("path"),
+                status_seen.get("status", "-"),
+                1000 * (time.perf_counter() - started),
+            )
 
     def _refuse_unauthorized(self, scope):
         if self._expected is None or scope.get("path") in PUBLIC_PATHS and scope.get("method") in ("GET", "HEAD"):
@@ -145,13 +161,21 @@ class Guard:
         given = dict(scope.get("headers") or []).get(b"authorization", b"")
         if hmac.compare_digest(given, self._expected):
             return None
-        return _json_response(401, {"detail": "missing or wrong token: send the header 'Authorization: Bearer TOKEN'"},
-                              [(b"www-authenticate", b"Bearer")])
+        return _json_response(
+            401,
+            {"detail": "missing or wrong token: send the header 'Authorization: Bearer TOKEN'"},
+            [(b"www-authenticate", b"Bearer")],
+        )
 
     async def _read_body(self, scope, receive):
-        too_large = _json_response(413, {"detail": f"request body larger than {self.max_body_bytes} bytes; "
-                                                   "send fewer or shorter texts per request"},
-                                   [(b"connection", b"close")])
+        too_large = _json_response(
+            413,
+            {
+                "detail": f"request body larger than {self.max_body_bytes} bytes; "
+                "send fewer or shorter texts per request"
+            },
+            [(b"connection", b"close")],
+        )
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None:
             try:
@@ -191,8 +215,13 @@ def render_page(template: Path = SERVICE_TEMPLATE, **context: Any) -> tuple[str,
     html = env.from_string(template.read_text(encoding="utf-8")).render(**context)
     scripts = [_csp_hash(body) for tag, body in _SCRIPT_OR_STYLE.findall(html) if tag == "script"]
     styles = [_csp_hash(body) for tag, body in _SCRIPT_OR_STYLE.findall(html) if tag == "style"]
-    csp = ("default-src 'none'; script-src " + " ".join(scripts) + "; style-src " + " ".join(styles)
-           + "; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    csp = (
+        "default-src 'none'; script-src "
+        + " ".join(scripts)
+        + "; style-src "
+        + " ".join(styles)
+        + "; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
     return html, csp
 
 
@@ -207,15 +236,23 @@ _DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swa
   requestInterceptor: function (req) { var t = sessionStorage.getItem("feedback-token");
     if (t) { req.headers["Authorization"] = "Bearer " + t; } return req; }});
 """
-_DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-             "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+_DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 _DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript"}
 
 
 # ------------------------------------------------------------------------------------------ the app
 
-def create_app(theme_model_dir: str | Path | None = None, token: str | None = None, *,
-               max_body_bytes: int = MAX_BODY_BYTES, max_batch: int = MAX_BATCH_ITEMS):
+
+def create_app(
+    theme_model_dir: str | Path | None = None,
+    token: str | None = None,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_batch: int = MAX_BATCH_ITEMS,
+):
     """Build the ASGI app. The sentiment scorer and the theme model load here, once, not per request.
 
     ``token`` (when given) is required on every request but the agent page, on any host.
@@ -238,16 +275,23 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
 
         theme_model = ThemeModel.load(theme_model_dir)
         theme_model.transform(["warm up the theme model"])
-    version = {"feedback": __version__, "api": API_VERSION,
-               "theme_model": {"path": str(theme_model_dir), "themes": len(theme_model.themes_)} if theme_model else None,
-               "limits": {"max_body_bytes": max_body_bytes, "max_batch_items": max_batch}}
+    version = {
+        "feedback": __version__,
+        "api": API_VERSION,
+        "theme_model": {"path": str(theme_model_dir), "themes": len(theme_model.themes_)} if theme_model else None,
+        "limits": {"max_body_bytes": max_body_bytes, "max_batch_items": max_batch},
+    }
     page, page_csp = render_page(version=__version__, token_required=token is not None, max_batch=max_batch)
 
     class Message(BaseModel):
         """One message to score."""
 
-        model_config = ConfigDict(extra="forbid", json_schema_extra={
-            "examples": [{"text": "I was charged twice. Refund me or I cancel.", "subject": "Double charge"}]})
+        model_config = ConfigDict(
+            extra="forbid",
+            json_schema_extra={
+                "examples": [{"text": "I was charged twice. Refund me or I cancel.", "subject": "Double charge"}]
+            },
+        )
         text: str = Field(description="The message body (plain text or HTML); quoted replies and signatures are cut.")
         subject: str | None = Field(default=None, description="Subject line: adds its flags, not scored itself.")
 
@@ -267,8 +311,10 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
     class ThemeSentiment(BaseModel):
         theme_id: int
         theme: str
-        sentiment: float = Field(description="The message's score when this is its only theme; with several, the "
-                                             "mean score (-1..1) of the sentences about this theme.")
+        sentiment: float = Field(
+            description="The message's score when this is its only theme; with several, the "
+            "mean score (-1..1) of the sentences about this theme."
+        )
         label: str = Field(description="negative | neutral | positive, of that score")
 
     class Score(BaseModel):
@@ -287,8 +333,9 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
         themes: list[str]
         theme_ids: list[int]
         theme_sentiment: list[ThemeSentiment] = Field(description="Per theme, the sentiment of its own sentences.")
-        subtheme_id: str = Field(description="The sub-theme of its first theme, 'THEME.K', or '' (none, or no "
-                                 "theme model).")
+        subtheme_id: str = Field(
+            description="The sub-theme of its first theme, 'THEME.K', or '' (none, or no theme model)."
+        )
         subtheme: str = Field(description="That sub-theme's label, or ''.")
         redacted_text: str = Field(description="What was scored: the cleaned message with personal data redacted.")
 
@@ -311,19 +358,33 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
         except UnicodeDecodeError:
             return None, problem(422, "body is not UTF-8 JSON: send a JSON object encoded in UTF-8")
         except json.JSONDecodeError as exc:
-            return None, problem(422, f"body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-                                      'send {"text": "...", "subject": "..."}')
-        if model is Batch and isinstance(data, dict) and isinstance(data.get("items"), list) \
-                and len(data["items"]) > max_batch:
-            return None, problem(413, f"batch of {len(data['items'])} items is over the limit of {max_batch}; "
-                                      "split it into smaller batches")
+            return None, problem(
+                422,
+                f"body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+                'send {"text": "...", "subject": "..."}',
+            )
+        if (
+            model is Batch
+            and isinstance(data, dict)
+            and isinstance(data.get("items"), list)
+            and len(data["items"]) > max_batch
+        ):
+            return None, problem(
+                413,
+                f"batch of {len(data['items'])} items is over the limit of {max_batch}; split it into smaller batches",
+            )
         try:
             return model.model_validate(data), None
         except ValidationError as exc:
             return None, validation_problem(exc)
 
-    app = FastAPI(title="feedback", version=__version__, docs_url=None, redoc_url=None,
-                  description="Score customer messages: sentiment, churn and escalation flags, themes.")
+    app = FastAPI(
+        title="feedback",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        description="Score customer messages: sentiment, churn and escalation flags, themes.",
+    )
 
     def openapi_with_request_models() -> dict:
         # The endpoints read their bodies themselves (JSON or raw mail), so FastAPI does not see the request models.
@@ -343,13 +404,19 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
     async def _invalid(request, exc):
         return validation_problem(exc)
 
-    json_body = {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}},
-                 "message/rfc822": {"schema": {"type": "string"}},
-                 "text/plain": {"schema": {"type": "string"}}}
+    json_body = {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Message"}},
+        "message/rfc822": {"schema": {"type": "string"}},
+        "text/plain": {"schema": {"type": "string"}},
+    }
 
-    @app.post("/v1/score", response_model=Score, summary="Score one message",
-              openapi_extra={"requestBody": {"required": True, "content": json_body}},
-              responses={413: {"description": "Body over the size limit"}, 422: {"description": "Invalid request"}})
+    @app.post(
+        "/v1/score",
+        response_model=Score,
+        summary="Score one message",
+        openapi_extra={"requestBody": {"required": True, "content": json_body}},
+        responses={413: {"description": "Body over the size limit"}, 422: {"description": "Invalid request"}},
+    )
     async def score(request: Request):
         raw = await request.body()
         ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
@@ -362,20 +429,31 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
             charset = re.search(r"charset=\"?([\w.:-]+)", request.headers.get("content-type", ""), re.I)
             text, subject = parse_message(raw, charset.group(1) if charset else "utf-8", ctype == "message/rfc822")
         else:
-            return problem(415, f"unsupported Content-Type {ctype!r}: send application/json, message/rfc822 or text/plain")
+            return problem(
+                415, f"unsupported Content-Type {ctype!r}: send application/json, message/rfc822 or text/plain"
+            )
         # JSONResponse directly: the result is already plain JSON types, re-validating it costs time per request
         return JSONResponse(score_messages([text], [subject], theme_model, scorer=scorer)[0])
 
-    @app.post("/v1/score/batch", response_model=BatchScore, summary=f"Score up to {max_batch} messages",
-              openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}}}},
-              responses={413: {"description": "Body or batch over the size limit"}, 422: {"description": "Invalid request"}})
+    @app.post(
+        "/v1/score/batch",
+        response_model=BatchScore,
+        summary=f"Score up to {max_batch} messages",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}},
+            }
+        },
+        responses={413: {"description": "Body or batch over the size limit"}, 422: {"description": "Invalid request"}},
+    )
     async def score_batch(request: Request):
         batch, refusal = parse_json(await request.body(), Batch)
         if refusal is not None:
             return refusal
-        results = await run_in_threadpool(score_messages, [m.text for m in batch.items],
-                                          [m.subject for m in batch.items], theme_model, scorer=scorer)
+        results = await run_in_threadpool(
+            score_messages, [m.text for m in batch.items], [m.subject for m in batch.items], theme_model, scorer=scorer
+        )
         return JSONResponse({"results": results})
 
     @app.get("/healthz", summary="Liveness")
@@ -388,8 +466,15 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index():
-        return HTMLResponse(page, headers={"Content-Security-Policy": page_csp, "X-Content-Type-Options": "nosniff",
-                                           "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+        return HTMLResponse(
+            page,
+            headers={
+                "Content-Security-Policy": page_csp,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store",
+            },
+        )
 
     @app.get("/docs", include_in_schema=False)
     async def docs():
@@ -405,8 +490,11 @@ def create_app(theme_model_dir: str | Path | None = None, token: str | None = No
             return problem(404, "not found")
         from swagger_ui_bundle import swagger_ui_path
 
-        return Response(Path(swagger_ui_path, name).read_bytes(), media_type=_DOCS_ASSETS[name],
-                        headers={"Cache-Control": "max-age=86400"})
+        return Response(
+            Path(swagger_ui_path, name).read_bytes(),
+            media_type=_DOCS_ASSETS[name],
+            headers={"Cache-Control": "max-age=86400"},
+        )
 
     return Guard(app, token, max_body_bytes)
 
@@ -416,15 +504,18 @@ def listening_sockets(host: str, port: int) -> list[socket.socket]:
     127.0.0.1 and ::1) for uvicorn to serve on, so that a bad or busy port is a one-line :class:`ConfigError`
     before the service says it serves, and no other process can take the port in between."""
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise ConfigError(f"--port {port} is not a TCP port. Fix: pass --port with a number from 1 to 65535, "
-                          "e.g. --port 8000")
+        raise ConfigError(
+            f"--port {port} is not a TCP port. Fix: pass --port with a number from 1 to 65535, e.g. --port 8000"
+        )
     sockets: list[socket.socket] = []
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         for family, kind, proto, _, address in dict.fromkeys(addresses):
             sock = socket.socket(family, kind, proto)
             sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart need not wait out TIME_WAIT
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+            )  # as uvicorn: a restart need not wait out TIME_WAIT
             if family == socket.AF_INET6:  # as asyncio: :: must not take the IPv4 port a second socket binds
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)
@@ -438,19 +529,26 @@ def listening_sockets(host: str, port: int) -> list[socket.socket]:
 
 def _bind_failure(host: str, port: int, exc: OSError) -> str:
     if exc.errno == errno.EADDRINUSE:
-        return (f"port {port} on {host} is in use by another program. Fix: pass --port N with a port no program "
-                "uses, or stop the program that holds it")
+        return (
+            f"port {port} on {host} is in use by another program. Fix: pass --port N with a port no program "
+            "uses, or stop the program that holds it"
+        )
     if exc.errno == errno.EACCES:
-        return (f"port {port} on {host} needs administrator rights (ports below 1024 do). Fix: pass --port 8000 "
-                "or another port from 1024 up")
+        return (
+            f"port {port} on {host} needs administrator rights (ports below 1024 do). Fix: pass --port 8000 "
+            "or another port from 1024 up"
+        )
     if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
-        return (f"cannot listen on {host}: not an address of this machine ({exc.strerror or exc}). "
-                "Fix: pass --host 127.0.0.1, or an address this machine has")
+        return (
+            f"cannot listen on {host}: not an address of this machine ({exc.strerror or exc}). "
+            "Fix: pass --host 127.0.0.1, or an address this machine has"
+        )
     return f"cannot listen on {host}:{port} ({exc.strerror or exc}). Fix: pass another --host or --port"
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, theme_model_dir: str | Path | None = None,
-          token: str | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, theme_model_dir: str | Path | None = None, token: str | None = None
+) -> None:
     """Run the service until interrupted (what ``feedback serve`` calls)."""
     import sys
 
@@ -462,11 +560,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000, theme_model_dir: str | Path
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         app = create_app(theme_model_dir, token)
         # access_log off: uvicorn's would print the full request line; Guard logs method, path and status instead.
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
-                                               server_header=False))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning", server_header=False)
+        )
         shown = f"[{host}]" if ":" in host else host
-        print(f"feedback: serving on http://{shown}:{port}/ (token {'required' if token else 'off: loopback only'}); "
-              "Ctrl-C stops", file=sys.stderr, flush=True)
+        print(
+            f"feedback: serving on http://{shown}:{port}/ (token {'required' if token else 'off: loopback only'}); "
+            "Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             server.run(sockets=sockets)
         except KeyboardInterrupt:  # Ctrl-C is how the service is meant to stop

@@ -5,6 +5,7 @@ The factory is registered under spaCy's ``spacy_factories`` entry point (see pyp
 ``nlp.add_pipe("feedback_sentiment")`` works in any program where feedback is installed, without importing it;
 importing this module registers it too.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,17 @@ from spacy.language import Language
 
 from .sentiment import DocumentScore, Scorer, SentimentScorer, default_scorer
 
-_DOC_ATTRS = ("sentiment", "sentiment_label", "sentiment_drivers", "churn_intent", "churn_phrase", "escalation",
-              "urgency", "anger", "sentiment_result")
+_DOC_ATTRS = (
+    "sentiment",
+    "sentiment_label",
+    "sentiment_drivers",
+    "churn_intent",
+    "churn_phrase",
+    "escalation",
+    "urgency",
+    "anger",
+    "sentiment_result",
+)
 
 
 def _register_extensions() -> None:
@@ -84,8 +94,9 @@ def make_feedback_sentiment(nlp, name: str, model_dir: str | None, rules_path: s
 
 
 if not Language.has_factory("feedback_sentiment"):
-    Language.factory("feedback_sentiment", default_config={"model_dir": None, "rules_path": None},
-                     func=make_feedback_sentiment)
+    Language.factory(
+        "feedback_sentiment", default_config={"model_dir": None, "rules_path": None}, func=make_feedback_sentiment
+    )
 
 
 def make_nlp(model_dir: str | Path | None = None):

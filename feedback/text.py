@@ -4,6 +4,7 @@ The default path uses spaCy's English resources (stop words, the ``spacy-lookups
 without running a pipeline per document: a table look-up per distinct word is all lemmatizing costs, so
 tokenizing a text costs a fraction of scoring its sentiment.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,24 +13,39 @@ from functools import lru_cache
 from spacy.lang.en.stop_words import STOP_WORDS
 
 #: words that carry a complaint's meaning and so stay in, although spaCy lists them as stop words
-KEPT_FUNCTION_WORDS = frozenset({"not", "no", "never", "nothing", "again", "twice", "without", "cannot", "down",
-                                 "off", "empty", "over"})
+KEPT_FUNCTION_WORDS = frozenset(
+    {"not", "no", "never", "nothing", "again", "twice", "without", "cannot", "down", "off", "empty", "over"}
+)
 #: words that open, close or pad support messages in any company: they say nothing about the problem
-BOILERPLATE = frozenset("""
+BOILERPLATE = frozenset(
+    """
 hi hello hey dear thanks thank thx regards best kind cheers sincerely please pls team support guys folks
 hope hoping iphone outlook morning afternoon evening help helpful advance appreciate
 appreciated asap just really also still get got would could like know let want need anyone someone lot
-""".split())
+""".split()
+)
 STOP = frozenset((set(STOP_WORDS) | BOILERPLATE) - KEPT_FUNCTION_WORDS)
 #: lemmas the lookup table gets wrong for support text ("data" is not "datum" here)
-LEMMA_EXCEPTIONS = {"data": "data", "media": "media", "was": "be", "charges": "charge", "logging": "log", "login": "log",
-                    "logins": "log", "signin": "sign", "pdfs": "pdf", "csvs": "csv", "ios": "ios", "sms": "sms"}
+LEMMA_EXCEPTIONS = {
+    "data": "data",
+    "media": "media",
+    "was": "be",
+    "charges": "charge",
+    "logging": "log",
+    "login": "log",
+    "logins": "log",
+    "signin": "sign",
+    "pdfs": "pdf",
+    "csvs": "csv",
+    "ios": "ios",
+    "sms": "sms",
+}
 
 #: a word holds a letter, of any alphabet ("problème", "straße"): "2fa" and "ios16" are words, "2026" is not
 _WORD = r"[0-9]*[^\W\d_][^\W_]*(?:'[^\W\d_]+)?"
 _TOKEN = re.compile(_WORD)
 #: punctuation that ends a phrase: no label spans it ("in a minute. Fantastic" is not the phrase "minute fantastic")
-PHRASE_BREAKS = frozenset(".!?;:,()[]\"\n")
+PHRASE_BREAKS = frozenset('.!?;:,()[]"\n')
 _TOKEN_OR_BREAK = re.compile(_WORD + r"|[.!?;:,()\[\]\"\n]")
 #: placeholders left by PII redaction are not words of the customer
 _PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|URL)\]")
@@ -190,6 +206,9 @@ def topic_text(text: str) -> str:
         text = _REDACTION_MARK.sub(" ", text)
     if "[" in text and _PLACEHOLDER.search(text):
         parts = _SENTENCE_END.split(text)  # sentence, separator, sentence, …: line breaks stay phrase breaks
-        text = "".join(sentence + separator for sentence, separator in zip(parts[0::2], parts[1::2] + [""])
-                       if not _only_contact_details(sentence))
+        text = "".join(
+            sentence + separator
+            for sentence, separator in zip(parts[0::2], parts[1::2] + [""])
+            if not _only_contact_details(sentence)
+        )
     return text.strip()

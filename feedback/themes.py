@@ -23,6 +23,7 @@ Method (as in :meth:`ThemeModel.fit`; :meth:`ThemeModel.method_description` is t
 5. labels are the phrases most of a theme's units say and few others do, shown as customers wrote them; a message
    takes the theme its units weigh most for, and up to ``MAX_EXTRA_TAGS`` more.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,14 +47,28 @@ from sklearn.preprocessing import normalize
 
 from .resources import TAXONOMY_DIR, TAXONOMY_PRESETS
 from .errors import ConfigError, InputError, ModelError
-from .clustering import (ASSIGNMENTS, AUTO_GRANULARITY, MAX_FIT as MAX_FIT_ROWS, STABLE_AMI, fit_clusters, smallest_keys, split_cluster,
-                         vote)
+from .clustering import (
+    ASSIGNMENTS,
+    AUTO_GRANULARITY,
+    MAX_FIT as MAX_FIT_ROWS,
+    STABLE_AMI,
+    fit_clusters,
+    smallest_keys,
+    split_cluster,
+    vote,
+)
 from .schema import OTHER_THEME_ID, OTHER_THEME_LABEL
 from .vader import compound
-from .units import (SPLIT_MIN_WORDS, UnitSpace, brand_pattern, find_boilerplate, is_question, message_sentences,
-                    split_message)
-from .text import (KEPT_FUNCTION_WORDS, PHRASE_BREAKS, lemma_string, phrase_lemmas,
-                   words_and_content)
+from .units import (
+    SPLIT_MIN_WORDS,
+    UnitSpace,
+    brand_pattern,
+    find_boilerplate,
+    is_question,
+    message_sentences,
+    split_message,
+)
+from .text import KEPT_FUNCTION_WORDS, PHRASE_BREAKS, lemma_string, phrase_lemmas, words_and_content
 
 #: the preset a taxonomy file's documentation points to as the example to copy
 DEFAULT_TAXONOMY = TAXONOMY_DIR / "software.toml"
@@ -189,21 +204,29 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> tuple[GuideTheme, ...]
     """Read a taxonomy TOML file (see ``models/taxonomies/README.md`` for the format and how to edit it)."""
     path = Path(path)
     if path.is_dir():
-        raise ModelError(f"{path}: is a folder; the taxonomy is a TOML file. Fix: give the file's path, e.g. "
-                         "a copy of a preset in models/taxonomies")
+        raise ModelError(
+            f"{path}: is a folder; the taxonomy is a TOML file. Fix: give the file's path, e.g. "
+            "a copy of a preset in models/taxonomies"
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelError(f"{path}: taxonomy file not found. Fix: check the path, or name a shipped preset "
-                         f"({', '.join(TAXONOMY_PRESETS)}), 'default' or 'none'") from None
+        raise ModelError(
+            f"{path}: taxonomy file not found. Fix: check the path, or name a shipped preset "
+            f"({', '.join(TAXONOMY_PRESETS)}), 'default' or 'none'"
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: not valid TOML ({exc}). Fix: compare with the presets in models/taxonomies") from None
+        raise ModelError(
+            f"{path}: not valid TOML ({exc}). Fix: compare with the presets in models/taxonomies"
+        ) from None
     themes = []
     for i, entry in enumerate(data.get("theme", []), start=1):
         name, seeds = entry.get("name"), entry.get("seeds")
         if not isinstance(name, str) or not name.strip() or not isinstance(seeds, list) or not seeds:
-            raise ModelError(f"{path}: theme {i} needs a name and a non-empty list of seeds. "
-                             "Fix: [[theme]] name = \"refund\" seeds = [\"refund\", \"money back\"]")
+            raise ModelError(
+                f"{path}: theme {i} needs a name and a non-empty list of seeds. "
+                'Fix: [[theme]] name = "refund" seeds = ["refund", "money back"]'
+            )
         lemmas, phrases = [], []
         for seed in map(str, seeds):
             words, content = words_and_content(seed)
@@ -219,13 +242,18 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> tuple[GuideTheme, ...]
 
 
 def _guide_patterns(guide: tuple[GuideTheme, ...]) -> list[re.Pattern]:
-    return [re.compile(r"(?<!\S)(?:" + "|".join(re.escape(seed) for seed in sorted(g.seeds, key=len, reverse=True))
-                       + r")(?!\S)") for g in guide]
+    return [
+        re.compile(
+            r"(?<!\S)(?:" + "|".join(re.escape(seed) for seed in sorted(g.seeds, key=len, reverse=True)) + r")(?!\S)"
+        )
+        for g in guide
+    ]
 
 
 @lru_cache(maxsize=8)
-def _seed_index(guide: tuple[GuideTheme, ...]
-                ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[tuple[int, str, tuple[str, ...]], ...]], int]:
+def _seed_index(
+    guide: tuple[GuideTheme, ...],
+) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[tuple[int, str, tuple[str, ...]], ...]], int]:
     """Each seed phrase -> the taxonomy themes listing it; the content lemmas of each whole-phrase seed -> (theme,
     " phrase ", its other words); and the most words a seed has."""
     index: dict[str, tuple[int, ...]] = {}
@@ -270,8 +298,12 @@ def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...], texts: li
         if " ".join(words) != doc:
             patterns = patterns or _guide_patterns(guide)
             hits.update(j for j, p in enumerate(patterns) if p.search(doc))
-            candidates = [c for content, found in phrase_index.items()
-                          if re.search(r"(?<!\S)" + re.escape(content) + r"(?!\S)", doc) for c in found]
+            candidates = [
+                c
+                for content, found in phrase_index.items()
+                if re.search(r"(?<!\S)" + re.escape(content) + r"(?!\S)", doc)
+                for c in found
+            ]
         else:
             for k, word in enumerate(words):
                 found = index.get(word)
@@ -282,7 +314,7 @@ def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...], texts: li
                 if word not in firsts:
                     continue
                 for n in range(2, min(max_n, len(words) - k) + 1):
-                    gram = " ".join(words[k:k + n])
+                    gram = " ".join(words[k : k + n])
                     found = index.get(gram)
                     if found:
                         hits.update(found)
@@ -292,8 +324,9 @@ def _match_seeds(lemma_docs: list[str], guide: tuple[GuideTheme, ...], texts: li
             # the phrase's function words are written as they are: a text without them cannot hold it, and
             # lemmatizing every text that says "time" to look for "time out" costs as much as the rest of the match
             lower = texts[i].lower().replace("’", "'")  # as feedback.text reads words
-            candidates = [(j, phrase) for j, phrase, others in candidates
-                          if j not in hits and all(w in lower for w in others)]
+            candidates = [
+                (j, phrase) for j, phrase, others in candidates if j not in hits and all(w in lower for w in others)
+            ]
             if candidates:
                 whole = f" {phrase_lemmas(texts[i])} "
                 hits.update(j for j, phrase in candidates if phrase in whole)
@@ -370,7 +403,8 @@ LABEL_PHRASE_COVER = 0.3
 WIDEN_SHARE = 0.3
 #: words that never label a theme on their own, and phrases made only of them: they say when, where or how a
 #: customer wrote, not what is wrong (chat and social filler, time words, stand-ins for a ticket or message)
-LABEL_FILLER = frozenset("""
+LABEL_FILLER = frozenset(
+    """
 yes yeah yep ok okay dm pm tweet tweets rt amp lol omg pls plz thx ty u ur im dont cant wont
 today tomorrow tonight yesterday now date dates day days week weeks month months year years
 hour hours min mins minute minutes
@@ -379,7 +413,8 @@ thing things way lot guy guys people person someone anyone everyone something an
 good great bad nice ok fine well better best worst sure right thank thanks
 message email mail ticket case number call reply answer question
 tell say ask try receive send issue problem experience state speak explain inform ago idea able
-""".split())
+""".split()
+)
 #: a word of letters x (or X) only is a redaction mark ("XXXX", "xx/xx/xxxx"), not a customer's word
 _REDACTION = re.compile(r"^x{2,}$")
 
@@ -424,8 +459,7 @@ def _class_counts(assignment: np.ndarray, n_classes: int, counts) -> tuple:
     """How many of each class's docs (``assignment``: a class per doc, -1 none) hold each column of ``counts`` (a
     binary doc × phrase matrix), as a sparse classes × phrases matrix, and each class's size (at least 1)."""
     members = np.flatnonzero((assignment >= 0) & (assignment < n_classes))
-    membership = csr_matrix((np.ones(len(members)), (assignment[members], members)),
-                            shape=(n_classes, len(assignment)))
+    membership = csr_matrix((np.ones(len(members)), (assignment[members], members)), shape=(n_classes, len(assignment)))
     sizes = np.maximum(np.bincount(assignment[members], minlength=n_classes), 1).astype(float)
     return (membership @ counts).tocsr(), sizes
 
@@ -435,8 +469,15 @@ class _PhraseScores:
     themes × phrases arrays are 60 MB apiece for 160 sub-themes, and fresh pages that size cost more than the
     arithmetic."""
 
-    def __init__(self, primary: np.ndarray, n_themes: int, phrase_counts: tuple, n_docs: int,
-                 parent_of: np.ndarray | None = None, parents: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        primary: np.ndarray,
+        n_themes: int,
+        phrase_counts: tuple,
+        n_docs: int,
+        parent_of: np.ndarray | None = None,
+        parents: np.ndarray | None = None,
+    ) -> None:
         counts, _, n_words, never_labels = phrase_counts
         self.counts, self.sizes = _class_counts(primary, n_themes, counts)
         self.corpus_share = np.asarray(counts.sum(axis=0)).ravel() / max(n_docs, 1)
@@ -459,8 +500,9 @@ class _PhraseScores:
             baseline = self.corpus_share
         else:
             parent = self.parents[i]
-            baseline = np.maximum(self.parent_counts[parent].toarray().ravel() / self.parent_sizes[parent],
-                                  self.corpus_share)
+            baseline = np.maximum(
+                self.parent_counts[parent].toarray().ravel() / self.parent_sizes[parent], self.corpus_share
+            )
         scores = np.zeros_like(share)
         np.divide(share, np.maximum(baseline, 1e-12), out=scores, where=share > baseline)
         np.log(scores, out=scores, where=scores > 0)
@@ -474,15 +516,23 @@ def _phrase_counts(lemma_docs: list[str]) -> tuple | None:
     """Which lemma 1-3-grams (held by 2+ docs of 21 or more, 3+ of 5,000 or more: a phrase two units in
     thousands say labels nothing) each doc holds, the phrases, their
     numbers of words and which of them may never label (:func:`_unfit_label`); None when no doc holds one."""
-    counter = CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 3), binary=True,
-                              min_df=1 if len(lemma_docs) <= 20 else 2 if len(lemma_docs) < 5_000 else 3)
+    counter = CountVectorizer(
+        token_pattern=r"\S+",
+        ngram_range=(1, 3),
+        binary=True,
+        min_df=1 if len(lemma_docs) <= 20 else 2 if len(lemma_docs) < 5_000 else 3,
+    )
     try:
         counts = counter.fit_transform(lemma_docs)
     except ValueError:
         return None
     phrases = counter.get_feature_names_out()
-    return (counts, phrases, np.array([len(p.split()) for p in phrases]),
-            np.array([_unfit_label(p) for p in phrases], dtype=bool))
+    return (
+        counts,
+        phrases,
+        np.array([len(p.split()) for p in phrases]),
+        np.array([_unfit_label(p) for p in phrases], dtype=bool),
+    )
 
 
 def _label_candidates(top: list[str], said: dict[str, int]) -> list[str]:
@@ -502,15 +552,18 @@ def _label_candidates(top: list[str], said: dict[str, int]) -> list[str]:
         return []
     least = LABEL_PHRASE_COVER * said.get(top[0], 0)
     phrases = [p for p in top[:LABEL_PHRASE_RANK] if " " in p and said.get(p, 0) >= least]
-    pairs = [f"{top[0]} / {word}" for word in top[1:LABEL_PHRASE_RANK] if " " not in word][:1] \
-        if " " not in top[0] else []
+    pairs = (
+        [f"{top[0]} / {word}" for word in top[1:LABEL_PHRASE_RANK] if " " not in word][:1] if " " not in top[0] else []
+    )
     return phrases + pairs + top
 
 
 #: a phrase that ends on one of these lost the words it negates ("balance has not", "seller hasn't", "refund cant"):
 #: a fragment
-DANGLING_NEGATIONS = frozenset("""not no never without cannot
-cant dont wont didnt doesnt isnt wasnt arent werent hasnt havent hadnt couldnt wouldnt shouldnt""".split())
+DANGLING_NEGATIONS = frozenset(
+    """not no never without cannot
+cant dont wont didnt doesnt isnt wasnt arent werent hasnt havent hadnt couldnt wouldnt shouldnt""".split()
+)
 
 
 def _unfit_label(phrase: str) -> bool:
@@ -552,14 +605,14 @@ def _surface_forms(texts, max_n: int = 3, limit: int = 20_000, wanted: set[str] 
             for i in range(len(content) - n + 1):
                 if starts is not None and content[i][2] not in starts:
                     continue
-                gram = content[i:i + n]
+                gram = content[i : i + n]
                 first, last = gram[0][0], gram[-1][0]
-                if last - first >= MAX_LABEL_WORDS or any(w in PHRASE_BREAKS for w in words[first:last + 1]):
+                if last - first >= MAX_LABEL_WORDS or any(w in PHRASE_BREAKS for w in words[first : last + 1]):
                     continue
                 key = " ".join(t[2] for t in gram)
                 if wanted is not None and key not in wanted:
                     continue
-                counts[key][gram[0][1] if n == 1 else " ".join(words[first:last + 1])] += 1
+                counts[key][gram[0][1] if n == 1 else " ".join(words[first : last + 1])] += 1
     return {lem: c.most_common(1)[0][0] for lem, c in counts.items()}
 
 
@@ -705,9 +758,17 @@ class ThemeModel:
     ['refund not received']
     """
 
-    def __init__(self, n_themes: int | str = "auto", min_theme_size: int = 15, other_threshold: float | None = None,
-                 tag_threshold: float | None = None, embeddings: str = "static", taxonomy: str | Path | None = "default",
-                 seed: int = 42, assignment: str = "auto") -> None:
+    def __init__(
+        self,
+        n_themes: int | str = "auto",
+        min_theme_size: int = 15,
+        other_threshold: float | None = None,
+        tag_threshold: float | None = None,
+        embeddings: str = "static",
+        taxonomy: str | Path | None = "default",
+        seed: int = 42,
+        assignment: str = "auto",
+    ) -> None:
         self.n_themes = n_themes
         self.min_theme_size = min_theme_size
         self.other_threshold = other_threshold
@@ -725,26 +786,42 @@ class ThemeModel:
 
     def _check_params(self) -> None:
         if self._granularity is None and (not isinstance(self.n_themes, (int, np.integer)) or self.n_themes < 2):
-            raise ConfigError("The 'n_themes' parameter of ThemeModel must be an int >= 2, 'auto', 'coarser' or "
-                              f"'finer'. Got {self.n_themes!r} instead.")
-        if self.other_threshold is not None and not (_is_number(self.other_threshold) and 0 <= self.other_threshold < 1):
-            raise ConfigError(f"The 'other_threshold' parameter must be a number in [0, 1). Got {self.other_threshold!r} instead.")
+            raise ConfigError(
+                "The 'n_themes' parameter of ThemeModel must be an int >= 2, 'auto', 'coarser' or "
+                f"'finer'. Got {self.n_themes!r} instead."
+            )
+        if self.other_threshold is not None and not (
+            _is_number(self.other_threshold) and 0 <= self.other_threshold < 1
+        ):
+            raise ConfigError(
+                f"The 'other_threshold' parameter must be a number in [0, 1). Got {self.other_threshold!r} instead."
+            )
         if self.tag_threshold is not None and not (_is_number(self.tag_threshold) and 0 <= self.tag_threshold <= 1):
-            raise ConfigError(f"The 'tag_threshold' parameter must be a number in [0, 1]. Got {self.tag_threshold!r} instead.")
+            raise ConfigError(
+                f"The 'tag_threshold' parameter must be a number in [0, 1]. Got {self.tag_threshold!r} instead."
+            )
         if not (_is_int(self.min_theme_size) and self.min_theme_size >= 1):
-            raise ConfigError(f"The 'min_theme_size' parameter must be an int >= 1. Got {self.min_theme_size!r} instead.")
-        if not (_is_int(self.seed) and 0 <= self.seed < 2 ** 32):
+            raise ConfigError(
+                f"The 'min_theme_size' parameter must be an int >= 1. Got {self.min_theme_size!r} instead."
+            )
+        if not (_is_int(self.seed) and 0 <= self.seed < 2**32):
             raise ConfigError(f"The 'seed' parameter must be an int in [0, 2**32). Got {self.seed!r} instead.")
         if self.assignment not in ASSIGNMENTS:
-            raise ConfigError(f"The 'assignment' parameter of ThemeModel must be one of {', '.join(map(repr, ASSIGNMENTS))}. "
-                              f"Got {self.assignment!r} instead.")
+            raise ConfigError(
+                f"The 'assignment' parameter of ThemeModel must be one of {', '.join(map(repr, ASSIGNMENTS))}. "
+                f"Got {self.assignment!r} instead."
+            )
         if self.assignment == "neighbours" and self.embeddings == "tfidf":
-            raise ConfigError("assignment='neighbours' needs an embedding space: TF-IDF themes are k-means centroids. "
-                              "Fix: use embeddings='static' (or 'minilm'), or assignment='centroid'")
+            raise ConfigError(
+                "assignment='neighbours' needs an embedding space: TF-IDF themes are k-means centroids. "
+                "Fix: use embeddings='static' (or 'minilm'), or assignment='centroid'"
+            )
         if self.embeddings not in EMBEDDINGS:
             if not isinstance(self.embeddings, (str, Path)) or not str(self.embeddings).strip():
-                raise ConfigError(f"embeddings must be one of {', '.join(map(repr, EMBEDDINGS))} or the path of a "
-                                  f"local model folder; got {self.embeddings!r}")
+                raise ConfigError(
+                    f"embeddings must be one of {', '.join(map(repr, EMBEDDINGS))} or the path of a "
+                    f"local model folder; got {self.embeddings!r}"
+                )
             from .embeddings import local_model_kind
 
             local_model_kind(self.embeddings)  # an existing folder, or a ConfigError that says what it is
@@ -756,7 +833,7 @@ class ThemeModel:
         return getattr(self, "embedding_space_", self.embeddings)
 
     def _space_kind(self) -> str:
-        """"tfidf", "static" or "minilm" (a transformer): a local model folder is of the kind it holds."""
+        """ "tfidf", "static" or "minilm" (a transformer): a local model folder is of the kind it holds."""
         if self._space in EMBEDDINGS:
             return self._space
         from .embeddings import local_model_kind
@@ -782,8 +859,9 @@ class ThemeModel:
         """Does the fitted static space take the table's common direction out (feedback.units.UnitSpace)."""
         return getattr(getattr(self, "space_", None), "common_direction_", None) is not None
 
-    def _choose_taxonomy(self, lemma_docs: list[str], texts: list[str], keys: np.ndarray
-                         ) -> tuple[tuple[GuideTheme, ...], str | None, str]:
+    def _choose_taxonomy(
+        self, lemma_docs: list[str], texts: list[str], keys: np.ndarray
+    ) -> tuple[tuple[GuideTheme, ...], str | None, str]:
         """The guide, the shipped preset it is (None for the user's own file or none) and the note a run prints.
 
         "default" takes the preset whose seeds match the largest share of the units, when that share is at least
@@ -797,17 +875,33 @@ class ThemeModel:
         # the share is read on a sample: 5,000 units give it to about ±1.4 points, at a quarter of the matching
         sample = smallest_keys(keys, PRESET_FIT_SAMPLE)
         docs, said = [lemma_docs[i] for i in sample], [texts[i] for i in sample]
-        fits = {name: float(_match_seeds(docs, guide, said).any(axis=1).mean()) if docs else 0.0
-                for name, guide in guides.items()}
+        fits = {
+            name: float(_match_seeds(docs, guide, said).any(axis=1).mean()) if docs else 0.0
+            for name, guide in guides.items()
+        }
         ranked = sorted(names, key=lambda name: (-fits[name], names.index(name)))
         best = ranked[0]
         if self.taxonomy != "default":
-            return guides[best], best, f"taxonomy: the {best} preset (asked for; its seeds match {fits[best]:.0%} of the units)"
+            return (
+                guides[best],
+                best,
+                f"taxonomy: the {best} preset (asked for; its seeds match {fits[best]:.0%} of the units)",
+            )
         runner_up = f"; next {ranked[1]} {fits[ranked[1]]:.0%}" if len(ranked) > 1 else ""
         if fits[best] < DEFAULT_TAXONOMY_FIT:
-            return (), None, (f"taxonomy: none of the shipped presets fits (the closest, {best}, matches "
-                              f"{fits[best]:.0%} of the units; a preset applies from {DEFAULT_TAXONOMY_FIT:.0%})")
-        return guides[best], best, f"taxonomy: the {best} preset (its seeds match {fits[best]:.0%} of the units{runner_up})"
+            return (
+                (),
+                None,
+                (
+                    f"taxonomy: none of the shipped presets fits (the closest, {best}, matches "
+                    f"{fits[best]:.0%} of the units; a preset applies from {DEFAULT_TAXONOMY_FIT:.0%})"
+                ),
+            )
+        return (
+            guides[best],
+            best,
+            f"taxonomy: the {best} preset (its seeds match {fits[best]:.0%} of the units{runner_up})",
+        )
 
     def _guide_matches(self, lemma_docs: list[str], texts: list[str]) -> np.ndarray:
         """Boolean matrix: does text i (its lemma doc) match the seeds of taxonomy theme j."""
@@ -837,7 +931,9 @@ class ThemeModel:
         if matches.shape[1] and getattr(self, "guide_pulls_", True):
             guide = matches.astype(np.float32)
             guide /= np.maximum(np.sqrt(guide.sum(axis=1, keepdims=True)), 1.0)
-            vectors = np.hstack([vectors, GUIDE_EMBEDDING_WEIGHT * guide * (np.linalg.norm(vectors, axis=1, keepdims=True) > 0)])
+            vectors = np.hstack(
+                [vectors, GUIDE_EMBEDDING_WEIGHT * guide * (np.linalg.norm(vectors, axis=1, keepdims=True) > 0)]
+            )
         return normalize(vectors), matches
 
     def _cluster(self, vectors: np.ndarray, matches: np.ndarray) -> np.ndarray:
@@ -853,19 +949,34 @@ class ThemeModel:
         start = round(AUTO_K_START * self._granularity)
         k = int(min(distinct, max(2, min(start, len(vectors) // self.min_size_))))  # 1 if all texts are alike
         kmeans = KMeans(n_clusters=k, n_init=2, random_state=self.seed).fit(vectors)
-        return self._merge(vectors, kmeans.labels_, normalize(kmeans.cluster_centers_),
-                           matches if self.guide_in_full_ else matches[:, :0])[0]
+        return self._merge(
+            vectors,
+            kmeans.labels_,
+            normalize(kmeans.cluster_centers_),
+            matches if self.guide_in_full_ else matches[:, :0],
+        )[0]
 
-    def _merge(self, vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, matches: np.ndarray,
-               similarity: float | None = AUTO_MERGE_SIMILARITY) -> tuple[np.ndarray, np.ndarray]:
+    def _merge(
+        self,
+        vectors: np.ndarray,
+        labels: np.ndarray,
+        centroids: np.ndarray,
+        matches: np.ndarray,
+        similarity: float | None = AUTO_MERGE_SIMILARITY,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Merge groups whose centroids are closer than ``similarity`` (None: no such merge) or whose texts mostly
         match one taxonomy theme; returns the centroids of the merged groups and the merged group of each group
         (-1 for a group without texts)."""
         k = len(centroids)
         if k < 3:
             return centroids, np.arange(k)
-        merge = np.arange(k) if similarity is None else AgglomerativeClustering(
-            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - similarity).fit_predict(centroids)
+        merge = (
+            np.arange(k)
+            if similarity is None
+            else AgglomerativeClustering(
+                n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - similarity
+            ).fit_predict(centroids)
+        )
         if matches.shape[1]:
             offset = merge.max() + 1
             for c in range(k):
@@ -883,8 +994,9 @@ class ThemeModel:
         # A merged theme's centroid is the mean of its members, so big groups weigh by their size.
         return normalize(np.vstack([vectors[np.isin(labels, g)].mean(axis=0) for g in groups])), merged_of
 
-    def _units(self, texts: list[str], tag_sentences: bool = False, sentences: list | None = None
-               ) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    def _units(
+        self, texts: list[str], tag_sentences: bool = False, sentences: list | None = None
+    ) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
         """Every message's units (:func:`feedback.units.message_units`; the fit's boilerplate and brand words left
         out) and their content lemmas, the message each comes from, and whether it is a unit (True) or, with
         ``tag_sentences``, a sentence of a one-unit message of two or more such sentences, which may add a tag but
@@ -897,8 +1009,10 @@ class ThemeModel:
         for index, text in enumerate(texts):
             split = split_message(text, boilerplate, sentences[index] if sentences is not None else None)
             several = tag_sentences and len(split.units) == 1 and len(split.sentences) >= 2
-            for parts, part_lemmas, votes in ((split.units, split.unit_lemmas, True),
-                                              (split.sentences if several else [], split.sentence_lemmas, False)):
+            for parts, part_lemmas, votes in (
+                (split.units, split.unit_lemmas, True),
+                (split.sentences if several else [], split.sentence_lemmas, False),
+            ):
                 for part, lemma in zip(parts, part_lemmas):
                     if brands is not None:
                         kept = brands.sub(" ", part)
@@ -936,12 +1050,16 @@ class ThemeModel:
             members = primary == index
             if self.praise_themes_[index]:
                 theme.kind = "praise"
-            elif members.any() and asking[members].mean() >= QUESTION_SHARE and \
-                    sentiment[members].mean() > QUESTION_MAX_NEGATIVE:
+            elif (
+                members.any()
+                and asking[members].mean() >= QUESTION_SHARE
+                and sentiment[members].mean() > QUESTION_MAX_NEGATIVE
+            ):
                 theme.kind = "question"
 
-    def _cluster_pools(self, vectors: np.ndarray, matches: np.ndarray, keys: np.ndarray, praising: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    def _cluster_pools(
+        self, vectors: np.ndarray, matches: np.ndarray, keys: np.ndarray, praising: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """Praise themes come from praising units, pain points and questions from the rest: each pool is
         clustered on its own (:meth:`_cluster_embeddings`), so a theme never mixes "great service" with "worst
         service". A pool of fewer than ``2 × min_size_`` praising units joins the rest.
@@ -956,8 +1074,9 @@ class ThemeModel:
         total = self.n_themes if granularity is None else round(AUTO_MAX_THEMES * granularity)
         fewest = 1 if granularity is None else 2  # auto cuts a pool into 2 themes at least
         praise_k = int(np.clip(round(total * praising.mean()), fewest, total - fewest)) if praising.any() else 0
-        counts = ((total - praise_k, praise_k) if granularity is None else
-                  (("auto", total - praise_k), ("auto", praise_k)))
+        counts = (
+            (total - praise_k, praise_k) if granularity is None else (("auto", total - praise_k), ("auto", praise_k))
+        )
         centroid_blocks, rows, labels = [], [], []
         n_praise = 0
         for pool, n_themes in zip((np.flatnonzero(~praising), np.flatnonzero(praising)), counts):
@@ -966,8 +1085,9 @@ class ThemeModel:
             n_themes, most = n_themes if isinstance(n_themes, tuple) else (n_themes, n_themes)
             # the pools share the Ward budget of one fit (feedback.clustering.MAX_FIT rows) as their units are
             budget = max(2 * self.min_size_, round(MAX_FIT_ROWS * len(pool) / len(vectors)))
-            centroids, fit_rows, tree_labels = self._cluster_embeddings(vectors[pool], matches[pool], keys[pool],
-                                                                        n_themes, most, budget)
+            centroids, fit_rows, tree_labels = self._cluster_embeddings(
+                vectors[pool], matches[pool], keys[pool], n_themes, most, budget
+            )
             offset = sum(len(c) for c in centroid_blocks)
             centroid_blocks.append(centroids)
             rows.append(pool[fit_rows])
@@ -976,9 +1096,15 @@ class ThemeModel:
                 n_praise = len(centroids)
         return np.vstack(centroid_blocks), np.concatenate(rows), np.concatenate(labels), n_praise
 
-    def _cluster_embeddings(self, vectors: np.ndarray, matches: np.ndarray, keys: np.ndarray,
-                            n_themes: int | str, most: int = AUTO_MAX_THEMES, max_fit: int = MAX_FIT_ROWS
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _cluster_embeddings(
+        self,
+        vectors: np.ndarray,
+        matches: np.ndarray,
+        keys: np.ndarray,
+        n_themes: int | str,
+        most: int = AUTO_MAX_THEMES,
+        max_fit: int = MAX_FIT_ROWS,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Deterministic Ward clustering of embeddings (feedback.clustering), then the taxonomy merges of "auto".
 
         Returns the centroids, and the rows that built the tree with the centroid each one's tree cluster
@@ -999,18 +1125,29 @@ class ThemeModel:
         elif len(vectors) >= AUTO_SILHOUETTE_BELOW:
             k = auto_theme_count(len(vectors), self.min_size_, most, self._granularity)
             if n_distinct >= AUTO_STABLE_DISTINCT_SHARE * len(vectors):
-                finer_up_to = min(round(most * AUTO_MAX_STABLE_THEMES / AUTO_MAX_THEMES),
-                                  round(n_distinct * self._granularity / AUTO_STABLE_DISTINCT_UNITS))
+                finer_up_to = min(
+                    round(most * AUTO_MAX_STABLE_THEMES / AUTO_MAX_THEMES),
+                    round(n_distinct * self._granularity / AUTO_STABLE_DISTINCT_UNITS),
+                )
         else:  # a handful of units: the silhouette says whether any of them form groups at all
             k = "auto"
-        result = fit_clusters(vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_, priority=keys,
-                              max_fit=max_fit, finer_up_to=finer_up_to)
+        result = fit_clusters(
+            vectors,
+            k,
+            self.seed,
+            other_threshold=-1.0,
+            min_size=self.min_size_,
+            priority=keys,
+            max_fit=max_fit,
+            finer_up_to=finer_up_to,
+        )
         if k == "auto":
             self.silhouette_pools_ = getattr(self, "silhouette_pools_", 0) + 1
             if self._granularity != 1:  # coarser or finer than the silhouette's choice, by the same factor
                 k = int(max(2, min(round(result.cut_k * self._granularity), len(vectors) // self.min_size_)))
-                result = fit_clusters(vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_,
-                                      priority=keys, max_fit=max_fit)
+                result = fit_clusters(
+                    vectors, k, self.seed, other_threshold=-1.0, min_size=self.min_size_, priority=keys, max_fit=max_fit
+                )
         elif finer_up_to is not None and result.cut_k > k:
             self.finer_cuts_.append((k, result.cut_k))
         if n_themes != "auto":
@@ -1018,8 +1155,9 @@ class ThemeModel:
         # A shipped preset merges only where the silhouette chose K, in a handful of units whose granularity the
         # data cannot tell; elsewhere the data's granularity stays (Banking77's intents are finer than the preset)
         merges = self.guide_in_full_ or len(vectors) < AUTO_SILHOUETTE_BELOW
-        centroids, merged_of = self._merge(vectors, result.labels, result.centroids,
-                                           matches if merges else matches[:, :0], similarity=None)
+        centroids, merged_of = self._merge(
+            vectors, result.labels, result.centroids, matches if merges else matches[:, :0], similarity=None
+        )
         tree_labels = np.where(result.tree_labels >= 0, merged_of[np.maximum(result.tree_labels, 0)], -1)
         return centroids, result.fit_index, tree_labels
 
@@ -1069,8 +1207,12 @@ class ThemeModel:
         if non_empty < MIN_FIT_TEXTS:
             # Too little text for a recurring theme: every row is "other", scored and kept (a one-email inbox
             # still gets its sentiment), and `fit_note_` says why.
-            warnings.warn(f"{non_empty} text(s) with content words: themes need at least {MIN_FIT_TEXTS}, so every "
-                          "text is 'other'", FitNoteWarning, stacklevel=2)
+            warnings.warn(
+                f"{non_empty} text(s) with content words: themes need at least {MIN_FIT_TEXTS}, so every "
+                "text is 'other'",
+                FitNoteWarning,
+                stacklevel=2,
+            )
             self.fit_note_ = f"no themes: {non_empty} text(s) with content words, themes need at least {MIN_FIT_TEXTS}"
             self.min_size_, self.guide_, self.guide_themes_ = 0, (), {}
             self.taxonomy_preset_, self.guide_in_full_ = None, False
@@ -1088,7 +1230,9 @@ class ThemeModel:
         if self._granularity is None:  # the K asked for, not fewer themes for want of units
             self.min_size_ = int(min(self.min_size_, max(3, FIXED_K_MIN_SIZE_SHARE * non_empty / self.n_themes)))
         # 1. the taxonomy guide marks texts that match its seed phrases
-        self.embedding_space_ = self.embeddings if self.embeddings in EMBEDDINGS else str(Path(self.embeddings).resolve())
+        self.embedding_space_ = (
+            self.embeddings if self.embeddings in EMBEDDINGS else str(Path(self.embeddings).resolve())
+        )
         self.guide_, self.taxonomy_preset_, self.taxonomy_note_ = self._choose_taxonomy(lemma_docs, texts, keys)
         shipped = self.taxonomy_preset_ is not None or self.taxonomy == "default"
         self.guide_pulls_ = not shipped or self._granularity is not None
@@ -1106,18 +1250,25 @@ class ThemeModel:
             vectors, centroids = self._fit_tfidf(lemma_docs, matches, non_empty)
         else:
             # 2-3. unit vectors (+ the taxonomy block); praising units and the rest clustered apart (Ward)
-            self.space_ = UnitSpace(None if self._space == "static" else self._space, seed=self.seed).fit(
-                texts, lemma_docs) if self._space_kind() == "static" else None
+            self.space_ = (
+                UnitSpace(None if self._space == "static" else self._space, seed=self.seed).fit(texts, lemma_docs)
+                if self._space_kind() == "static"
+                else None
+            )
             vectors, _ = self._embed(texts, lemma_docs)
             # a question is never praise, however warmly it asks ("I'd love to know how to open a UK account?")
             centroids, reference_rows, reference_labels, praise_centroids = self._cluster_pools(
-                vectors, matches, keys, (unit_sentiment >= PRAISE_UNIT_SENTIMENT) & ~asking)
+                vectors, matches, keys, (unit_sentiment >= PRAISE_UNIT_SENTIMENT) & ~asking
+            )
             if self.assignment_ == "neighbours":
-                reference_rows, reference_labels = reference_rows[reference_labels >= 0], \
-                    reference_labels[reference_labels >= 0]
+                reference_rows, reference_labels = (
+                    reference_rows[reference_labels >= 0],
+                    reference_labels[reference_labels >= 0],
+                )
         # 4. small themes fold into other; ids follow size so they read biggest first
-        self.other_threshold_ = self._default_other_threshold() if self.other_threshold is None \
-            else self.other_threshold
+        self.other_threshold_ = (
+            self._default_other_threshold() if self.other_threshold is None else self.other_threshold
+        )
         self.tag_threshold_ = self.other_threshold_ + 0.15 if self.tag_threshold is None else self.tag_threshold
         sims = vectors @ centroids.T
         if self.assignment_ == "neighbours":
@@ -1145,8 +1296,9 @@ class ThemeModel:
         self.theme_ids_ = np.arange(len(self.centroids_))
         # the phrases and words of the units, read once for the labels of the themes and of their sub-themes
         phrase_counts, surface = _phrase_counts(lemma_docs), {}
-        self.themes_ = self._describe(texts, lemma_docs, primary, vectors, matches, phrase_counts=phrase_counts,
-                                      surface_cache=surface)
+        self.themes_ = self._describe(
+            texts, lemma_docs, primary, vectors, matches, phrase_counts=phrase_counts, surface_cache=surface
+        )
         self._set_kinds(primary, unit_sentiment, asking)
         named = [theme.label for theme in self.themes_ if theme.label in {g.name for g in self.guide_}]
         if self.guide_:
@@ -1159,8 +1311,16 @@ class ThemeModel:
         self.n_features_in_ = vectors.shape[1]
         return self
 
-    def _find_subthemes(self, units: list[str], lemma_docs: list[str], vectors: np.ndarray, primary: np.ndarray,
-                        keys: np.ndarray, phrase_counts: tuple | None = None, surface: dict | None = None) -> None:
+    def _find_subthemes(
+        self,
+        units: list[str],
+        lemma_docs: list[str],
+        vectors: np.ndarray,
+        primary: np.ndarray,
+        keys: np.ndarray,
+        phrase_counts: tuple | None = None,
+        surface: dict | None = None,
+    ) -> None:
         """Split each theme into sub-themes for drill-down: Ward within the theme's units (unstructured,
         :func:`feedback.clustering.split_cluster`), one sub-theme per
         ``SUBTHEME_UNITS`` of them (at most ``MAX_SUBTHEMES``; none of fewer than ``min_size_`` units), labelled
@@ -1182,16 +1342,32 @@ class ThemeModel:
             self.subtheme_centroids_.append(centroids)
         if not blocks:
             return
-        parents = np.array([index for index, centroids in enumerate(self.subtheme_centroids_) if centroids is not None
-                            for _ in range(len(centroids))])
-        described = self._describe(units, lemma_docs, sub_primary, vectors, None, centroids=np.vstack(blocks),
-                                   taken=frozenset(t.label for t in self.themes_), phrase_counts=phrase_counts,
-                                   surface_cache=surface or None, parent_of=primary, subtheme_parents=parents)
+        parents = np.array(
+            [
+                index
+                for index, centroids in enumerate(self.subtheme_centroids_)
+                if centroids is not None
+                for _ in range(len(centroids))
+            ]
+        )
+        described = self._describe(
+            units,
+            lemma_docs,
+            sub_primary,
+            vectors,
+            None,
+            centroids=np.vstack(blocks),
+            taken=frozenset(t.label for t in self.themes_),
+            phrase_counts=phrase_counts,
+            surface_cache=surface or None,
+            parent_of=primary,
+            subtheme_parents=parents,
+        )
         offset = 0
         for theme, centroids in zip(self.themes_, self.subtheme_centroids_):
             if centroids is None:
                 continue
-            theme.subthemes = described[offset: offset + len(centroids)]
+            theme.subthemes = described[offset : offset + len(centroids)]
             for number, sub in enumerate(theme.subthemes, start=1):
                 sub.theme_id, sub.kind, sub.status = f"{theme.theme_id}.{number}", theme.kind, theme.status
             offset += len(centroids)
@@ -1200,8 +1376,15 @@ class ThemeModel:
         """2-3. TF-IDF over lemma n-grams (with guide tokens), LSA, k-means."""
         guided_docs = self._guided(lemma_docs, matches)
         min_df = 2 if non_empty < 2000 else 3
-        self.vectorizer_ = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), min_df=min_df, max_df=0.5,
-                                           sublinear_tf=True, max_features=50_000, dtype=np.float32)
+        self.vectorizer_ = TfidfVectorizer(
+            token_pattern=r"\S+",
+            ngram_range=(1, 2),
+            min_df=min_df,
+            max_df=0.5,
+            sublinear_tf=True,
+            max_features=50_000,
+            dtype=np.float32,
+        )
         try:
             matrix = self.vectorizer_.fit_transform(guided_docs)
         except ValueError:
@@ -1220,8 +1403,9 @@ class ThemeModel:
         vectors = normalize(self.svd_.transform(matrix))
         return vectors, self._cluster(vectors, matches)
 
-    def _continue_from(self, previous: "ThemeModel", texts: list[str], primary: np.ndarray,
-                       lemma_docs: list[str]) -> None:
+    def _continue_from(
+        self, previous: "ThemeModel", texts: list[str], primary: np.ndarray, lemma_docs: list[str]
+    ) -> None:
         """Give themes that persist their previous id and label, themes that come back the id and label they had
         when they went, and number new ones after every id used before: an id always means the same theme.
 
@@ -1303,7 +1487,9 @@ class ThemeModel:
             if index in settled:
                 continue
             if theme.label in taken:
-                theme.label = next((p for p in theme.top_phrases if p not in taken), f"{theme.label} ({theme.theme_id})")
+                theme.label = next(
+                    (p for p in theme.top_phrases if p not in taken), f"{theme.label} ({theme.theme_id})"
+                )
             taken.add(theme.label)
         back = {t.theme_id for t in returned.values()}
         self.gone_themes_ = [t for t in gone if t.theme_id not in back]
@@ -1339,10 +1525,20 @@ class ThemeModel:
                     primary[row], best[row] = index, sims[row, index]
         return (primary, best, sims) if similarities else (primary, best)
 
-    def _describe(self, texts, lemma_docs, primary, vectors, matches, centroids: np.ndarray | None = None,
-                  taken: frozenset[str] = frozenset(), phrase_counts: tuple | None = None,
-                  surface_cache: dict | None = None, parent_of: np.ndarray | None = None,
-                  subtheme_parents: np.ndarray | None = None) -> list[Theme]:
+    def _describe(
+        self,
+        texts,
+        lemma_docs,
+        primary,
+        vectors,
+        matches,
+        centroids: np.ndarray | None = None,
+        taken: frozenset[str] = frozenset(),
+        phrase_counts: tuple | None = None,
+        surface_cache: dict | None = None,
+        parent_of: np.ndarray | None = None,
+        subtheme_parents: np.ndarray | None = None,
+    ) -> list[Theme]:
         """Each theme's label, top phrases and examples; with ``centroids``, those of sub-themes (``primary``
         then holds sub-theme indices, and the guide names none of them), labelled apart from the ``taken`` labels.
         ``phrase_counts``: :func:`_phrase_counts` of ``lemma_docs``, when already counted; ``surface_cache``: an
@@ -1384,8 +1580,13 @@ class ThemeModel:
             class_counts, ctfidf = scores.row(i)
             orders.append(_top(ctfidf, 40))
             candidates |= {int(j) for j in orders[i]}
-            candidates |= {k for j in orders[i][:3] if n_words[j] == 1 for k in holding.get(phrases[j], ())
-                           if class_counts[k] >= WIDEN_SHARE * class_counts[j]}
+            candidates |= {
+                k
+                for j in orders[i][:3]
+                if n_words[j] == 1
+                for k in holding.get(phrases[j], ())
+                if class_counts[k] >= WIDEN_SHARE * class_counts[j]
+            }
             if surface_cache is not None and not surface_cache:
                 subtheme_phrases |= {phrases[j] for j in _top(ctfidf, SUBTHEME_PHRASES)}
         frontier = set(candidates)
@@ -1408,21 +1609,32 @@ class ThemeModel:
             # phrases said at least twice in the theme; a theme whose texts share none (paraphrases, or a few
             # unrelated texts) is labelled by its most distinctive phrases said once, not "theme N"; a theme that
             # holds every unit (nothing is distinctive of it) by the phrases it says most
-            for least, order, distinctive in ((2, orders[i], True), (1, orders[i], True),
-                                              (1, _top(class_counts.astype(float), 40), False)):
+            for least, order, distinctive in (
+                (2, orders[i], True),
+                (1, orders[i], True),
+                (1, _top(class_counts.astype(float), 40), False),
+            ):
                 for j in order:
                     if class_counts[j] < least or (distinctive and ctfidf[j] <= 0):
                         continue
                     if n_words[j] > 1 and phrases[j] not in surface:
                         continue  # its words never stand together in a message (see _surface_forms)
                     if n_words[j] == 1:  # a word grows into the phrase most of its units say with it
-                        wider = [k for k in holding.get(phrases[j], ()) if phrases[k] in surface and
-                                 class_counts[k] >= WIDEN_SHARE * class_counts[j] and ctfidf[k] > 0]
+                        wider = [
+                            k
+                            for k in holding.get(phrases[j], ())
+                            if phrases[k] in surface
+                            and class_counts[k] >= WIDEN_SHARE * class_counts[j]
+                            and ctfidf[k] > 0
+                        ]
                         if wider:
                             j = max(wider, key=lambda k: (class_counts[k], -n_words[k], -k))
                     while True:  # say more at the same coverage: the longer phrase nearly every such text holds
-                        wider = [k for k in longer.get(phrases[j], ()) if phrases[k] in surface
-                                 and class_counts[k] >= EXTEND_SHARE * class_counts[j]]
+                        wider = [
+                            k
+                            for k in longer.get(phrases[j], ())
+                            if phrases[k] in surface and class_counts[k] >= EXTEND_SHARE * class_counts[j]
+                        ]
                         if not wider:
                             break
                         j = max(wider, key=lambda k: (class_counts[k], -k))
@@ -1441,8 +1653,13 @@ class ThemeModel:
             if self.guide_ and len(members) and not subthemes:
                 shares = matches[members].mean(axis=0)
                 best = int(shares.argmax())
-                if shares[best] >= GUIDE_LABEL_SHARE and self.guide_[best].name not in used_labels and (
-                        self.guide_in_full_ or self._says_name(self.guide_[best].name, [lemma_docs[m] for m in members])):
+                if (
+                    shares[best] >= GUIDE_LABEL_SHARE
+                    and self.guide_[best].name not in used_labels
+                    and (
+                        self.guide_in_full_ or self._says_name(self.guide_[best].name, [lemma_docs[m] for m in members])
+                    )
+                ):
                     label = self.guide_[best].name
                     self.guide_themes_[best] = i
             used_labels.add(label)
@@ -1461,63 +1678,95 @@ class ThemeModel:
         """How this fitted model found and assigns its themes, in a sentence or three: the report's Methods text
         (a test checks that it names the vector space and the clustering this model used)."""
         self._check_fitted()
-        units = ("Messages are split into units: each sentence with two or more content words in a message of "
-                 f"{SPLIT_MIN_WORDS}+ content words, else the whole message; @handles, links, the company's brand words "
-                 "and sentences recurring across messages (footers, signatures) are left out.")
+        units = (
+            "Messages are split into units: each sentence with two or more content words in a message of "
+            f"{SPLIT_MIN_WORDS}+ content words, else the whole message; @handles, links, the company's brand words "
+            "and sentences recurring across messages (footers, signatures) are left out."
+        )
         if self._space == "tfidf":
-            space = ("Units become content lemmas; TF-IDF over lemma unigrams and bigrams is reduced by LSA and "
-                     "clustered with seeded k-means.")
+            space = (
+                "Units become content lemmas; TF-IDF over lemma unigrams and bigrams is reduced by LSA and "
+                "clustered with seeded k-means."
+            )
         else:
             kind = self._space_kind()
             if kind == "static":
-                vectors = ("a static embedding distilled from all-MiniLM-L6-v2, each token weighted by how rare it is "
-                           "in this data (so a word present everywhere, such as the product's name, counts little)"
-                           + (", without the direction every customer text shares in it (so units are compared by "
-                              "what they say, not by how customers write)" if self._leaves_common_direction() else "")
-                           + ", joined by a block of word concepts (LSA of TF-IDF over groups of similar words)")
+                vectors = (
+                    "a static embedding distilled from all-MiniLM-L6-v2, each token weighted by how rare it is "
+                    "in this data (so a word present everywhere, such as the product's name, counts little)"
+                    + (
+                        ", without the direction every customer text shares in it (so units are compared by "
+                        "what they say, not by how customers write)"
+                        if self._leaves_common_direction()
+                        else ""
+                    )
+                    + ", joined by a block of word concepts (LSA of TF-IDF over groups of similar words)"
+                )
             else:
-                vectors = f"the sentence-embedding model {'all-MiniLM-L6-v2' if self._space == 'minilm' else self._space}"
-            space = (f"Units are embedded with {vectors}; praising units and the rest are clustered apart by Ward's "
-                     "method on a nearest-neighbour graph (deterministic).")
+                vectors = (
+                    f"the sentence-embedding model {'all-MiniLM-L6-v2' if self._space == 'minilm' else self._space}"
+                )
+            space = (
+                f"Units are embedded with {vectors}; praising units and the rest are clustered apart by Ward's "
+                "method on a nearest-neighbour graph (deterministic)."
+            )
         granularity = self._granularity
         asked = "" if granularity in (None, 1) else f" ({self.n_themes} themes were asked for)"
         if granularity is None:
             k = f"The number of themes was set to {self.n_themes}."
         elif self._space == "tfidf":
-            k = (f"k-means first makes {round(AUTO_K_START * granularity)} groups{asked}, merged where their "
-                 f"centroids are closer than cosine {AUTO_MERGE_SIMILARITY} or most of their units match one "
-                 "taxonomy theme.")
+            k = (
+                f"k-means first makes {round(AUTO_K_START * granularity)} groups{asked}, merged where their "
+                f"centroids are closer than cosine {AUTO_MERGE_SIMILARITY} or most of their units match one "
+                "taxonomy theme."
+            )
         else:
-            k = (f"The number of themes is one per {AUTO_UNITS_PER_THEME / granularity:g} units, at most "
-                 f"{round(AUTO_MAX_THEMES * granularity)}, unless a finer cut of the tree (up to "
-                 f"{round(AUTO_MAX_STABLE_THEMES * granularity)} themes) is reproduced by a tree built on half of the "
-                 f"units (adjusted mutual information at least {STABLE_AMI}){asked}.")
+            k = (
+                f"The number of themes is one per {AUTO_UNITS_PER_THEME / granularity:g} units, at most "
+                f"{round(AUTO_MAX_THEMES * granularity)}, unless a finer cut of the tree (up to "
+                f"{round(AUTO_MAX_STABLE_THEMES * granularity)} themes) is reproduced by a tree built on half of the "
+                f"units (adjusted mutual information at least {STABLE_AMI}){asked}."
+            )
             if getattr(self, "silhouette_pools_", 0):
-                k += (f" In a pool of fewer than {AUTO_SILHOUETTE_BELOW} units the cosine silhouette chose the "
-                      "number" + ("." if granularity == 1 else f", {'halved' if granularity < 1 else 'doubled'}."))
+                k += (
+                    f" In a pool of fewer than {AUTO_SILHOUETTE_BELOW} units the cosine silhouette chose the "
+                    "number" + ("." if granularity == 1 else f", {'halved' if granularity < 1 else 'doubled'}.")
+                )
         finer = getattr(self, "finer_cuts_", [])
         if finer:
-            k += " Here the finer cut was taken: " + ", ".join(f"{fine} themes instead of {coarse}"
-                                                                for coarse, fine in finer) + "."
-        labels = ("Labels are the phrases that most of a theme's units say and few others do (share × log of the "
-                  "share over the corpus share); a message takes the theme its units together are nearest to (each "
-                  "unit's vote spread over the themes by a softmax of its similarities; negative units weigh more, "
-                  "praise less) and up to two more. Units far from every theme are 'other'; a theme is kept when "
-                  "enough of its units are close to the rest of it.")
+            k += (
+                " Here the finer cut was taken: "
+                + ", ".join(f"{fine} themes instead of {coarse}" for coarse, fine in finer)
+                + "."
+            )
+        labels = (
+            "Labels are the phrases that most of a theme's units say and few others do (share × log of the "
+            "share over the corpus share); a message takes the theme its units together are nearest to (each "
+            "unit's vote spread over the themes by a softmax of its similarities; negative units weigh more, "
+            "praise less) and up to two more. Units far from every theme are 'other'; a theme is kept when "
+            "enough of its units are close to the rest of it."
+        )
         preset = getattr(self, "taxonomy_preset_", None)
         if preset is not None and self.guide_:
-            guide = (f"The shipped {preset} taxonomy preset was used (chosen as the preset whose seed phrases match "
-                     f"the most units{', as asked' if self.taxonomy == preset else ''}): units matching one of its themes "
-                     "are pulled together, and a theme mostly made of them takes its name where its units say it.")
+            guide = (
+                f"The shipped {preset} taxonomy preset was used (chosen as the preset whose seed phrases match "
+                f"the most units{', as asked' if self.taxonomy == preset else ''}): units matching one of its themes "
+                "are pulled together, and a theme mostly made of them takes its name where its units say it."
+            )
         elif self.guide_:
-            guide = (f"The taxonomy {self.taxonomy} guided discovery: its seed phrases pull units together, pin them "
-                     "to the theme of that name and name the themes they make up.")
+            guide = (
+                f"The taxonomy {self.taxonomy} guided discovery: its seed phrases pull units together, pin them "
+                "to the theme of that name and name the themes they make up."
+            )
         else:
             guide = "No taxonomy guided discovery."
         subthemes = sum(len(getattr(t, "subthemes", [])) for t in self.themes_)
-        drill = (f"Each theme of {2 * SUBTHEME_UNITS}+ units is split into sub-themes by Ward's method within it (one "
-                 f"per {SUBTHEME_UNITS} units, at most {MAX_SUBTHEMES}): {subthemes} sub-themes in all."
-                 if subthemes else "")
+        drill = (
+            f"Each theme of {2 * SUBTHEME_UNITS}+ units is split into sub-themes by Ward's method within it (one "
+            f"per {SUBTHEME_UNITS} units, at most {MAX_SUBTHEMES}): {subthemes} sub-themes in all."
+            if subthemes
+            else ""
+        )
         return " ".join(part for part in [units, space, k, guide, labels, drill] if part)
 
     # ------------------------------------------------------------------ using
@@ -1597,8 +1846,10 @@ class ThemeModel:
             # among the themes its units are nearest to: the soft vote weighs them, it does not add a theme
             chosen = max(near[row], key=lambda theme: (mass[theme], -theme))
             primary[row], best[row] = chosen, close[chosen]
-            extra = sorted((theme for theme, score in near[row].items() if theme != chosen and score >= tag_threshold),
-                           key=lambda theme: (-mass[theme], -near[row][theme], theme))
+            extra = sorted(
+                (theme for theme, score in near[row].items() if theme != chosen and score >= tag_threshold),
+                key=lambda theme: (-mass[theme], -near[row][theme], theme),
+            )
             tags[row] = [chosen] + extra[:MAX_EXTRA_TAGS]
         subtheme = self._subtheme_of(primary, owner, vectors if units and n_themes else None, voting)
         ids = getattr(self, "theme_ids_", np.arange(len(self.centroids_)))
@@ -1608,20 +1859,28 @@ class ThemeModel:
         tags = [list(dict.fromkeys(int(ids[t]) for t in tag)) for tag in tags]
         labels = {t.theme_id: t.label for t in self.themes_}
         sub_labels = {sub.theme_id: sub.label for t in self.themes_ for sub in getattr(t, "subthemes", [])}
-        frame = pd.DataFrame({
-            "theme_id": primary.astype(int),
-            "theme_label": [labels.get(int(p), OTHER_THEME_LABEL) for p in primary],
-            "theme_ids": tags,
-            "themes": ["; ".join(labels[t] for t in tag) for tag in tags],
-            "theme_score": np.round(best.astype(float), 4),
-            "subtheme_id": subtheme,
-            "subtheme_label": [sub_labels.get(t, "") for t in subtheme],
-        })
+        frame = pd.DataFrame(
+            {
+                "theme_id": primary.astype(int),
+                "theme_label": [labels.get(int(p), OTHER_THEME_LABEL) for p in primary],
+                "theme_ids": tags,
+                "themes": ["; ".join(labels[t] for t in tag) for tag in tags],
+                "theme_score": np.round(best.astype(float), 4),
+                "subtheme_id": subtheme,
+                "subtheme_label": [sub_labels.get(t, "") for t in subtheme],
+            }
+        )
         return frame, parts
 
     @staticmethod
-    def _theme_parts(units: list[str], owner: np.ndarray, voting: np.ndarray, unit_theme: np.ndarray,
-                     tags: list[list[int]], ids: np.ndarray) -> list[MessageParts | None]:
+    def _theme_parts(
+        units: list[str],
+        owner: np.ndarray,
+        voting: np.ndarray,
+        unit_theme: np.ndarray,
+        tags: list[list[int]],
+        ids: np.ndarray,
+    ) -> list[MessageParts | None]:
         """For each message with several tags, its parts (units, or a one-unit message's sentences) and the
         theme id each is nearest to (see :meth:`transform_with_parts`)."""
         parts: list[MessageParts | None] = [None] * len(tags)
@@ -1635,13 +1894,15 @@ class ThemeModel:
             members = [u for u in range(first, last) if voting[u]]
             if len(members) < 2:
                 members = [u for u in range(first, last) if not voting[u]]
-            parts[row] = MessageParts([units[u] for u in members],
-                                      [int(ids[unit_theme[u]]) if unit_theme[u] >= 0 else OTHER_THEME_ID
-                                       for u in members])
+            parts[row] = MessageParts(
+                [units[u] for u in members],
+                [int(ids[unit_theme[u]]) if unit_theme[u] >= 0 else OTHER_THEME_ID for u in members],
+            )
         return parts
 
-    def _subtheme_of(self, primary: np.ndarray, owner: np.ndarray, vectors: np.ndarray | None,
-                     voting: np.ndarray) -> np.ndarray:
+    def _subtheme_of(
+        self, primary: np.ndarray, owner: np.ndarray, vectors: np.ndarray | None, voting: np.ndarray
+    ) -> np.ndarray:
         """Each message's sub-theme id within its own theme (``primary``, an index): the sub-theme its units
         are together nearest to (the softmax vote of :meth:`transform`), as ``"t.k"``; "" where it has none."""
         out = np.full(len(primary), "", dtype=object)
@@ -1658,8 +1919,9 @@ class ThemeModel:
             members = np.flatnonzero((unit_theme == index) & voting & np.any(vectors != 0, axis=1))
             if not len(members):
                 continue
-            spread = _soft_votes(np.asarray(vectors[members], dtype=np.float64) @
-                                 np.asarray(centroids, dtype=np.float64).T)
+            spread = _soft_votes(
+                np.asarray(vectors[members], dtype=np.float64) @ np.asarray(centroids, dtype=np.float64).T
+            )
             rows, position = np.unique(owner[members], return_inverse=True)
             votes = np.zeros((len(rows), len(centroids)))
             np.add.at(votes, position, spread)
@@ -1670,8 +1932,14 @@ class ThemeModel:
     def from_config(cls, config) -> "ThemeModel":
         """An unfitted model with the theme settings of a :class:`feedback.config.Config`."""
         taxonomy = None if config.taxonomy.lower() == "none" else config.taxonomy
-        return cls(n_themes=config.n_themes, min_theme_size=config.min_theme_size, embeddings=config.embeddings,
-                   taxonomy=taxonomy, seed=config.seed, assignment=config.theme_assignment)
+        return cls(
+            n_themes=config.n_themes,
+            min_theme_size=config.min_theme_size,
+            embeddings=config.embeddings,
+            taxonomy=taxonomy,
+            seed=config.seed,
+            assignment=config.theme_assignment,
+        )
 
     def fit_transform(self, texts, y=None) -> pd.DataFrame:
         texts = list(texts)
@@ -1689,10 +1957,15 @@ class ThemeModel:
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / "model.pkl", "wb") as fh:
             pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        meta = {"format_version": FORMAT_VERSION, "params": self.get_params(), "themes": [asdict(t) for t in self.themes_],
-                "gone_themes": [asdict(t) for t in self.gone_themes_]}
-        (folder / "themes.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=_plain) + "\n",
-                                            encoding="utf-8")
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "params": self.get_params(),
+            "themes": [asdict(t) for t in self.themes_],
+            "gone_themes": [asdict(t) for t in self.gone_themes_],
+        }
+        (folder / "themes.json").write_text(
+            json.dumps(meta, indent=2, ensure_ascii=False, default=_plain) + "\n", encoding="utf-8"
+        )
         return folder
 
     @classmethod
@@ -1705,8 +1978,10 @@ class ThemeModel:
         folder = Path(folder)
         meta_path, model_path = folder / "themes.json", folder / "model.pkl"
         if not meta_path.exists() or not model_path.exists():
-            raise ModelError(f"{folder}: not a theme model folder (needs themes.json and model.pkl). "
-                             "Fix: create one with `feedback themes fit FILE --out DIR`")
+            raise ModelError(
+                f"{folder}: not a theme model folder (needs themes.json and model.pkl). "
+                "Fix: create one with `feedback themes fit FILE --out DIR`"
+            )
         refit_command = f"`feedback themes fit FILE --out {folder}`"
         refit = f"Fix: refit with {refit_command}"
         try:
@@ -1715,8 +1990,9 @@ class ThemeModel:
             raise ModelError(f"{meta_path}: cannot read the theme model's summary ({exc}). {refit}") from None
         version = meta.get("format_version") if isinstance(meta, dict) else None
         if version != FORMAT_VERSION:
-            raise ModelError(f"{folder}: theme model format {version} but this feedback reads "
-                             f"format {FORMAT_VERSION}. {refit}")
+            raise ModelError(
+                f"{folder}: theme model format {version} but this feedback reads format {FORMAT_VERSION}. {refit}"
+            )
         try:
             with open(model_path, "rb") as fh:
                 model = pickle.load(fh)
@@ -1731,17 +2007,28 @@ class ThemeModel:
             from .embeddings import EXTRA_HINT, minilm_available
 
             if not minilm_available():
-                raise ModelError(f"{folder}: this theme model was fitted with embeddings='minilm', which needs the "
-                                 f"optional extra. Fix: {EXTRA_HINT}, or refit with {refit_command}")
+                raise ModelError(
+                    f"{folder}: this theme model was fitted with embeddings='minilm', which needs the "
+                    f"optional extra. Fix: {EXTRA_HINT}, or refit with {refit_command}"
+                )
         elif space not in EMBEDDINGS and not Path(space).is_dir():
-            raise ModelError(f"{folder}: this theme model was fitted with the embedding model folder {space}, which "
-                             f"is not on this machine. Fix: put that model folder back, or refit with {refit_command}")
+            raise ModelError(
+                f"{folder}: this theme model was fitted with the embedding model folder {space}, which "
+                f"is not on this machine. Fix: put that model folder back, or refit with {refit_command}"
+            )
         return model
 
     def get_params(self, deep: bool = True) -> dict:
-        return {"n_themes": self.n_themes, "min_theme_size": self.min_theme_size, "other_threshold": self.other_threshold,
-                "tag_threshold": self.tag_threshold, "embeddings": str(self.embeddings), "taxonomy": None if self.taxonomy is None else str(self.taxonomy),
-                "seed": self.seed, "assignment": getattr(self, "assignment", "auto")}
+        return {
+            "n_themes": self.n_themes,
+            "min_theme_size": self.min_theme_size,
+            "other_threshold": self.other_threshold,
+            "tag_threshold": self.tag_threshold,
+            "embeddings": str(self.embeddings),
+            "taxonomy": None if self.taxonomy is None else str(self.taxonomy),
+            "seed": self.seed,
+            "assignment": getattr(self, "assignment", "auto"),
+        }
 
     def set_params(self, **params) -> "ThemeModel":
         for key, value in params.items():
@@ -1764,8 +2051,11 @@ def preview_model(texts: list[str], config):
     if len(texts) < MIN_TEXTS_TO_PROPOSE:
         return None
     try:
-        return ThemeModel.from_config(config).set_params(n_themes="auto",
-                                                          min_theme_size=max(3, len(texts) // 20)).fit(texts)
+        return (
+            ThemeModel.from_config(config)
+            .set_params(n_themes="auto", min_theme_size=max(3, len(texts) // 20))
+            .fit(texts)
+        )
     except (InputError, ValueError):
         return None
 
@@ -1784,9 +2074,15 @@ def tag_with_parts(model, texts: list[str]) -> tuple[pd.DataFrame, list[MessageP
     return model.transform(texts), None
 
 
-def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: str = "clean_text",
-               n_themes: int | str = "auto", min_theme_size: int = 15, seed: int = 42,
-               scorer=None) -> tuple[pd.DataFrame, ThemeModel]:
+def tag_themes(
+    df: pd.DataFrame,
+    model: ThemeModel | None = None,
+    text_column: str = "clean_text",
+    n_themes: int | str = "auto",
+    min_theme_size: int = 15,
+    seed: int = 42,
+    scorer=None,
+) -> tuple[pd.DataFrame, ThemeModel]:
     """Add the theme columns to a feedback frame, fitting a model on its usable rows when none is given (or
     when the given one is not fitted yet).
 
@@ -1798,7 +2094,9 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
     from .schema import SKIP_REASONS
 
     out = df.copy()
-    usable = ~out["quality_issue"].isin(SKIP_REASONS) if "quality_issue" in out.columns else pd.Series(True, index=out.index)
+    usable = (
+        ~out["quality_issue"].isin(SKIP_REASONS) if "quality_issue" in out.columns else pd.Series(True, index=out.index)
+    )
     texts = out.loc[usable, text_column].astype(str).tolist()
     if model is None:
         model = ThemeModel(n_themes=n_themes, min_theme_size=min_theme_size, seed=seed)
@@ -1806,8 +2104,15 @@ def tag_themes(df: pd.DataFrame, model: ThemeModel | None = None, text_column: s
         model.fit(texts)
     assigned, parts = tag_with_parts(model, texts)
     positions = np.flatnonzero(usable.to_numpy())
-    defaults = {"theme_id": OTHER_THEME_ID, "theme_label": OTHER_THEME_LABEL, "theme_ids": None, "themes": "",
-                "theme_score": 0.0, "subtheme_id": "", "subtheme_label": ""}
+    defaults = {
+        "theme_id": OTHER_THEME_ID,
+        "theme_label": OTHER_THEME_LABEL,
+        "theme_ids": None,
+        "themes": "",
+        "theme_score": 0.0,
+        "subtheme_id": "",
+        "subtheme_label": "",
+    }
     for column, default in defaults.items():
         # Built as a plain list: a masked Series assignment would try to broadcast the lists of theme_ids.
         values = [default] * len(out)

@@ -12,6 +12,7 @@ Two things every export holds are kept out of the units, because they recur with
 * words present everywhere in this corpus (the airline's "flight", the product's name, a redaction token): the
   static vector space weighs each token by how rare it is in the corpus (:class:`UnitSpace`).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -49,8 +50,10 @@ BOILERPLATE_MIN_SHARE = 0.03
 BOILERPLATE_MIN_WORDS = 5
 _NOT_WORD = re.compile(r"[\W_]+", re.U)
 #: a unit that asks: it ends with "?" or opens like a question
-_QUESTION = re.compile(r"(?is)^\W*(?:how|what|where|when|why|which|who|can|could|is|are|do|does|did|will|would|"
-                       r"should|may|has|have)\b|\?\s*\W*$")
+_QUESTION = re.compile(
+    r"(?is)^\W*(?:how|what|where|when|why|which|who|can|could|is|are|do|does|did|will|would|"
+    r"should|may|has|have)\b|\?\s*\W*$"
+)
 
 
 def unit_key(sentence: str) -> str:
@@ -98,8 +101,9 @@ def message_sentences(text: str) -> tuple[str, list[str]]:
     return topic, split_sentences(topic)
 
 
-def split_message(text: str, boilerplate: frozenset[str] = frozenset(),
-                  sentences: tuple[str, list[str]] | None = None) -> Split:
+def split_message(
+    text: str, boilerplate: frozenset[str] = frozenset(), sentences: tuple[str, list[str]] | None = None
+) -> Split:
     """:func:`message_units` of a message, its sentences that say something, and their content lemmas
     (``sentences``: its :func:`message_sentences`, when already found)."""
     topic, sentences = sentences or message_sentences(text)
@@ -137,8 +141,11 @@ def find_boilerplate(texts: list[str], sentences: list[tuple[str, list[str]]] | 
         elif keys:
             beside.update(keys)
     least = max(BOILERPLATE_MIN_MESSAGES, BOILERPLATE_MIN_SHARE * len(texts))
-    return frozenset(key for key, count in beside.items()
-                     if count >= least and key not in alone and len(key.split()) >= BOILERPLATE_MIN_WORDS)
+    return frozenset(
+        key
+        for key, count in beside.items()
+        if count >= least and key not in alone and len(key.split()) >= BOILERPLATE_MIN_WORDS
+    )
 
 
 #: an @handle addressed in at least this share of the messages is the company's own: its name is a brand word
@@ -224,12 +231,12 @@ def average_linkage_groups(X: np.ndarray, n_groups: int) -> np.ndarray:
     condensed = np.empty(n_leaves * (n_leaves - 1) // 2)
     at = 0
     for start in range(0, n_leaves, LINKAGE_BLOCK):
-        block = unit[start:start + LINKAGE_BLOCK] @ unit[start:].T
+        block = unit[start : start + LINKAGE_BLOCK] @ unit[start:].T
         np.subtract(1.0, block, out=block)
         np.clip(block, 0.0, 2.0, out=block)
         for offset, row in enumerate(block):
-            tail = row[offset + 1:]
-            condensed[at:at + len(tail)] = tail
+            tail = row[offset + 1 :]
+            condensed[at : at + len(tail)] = tail
             at += len(tail)
     children = linkage(condensed, method="average")[:, :2].astype(np.intp)
     # the cut of sklearn's _hc_cut: split the top nodes, highest id first, until there are n_groups
@@ -284,8 +291,11 @@ class UnitSpace:
         self.token_weights_ = (SIF_SMOOTHING / (SIF_SMOOTHING + share)).astype(np.float32)
         self.common_direction_ = static.common_direction
         self.concepts_ = None
-        counter = CountVectorizer(token_pattern=r"\S+", min_df=min(CONCEPT_MIN_UNITS, max(1, len(units) // 10)),
-                                  max_features=CONCEPT_MAX_WORDS)
+        counter = CountVectorizer(
+            token_pattern=r"\S+",
+            min_df=min(CONCEPT_MIN_UNITS, max(1, len(units) // 10)),
+            max_features=CONCEPT_MAX_WORDS,
+        )
         try:
             counts = counter.fit_transform(lemma_docs)
         except ValueError:  # no word in enough units
@@ -295,17 +305,20 @@ class UnitSpace:
         if n_concepts < 3 or len(units) < 10:
             return self
         word_vectors = static.encode(list(words))
-        concept_of = average_linkage_groups(np.where(np.linalg.norm(word_vectors, axis=1, keepdims=True) > 0,
-                                                     word_vectors, 1e-3), n_concepts)
-        mapping = csr_matrix((np.ones(len(words), dtype=np.float32), (np.arange(len(words)), concept_of)),
-                             shape=(len(words), n_concepts))
+        concept_of = average_linkage_groups(
+            np.where(np.linalg.norm(word_vectors, axis=1, keepdims=True) > 0, word_vectors, 1e-3), n_concepts
+        )
+        mapping = csr_matrix(
+            (np.ones(len(words), dtype=np.float32), (np.arange(len(words)), concept_of)), shape=(len(words), n_concepts)
+        )
         self.vocabulary_ = counter.vocabulary_
         self.mapping_ = mapping
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts @ self.mapping_)
         n_components = max(1, min(CONCEPT_COMPONENTS, n_concepts - 1, len(units) - 1))
         with np.errstate(divide="ignore", invalid="ignore"):
             self.svd_ = TruncatedSVD(n_components=n_components, random_state=self.seed).fit(
-                self.tfidf_.transform(counts @ self.mapping_))
+                self.tfidf_.transform(counts @ self.mapping_)
+            )
         self.concepts_ = n_concepts
         return self
 

@@ -24,6 +24,7 @@ same numbers, in the same order of floating-point operations, with the word list
 The lexicon, the emoji table and the constants are read from the installed ``vaderSentiment`` module, never copied.
 ``tests/test_vader.py`` checks equality with ``polarity_scores`` on thousands of generated texts.
 """
+
 from __future__ import annotations
 
 import math
@@ -121,8 +122,11 @@ class VaderCompound:
         booster = BOOSTER_DICT
         n = len(lower)
         # the words VADER gives a valence: lexicon words that are not boosters, and not "kind" in "kind of"
-        hits = [i for i, w in enumerate(lower) if w in lexicon and w not in booster
-                and (w != "kind" or i == n - 1 or lower[i + 1] != "of")]
+        hits = [
+            i
+            for i, w in enumerate(lower)
+            if w in lexicon and w not in booster and (w != "kind" or i == n - 1 or lower[i + 1] != "of")
+        ]
         if not hits:
             return 0.0  # every valence is VADER's 0: sum 0, compound 0.0
         upper = sum(map(str.isupper, words))
@@ -135,8 +139,11 @@ class VaderCompound:
             # "no" as negation of the next lexicon word
             if item_lowercase == "no" and i != n - 1 and lower[i + 1] in lexicon:
                 valence = 0.0
-            if (i > 0 and lower[i - 1] == "no") or (i > 1 and lower[i - 2] == "no") \
-                    or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in _OR_NOR):
+            if (
+                (i > 0 and lower[i - 1] == "no")
+                or (i > 1 and lower[i - 2] == "no")
+                or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in _OR_NOR)
+            ):
                 valence = lexicon[item_lowercase] * N_SCALAR
             # ALL-CAPS emphasis
             if is_cap_diff and words[i].isupper():
@@ -247,8 +254,8 @@ def _special_idioms_check(valence, words_and_emoticons_lower, i):
 
 def _but_check(words_and_emoticons_lower, sentiments):
     """SentimentIntensityAnalyzer._but_check, verbatim (with its ``sentiments.index`` quirk), on lowercased words."""
-    if 'but' in words_and_emoticons_lower:
-        bi = words_and_emoticons_lower.index('but')
+    if "but" in words_and_emoticons_lower:
+        bi = words_and_emoticons_lower.index("but")
         for sentiment in sentiments:
             si = sentiments.index(sentiment)
             if si < bi:

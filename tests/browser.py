@@ -11,6 +11,7 @@ any request the performance log records comes from the page itself.
 
 :func:`unavailable_reason` says why a browser cannot be started (missing package or Selenium); tests skip with it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -134,8 +135,10 @@ class Browser:
     def set_viewport(self, width: int, height: int) -> None:
         """Emulate a device of this CSS size; phones (< 700 px) get mobile emulation (meta viewport honoured)."""
         self.size = (width, height)
-        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 700})
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 700},
+        )
 
     def open(self, path: str | Path) -> None:
         """Load a local HTML file and clear the logs of anything before it."""
@@ -180,8 +183,9 @@ class Browser:
         """PNG of the viewport or of the whole page at the current width; written to ``path`` when given."""
         params: dict[str, Any] = {"format": "png", "captureBeyondViewport": full_page}
         if full_page:
-            width, height = self.run("return [document.documentElement.scrollWidth,"
-                                     " document.documentElement.scrollHeight]")
+            width, height = self.run(
+                "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+            )
             params["clip"] = {"x": 0, "y": 0, "width": max(width, self.size[0]), "height": height, "scale": 1}
         data = base64.b64decode(self.driver.execute_cdp_cmd("Page.captureScreenshot", params)["data"])
         if path is not None:

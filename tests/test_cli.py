@@ -1,4 +1,5 @@
 """The CLI through its real entry point: exit codes, messages, output files."""
+
 import json
 import subprocess
 import sys
@@ -8,22 +9,31 @@ import pandas as pd
 import pytest
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
-TEXTS = (["my refund was not received", "still waiting for my refund", "where is my refund after two weeks"] * 6
-         + ["the app crashes on startup", "app keeps crashing when I scan", "mobile app crashed again"] * 6
-         + ["=HYPERLINK(\"http://evil.example\",\"x\") my refund is late", "", "mail me at jane@example.com, refund?"])
+TEXTS = (
+    ["my refund was not received", "still waiting for my refund", "where is my refund after two weeks"] * 6
+    + ["the app crashes on startup", "app keeps crashing when I scan", "mobile app crashed again"] * 6
+    + ['=HYPERLINK("http://evil.example","x") my refund is late', "", "mail me at jane@example.com, refund?"]
+)
 
 
 def feedback(*args, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "feedback", *args], capture_output=True, text=True, input=stdin,
-                          timeout=900)  # generous: a loaded CI machine is slow to import
+    return subprocess.run(
+        [sys.executable, "-m", "feedback", *args], capture_output=True, text=True, input=stdin, timeout=900
+    )  # generous: a loaded CI machine is slow to import
 
 
 @pytest.fixture(scope="module")
 def feedback_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "feedback.csv"
-    pd.DataFrame({"feedback_id": [f"F{i}" for i in range(len(TEXTS))], "customer_id": [f"C{i % 9}" for i in range(len(TEXTS))],
-                  "created_at": pd.date_range("2026-03-02", periods=len(TEXTS), freq="12h").astype(str),
-                  "channel": "email", "text": TEXTS}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "feedback_id": [f"F{i}" for i in range(len(TEXTS))],
+            "customer_id": [f"C{i % 9}" for i in range(len(TEXTS))],
+            "created_at": pd.date_range("2026-03-02", periods=len(TEXTS), freq="12h").astype(str),
+            "channel": "email",
+            "text": TEXTS,
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -51,7 +61,9 @@ def test_analyze_writes_rows_with_the_contract_columns(feedback_csv, tmp_path):
         assert column in scored.columns
     assert scored.loc[36, "text"].startswith("=HYPERLINK")  # the user's own text, as given
     guarded = tmp_path / "guarded.csv"
-    assert feedback("analyze", str(feedback_csv), "--out", str(guarded), "--n-themes", "2", "--csv-safe").returncode == 0
+    assert (
+        feedback("analyze", str(feedback_csv), "--out", str(guarded), "--n-themes", "2", "--csv-safe").returncode == 0
+    )
     assert pd.read_csv(guarded, keep_default_na=False).loc[36, "text"].startswith("'=HYPERLINK")  # for a spreadsheet
     # one number per theme tag, as a JSON array (a leading "-" would otherwise meet the formula guard)
     per_tag = [json.loads(v) for v in scored["theme_sentiment"]]
@@ -140,8 +152,20 @@ def test_kpis_json_contract(tmp_path):
     run = feedback("kpis", str(SAMPLE), "--json")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
-    names = {"csat", "nps", "ces", "churn_rate", "retention_rate", "clv", "cac", "clv_cac", "fcr", "aht_minutes",
-             "resolution_hours", "first_response_hours"}
+    names = {
+        "csat",
+        "nps",
+        "ces",
+        "churn_rate",
+        "retention_rate",
+        "clv",
+        "cac",
+        "clv_cac",
+        "fcr",
+        "aht_minutes",
+        "resolution_hours",
+        "first_response_hours",
+    }
     assert names <= set(result["overall"])
     assert result["periods"][0]["period"].startswith("2026-W")
     assert 0 <= result["overall"]["csat"]["value"] <= 1
@@ -160,9 +184,19 @@ def test_report_and_impact_on_the_sample(tmp_path):
     assert out.stat().st_size > 10_000
     impact = feedback("impact", str(SAMPLE), "--json")
     records = json.loads(impact.stdout)
-    assert list(records[0])[:11] == ["theme_id", "theme_label", "mentions", "affected_customers", "mean_sentiment",
-                                     "churn_rate_affected", "churn_rate_unaffected", "churn_lift", "churn_lift_ci",
-                                     "revenue_at_risk", "priority"]
+    assert list(records[0])[:11] == [
+        "theme_id",
+        "theme_label",
+        "mentions",
+        "affected_customers",
+        "mean_sentiment",
+        "churn_rate_affected",
+        "churn_rate_unaffected",
+        "churn_lift",
+        "churn_lift_ci",
+        "revenue_at_risk",
+        "priority",
+    ]
     assert [r["priority"] for r in records] == sorted((r["priority"] for r in records), reverse=True)
     # the score impact of each theme with its interval, null for a theme without a rated response (a theme only
     # raised by e-mail has no NPS: surveys carry it)
@@ -189,6 +223,7 @@ def test_sample_command_reproduces_the_shipped_feedback(tmp_path):
 # ------------------------------------------------------------------------------------------ errors a user meets
 # In-process through `feedback.cli.main` (the console script's function): one interpreter, fast.
 
+
 def run_main(capsys, *args) -> tuple[int, str, str]:
     from feedback.cli import main
 
@@ -211,24 +246,27 @@ def test_a_misspelled_text_column_is_named_with_the_close_match(tmp_path, capsys
     pd.DataFrame({"id": [1], "comment": ["broken"]}).to_csv(data, index=False)
     code, _, err = run_main(capsys, "analyze", data, "--text-column", "Comment", "--out", tmp_path / "o.csv")
     assert code == 2 and "no column 'Comment' (named by --text-column)" in err and "did you mean 'comment'" in err
-    code, _, err = run_main(capsys, "analyze", data, "--text-column", "comment", "--id-column", "nope",
-                            "--out", tmp_path / "o.csv")
+    code, _, err = run_main(
+        capsys, "analyze", data, "--text-column", "comment", "--id-column", "nope", "--out", tmp_path / "o.csv"
+    )
     assert code == 2 and "no column 'nope' (named by --id-column)" in err
 
 
 def test_report_takes_a_text_column_too(tmp_path, capsys):
     data = tmp_path / "c.csv"
     pd.DataFrame({"id": [1, 2], "comment": ["the app crashes", "refund please"]}).to_csv(data, index=False)
-    code, _, err = run_main(capsys, "report", data, "--text-column", "comment", "--out", tmp_path / "r.html",
-                            "--workers", "1", "--quiet")
+    code, _, err = run_main(
+        capsys, "report", data, "--text-column", "comment", "--out", tmp_path / "r.html", "--workers", "1", "--quiet"
+    )
     assert code == 0 and (tmp_path / "r.html").stat().st_size > 0
 
 
 def test_out_that_is_a_folder_and_an_empty_window_are_one_line_errors(tmp_path, capsys, feedback_csv):
     code, _, err = run_main(capsys, "report", feedback_csv, "--out", tmp_path, "--workers", "1", "--quiet")
     assert code == 2 and "is a folder" in err and "Traceback" not in err
-    code, _, err = run_main(capsys, "report", feedback_csv, "--since", "2026-09-01", "--until", "2026-08-01",
-                            "--out", tmp_path / "r.html")
+    code, _, err = run_main(
+        capsys, "report", feedback_csv, "--since", "2026-09-01", "--until", "2026-08-01", "--out", tmp_path / "r.html"
+    )
     assert code == 2 and "--since 2026-09-01 is after --until 2026-08-01" in err
 
 
@@ -238,8 +276,14 @@ def test_rows_outside_the_window_are_outside_whatever_else_is_wrong(tmp_path):
     from feedback.ingest import load_dataset
 
     data = tmp_path / "f.csv"
-    pd.DataFrame({"feedback_id": ["a", "b", "c"], "created_at": ["2026-01-05", "2026-02-02", "2026-02-03"],
-                  "text": ["", "fine", ""], "csat": [1, 5, 4]}).to_csv(data, index=False)
+    pd.DataFrame(
+        {
+            "feedback_id": ["a", "b", "c"],
+            "created_at": ["2026-01-05", "2026-02-02", "2026-02-03"],
+            "text": ["", "fine", ""],
+            "csat": [1, 5, 4],
+        }
+    ).to_csv(data, index=False)
     rows = load_dataset(data, Config(since="2026-02-01")).feedback.set_index("feedback_id")["quality_issue"]
     assert rows.to_dict() == {"a": "outside_period", "b": "", "c": "empty_text"}
 
@@ -286,8 +330,10 @@ def test_a_damaged_model_folder_is_a_one_line_error_naming_the_file(tmp_path, ca
     import pickle
 
     themes, sentiment = tmp_path / "themes_model", tmp_path / "sentiment_model"
-    pickled = {"garbage pickle": b"\x80\x09garbage",  # pickle raises ValueError: unsupported protocol 9
-               "truncated pickle": pickle.dumps(list(range(1000)))[:100]}.get(damage, pickle.dumps([]))
+    pickled = {
+        "garbage pickle": b"\x80\x09garbage",  # pickle raises ValueError: unsupported protocol 9
+        "truncated pickle": pickle.dumps(list(range(1000)))[:100],
+    }.get(damage, pickle.dumps([]))
     for folder, meta, model in ((themes, "themes.json", "model.pkl"), (sentiment, "meta.json", "model.joblib")):
         folder.mkdir()
         (folder / meta).write_text('{"format_version": 1, "format": 1' + ("" if damage == "invalid json" else "}"))
@@ -320,9 +366,18 @@ def test_themes_fit_reads_a_data_folder_like_analyze(feedback_csv, tmp_path, cap
 def test_a_fit_of_no_themes_says_why_and_show_says_so(tmp_path, capsys):
     one, six = tmp_path / "one.csv", tmp_path / "six.csv"
     pd.DataFrame({"text": ["the app crashes"]}).to_csv(one, index=False)
-    pd.DataFrame({"text": ["the app crashes every day", "my refund is late again", "login fails with error",
-                           "shipping took three weeks", "the price went up a lot", "support never answers the phone"]}
-                 ).to_csv(six, index=False)
+    pd.DataFrame(
+        {
+            "text": [
+                "the app crashes every day",
+                "my refund is late again",
+                "login fails with error",
+                "shipping took three weeks",
+                "the price went up a lot",
+                "support never answers the phone",
+            ]
+        }
+    ).to_csv(six, index=False)
     code, _, err = run_main(capsys, "themes", "fit", one, "--out", tmp_path / "m1")
     assert code == 0 and "0 themes; saved to" in err and "1 text(s) with content words, themes need at least 4" in err
     code, out, _ = run_main(capsys, "themes", "show", tmp_path / "m1")
@@ -365,8 +420,19 @@ def test_a_feature_set_named_twice_is_used_once(tmp_path, capsys):
 
     data = tmp_path / "labelled.csv"
     pd.DataFrame({"text": TEXTS[:18], "label": ["negative", "neutral", "positive"] * 6}).to_csv(data, index=False)
-    code, _, err = run_main(capsys, "sentiment", "fit", data, "--label-column", "label", "--out", tmp_path / "s",
-                            "--features", "embeddings", "embeddings")
+    code, _, err = run_main(
+        capsys,
+        "sentiment",
+        "fit",
+        data,
+        "--label-column",
+        "label",
+        "--out",
+        tmp_path / "s",
+        "--features",
+        "embeddings",
+        "embeddings",
+    )
     assert code == 0, err
     scorer = CalibratedScorer.load(tmp_path / "s")
     assert scorer.meta["features"] == ["embeddings"] and scorer.model.features == ("embeddings",)

@@ -3,6 +3,7 @@
 Every command that writes is run with a path it cannot write: under /proc (no one, root included, makes files
 there), under a regular file, and (when not root: chmod does not stop root) under a read-only folder.
 """
+
 import errno
 import os
 import re
@@ -50,9 +51,16 @@ DB_READERS = {
     "themes show": ["themes", "show", "--db", "{out}/workspace.sqlite"],
 }
 #: the functions that do a command's work: an unwritable path must stop the command before any of them runs
-WORK = ["feedback.scale.stream_dataset", "feedback.scale.analyze_stream", "feedback.pipeline.analyze_feedback",
-        "feedback.calibration.fit_calibrated", "feedback.sample.generate_sample", "feedback.workspace.add",
-        "feedback.workspace.export_parquet", "feedback.digest.build_digest"]
+WORK = [
+    "feedback.scale.stream_dataset",
+    "feedback.scale.analyze_stream",
+    "feedback.pipeline.analyze_feedback",
+    "feedback.calibration.fit_calibrated",
+    "feedback.sample.generate_sample",
+    "feedback.workspace.add",
+    "feedback.workspace.export_parquet",
+    "feedback.digest.build_digest",
+]
 
 
 def _commands_naming_paths_to_write() -> set[str]:
@@ -104,8 +112,12 @@ def _unwritable(kind: str, tmp_path: Path, data: Path) -> tuple[Path, Path]:
 
 
 def _arguments(template: list[str], out: Path, data: Path) -> list[str]:
-    values = {"out": out, "data": data / "sample", "file": data / "sample" / "feedback.csv",
-              "db": data / "workspace.sqlite"}
+    values = {
+        "out": out,
+        "data": data / "sample",
+        "file": data / "sample" / "feedback.csv",
+        "db": data / "workspace.sqlite",
+    }
     return [part.format(**values) for part in template]
 
 
@@ -138,8 +150,9 @@ def test_a_read_only_output_file_is_refused_before_the_work(data, tmp_path, caps
     if os.access(out, os.W_OK):
         pytest.skip("root writes a read-only file")
     assert main(["report", str(data / "sample"), "--out", str(out)]) == 2
-    assert capsys.readouterr().err.strip() == (f"feedback: error: {out}: the file is read-only. "
-                                               "Fix: make it writable, or give --out another file name")
+    assert capsys.readouterr().err.strip() == (
+        f"feedback: error: {out}: the file is read-only. Fix: make it writable, or give --out another file name"
+    )
 
 
 @pytest.mark.parametrize("command", sorted(DB_READERS))
@@ -149,16 +162,23 @@ def test_a_workspace_that_cannot_be_there_is_one_line(command, data, capsys):
     assert code == 2 and len(lines) == 1 and str(NOWHERE) in lines[0]
 
 
-@pytest.mark.parametrize("arguments", [
-    ["themes", "fit", "{data}", "--out", "/proc/m"],
-    ["add", "{file}", "--db", "/proc/x.sqlite"],
-    ["sample", "--out", "/proc/nope"],
-])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["themes", "fit", "{data}", "--out", "/proc/m"],
+        ["add", "{file}", "--db", "/proc/x.sqlite"],
+        ["sample", "--out", "/proc/nope"],
+    ],
+)
 def test_the_commands_of_the_issue_print_no_traceback(arguments, data):
     if not Path("/proc/self").exists():
         pytest.skip("no /proc on this system")
-    run = subprocess.run([sys.executable, "-m", "feedback", *_arguments(arguments, NOWHERE, data)],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "feedback", *_arguments(arguments, NOWHERE, data)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and "/proc/" in run.stderr
 
@@ -176,8 +196,10 @@ def test_an_os_error_on_a_path_the_user_gave_is_one_line(tmp_path, capsys, monke
     monkeypatch.setattr("feedback.sample.generate_sample", _raising(full))
     assert main(["sample", "--out", str(out)]) == 2
     line = capsys.readouterr().err.strip()
-    assert line == (f"feedback: error: {out / 'feedback.csv'}: No space left on device. "
-                    "Fix: free disk space, or give --out a path on another disk")
+    assert line == (
+        f"feedback: error: {out / 'feedback.csv'}: No space left on device. "
+        "Fix: free disk space, or give --out a path on another disk"
+    )
 
 
 def test_an_os_error_on_any_other_path_is_a_bug_and_keeps_its_traceback(tmp_path, monkeypatch):
@@ -189,10 +211,12 @@ def test_an_os_error_on_any_other_path_is_a_bug_and_keeps_its_traceback(tmp_path
 
 # ------------------------------------------------------------------------------------------ serve
 
+
 def _serve(*arguments: str) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run([sys.executable, "-m", "feedback", "serve", *arguments], capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "feedback", "serve", *arguments], capture_output=True, text=True, timeout=120
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("feedback serve started serving")
 
@@ -202,7 +226,8 @@ def test_serve_refuses_a_port_out_of_range_in_one_line():
     assert run.returncode == 2 and "Traceback" not in run.stderr and "serving on" not in run.stderr + run.stdout
     assert run.stderr.strip().splitlines() == [
         "feedback: error: --port 99999 is not a TCP port. Fix: pass --port with a number from 1 to 65535, "
-        "e.g. --port 8000"]
+        "e.g. --port 8000"
+    ]
 
 
 def test_serve_on_a_busy_port_says_so_before_claiming_to_serve():
@@ -218,17 +243,33 @@ def test_serve_on_a_busy_port_says_so_before_claiming_to_serve():
 
 # ------------------------------------------------------------------------------------------ odd input
 
+
 @pytest.fixture
 def ratings_csv(tmp_path):
     path = tmp_path / "ratings.csv"
-    pd.DataFrame({"comment": ["the app crashes", "refund please", "love the new export", "slow sync again"],
-                  "rating": [1, 2, 5, 2.5]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "comment": ["the app crashes", "refund please", "love the new export", "slow sync again"],
+            "rating": [1, 2, 5, 2.5],
+        }
+    ).to_csv(path, index=False)
     return path
 
 
 def test_a_text_column_of_numbers_is_analysed_with_a_warning_naming_it(ratings_csv, tmp_path, capsys):
-    code = main(["analyze", str(ratings_csv), "--text-column", "rating", "--out", str(tmp_path / "o.csv"),
-                 "--workers", "1", "--quiet"])
+    code = main(
+        [
+            "analyze",
+            str(ratings_csv),
+            "--text-column",
+            "rating",
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--workers",
+            "1",
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0
     warning = [line for line in err.splitlines() if line.startswith("feedback: warning: ")]
@@ -237,8 +278,19 @@ def test_a_text_column_of_numbers_is_analysed_with_a_warning_naming_it(ratings_c
 
 
 def test_a_text_column_of_words_gets_no_warning(ratings_csv, tmp_path, capsys):
-    code = main(["analyze", str(ratings_csv), "--text-column", "comment", "--out", str(tmp_path / "o.csv"),
-                 "--workers", "1", "--quiet"])
+    code = main(
+        [
+            "analyze",
+            str(ratings_csv),
+            "--text-column",
+            "comment",
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--workers",
+            "1",
+            "--quiet",
+        ]
+    )
     assert code == 0 and "warning" not in capsys.readouterr().err
 
 
@@ -247,11 +299,14 @@ def test_a_bad_since_names_the_option_the_value_and_the_format(command, ratings_
     arguments = [part.format(tmp=tmp_path) for part in command]
     assert main([*arguments, str(ratings_csv), "--since", "2024-13-45"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines == ["feedback: error: --since is not a date (got '2024-13-45'). "
-                     "Fix: give the date as YYYY-MM-DD, e.g. --since 2024-01-31"]
+    assert lines == [
+        "feedback: error: --since is not a date (got '2024-13-45'). "
+        "Fix: give the date as YYYY-MM-DD, e.g. --since 2024-01-31"
+    ]
 
 
 # ------------------------------------------------------------------------------------------ run summary
+
 
 def test_the_run_summary_counts_the_wall_time_of_the_whole_command(ratings_csv, tmp_path, capsys, monkeypatch):
     """Time spent outside the per-row stream (here: a slow start reading the file) is in the summary."""
@@ -266,8 +321,21 @@ def test_the_run_summary_counts_the_wall_time_of_the_whole_command(ratings_csv, 
 
     monkeypatch.setattr(feedback.scale, "read_chunks", slow_read_chunks)
     started = time.perf_counter()
-    assert main(["analyze", str(ratings_csv), "--text-column", "comment", "--out", str(tmp_path / "o.csv"),
-                 "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(ratings_csv),
+                "--text-column",
+                "comment",
+                "--out",
+                str(tmp_path / "o.csv"),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     elapsed = time.perf_counter() - started
     summary = re.search(r"^4 rows in ([\d.]+) s wall time \(", capsys.readouterr().err, re.MULTILINE)
     assert summary, "no run summary"

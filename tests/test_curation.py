@@ -1,5 +1,6 @@
 """Theme curation: rename, merge, split and add, on a model and through the CLI on a workspace, and refits that
 keep what a person curated."""
+
 import json
 import shutil
 import sqlite3
@@ -53,8 +54,11 @@ def test_merge_gives_the_folded_themes_texts_the_first_id_and_tags_each_theme_on
 
 
 def test_an_added_theme_takes_the_texts_like_its_examples(model):
-    done = curation.add(model, "dark mode", ["please add a dark mode to the app", "I want a dark theme at night",
-                                             "dark mode would be easier on my eyes"])
+    done = curation.add(
+        model,
+        "dark mode",
+        ["please add a dark mode to the app", "I want a dark theme at night", "dark mode would be easier on my eyes"],
+    )
     new_id = done.new_ids[0]
     assert new_id not in {0, 1, 2} and model.themes_[-1].status == "added"
     out = model.transform(["Any plans for a dark mode? The white screen hurts my eyes at night."] + LOGIN)
@@ -84,9 +88,11 @@ def test_a_theme_without_sub_themes_cannot_be_split(model):
 
 def test_replay_applies_renames_and_merges_to_a_refitted_model_and_says_what_it_skipped(model):
     refund, crash, login = (_id_of(model, t) for t in (REFUND, CRASH, LOGIN))
-    done = [curation.apply(model, curation.Curation("rename", [login], label="locked out")),
-            curation.apply(model, curation.Curation("merge", [refund, crash])),
-            curation.Curation("rename", [77], label="gone theme")]
+    done = [
+        curation.apply(model, curation.Curation("rename", [login], label="locked out")),
+        curation.apply(model, curation.Curation("merge", [refund, crash])),
+        curation.Curation("rename", [77], label="gone theme"),
+    ]
     refit = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=2).fit(CORPUS, previous=model)
     notes = curation.replay(refit, done)
     assert notes == ['not applied again: rename 77 to "gone theme" (theme 77 is gone)']
@@ -149,8 +155,19 @@ def test_rename_and_merge_survive_refits_and_the_report_shows_the_new_label(work
 def test_an_added_theme_is_backfilled_over_every_stored_week_and_split_gives_new_ids(workspace, tmp_path):
     db = tmp_path / "ws.sqlite"
     shutil.copy(workspace, db)
-    added = feedback("themes", "add", "--db", db, "export broken", "--example", "The CSV export fails every time.",
-                     "--example", "The export to Excel gives an empty file.", "--example", "Export button does nothing")
+    added = feedback(
+        "themes",
+        "add",
+        "--db",
+        db,
+        "export broken",
+        "--example",
+        "The CSV export fails every time.",
+        "--example",
+        "The export to Excel gives an empty file.",
+        "--example",
+        "Export button does nothing",
+    )
     assert added.returncode == 0, added.stderr
     new_id = max(_themes(db))
     tagged = [r for r in _rows(db) if r[2] == new_id]

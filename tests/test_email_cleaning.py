@@ -1,4 +1,5 @@
 """E-mail cleaning on mailing-list mail: footers, attributions, quotes and signatures go; the sender's words stay."""
+
 import json
 import os
 import subprocess
@@ -14,18 +15,22 @@ from feedback.scoring import score_message
 FIXTURES = Path(__file__).parent / "fixtures"
 EMAIL_CASES = json.loads((FIXTURES / "emails" / "cases.json").read_text(encoding="utf-8"))
 
-CUSTOMER_WORDS = "The new reconciliation screen is much faster, thank you. But the currency column is empty for EUR accounts."
+CUSTOMER_WORDS = (
+    "The new reconciliation screen is much faster, thank you. But the currency column is empty for EUR accounts."
+)
 #: a bottom-posted list reply: the attribution heads the message, the signature is long, the list's footer ends it
 LIST_REPLY = (
     "From: Ruth Ellison <ruth@ellison.example>\nTo: ledgerly-users@lists.ledgerly.example\nSubject: Re: Version 5.1\n"
-    "Date: Tue, 4 Aug 2026 09:00:00 +0000\nMessage-ID: <r1@ellison.example>\nContent-Type: text/plain; charset=utf-8\n\n"
+    "Date: Tue, 4 Aug 2026 09:00:00 +0000\nMessage-ID: <r1@ellison.example>\nContent-Type: text/plain; "
+    "charset=utf-8\n\n"
     "On Mon, 3 Aug 2026 at 10:15, Ledgerly Team <team@ledgerly.example> wrote:\n"
     "> Version 5.1 is out, with a faster reconciliation screen.\n> Tell us what you think!\n\n"
     f"{CUSTOMER_WORDS}\n\n"
     "-- \nRuth Ellison\nBookkeeper, Ellison & Daughters\n12 Mill Lane, Leeds\nNever miss a filing deadline again:\n"
     "no fines, no stress, no panic\n\n"
     "_______________________________________________\nLedgerly-users mailing list\n"
-    "Ledgerly-users@lists.ledgerly.example\nhttps://lists.ledgerly.example/mailman/listinfo/ledgerly-users\n")
+    "Ledgerly-users@lists.ledgerly.example\nhttps://lists.ledgerly.example/mailman/listinfo/ledgerly-users\n"
+)
 
 
 @pytest.mark.parametrize("category", ["attribution", "quotes", "signature", "list footer", "over-removal guard"])
@@ -41,24 +46,39 @@ def test_list_messages_sharing_a_footer_clean_to_the_senders_words():
     assert "Ledgerly Community" not in " ".join(frame["text"])
 
 
-@pytest.mark.parametrize("senders, texts", [
-    # one sender resending the same complaint: the same last lines, but no list's footer
-    (["a@x.example"] * 4, ["Hello.\nStill no refund.\nPlease call me."] * 4),
-    # a last line a few senders share, in fewer than half of the messages
-    (["a@x.example", "b@x.example", "c@x.example", "d@x.example", "e@x.example", "f@x.example", "g@x.example"],
-     ["It crashes.\nAny ideas?", "Export is slow.\nAny ideas?", "Login fails.\nAny ideas?", "Love it.", "Great.",
-      "Fine.", "Slow."]),
-    # a block that is the whole message is the message
-    (["a@x.example", "b@x.example", "c@x.example"], ["Refund please.\nOrder 1042."] * 3),
-])
+@pytest.mark.parametrize(
+    "senders, texts",
+    [
+        # one sender resending the same complaint: the same last lines, but no list's footer
+        (["a@x.example"] * 4, ["Hello.\nStill no refund.\nPlease call me."] * 4),
+        # a last line a few senders share, in fewer than half of the messages
+        (
+            ["a@x.example", "b@x.example", "c@x.example", "d@x.example", "e@x.example", "f@x.example", "g@x.example"],
+            [
+                "It crashes.\nAny ideas?",
+                "Export is slow.\nAny ideas?",
+                "Login fails.\nAny ideas?",
+                "Love it.",
+                "Great.",
+                "Fine.",
+                "Slow.",
+            ],
+        ),
+        # a block that is the whole message is the message
+        (["a@x.example", "b@x.example", "c@x.example"], ["Refund please.\nOrder 1042."] * 3),
+    ],
+)
 def test_recurring_block_pass_leaves_customers_words(senders, texts):
     assert strip_recurring_blocks(texts, senders) == texts
 
 
 def test_recurring_block_is_cut_when_links_in_it_differ():
     texts = [f"Message {n}.\n\nLedgerly Community\nReply on the web: https://c.example/t/{n}" for n in range(3)]
-    assert strip_recurring_blocks(texts, ["a@x.example", "b@x.example", "c@x.example"]) == \
-        ["Message 0.", "Message 1.", "Message 2."]
+    assert strip_recurring_blocks(texts, ["a@x.example", "b@x.example", "c@x.example"]) == [
+        "Message 0.",
+        "Message 1.",
+        "Message 2.",
+    ]
 
 
 def test_signature_far_from_the_end_is_cut_the_same_as_a_short_one():
@@ -71,10 +91,17 @@ def test_signature_far_from_the_end_is_cut_the_same_as_a_short_one():
 def test_score_reads_only_the_customers_words_of_a_list_reply(tmp_path):
     path = tmp_path / "reply.eml"
     path.write_text(LIST_REPLY, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1]),
-                                                                        os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-m", "feedback", "score", str(path), "--json"], capture_output=True,
-                          text=True, env=env, timeout=300)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "feedback", "score", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["redacted_text"] == CUSTOMER_WORDS

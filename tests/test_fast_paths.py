@@ -5,6 +5,7 @@ text, lemmas looked up word by word, taxonomy seeds searched with regexes, tags 
 the bundled sample data plus generated messages full of the things the pre-checks look for (digits, "@", "://",
 tabs, runs of spaces, line breaks, non-ASCII letters, HTML, quotes).
 """
+
 import random
 import re
 from pathlib import Path
@@ -17,13 +18,46 @@ from feedback import clean, text as text_module
 from feedback.themes import GuideTheme, _guide_patterns, _match_seeds, load_taxonomy
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "feedback.csv"
-PIECES = ["Refund please", "call +44 7700 900123", "card 4111 1111 1111 1111", "IBAN DE89 3704 0044 0532 0130 00",
-          "mail jane.doe@example.com", "@united flight 1234", "https://x.example/a?token=abc123", "http://t.co/xyz",
-          "order 1234567890123", "on 2026-09-14", "0612345678", "tel 555-0199", "  two  spaces", "tab\there",
-          "İstanbul ŞEHİR", "Ünïcödé wörds", "١٢٣٤٥٦٧٨٩", "<p>Hi &amp; thanks</p>", "I paid &pound;20 <3",
-          "> quoted line", "Hi team,", "Thanks,", "Sent from my iPhone", "--", "No puedo entrar a mi cuenta",
-          "Die Rechnung ist nicht korrekt", "can't log in", "the app’s login isn't working", "[PHONE] [EMAIL]",
-          "AB12 CDEF GHIJ", "12 34 56 78 90 12 34", "\r\n", "\n", "\n\n\n", " ", "ok", "1.250.000", "(555) 123-4567"]
+PIECES = [
+    "Refund please",
+    "call +44 7700 900123",
+    "card 4111 1111 1111 1111",
+    "IBAN DE89 3704 0044 0532 0130 00",
+    "mail jane.doe@example.com",
+    "@united flight 1234",
+    "https://x.example/a?token=abc123",
+    "http://t.co/xyz",
+    "order 1234567890123",
+    "on 2026-09-14",
+    "0612345678",
+    "tel 555-0199",
+    "  two  spaces",
+    "tab\there",
+    "İstanbul ŞEHİR",
+    "Ünïcödé wörds",
+    "١٢٣٤٥٦٧٨٩",
+    "<p>Hi &amp; thanks</p>",
+    "I paid &pound;20 <3",
+    "> quoted line",
+    "Hi team,",
+    "Thanks,",
+    "Sent from my iPhone",
+    "--",
+    "No puedo entrar a mi cuenta",
+    "Die Rechnung ist nicht korrekt",
+    "can't log in",
+    "the app’s login isn't working",
+    "[PHONE] [EMAIL]",
+    "AB12 CDEF GHIJ",
+    "12 34 56 78 90 12 34",
+    "\r\n",
+    "\n",
+    "\n\n\n",
+    " ",
+    "ok",
+    "1.250.000",
+    "(555) 123-4567",
+]
 
 
 def _texts() -> list[str]:
@@ -39,6 +73,7 @@ TEXTS = _texts()
 
 # ------------------------------------------------------------------------------------------ references
 
+
 def reference_redact(text: str) -> str:
     if not text:
         return text
@@ -48,14 +83,14 @@ def reference_redact(text: str) -> str:
     text = clean._CARD_CANDIDATE.sub(clean._redact_card, text)
     parts, last = [], 0  # phone numbers between dates, times, versions and addresses, every text split
     for span in clean._NOT_PHONE_SPAN.finditer(text):
-        parts += [clean._PHONE.sub(clean._redact_phone, text[last:span.start()]), span.group()]
+        parts += [clean._PHONE.sub(clean._redact_phone, text[last : span.start()]), span.group()]
         last = span.end()
     return "".join(parts + [clean._PHONE.sub(clean._redact_phone, text[last:])])
 
 
 def reference_language(text: str) -> str:
     """detect_language without its pre-checks: every text cleaned of handles and links, each word lowered alone."""
-    head = text[:clean.LANGUAGE_HEAD_CHARS]
+    head = text[: clean.LANGUAGE_HEAD_CHARS]
     if not head.isascii():
         script_language = clean._script_language(head)
         if script_language:
@@ -108,6 +143,7 @@ def reference_words_and_content(text: str):
 
 # ------------------------------------------------------------------------------------------ cleaning
 
+
 def test_redact_pii_equals_every_pattern_run():
     for text in TEXTS:
         assert clean.redact_pii(text) == reference_redact(text), text
@@ -135,7 +171,7 @@ def test_whitespace_steps_equal_the_unconditional_ones(monkeypatch):
         if seen:
             raw = seen[0][0]
             greeting = clean._GREETING.match(raw)
-            expected = reference_whitespace(raw[greeting.end():] if greeting else raw)
+            expected = reference_whitespace(raw[greeting.end() :] if greeting else raw)
             assert body == expected, text
 
 
@@ -148,6 +184,7 @@ def test_html_and_quote_prechecks():
 
 
 # ------------------------------------------------------------------------------------------ tagging
+
 
 def test_cached_tokens_equal_word_by_word_lemmas():
     for text in TEXTS:
@@ -163,15 +200,33 @@ def test_content_cache_clears_when_full(monkeypatch):
     assert len(text_module._CONTENT) <= 3
 
 
-@pytest.mark.parametrize("guide", [
-    load_taxonomy(),
-    (GuideTheme("a", ("refund", "money back", "not receive refund")), GuideTheme("b", ("log", "refund")),
-     GuideTheme("c", ("a.b", "x+y"))),
-])
+@pytest.mark.parametrize(
+    "guide",
+    [
+        load_taxonomy(),
+        (
+            GuideTheme("a", ("refund", "money back", "not receive refund")),
+            GuideTheme("b", ("log", "refund")),
+            GuideTheme("c", ("a.b", "x+y")),
+        ),
+    ],
+)
 def test_seed_lookup_equals_the_regex_search(guide):
     docs = [text_module.lemma_string(t) for t in TEXTS]
-    docs += ["refund", "money back", "not receive refund now", "moneyback", "a.b", "aXb", "x+y z", "refund  log",
-             " refund", "refund\tlog", "money\u00a0back", ""]
+    docs += [
+        "refund",
+        "money back",
+        "not receive refund now",
+        "moneyback",
+        "a.b",
+        "aXb",
+        "x+y z",
+        "refund  log",
+        " refund",
+        "refund\tlog",
+        "money\u00a0back",
+        "",
+    ]
     patterns = _guide_patterns(guide)
     expected = np.array([[bool(p.search(d)) for p in patterns] for d in docs], dtype=bool)
     assert expected.any()
@@ -184,17 +239,35 @@ def test_whole_phrase_seeds_match_as_their_definition():
     import re
 
     guide = load_taxonomy()
-    texts = TEXTS + ["It’s timed out again", "it's TIMED OUT", "the upload timed\nout", "I want my money back!",
-                     "money. back", "money back", "my plan price is going up", "PRICES ARE GOING UP", "time out",
-                     "outside of time", "we lost my data", "keeps closing", "two-factor code", "extra time"]
+    texts = TEXTS + [
+        "It’s timed out again",
+        "it's TIMED OUT",
+        "the upload timed\nout",
+        "I want my money back!",
+        "money. back",
+        "money back",
+        "my plan price is going up",
+        "PRICES ARE GOING UP",
+        "time out",
+        "outside of time",
+        "we lost my data",
+        "keeps closing",
+        "two-factor code",
+        "extra time",
+    ]
     docs = [text_module.lemma_string(t) for t in texts]
     patterns = _guide_patterns(guide)
     expected = np.zeros((len(texts), len(guide)), dtype=bool)
     for i, (doc, text) in enumerate(zip(docs, texts)):
         whole = f" {text_module.phrase_lemmas(text)} "
         for j, theme in enumerate(guide):
-            expected[i, j] = bool(theme.seeds) and bool(patterns[j].search(doc)) or any(
-                re.search(r"(?<!\S)" + re.escape(content) + r"(?!\S)", doc) and f" {phrase} " in whole
-                for content, phrase in theme.phrases)
-    assert expected[len(TEXTS):].any()
+            expected[i, j] = (
+                bool(theme.seeds)
+                and bool(patterns[j].search(doc))
+                or any(
+                    re.search(r"(?<!\S)" + re.escape(content) + r"(?!\S)", doc) and f" {phrase} " in whole
+                    for content, phrase in theme.phrases
+                )
+            )
+    assert expected[len(TEXTS) :].any()
     np.testing.assert_array_equal(_match_seeds(docs, guide, texts), expected)

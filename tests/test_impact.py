@@ -1,4 +1,5 @@
 """Tests for feedback.impact: churn lift, segment adjustment, ranking, trends and the JSON records."""
+
 from __future__ import annotations
 
 import json
@@ -30,19 +31,21 @@ def make_feedback(rows: list[tuple[str, list[int]]], *, days: list[int] | None =
     """Feedback rows (customer_id, theme_ids); primary theme first, all texts negative unless overridden."""
     days = days if days is not None else [0] * len(rows)
     theme_ids = [tags for _, tags in rows]
-    df = pd.DataFrame({
-        "feedback_id": [f"f{i}" for i in range(len(rows))],
-        "customer_id": [cid for cid, _ in rows],
-        "created_at": [MONDAY_W14 + pd.Timedelta(days=d) for d in days],
-        "channel": "email",
-        "text": "some text",
-        "sentiment": -0.5,
-        "sentiment_label": "negative",
-        "theme_id": [tags[0] if tags else -1 for tags in theme_ids],
-        "theme_label": [f"t{tags[0]}" if tags else "other" for tags in theme_ids],
-        "theme_ids": theme_ids,
-        "themes": ["; ".join(f"t{t}" for t in tags) for tags in theme_ids],
-    })
+    df = pd.DataFrame(
+        {
+            "feedback_id": [f"f{i}" for i in range(len(rows))],
+            "customer_id": [cid for cid, _ in rows],
+            "created_at": [MONDAY_W14 + pd.Timedelta(days=d) for d in days],
+            "channel": "email",
+            "text": "some text",
+            "sentiment": -0.5,
+            "sentiment_label": "negative",
+            "theme_id": [tags[0] if tags else -1 for tags in theme_ids],
+            "theme_label": [f"t{tags[0]}" if tags else "other" for tags in theme_ids],
+            "theme_ids": theme_ids,
+            "themes": ["; ".join(f"t{t}" for t in tags) for tags in theme_ids],
+        }
+    )
     for name, values in extra.items():
         df[name] = values
     return df
@@ -50,16 +53,18 @@ def make_feedback(rows: list[tuple[str, list[int]]], *, days: list[int] | None =
 
 def make_customers(specs: list[tuple[str, str, bool]], revenue: float = 100.0) -> pd.DataFrame:
     """Customers from (customer_id, segment, churned)."""
-    return pd.DataFrame({
-        "customer_id": [c for c, _, _ in specs],
-        "segment": [s for _, s, _ in specs],
-        "plan": "pro",
-        "signup_date": pd.Timestamp("2025-01-01"),
-        "churned": [ch for _, _, ch in specs],
-        "churn_date": [pd.Timestamp("2026-04-01") if ch else pd.NaT for _, _, ch in specs],
-        "monthly_revenue": revenue,
-        "acquisition_cost": 50.0,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [c for c, _, _ in specs],
+            "segment": [s for _, s, _ in specs],
+            "plan": "pro",
+            "signup_date": pd.Timestamp("2025-01-01"),
+            "churned": [ch for _, _, ch in specs],
+            "churn_date": [pd.Timestamp("2026-04-01") if ch else pd.NaT for _, _, ch in specs],
+            "monthly_revenue": revenue,
+            "acquisition_cost": 50.0,
+        }
+    )
 
 
 def churn_cohort(n_affected: int, a: int, n_unaffected: int, c: int):
@@ -108,9 +113,9 @@ def test_mantel_haenszel_with_one_stratum_equals_crude_ratio():
 
 
 def test_rare_theme_that_multiplies_churn_ranks_above_frequent_harmless_theme():
-    specs = [(f"r{i}", "smb", i < 3) for i in range(5)]          # rare theme: 3/5 churn
-    specs += [(f"f{i}", "smb", i < 4) for i in range(40)]         # frequent theme: 4/40 churn
-    specs += [(f"o{i}", "smb", i < 5) for i in range(50)]         # silent customers: 5/50 churn
+    specs = [(f"r{i}", "smb", i < 3) for i in range(5)]  # rare theme: 3/5 churn
+    specs += [(f"f{i}", "smb", i < 4) for i in range(40)]  # frequent theme: 4/40 churn
+    specs += [(f"o{i}", "smb", i < 5) for i in range(50)]  # silent customers: 5/50 churn
     rows = [(f"r{i}", [7]) for i in range(5)] + [(f"f{i}", [2]) for i in range(40)] * 3
     result = theme_impact(make_feedback(rows), make_customers(specs))
     assert result["theme_id"].tolist() == [7, 2]
@@ -121,9 +126,9 @@ def test_rare_theme_that_multiplies_churn_ranks_above_frequent_harmless_theme():
 
 
 def test_segment_confounded_theme_has_naive_lift_but_adjusted_lift_one_and_no_revenue_at_risk():
-    specs = [(f"s{i}", "smb", i in (0, 1, 4, 5)) for i in range(8)]   # smb churns 50 %, affected or not
-    specs += [(f"e{i}", "enterprise", i == 0) for i in range(10)]      # enterprise churns 10 %
-    feedback = make_feedback([(f"s{i}", [3]) for i in range(4)])        # only smb mentions theme 3
+    specs = [(f"s{i}", "smb", i in (0, 1, 4, 5)) for i in range(8)]  # smb churns 50 %, affected or not
+    specs += [(f"e{i}", "enterprise", i == 0) for i in range(10)]  # enterprise churns 10 %
+    feedback = make_feedback([(f"s{i}", [3]) for i in range(4)])  # only smb mentions theme 3
     r = row(theme_impact(feedback, make_customers(specs)), 3)
     assert r["churn_lift"] == pytest.approx(0.5 / (3 / 14))
     assert r["churn_lift"] > 2
@@ -149,8 +154,17 @@ def test_multi_tag_rows_count_for_each_theme_and_other_is_excluded():
 def test_without_customers_churn_columns_are_none_and_json_is_strict():
     feedback = make_feedback([("a", [1]), ("b", [1]), ("c", [2])], csat=[1.0, float("nan"), 5.0])
     result = theme_impact(feedback, customers=None)
-    for col in ("churn_rate_affected", "churn_rate_unaffected", "churn_lift", "churn_lift_ci", "revenue_at_risk",
-                "churn_lift_adjusted", "churn_lift_adjusted_ci", "churn_excess", "value_of_fixing"):
+    for col in (
+        "churn_rate_affected",
+        "churn_rate_unaffected",
+        "churn_lift",
+        "churn_lift_ci",
+        "revenue_at_risk",
+        "churn_lift_adjusted",
+        "churn_lift_adjusted_ci",
+        "churn_excess",
+        "value_of_fixing",
+    ):
         assert result[col].isna().all(), col
     assert result["theme_id"].tolist() == [1, 2]  # ranked by the volume term alone
     records = impact_records(result)
@@ -193,8 +207,11 @@ def test_emerging_needs_min_mentions_in_the_last_third():
 def test_trend_includes_empty_periods_as_zero():
     feedback = make_feedback([("a", [1]), ("b", [1]), ("c", [2])], days=[0, 14, 14])
     trend = row(theme_impact(feedback), 2)["trend"]
-    assert trend == [{"period": "2026-W14", "mentions": 0}, {"period": "2026-W15", "mentions": 0},
-                     {"period": "2026-W16", "mentions": 1}]
+    assert trend == [
+        {"period": "2026-W14", "mentions": 0},
+        {"period": "2026-W15", "mentions": 0},
+        {"period": "2026-W16", "mentions": 1},
+    ]
 
 
 def test_customers_missing_from_customers_table_count_in_mentions_but_not_churn():
@@ -211,6 +228,7 @@ def test_priority_formula_is_documented():
 
 # ------------------------------------------------------------------ churn lift against the other writers
 
+
 def test_churn_lift_vs_writers_compares_with_customers_who_wrote_about_something_else():
     # theme 1: 10 customers, 6 churn; 10 others wrote about theme 2 (4 churn); 20 never wrote (2 churn)
     specs = [(f"a{i}", "smb", i < 6) for i in range(10)] + [(f"w{i}", "smb", i < 4) for i in range(10)]
@@ -221,8 +239,9 @@ def test_churn_lift_vs_writers_compares_with_customers_who_wrote_about_something
     assert r["churn_rate_other_writers"] == pytest.approx(0.4)
     assert r["churn_lift_vs_writers"] == pytest.approx(1.5)  # complainers churn more anyway
     se = math.sqrt(1 / 6 - 1 / 10 + 1 / 4 - 1 / 10)
-    assert r["churn_lift_vs_writers_ci"] == pytest.approx([1.5 * math.exp(-1.959964 * se),
-                                                           1.5 * math.exp(1.959964 * se)], rel=1e-5)
+    assert r["churn_lift_vs_writers_ci"] == pytest.approx(
+        [1.5 * math.exp(-1.959964 * se), 1.5 * math.exp(1.959964 * se)], rel=1e-5
+    )
 
 
 def test_churn_lift_vs_writers_is_none_when_everyone_who_wrote_mentions_the_theme():
@@ -233,6 +252,7 @@ def test_churn_lift_vs_writers_is_none_when_everyone_who_wrote_mentions_the_them
 
 
 # ------------------------------------------------------------------ driver analysis
+
 
 def test_csat_delta_has_a_welch_interval_matching_scipy():
     csat = [1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 4.0, 5.0, 5.0]
@@ -289,12 +309,24 @@ def test_nps_driver_is_in_nps_points():
 
 def test_driver_columns_are_none_without_scores():
     r = impact_records(theme_impact(make_feedback([("a", [1]), ("b", [2])])))[0]
-    for key in ("csat_n", "csat_delta", "csat_delta_ci", "csat_delta_p", "csat_coef", "csat_coef_ci",
-                "nps_n", "nps_delta", "nps_delta_ci", "nps_coef", "nps_coef_ci"):
+    for key in (
+        "csat_n",
+        "csat_delta",
+        "csat_delta_ci",
+        "csat_delta_p",
+        "csat_coef",
+        "csat_coef_ci",
+        "nps_n",
+        "nps_delta",
+        "nps_delta_ci",
+        "nps_coef",
+        "nps_coef_ci",
+    ):
         assert r[key] is None, key
 
 
 # ------------------------------------------------------------------ columns: typed, numeric, documented
+
 
 def test_every_column_is_documented_in_the_docstring_and_definitions():
     import feedback.impact as impact
@@ -308,8 +340,10 @@ def test_every_column_is_documented_in_the_docstring_and_definitions():
 
 def test_number_columns_are_numeric_and_records_hold_plain_numbers_or_none():
     specs = [(f"a{i}", "smb", i < 3) for i in range(6)] + [(f"w{i}", "ent", i < 1) for i in range(6)]
-    feedback = make_feedback([(f"a{i}", [1]) for i in range(6)] + [(f"w{i}", [2]) for i in range(6)],
-                             csat=[1.0, 2.0, 2.0, 3.0, 1.0, None, 5.0, 4.0, 5.0, 4.0, 5.0, 5.0])
+    feedback = make_feedback(
+        [(f"a{i}", [1]) for i in range(6)] + [(f"w{i}", [2]) for i in range(6)],
+        csat=[1.0, 2.0, 2.0, 3.0, 1.0, None, 5.0, 4.0, 5.0, 4.0, 5.0, 5.0],
+    )
     result = theme_impact(feedback, make_customers(specs))
     for column in NUMERIC_COLUMNS:
         assert pd.api.types.is_numeric_dtype(result[column]), column
@@ -326,22 +360,35 @@ def test_number_columns_are_numeric_and_records_hold_plain_numbers_or_none():
 
 
 def test_aspect_sentiment_uses_each_tags_own_sentiment_and_falls_back_to_the_row():
-    fb = pd.DataFrame({"customer_id": ["a", "b", "c"],
-                       "created_at": pd.to_datetime(["2026-04-01", "2026-04-02", "2026-04-03"]),
-                       "theme_ids": [[1, 2], [1], [2]], "sentiment": [-0.1, -0.6, 0.5],
-                       # row a: negative about 1, positive about 2; row c: stored before theme_sentiment (none)
-                       "theme_sentiment": [[-0.7, 0.6], [-0.6], []]})
+    fb = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "created_at": pd.to_datetime(["2026-04-01", "2026-04-02", "2026-04-03"]),
+            "theme_ids": [[1, 2], [1], [2]],
+            "sentiment": [-0.1, -0.6, 0.5],
+            # row a: negative about 1, positive about 2; row c: stored before theme_sentiment (none)
+            "theme_sentiment": [[-0.7, 0.6], [-0.6], []],
+        }
+    )
     out = theme_impact(fb).set_index("theme_id")
     assert out.loc[1, "aspect_sentiment"] == pytest.approx((-0.7 - 0.6) / 2)
     assert out.loc[2, "aspect_sentiment"] == pytest.approx((0.6 + 0.5) / 2)
     assert out.loc[1, "mean_sentiment"] == pytest.approx((-0.1 - 0.6) / 2)  # the contract column is unchanged
-    assert theme_impact(fb.drop(columns="theme_sentiment")).set_index("theme_id").loc[2, "aspect_sentiment"] == \
-        pytest.approx((-0.1 + 0.5) / 2)
+    assert theme_impact(fb.drop(columns="theme_sentiment")).set_index("theme_id").loc[
+        2, "aspect_sentiment"
+    ] == pytest.approx((-0.1 + 0.5) / 2)
 
 
 def test_score_impact_is_the_overall_score_minus_the_score_without_the_theme():
-    fb = pd.DataFrame({"customer_id": list("abcdef"), "theme_ids": [[1], [1], [2], [2], [2], [3]],
-                       "csat": [1, 2, 5, 4, 5, np.nan], "nps": [0, 6, 10, 9, 8, np.nan], "ces": [7, 6, 1, 2, 2, np.nan]})
+    fb = pd.DataFrame(
+        {
+            "customer_id": list("abcdef"),
+            "theme_ids": [[1], [1], [2], [2], [2], [3]],
+            "csat": [1, 2, 5, 4, 5, np.nan],
+            "nps": [0, 6, 10, 9, 8, np.nan],
+            "ces": [7, 6, 1, 2, 2, np.nan],
+        }
+    )
     records = {r["theme_id"]: r for r in impact_records(theme_impact(fb, seed=3))}
     overall = (1 + 2 + 5 + 4 + 5) / 5
     assert records[1]["csat_impact"] == pytest.approx(overall - (5 + 4 + 5) / 3)

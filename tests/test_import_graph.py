@@ -1,5 +1,6 @@
 """The package's modules import one another without a cycle, counting imports inside functions: a cycle hidden
 in a function-level import still ties the two modules into one, and breaks whoever imports them in a new order."""
+
 from __future__ import annotations
 
 import ast
@@ -33,8 +34,9 @@ def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str
             else:
                 module = node.module or ""
             # "from . import units" imports the module units; "from .units import UnitSpace" the module
-            targets = [f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module
-                       for alias in node.names]
+            targets = [
+                f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module for alias in node.names
+            ]
         else:
             continue
         for target in targets:
@@ -51,8 +53,9 @@ def import_cycles(root: Path) -> list[list[str]]:
     modules define, and a module that imports the package means one of those names."""
     modules = module_names(root)
     top = root.name
-    graph = {name: sorted(imported_modules(name, path, modules) - {top}) for name, path in modules.items()
-             if name != top}
+    graph = {
+        name: sorted(imported_modules(name, path, modules) - {top}) for name, path in modules.items() if name != top
+    }
     cycles, done = [], set()
     for start in graph:
         if start in done:
@@ -70,7 +73,7 @@ def import_cycles(root: Path) -> list[list[str]]:
                 on_path.discard(node)
                 done.add(node)
             elif step in on_path:
-                cycle = path[path.index(step):] + [step]
+                cycle = path[path.index(step) :] + [step]
                 if not any(set(cycle) <= set(seen) for seen in cycles):
                     cycles.append(cycle)
             elif step not in done:

@@ -1,4 +1,5 @@
 """Ingest: every format and encoding reads, every row is kept, bad input gets a teaching error."""
+
 import json
 import sys
 from pathlib import Path
@@ -10,8 +11,10 @@ from feedback import Config, InputError, load_dataset, load_feedback
 from feedback.ingest import detect_encoding, prepare_feedback, read_summary
 
 HEADER = "feedback_id,customer_id,created_at,channel,text,csat\n"
-ROWS = ('F1,C1,2026-04-01 10:00:00,email,"Charged twice, please refund",2\n'
-        'F2,C2,2026-04-02,chat,"Love the new dashboard",5\n')
+ROWS = (
+    'F1,C1,2026-04-01 10:00:00,email,"Charged twice, please refund",2\n'
+    'F2,C2,2026-04-02,chat,"Love the new dashboard",5\n'
+)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
@@ -41,8 +44,10 @@ def test_quoted_newlines_and_crlf_stay_one_row(tmp_path):
 
 
 def test_jsonl_json_and_parquet_read_the_same_rows(tmp_path):
-    rows = [{"text": "refund please", "customer_id": "C1", "created_at": "2026-04-01"},
-            {"text": "app crashes", "customer_id": "C2", "created_at": "2026-04-02"}]
+    rows = [
+        {"text": "refund please", "customer_id": "C1", "created_at": "2026-04-01"},
+        {"text": "app crashes", "customer_id": "C2", "created_at": "2026-04-02"},
+    ]
     (tmp_path / "f.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     (tmp_path / "f.json").write_text(json.dumps(rows), encoding="utf-8")
     pd.DataFrame(rows).to_parquet(tmp_path / "f.parquet")
@@ -63,7 +68,9 @@ def test_missing_text_column_is_found_from_the_values_and_said(tmp_path):
 def test_missing_text_column_without_free_text_names_the_closest_match(tmp_path):
     path = tmp_path / "survey.csv"
     path.write_text("Comment,Score\nA1,3\nB2,5\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"survey\.csv.*no column 'text'; found 'Comment', 'Score'.*--text-column 'Comment'"):
+    with pytest.raises(
+        InputError, match=r"survey\.csv.*no column 'text'; found 'Comment', 'Score'.*--text-column 'Comment'"
+    ):
         load_feedback(path)
 
 
@@ -84,8 +91,10 @@ def test_config_column_mapping_renames(tmp_path):
 
 def test_bad_rows_are_kept_and_flagged_not_dropped(tmp_path):
     path = tmp_path / "f.csv"
-    path.write_text(HEADER + ROWS + "F3,C3,not a date,email,hello,3\nF4,C4,2026-04-03,email,,4\nF5,C5,2026-04-03,email,ok,9\n",
-                    encoding="utf-8")
+    path.write_text(
+        HEADER + ROWS + "F3,C3,not a date,email,hello,3\nF4,C4,2026-04-03,email,,4\nF5,C5,2026-04-03,email,ok,9\n",
+        encoding="utf-8",
+    )
     frame, _ = load_feedback(path)
     assert len(frame) == 5
     assert frame["quality_issue"].tolist() == ["", "", "bad_date", "empty_text", "bad_csat"]
@@ -109,10 +118,13 @@ def test_folder_loads_all_three_tables(tmp_path):
     (tmp_path / "customers.csv").write_text(
         "customer_id,segment,plan,signup_date,churned,churn_date,monthly_revenue,acquisition_cost\n"
         "C1,smb,pro,2026-01-01,true,2026-04-10,50,100\nC2,enterprise,business,2026-01-01,false,,500,900\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (tmp_path / "tickets.csv").write_text(
         "ticket_id,customer_id,channel,opened_at,first_response_at,resolved_at,handle_time_minutes,contacts_to_resolve\n"
-        "T1,C1,email,2026-04-01 10:00,2026-04-01 12:00,2026-04-02 10:00,12,1\n", encoding="utf-8")
+        "T1,C1,email,2026-04-01 10:00,2026-04-01 12:00,2026-04-02 10:00,12,1\n",
+        encoding="utf-8",
+    )
     data = load_dataset(tmp_path)
     assert data.customers["churned"].tolist() == [True, False]
     assert data.tickets["handle_time_minutes"].tolist() == [12.0]
@@ -140,7 +152,9 @@ def test_mbox_gives_one_row_per_message(tmp_path):
         "Date: Mon, 6 Apr 2026 10:00:00 +0000\nMessage-ID: <m1@example.com>\n\nWhere is my refund?\n\n"
         "From b@example.com Mon Apr  6 11:00:00 2026\nFrom: Bob <bob@example.com>\nSubject: Crash\n"
         "Date: Mon, 6 Apr 2026 11:00:00 +0000\nMessage-ID: <m2@example.com>\nIn-Reply-To: <m1@example.com>\n\n"
-        "The app crashes.\n", encoding="utf-8")
+        "The app crashes.\n",
+        encoding="utf-8",
+    )
     frame, _ = load_feedback(mbox)
     assert frame["text"].str.strip().tolist() == ["Where is my refund?", "The app crashes."]
     assert frame["channel"].tolist() == ["email", "email"]
@@ -162,12 +176,17 @@ def test_prepare_feedback_without_ids_numbers_rows():
 # ------------------------------------------------------------------------------------------- fixtures: nasty files
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ACCENTED = ["Café crème — déjà vu: I was charged €20 twice", "“Smart quotes” and naïve façade, the export still fails",
-            "Straße, Ærø, Ångström: the app crashes on login"]
+ACCENTED = [
+    "Café crème — déjà vu: I was charged €20 twice",
+    "“Smart quotes” and naïve façade, the export still fails",
+    "Straße, Ærø, Ångström: the app crashes on login",
+]
 
 
-@pytest.mark.parametrize("name, encoding", [("utf8.csv", "utf-8"), ("utf8_bom.csv", "utf-8-sig"),
-                                            ("utf16le_bom.csv", "utf-16"), ("cp1252.csv", "cp1252")])
+@pytest.mark.parametrize(
+    "name, encoding",
+    [("utf8.csv", "utf-8"), ("utf8_bom.csv", "utf-8-sig"), ("utf16le_bom.csv", "utf-16"), ("cp1252.csv", "cp1252")],
+)
 def test_fixture_encodings_decode_to_the_same_text(name, encoding):
     frame, used = load_feedback(FIXTURES / "encodings" / name)
     assert used == encoding
@@ -234,6 +253,7 @@ def test_rows_with_an_extra_field_are_an_error_not_a_silent_shift(tmp_path):
 
 # ------------------------------------------------------------------------------------------- Excel
 
+
 def test_xlsx_reads_as_text_columns(tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
@@ -265,6 +285,7 @@ def test_broken_xlsx_is_an_input_error(tmp_path):
 
 # ------------------------------------------------------------------------------------------- e-mail
 
+
 def test_mbox_fixture_html_attachments_threads_and_pseudonyms():
     frame, _ = load_feedback(FIXTURES / "mail" / "inbox.mbox")
     assert len(frame) == 5  # one row per message
@@ -286,8 +307,10 @@ def test_eml_forwarded_and_outlook_reply_keep_only_the_new_words():
     frame, _ = load_feedback(FIXTURES / "mail")  # a folder: both .eml files and the .mbox
     assert len(frame) == 7
     cleaned = clean_feedback(frame).set_index("feedback_id")
-    assert cleaned.loc["f1@example.net", "clean_text"] == \
-        "This happened again today, third time this month. Please check my card."
+    assert (
+        cleaned.loc["f1@example.net", "clean_text"]
+        == "This happened again today, third time this month. Please check my card."
+    )
     assert "Forwarded message" in cleaned.loc["f1@example.net", "removed_text"]
     assert "token=abc123" not in cleaned.loc["f1@example.net", "removed_text"]  # redacted there too
     assert cleaned.loc["o1@corp.example", "clean_text"] == "The export still times out – we can’t close the month."
@@ -331,12 +354,16 @@ def test_analyze_an_mbox_with_no_options_writes_one_row_per_message(tmp_path, ca
 
 # ------------------------------------------------------------------------------------------- presets
 
-@pytest.mark.parametrize("name, preset, text, extra", [
-    ("zendesk_tickets.csv", "zendesk", "The VAT on invoice 1042 is wrong.", "Tags"),
-    ("typeform_responses.csv", "typeform", "Fast invoicing, great support", "Start Date (UTC)"),
-    ("surveymonkey_responses.csv", "surveymonkey", "Mostly good, reports are slow", "Collector ID"),
-    ("nps_survey.csv", "nps", "Everything just works", None),
-])
+
+@pytest.mark.parametrize(
+    "name, preset, text, extra",
+    [
+        ("zendesk_tickets.csv", "zendesk", "The VAT on invoice 1042 is wrong.", "Tags"),
+        ("typeform_responses.csv", "typeform", "Fast invoicing, great support", "Start Date (UTC)"),
+        ("surveymonkey_responses.csv", "surveymonkey", "Mostly good, reports are slow", "Collector ID"),
+        ("nps_survey.csv", "nps", "Everything just works", None),
+    ],
+)
 def test_presets_are_detected_from_headers(name, preset, text, extra):
     frame, _ = load_feedback(FIXTURES / "exports" / name)
     assert frame.attrs["preset"] == preset
@@ -368,8 +395,9 @@ def test_typeform_preset_takes_the_recommend_question_as_nps():
 
 
 def test_user_mapping_wins_over_a_preset():
-    frame, _ = load_feedback(FIXTURES / "exports" / "zendesk_tickets.csv", Config(columns={"text": "Subject"}),
-                             preset="zendesk")
+    frame, _ = load_feedback(
+        FIXTURES / "exports" / "zendesk_tickets.csv", Config(columns={"text": "Subject"}), preset="zendesk"
+    )
     assert frame["text"].tolist() == ["Invoice wrong", "Login"]
     assert "Description" in frame.columns  # the preset's text column now passes through
 
@@ -383,16 +411,22 @@ def test_unknown_preset_lists_the_valid_ones():
 
 # ------------------------------------------------------------------------------------------- strict
 
+
 def test_without_strict_bad_rows_are_flagged():
-    frame, _ = load_feedback(FIXTURES / "exports" / "bad_rows.csv",
-                             Config(columns={"text": "Comment", "created_at": "Created", "csat": "CSAT"}))
+    frame, _ = load_feedback(
+        FIXTURES / "exports" / "bad_rows.csv",
+        Config(columns={"text": "Comment", "created_at": "Created", "csat": "CSAT"}),
+    )
     assert frame["quality_issue"].tolist() == ["", "bad_date", "empty_text"]
 
 
 def test_strict_names_file_row_original_column_value_and_fix():
     config = Config(columns={"text": "Comment", "created_at": "Created", "csat": "CSAT"})
-    with pytest.raises(InputError, match=r"bad_rows\.csv, row 3, column 'Created': not a date \(--strict; row numbers "
-                                         r"count the header as row 1\) \(got 'yesterday-ish'\)\. Fix: write the date"):
+    with pytest.raises(
+        InputError,
+        match=r"bad_rows\.csv, row 3, column 'Created': not a date \(--strict; row numbers "
+        r"count the header as row 1\) \(got 'yesterday-ish'\)\. Fix: write the date",
+    ):
         load_feedback(FIXTURES / "exports" / "bad_rows.csv", config, strict=True)
 
 
@@ -417,6 +451,7 @@ def test_strict_cli_exits_2_with_the_row(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------------- streaming
+
 
 def test_chunks_cover_every_row_once_with_continuing_ids(tmp_path):
     from feedback.ingest import iter_feedback_chunks

@@ -1,4 +1,5 @@
 """Ingest under random input: every reader either reads or raises feedback's own error, and never loses a row."""
+
 import csv
 import io
 import json
@@ -45,8 +46,12 @@ def test_random_bytes_read_or_raise_a_feedback_error(data, suffix):
 # Text cells: letters, digits, spaces, quotes, line breaks (CR, LF), accents, emoji, right-to-left letters, and the
 # delimiters themselves; a proper CSV writer quotes what needs quoting.
 CELL = st.text(alphabet=st.sampled_from(list("ab Z09\"'\n\r,;\t|é€😀ש-=@#")), max_size=12)
-HEADER = st.lists(st.text(alphabet=st.sampled_from(list("abcxyz_ ")), min_size=1, max_size=6),
-                  min_size=1, max_size=5, unique_by=lambda s: s.strip())
+HEADER = st.lists(
+    st.text(alphabet=st.sampled_from(list("abcxyz_ ")), min_size=1, max_size=6),
+    min_size=1,
+    max_size=5,
+    unique_by=lambda s: s.strip(),
+)
 
 
 @st.composite
@@ -66,8 +71,9 @@ def _csv_bytes(header, rows, delimiter, encoding, eol) -> bytes:
     # Python's writer only quotes the characters of its own line terminator: with "\n" a bare "\r" in a cell
     # would go out unquoted (ambiguous CSV), so such tables are written fully quoted.
     bare_cr = eol == "\n" and any("\r" in cell for row in [header, *rows] for cell in row)
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=eol,
-                        quoting=csv.QUOTE_ALL if bare_cr else csv.QUOTE_MINIMAL)
+    writer = csv.writer(
+        buffer, delimiter=delimiter, lineterminator=eol, quoting=csv.QUOTE_ALL if bare_cr else csv.QUOTE_MINIMAL
+    )
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue().encode(encoding)
@@ -111,14 +117,18 @@ def test_truncated_or_mangled_csv_reads_or_raises_a_feedback_error(table, cut):
     assert isinstance(frame, pd.DataFrame)
 
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-                           max_leaves=6)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 @FEW
-@given(records=st.lists(st.dictionaries(st.text(min_size=1, max_size=5), JSON_VALUES, max_size=4), max_size=10),
-       lines=st.booleans())
+@given(
+    records=st.lists(st.dictionaries(st.text(min_size=1, max_size=5), JSON_VALUES, max_size=4), max_size=10),
+    lines=st.booleans(),
+)
 def test_json_records_keep_every_record(records, lines):
     if lines:
         path = _write("\n".join(json.dumps(r) for r in records).encode("utf-8"), ".jsonl")

@@ -1,4 +1,5 @@
 """Tests for feedback.kpis: each formula against a hand computation on tiny tables written here."""
+
 from __future__ import annotations
 
 import json
@@ -9,19 +10,31 @@ import pandas as pd
 import pytest
 
 from feedback.errors import ConfigError, InputError
-from feedback.kpis import (CHANGE_TESTS, KPI_DEFINITIONS, KPI_NAMES, compute_kpis, is_snapshot, kpi_table,
-                           significant_change, significant_mean_change, significant_nps_change, wilson_ci)
+from feedback.kpis import (
+    CHANGE_TESTS,
+    KPI_DEFINITIONS,
+    KPI_NAMES,
+    compute_kpis,
+    is_snapshot,
+    kpi_table,
+    significant_change,
+    significant_mean_change,
+    significant_nps_change,
+    wilson_ci,
+)
 
 # ISO weeks used below: 2026-W14 = Mon 2026-03-30 .. Sun 2026-04-05, W15 = 04-06 .. 04-12, W16 = 04-13 .. 04-19
 T = pd.Timestamp
 
 
 def feedback_frame(dates, **scores):
-    data = {"feedback_id": [f"f{i}" for i in range(len(dates))],
-            "customer_id": scores.pop("customer_id", [f"c{i}" for i in range(len(dates))]),
-            "created_at": pd.to_datetime(dates),
-            "channel": scores.pop("channel", ["survey"] * len(dates)),
-            "text": ["some text"] * len(dates)}
+    data = {
+        "feedback_id": [f"f{i}" for i in range(len(dates))],
+        "customer_id": scores.pop("customer_id", [f"c{i}" for i in range(len(dates))]),
+        "created_at": pd.to_datetime(dates),
+        "channel": scores.pop("channel", ["survey"] * len(dates)),
+        "text": ["some text"] * len(dates),
+    }
     data.update({k: [np.nan if v is None else float(v) for v in vals] for k, vals in scores.items()})
     return pd.DataFrame(data)
 
@@ -29,27 +42,36 @@ def feedback_frame(dates, **scores):
 def customers_frame(rows):
     """rows: (customer_id, segment, signup, churn_date or None, monthly_revenue, acquisition_cost)"""
     ids, segs, signups, churns, revenue, cost = zip(*rows)
-    return pd.DataFrame({
-        "customer_id": list(ids), "segment": list(segs), "plan": ["basic"] * len(ids),
-        "signup_date": pd.to_datetime(list(signups)),
-        "churned": [c is not None for c in churns],
-        "churn_date": pd.to_datetime(list(churns)),
-        "monthly_revenue": [float(r) for r in revenue],
-        "acquisition_cost": [np.nan if c is None else float(c) for c in cost],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": list(ids),
+            "segment": list(segs),
+            "plan": ["basic"] * len(ids),
+            "signup_date": pd.to_datetime(list(signups)),
+            "churned": [c is not None for c in churns],
+            "churn_date": pd.to_datetime(list(churns)),
+            "monthly_revenue": [float(r) for r in revenue],
+            "acquisition_cost": [np.nan if c is None else float(c) for c in cost],
+        }
+    )
 
 
 def tickets_frame(rows, channel=None):
     """rows: (opened_at, first_response_at, resolved_at or None, handle_time_minutes, contacts_to_resolve)"""
     opened, first, resolved, handle, contacts = zip(*rows)
     n = len(rows)
-    return pd.DataFrame({
-        "ticket_id": [f"t{i}" for i in range(n)], "customer_id": [f"c{i}" for i in range(n)],
-        "channel": channel or ["email"] * n,
-        "opened_at": pd.to_datetime(list(opened)), "first_response_at": pd.to_datetime(list(first)),
-        "resolved_at": pd.to_datetime(list(resolved)),
-        "handle_time_minutes": [float(h) for h in handle], "contacts_to_resolve": [float(c) for c in contacts],
-    })
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"t{i}" for i in range(n)],
+            "customer_id": [f"c{i}" for i in range(n)],
+            "channel": channel or ["email"] * n,
+            "opened_at": pd.to_datetime(list(opened)),
+            "first_response_at": pd.to_datetime(list(first)),
+            "resolved_at": pd.to_datetime(list(resolved)),
+            "handle_time_minutes": [float(h) for h in handle],
+            "contacts_to_resolve": [float(c) for c in contacts],
+        }
+    )
 
 
 def period(result, label):
@@ -60,6 +82,7 @@ ONE_WEEK = ["2026-03-30", "2026-03-31", "2026-04-01", "2026-04-02", "2026-04-03"
 
 
 # ------------------------------------------------------------------ survey formulas
+
 
 def test_csat_is_share_of_4_and_5():
     result = compute_kpis(feedback_frame(ONE_WEEK[:4], csat=[5, 4, 3, 1]))
@@ -100,6 +123,7 @@ def test_ces_is_mean_effort_with_easy_share():
 
 # ------------------------------------------------------------------ intervals and tests
 
+
 def test_wilson_ci_for_8_of_10():
     assert wilson_ci(8, 10) == pytest.approx([0.490, 0.943], abs=0.001)
 
@@ -131,8 +155,9 @@ def test_significant_change_with_missing_side_is_none():
 
 
 def test_change_significant_is_tested_for_proportions_and_means_not_derived_kpis():
-    fb = feedback_frame(["2026-03-30"] * 50 + ["2026-04-06"] * 50,
-                        csat=[1] * 50 + [5] * 50, ces=[1, 2] * 25 + [6, 7] * 25)
+    fb = feedback_frame(
+        ["2026-03-30"] * 50 + ["2026-04-06"] * 50, csat=[1] * 50 + [5] * 50, ces=[1, 2] * 25 + [6, 7] * 25
+    )
     w15 = period(compute_kpis(fb), "2026-W15")
     assert w15["csat"]["change_significant"] is True
     assert w15["ces"]["change_significant"] is True  # Welch t-test
@@ -144,22 +169,27 @@ def test_mean_change_is_welch_t_test_by_hand():
     r = significant_mean_change({"value": 2.0, "sd": 1.0, "n": 10}, {"value": 3.0, "sd": 2.0, "n": 20})
     v1, v2 = 0.1, 0.2
     assert r["t"] == pytest.approx(1 / math.sqrt(0.3))
-    assert r["df"] == pytest.approx((v1 + v2) ** 2 / (v1 ** 2 / 9 + v2 ** 2 / 19))
+    assert r["df"] == pytest.approx((v1 + v2) ** 2 / (v1**2 / 9 + v2**2 / 19))
     from scipy import stats
+
     expected = stats.ttest_ind_from_stats(3.0, 2.0, 20, 2.0, 1.0, 10, equal_var=False)
     assert r["p_value"] == pytest.approx(expected.pvalue)
     assert r["significant"] is False
 
 
 def test_mean_change_with_one_value_is_not_tested():
-    assert significant_mean_change({"value": 2.0, "sd": None, "n": 1},
-                                   {"value": 3.0, "sd": 1.0, "n": 9})["significant"] is None
+    assert (
+        significant_mean_change({"value": 2.0, "sd": None, "n": 1}, {"value": 3.0, "sd": 1.0, "n": 9})["significant"]
+        is None
+    )
 
 
 def test_nps_change_is_z_test_on_the_difference():
     # var1 = 0.6 / 100, var2 = (0.7 - 0.09) / 100; z = 0.3 / sqrt(0.0121)
-    r = significant_nps_change({"value": 0.0, "n": 100, "promoters": 0.3, "detractors": 0.3},
-                               {"value": 30.0, "n": 100, "promoters": 0.5, "detractors": 0.2})
+    r = significant_nps_change(
+        {"value": 0.0, "n": 100, "promoters": 0.3, "detractors": 0.3},
+        {"value": 30.0, "n": 100, "promoters": 0.5, "detractors": 0.2},
+    )
     assert r["z"] == pytest.approx(0.3 / math.sqrt(0.0121))
     assert r["significant"] is True
 
@@ -181,9 +211,9 @@ def test_every_change_flag_names_its_test(name):
 # ------------------------------------------------------------------ customers
 
 CHURN_CUSTOMERS = [
-    ("a", "smb", "2026-01-01", None, 10, 100),          # active all along
+    ("a", "smb", "2026-01-01", None, 10, 100),  # active all along
     ("b", "smb", "2026-01-01", "2026-04-01", 30, 200),  # churns in W14
-    ("c", "ent", "2026-04-01", None, 50, 300),          # signs up mid-W14: not at risk in W14
+    ("c", "ent", "2026-04-01", None, 50, 300),  # signs up mid-W14: not at risk in W14
     ("d", "ent", "2026-04-02", "2026-04-03", 70, 400),  # signs up and churns inside W14: not counted
     ("e", "ent", "2026-01-01", "2026-03-01", 90, None),  # churned before W14
 ]
@@ -219,8 +249,9 @@ def test_overall_churn_uses_the_feedback_window():
 
 
 def test_clv_is_revenue_times_12_times_lifespan():
-    customers = customers_frame([(f"c{i}", "smb", "2026-01-01", "2026-04-10" if i == 0 else None, 100, 50)
-                                 for i in range(4)])
+    customers = customers_frame(
+        [(f"c{i}", "smb", "2026-01-01", "2026-04-10" if i == 0 else None, 100, 50) for i in range(4)]
+    )
     fb = feedback_frame(["2026-04-01"], csat=[5])
     april = period(compute_kpis(fb, customers, by="month"), "2026-04")
     annual_churn = 1 - (1 - 0.25) ** 12
@@ -230,8 +261,9 @@ def test_clv_is_revenue_times_12_times_lifespan():
 
 
 def test_clv_margin_multiplies():
-    customers = customers_frame([(f"c{i}", "smb", "2026-01-01", "2026-04-10" if i == 0 else None, 100, 50)
-                                 for i in range(4)])
+    customers = customers_frame(
+        [(f"c{i}", "smb", "2026-01-01", "2026-04-10" if i == 0 else None, 100, 50) for i in range(4)]
+    )
     fb = feedback_frame(["2026-04-01"], csat=[5])
     plain = period(compute_kpis(fb, customers, by="month"), "2026-04")["clv"]["value"]
     with_margin = period(compute_kpis(fb, customers, by="month", margin=0.5), "2026-04")["clv"]["value"]
@@ -259,8 +291,9 @@ def test_clv_cac_is_ratio_of_clv_and_cac():
 
 
 def test_clv_cac_is_null_when_cac_is_zero():
-    customers = customers_frame([("a", "smb", "2026-01-01", "2026-04-01", 10, 0),
-                                 ("b", "smb", "2026-01-01", None, 10, 0)])
+    customers = customers_frame(
+        [("a", "smb", "2026-01-01", "2026-04-01", 10, 0), ("b", "smb", "2026-01-01", None, 10, 0)]
+    )
     overall = compute_kpis(feedback_frame(ONE_WEEK, csat=[5] * 5), customers)["overall"]
     assert overall["cac"]["value"] == 0.0
     assert overall["clv"]["value"] is not None
@@ -305,6 +338,7 @@ def test_tickets_are_placed_in_periods_by_opened_at():
 
 
 # ------------------------------------------------------------------ periods, nulls, JSON
+
 
 def test_empty_middle_period_is_listed_with_null_values():
     result = compute_kpis(feedback_frame(["2026-03-30", "2026-04-14"], csat=[5, 4]))
@@ -376,14 +410,20 @@ def _plain(obj):
 
 
 def test_result_is_strict_json_of_plain_python_values():
-    fb = feedback_frame(["2026-03-30", "2026-04-14", "2026-04-15"], customer_id=["a", "b", "c"],
-                        csat=[5, 4, None], nps=[10, None, 3], ces=[2, 6, None])
+    fb = feedback_frame(
+        ["2026-03-30", "2026-04-14", "2026-04-15"],
+        customer_id=["a", "b", "c"],
+        csat=[5, 4, None],
+        nps=[10, None, 3],
+        ces=[2, 6, None],
+    )
     result = compute_kpis(fb, customers_frame(CHURN_CUSTOMERS), tickets_frame(TICKETS))
     json.dumps(result, allow_nan=False)
     assert _plain(result)
 
 
 # ------------------------------------------------------------------ groups
+
 
 def test_by_segment_groups_feedback_through_customer_id():
     fb = feedback_frame(["2026-03-30", "2026-04-01", "2026-04-07"], customer_id=["a", "b", "c"], csat=[5, 1, 4])
@@ -420,6 +460,7 @@ def test_unknown_group_by_names_the_options():
 
 # ------------------------------------------------------------------ table and definitions
 
+
 def test_kpi_table_has_a_row_per_period_and_a_column_per_kpi():
     result = compute_kpis(feedback_frame(["2026-03-30", "2026-04-14"], csat=[5, 4]))
     table = kpi_table(result)
@@ -443,14 +484,17 @@ def test_every_kpi_is_defined_for_the_methods_section(name):
 
 # ------------------------------------------------------------------ snapshot customers table (no dates)
 
+
 def snapshot_customers(tenure=True, cost=False):
     """Segment A: 1 of 4 churned; segment B: 2 of 2 churned. No dates at all."""
-    frame = pd.DataFrame({
-        "customer_id": ["a1", "a2", "a3", "a4", "b1", "b2"],
-        "segment": ["A", "A", "A", "A", "B", "B"],
-        "churned": [True, False, False, False, True, True],
-        "monthly_revenue": [10.0, 20.0, 30.0, 40.0, 50.0, 50.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a1", "a2", "a3", "a4", "b1", "b2"],
+            "segment": ["A", "A", "A", "A", "B", "B"],
+            "churned": [True, False, False, False, True, True],
+            "monthly_revenue": [10.0, 20.0, 30.0, 40.0, 50.0, 50.0],
+        }
+    )
     if tenure:
         frame["tenure_months"] = [6, 12, 12, 18, 1, 3]
     if cost:
@@ -549,12 +593,13 @@ def test_dated_table_has_no_notes():
 
 # ------------------------------------------------------------------ more hand computations (dated tables)
 
+
 def test_clv_with_margin_by_hand():
-    customers = customers_frame([(f"c{i}", "smb", "2026-01-01", "2026-04-10" if i == 0 else None, 100, 50)
-                                 for i in range(4)])
-    april = period(compute_kpis(feedback_frame(["2026-04-01"], csat=[5]), customers, by="month", margin=0.7),
-                   "2026-04")
-    assert april["clv"]["value"] == pytest.approx(0.7 * 100 * 12 / (1 - 0.75 ** 12))
+    customers = customers_frame(
+        [(f"c{i}", "smb", "2026-01-01", "2026-04-10" if i == 0 else None, 100, 50) for i in range(4)]
+    )
+    april = period(compute_kpis(feedback_frame(["2026-04-01"], csat=[5]), customers, by="month", margin=0.7), "2026-04")
+    assert april["clv"]["value"] == pytest.approx(0.7 * 100 * 12 / (1 - 0.75**12))
 
 
 def test_cac_per_period_is_null_when_nobody_was_acquired():
@@ -566,7 +611,7 @@ def test_cac_per_period_is_null_when_nobody_was_acquired():
 def test_clv_cac_per_period_by_hand():
     # W14: at risk {a, b} (revenue 10, 30), churn 1/2 -> annual 1 - 0.5^52; CAC mean of c, d = 350
     w14 = period(churn_result(), "2026-W14")
-    clv = 20 * 12 / (1 - 0.5 ** 52)
+    clv = 20 * 12 / (1 - 0.5**52)
     assert w14["clv"]["value"] == pytest.approx(clv)
     assert w14["clv_cac"]["value"] == pytest.approx(clv / 350)
 
@@ -608,11 +653,25 @@ def test_cli_kpis_of_a_customers_table_alone(tmp_path, capsys):
     from feedback.cli import main
 
     snapshot_customers().rename(columns={"segment": "Plan tier", "tenure_months": "tenure"}).to_csv(
-        tmp_path / "customers.csv", index=False)
+        tmp_path / "customers.csv", index=False
+    )
     config = tmp_path / "map.toml"
     config.write_text('[columns]\nsegment = "Plan tier"\ntenure_months = "tenure"\n', encoding="utf-8")
-    assert main(["kpis", "--customers", str(tmp_path / "customers.csv"), "--config", str(config),
-                 "--by", "segment", "--json"]) == 0
+    assert (
+        main(
+            [
+                "kpis",
+                "--customers",
+                str(tmp_path / "customers.csv"),
+                "--config",
+                str(config),
+                "--by",
+                "segment",
+                "--json",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["overall"]["churn_rate"]["value"] == 0.5 and result["overall"]["churn_rate"]["n"] == 6
     assert period(result, "B")["churn_rate"]["value"] == 1.0

@@ -1,4 +1,5 @@
 """Pain points from units: what customers say is wrong, named as a person would, in the method the report describes."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,12 +15,30 @@ from feedback.units import brand_pattern, find_boilerplate, message_units
 
 FOOTER = "To unsubscribe from this group and stop receiving emails from it, send an email to the list owner."
 
-BAGS = ["my bag never arrived", "lost my luggage on the connection", "my suitcase is still missing",
-        "bag lost again after landing", "they lost my bag and nobody calls back", "luggage missing for three days"]
-HOLD = ["on hold for two hours", "hold time is over an hour again", "waited on hold all morning",
-        "phone hold music for ninety minutes", "on hold forever and then hung up", "stuck on hold for hours"]
-PRAISE = ["the crew was wonderful and kind", "lovely crew, great flight", "great crew, fantastic service",
-          "wonderful crew and a lovely trip", "amazing crew, loved it", "fantastic friendly crew"]
+BAGS = [
+    "my bag never arrived",
+    "lost my luggage on the connection",
+    "my suitcase is still missing",
+    "bag lost again after landing",
+    "they lost my bag and nobody calls back",
+    "luggage missing for three days",
+]
+HOLD = [
+    "on hold for two hours",
+    "hold time is over an hour again",
+    "waited on hold all morning",
+    "phone hold music for ninety minutes",
+    "on hold forever and then hung up",
+    "stuck on hold for hours",
+]
+PRAISE = [
+    "the crew was wonderful and kind",
+    "lovely crew, great flight",
+    "great crew, fantastic service",
+    "wonderful crew and a lovely trip",
+    "amazing crew, loved it",
+    "fantastic friendly crew",
+]
 
 
 WHEN = ["", " yesterday", " this week", " at JFK", " in Denver", " on the way home", " last night", " again"]
@@ -39,12 +58,15 @@ def model() -> ThemeModel:
 
 
 def test_a_long_message_splits_into_its_issues_and_a_short_one_stays_whole():
-    long = ("My checked suitcase never arrived at the Denver airport after the connecting flight from Chicago last "
-            "Monday, and the baggage desk had no record of it. Then I was kept on hold for two hours on your phone "
-            "line and the agent hung up on me twice without any explanation.")
+    long = (
+        "My checked suitcase never arrived at the Denver airport after the connecting flight from Chicago last "
+        "Monday, and the baggage desk had no record of it. Then I was kept on hold for two hours on your phone "
+        "line and the agent hung up on me twice without any explanation."
+    )
     assert len(message_units(long)) == 2
     assert message_units("@FlyAir my bag never arrived. And I waited on hold!") == [
-        "my bag never arrived. And I waited on hold!"]
+        "my bag never arrived. And I waited on hold!"
+    ]
 
 
 def test_a_footer_recurring_beside_other_sentences_is_boilerplate_and_no_unit():
@@ -89,15 +111,31 @@ def test_problems_and_praise_are_themes_of_their_own_kind(model):
 
 
 def test_a_message_takes_the_theme_of_its_complaint_over_its_compliment(model):
-    message = ("The crew was lovely and the food was great and the seats were comfortable on this trip. But they "
-               "lost my bag on the connection and my suitcase is still missing after three days of calls.")
+    message = (
+        "The crew was lovely and the food was great and the seats were comfortable on this trip. But they "
+        "lost my bag on the connection and my suitcase is still missing after three days of calls."
+    )
     out = model.transform([message])
     theme = {t.theme_id: t for t in model.themes_}[int(out["theme_id"][0])]
     assert theme.kind == "pain point"
 
 
-@pytest.mark.parametrize("phrase", ["yes", "dm", "today", "xxxx", "xx xxxx", "not", "thanks", "dm today",
-                                    "balance not", "refund never", "account without"])
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "yes",
+        "dm",
+        "today",
+        "xxxx",
+        "xx xxxx",
+        "not",
+        "thanks",
+        "dm today",
+        "balance not",
+        "refund never",
+        "account without",
+    ],
+)
 def test_filler_redaction_marks_and_dangling_negations_never_label(phrase):
     assert _unfit_label(phrase)
 
@@ -107,14 +145,23 @@ def test_phrases_that_name_a_problem_can_label(phrase):
     assert not _unfit_label(phrase)
 
 
-@pytest.mark.parametrize("embeddings, names", [("static", ["static embedding", "Ward"]),
-                                                ("tfidf", ["TF-IDF", "k-means"])])
+@pytest.mark.parametrize(
+    "embeddings, names", [("static", ["static embedding", "Ward"]), ("tfidf", ["TF-IDF", "k-means"])]
+)
 def test_the_reports_methods_name_the_method_of_the_model_that_ran(embeddings, names):
     texts = corpus()
-    feedback = pd.DataFrame({"feedback_id": [f"F{i}" for i in range(len(texts))],
-                             "customer_id": [f"C{i % 7}" for i in range(len(texts))],
-                             "created_at": pd.Timestamp("2026-01-05"), "channel": "social", "text": texts})
-    result = analyze_dataset(Dataset(feedback=feedback), theme_model=ThemeModel(min_theme_size=5, embeddings=embeddings))
+    feedback = pd.DataFrame(
+        {
+            "feedback_id": [f"F{i}" for i in range(len(texts))],
+            "customer_id": [f"C{i % 7}" for i in range(len(texts))],
+            "created_at": pd.Timestamp("2026-01-05"),
+            "channel": "social",
+            "text": texts,
+        }
+    )
+    result = analyze_dataset(
+        Dataset(feedback=feedback), theme_model=ThemeModel(min_theme_size=5, embeddings=embeddings)
+    )
     methods = build_context(result).methods["themes"]
     assert methods == result.theme_model.method_description()
     for name in names:
@@ -132,7 +179,7 @@ def test_units_are_compared_without_the_direction_all_customer_text_shares():
     units, lemmas = model._units(texts)[:2]
     common = space._static().common_direction
     assert common is not None and space.common_direction_ is common
-    rows = space.transform(units, lemmas)[:, :len(common)]
+    rows = space.transform(units, lemmas)[:, : len(common)]
     filled = np.any(rows != 0, axis=1)
     assert filled.all() and np.abs(rows @ common).max() < 1e-5  # the embedding block holds none of it
     # shared by every text, it made unrelated complaints look alike
@@ -143,15 +190,29 @@ def test_units_are_compared_without_the_direction_all_customer_text_shares():
     # a space fitted before it existed has no such attribute: it compares units as it did
     older = UnitSpace().fit(units, lemmas)
     del older.common_direction_
-    assert np.abs(older.transform(units, lemmas)[:, :len(common)] @ common).mean() > 0.3
-    assert "direction every customer text shares" not in ThemeModel(min_theme_size=5, taxonomy=None,
-                                                                    embeddings="tfidf").fit(texts).method_description()
+    assert np.abs(older.transform(units, lemmas)[:, : len(common)] @ common).mean() > 0.3
+    assert (
+        "direction every customer text shares"
+        not in ThemeModel(min_theme_size=5, taxonomy=None, embeddings="tfidf").fit(texts).method_description()
+    )
 
 
-LOST = ["my bag never arrived", "they lost my luggage again", "my suitcase is still missing",
-        "lost baggage and no news", "where is my missing bag", "my luggage never showed up"]
-DAMAGED = ["my suitcase arrived broken", "the handle of my bag was ripped off", "my luggage came back damaged",
-           "the wheels of my suitcase are broken", "my bag was torn open", "my luggage arrived crushed"]
+LOST = [
+    "my bag never arrived",
+    "they lost my luggage again",
+    "my suitcase is still missing",
+    "lost baggage and no news",
+    "where is my missing bag",
+    "my luggage never showed up",
+]
+DAMAGED = [
+    "my suitcase arrived broken",
+    "the handle of my bag was ripped off",
+    "my luggage came back damaged",
+    "the wheels of my suitcase are broken",
+    "my bag was torn open",
+    "my luggage arrived crushed",
+]
 PLACES = ["", " in Denver", " at JFK", " in Boston", " in Chicago", " at LAX", " in Miami", " in Dallas"]
 DAYS = [" today", " yesterday", " on Monday", " last week", " again"]
 
@@ -166,8 +227,9 @@ def test_a_large_theme_splits_into_sub_themes_a_person_can_tell_apart(bag_model)
     model, texts = bag_model
     bags = max(model.themes_, key=lambda theme: theme.size)
     assert len(bags.subthemes) >= 2
-    assert [sub.theme_id for sub in bags.subthemes] == [f"{bags.theme_id}.{k}" for k in
-                                                         range(1, len(bags.subthemes) + 1)]
+    assert [sub.theme_id for sub in bags.subthemes] == [
+        f"{bags.theme_id}.{k}" for k in range(1, len(bags.subthemes) + 1)
+    ]
     every_label = [t.label for t in model.themes_] + [s.label for t in model.themes_ for s in t.subthemes]
     assert len(set(every_label)) == len(every_label)  # distinct across themes and sub-themes
     out = model.transform(texts)
@@ -177,8 +239,11 @@ def test_a_large_theme_splits_into_sub_themes_a_person_can_tell_apart(bag_model)
     # lost and damaged bags get sub-themes of their own (the static embedding, which reads "arrived" in "never
     # arrived" and "arrived broken", also mixes some): each kind has a sub-theme that holds it at 90%+
     kind = pd.Series(["lost"] * (len(texts) // 2) + ["damaged"] * (len(texts) // 2))
-    held = {sub_id: group.value_counts(normalize=True) for sub_id, group in kind.groupby(out["subtheme_id"].to_numpy())
-            if sub_id}
+    held = {
+        sub_id: group.value_counts(normalize=True)
+        for sub_id, group in kind.groupby(out["subtheme_id"].to_numpy())
+        if sub_id
+    }
     assert {shares.index[0] for shares in held.values() if shares.iloc[0] >= 0.9} == {"lost", "damaged"}
     labels = {sub.theme_id: sub.label for theme in model.themes_ for sub in theme.subthemes}
     assert all(labels[s] == label for s, label in zip(out["subtheme_id"], out["subtheme_label"]) if s)
@@ -193,13 +258,22 @@ def test_sub_themes_survive_save_and_show_in_themes_show(bag_model, tmp_path):
     model.save(tmp_path / "m")
     loaded = ThemeModel.load(tmp_path / "m")
     pd.testing.assert_frame_equal(loaded.transform(texts[:50]), model.transform(texts[:50]))
-    shown = subprocess.run([sys.executable, "-m", "feedback", "themes", "show", str(tmp_path / "m"), "--json"],
-                           capture_output=True, text=True, timeout=120)
+    shown = subprocess.run(
+        [sys.executable, "-m", "feedback", "themes", "show", str(tmp_path / "m"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     themes = json.loads(shown.stdout)["themes"]
-    assert [[s["theme_id"] for s in t["subthemes"]] for t in themes] == \
-        [[s.theme_id for s in t.subthemes] for t in model.themes_]
-    text = subprocess.run([sys.executable, "-m", "feedback", "themes", "show", str(tmp_path / "m")],
-                          capture_output=True, text=True, timeout=120).stdout
+    assert [[s["theme_id"] for s in t["subthemes"]] for t in themes] == [
+        [s.theme_id for s in t.subthemes] for t in model.themes_
+    ]
+    text = subprocess.run(
+        [sys.executable, "-m", "feedback", "themes", "show", str(tmp_path / "m")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     first = max(model.themes_, key=lambda theme: theme.size).subthemes[0]
     assert f"    [{first.theme_id}] {first.label}  (size {first.size})" in text
 
@@ -221,14 +295,26 @@ def test_scoring_a_message_names_its_sub_theme(bag_model):
 
 
 def test_a_sub_themes_label_says_what_sets_it_apart_within_its_theme():
-    late = ["my refund is still not here after weeks", "still waiting for my refund after a month",
-            "refund promised weeks ago never came", "the refund is taking weeks",
-            "where is my refund, it has been weeks", "no refund yet after six weeks"]
-    partial = ["only half of my refund came back", "you refunded only part of the fare",
-               "partial refund, not the full amount", "the refund was short by half",
-               "refund missing the taxes and fees", "got a partial refund only"]
+    late = [
+        "my refund is still not here after weeks",
+        "still waiting for my refund after a month",
+        "refund promised weeks ago never came",
+        "the refund is taking weeks",
+        "where is my refund, it has been weeks",
+        "no refund yet after six weeks",
+    ]
+    partial = [
+        "only half of my refund came back",
+        "you refunded only part of the fare",
+        "partial refund, not the full amount",
+        "the refund was short by half",
+        "refund missing the taxes and fees",
+        "got a partial refund only",
+    ]
     texts = [f"{t}{place}{day}" for t in late + partial for place in PLACES for day in DAYS]
-    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None).fit(texts + [f"{t}{p}" for t in HOLD for p in PLACES])
+    model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None).fit(
+        texts + [f"{t}{p}" for t in HOLD for p in PLACES]
+    )
     refunds = max(model.themes_, key=lambda theme: theme.size)
     labels = [sub.label for sub in refunds.subthemes]
     # "refund" is in every one of them: scored against their theme, it labels none

@@ -3,6 +3,7 @@
 The planted topics per row are in sample_data/truth.csv (never given to the pipeline). Each planted pain point
 is matched to the discovered theme that holds most of its rows, so the checks do not depend on label wording.
 """
+
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -38,8 +39,15 @@ def theme_of(result):
 def test_planted_pain_points_are_found(theme_of):
     # slow_performance is the one planted pain point the lexical themes do not isolate yet: its texts mostly
     # share a message with another topic (see the themes issue).
-    for topic in ("data_loss", "double_charge", "refund_delay", "login_password", "mobile_crash", "export_broken",
-                  "price_increase"):
+    for topic in (
+        "data_loss",
+        "double_charge",
+        "refund_delay",
+        "login_password",
+        "mobile_crash",
+        "export_broken",
+        "price_increase",
+    ):
         assert topic in theme_of, f"no theme is mostly {topic}"
 
 
@@ -124,12 +132,12 @@ def test_most_praised_is_the_praise_theme_most_customers_mention(result):
     assert len(mentions) > 3 and mentions == sorted(mentions, reverse=True)
     priorities = [p["priority"] for p in context.praise]
     assert priorities != sorted(priorities, reverse=True)
-    summary = render_report(context).split('<h3>Most praised</h3>')[1].split("</p>")[0]
-    assert f'{context.praise[0]["theme_label"]}</a> ({context.praise[0]["mentions"]:,} mentions)' in summary
+    summary = render_report(context).split("<h3>Most praised</h3>")[1].split("</p>")[0]
+    assert f"{context.praise[0]['theme_label']}</a> ({context.praise[0]['mentions']:,} mentions)" in summary
 
 
 def test_wishes_are_not_praise(result):
-    """"Would be nice to have more report options" asks for something missing (the sample plants such wishes)."""
+    """ "Would be nice to have more report options" asks for something missing (the sample plants such wishes)."""
     for record in build_context(result).praise:
         assert not any("would be nice" in q.lower() or "i wish" in q.lower() for q in record["quotes"])
 

@@ -3,6 +3,7 @@ the workspace's rescore (read-only files, scorer identities). From a new-user te
 
 Data: week 1 of the shipped sample (767 rows) and two small refits of it.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -70,8 +71,10 @@ def test_login_keeps_its_id_across_refits(refits):
     same id in v3. Instead the id and label go to the 'archive old clients / payment reminders' texts (a purer
     fragment of v2's catch-all theme) and login gets a new id as a 'split' with the same label."""
     v1, _, v3 = refits
-    login = ["I can't log in this morning, it keeps saying my password is wrong even after I reset it.",
-             "How many times do I need to reset my password? The new password isn't accepted at login."]
+    login = [
+        "I can't log in this morning, it keeps saying my password is wrong even after I reset it.",
+        "How many times do I need to reset my password? The new password isn't accepted at login.",
+    ]
     assert set(v1.transform(login)["theme_id"]) == {_id_of(v1, "cannot log in")}
     assert set(v3.transform(login)["theme_id"]) == {_id_of(v1, "cannot log in")}
 
@@ -127,8 +130,9 @@ def test_rescore_of_a_read_only_workspace_is_an_error_not_a_traceback(week1_fold
     assert code != 0 and "read" in capsys.readouterr().err
 
 
-def test_a_read_only_workspace_of_the_previous_schema_is_not_called_not_a_workspace(week1_folder, tmp_path,
-                                                                                     monkeypatch, capsys):
+def test_a_read_only_workspace_of_the_previous_schema_is_not_called_not_a_workspace(
+    week1_folder, tmp_path, monkeypatch, capsys
+):
     """Every workspace written before migration 4 needs it; when the file is read-only (a shared or archived copy),
     `report --db` / `db info` / `db rescore` say 'not a feedback workspace (attempt to write a readonly database)'."""
     db = tmp_path / "ws.sqlite"
@@ -151,9 +155,17 @@ def test_calibrated_scorers_fitted_in_python_have_distinct_identities():
     from feedback.calibration import fit_calibrated
     from feedback.sentiment import scorer_identity
 
-    texts = ["The app crashes, awful.", "Refund never came, terrible.", "Still broken, useless.",
-             "Where is the export button?", "What time zone do dates use?", "Is there an API?",
-             "Great support, thank you!", "Love the new dashboard.", "Fast refund, very happy."]
+    texts = [
+        "The app crashes, awful.",
+        "Refund never came, terrible.",
+        "Still broken, useless.",
+        "Where is the export button?",
+        "What time zone do dates use?",
+        "Is there an API?",
+        "Great support, thank you!",
+        "Love the new dashboard.",
+        "Fast refund, very happy.",
+    ]
     labels = ["negative"] * 3 + ["neutral"] * 3 + ["positive"] * 3
     flipped = ["positive"] * 3 + ["neutral"] * 3 + ["negative"] * 3
     assert scorer_identity(fit_calibrated(texts, labels)) != scorer_identity(fit_calibrated(texts, flipped))
@@ -163,8 +175,14 @@ def test_a_calibrated_scorer_has_one_identity_fitted_and_loaded(tmp_path):
     from feedback.calibration import CalibratedScorer, fit_calibrated
     from feedback.sentiment import scorer_identity
 
-    texts = ["The app crashes, awful.", "Refund never came, terrible.", "Where is the export button?",
-             "Is there an API?", "Great support, thank you!", "Love the new dashboard."]
+    texts = [
+        "The app crashes, awful.",
+        "Refund never came, terrible.",
+        "Where is the export button?",
+        "Is there an API?",
+        "Great support, thank you!",
+        "Love the new dashboard.",
+    ]
     scorer = fit_calibrated(texts, ["negative"] * 2 + ["neutral"] * 2 + ["positive"] * 2)
     scorer.save(tmp_path / "model")
     assert scorer_identity(CalibratedScorer.load(tmp_path / "model")) == scorer_identity(scorer)
@@ -187,8 +205,9 @@ def test_a_kept_theme_whose_texts_no_longer_say_its_label_is_renamed():
     assert merged.theme_id == week1.transform(LOGIN[:1])["theme_id"][0]
     says = lambda label, texts: sum(all(w in t.lower() for w in label.lower().split()) for t in texts)  # noqa: E731
     named, other = (CRASH, LOGIN) if says(merged.label, CRASH) > says(merged.label, LOGIN) else (LOGIN, CRASH)
-    week2 = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit(REFUND * 4 + named * 2 + other * 6,
-                                                                                previous=week1)
+    week2 = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit(
+        REFUND * 4 + named * 2 + other * 6, previous=week1
+    )
     bulk = next(t for t in week2.themes_ if t.theme_id == week2.transform(other[:1])["theme_id"][0])
     split = next(t for t in week2.themes_ if t.theme_id == week2.transform(named[:1])["theme_id"][0])
     assert bulk.theme_id == merged.theme_id and bulk.status == "kept"

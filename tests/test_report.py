@@ -2,6 +2,7 @@
 
 The HTML is parsed with the standard library's html.parser into a small tree; no regex on markup.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,8 +35,10 @@ from feedback.report import (
 )
 from feedback.pipeline import write_report
 
-XSS_QUOTE = ('I hate this <script>alert(1)</script> and <img src=x onerror=alert(1)> '
-             'see javascript:alert(1) or {{ 7*7 }} http://evil.example/x')
+XSS_QUOTE = (
+    "I hate this <script>alert(1)</script> and <img src=x onerror=alert(1)> "
+    "see javascript:alert(1) or {{ 7*7 }} http://evil.example/x"
+)
 
 # --------------------------------------------------------------------------------------------------
 # A tiny DOM built with html.parser
@@ -127,10 +130,21 @@ def visible_text(root: Node) -> str:
 # A small context, built by hand
 # --------------------------------------------------------------------------------------------------
 
+
 def painpoint(label, *, theme_id, mentions, affected, sentiment, lift, ci, revenue, priority, **extra):
-    record = {"theme_id": theme_id, "theme_label": label, "mentions": mentions, "affected_customers": affected,
-              "mean_sentiment": sentiment, "churn_rate_affected": 0.2, "churn_rate_unaffected": 0.1,
-              "churn_lift": lift, "churn_lift_ci": ci, "revenue_at_risk": revenue, "priority": priority}
+    record = {
+        "theme_id": theme_id,
+        "theme_label": label,
+        "mentions": mentions,
+        "affected_customers": affected,
+        "mean_sentiment": sentiment,
+        "churn_rate_affected": 0.2,
+        "churn_rate_unaffected": 0.1,
+        "churn_lift": lift,
+        "churn_lift_ci": ci,
+        "revenue_at_risk": revenue,
+        "priority": priority,
+    }
     record.update(extra)
     return record
 
@@ -147,8 +161,11 @@ def make_context(**overrides) -> ReportContext:
         rows_used=1150,
         rows_skipped={"empty_text": 30, "duplicate": 20},
         kpis={
-            "overall": {"csat": kpi(4.1, 900, [4.0, 4.2]), "churn_rate": kpi(0.05, 800, [0.04, 0.06]),
-                        "clv": kpi(None, 800)},  # customers given, but a value that cannot be computed
+            "overall": {
+                "csat": kpi(4.1, 900, [4.0, 4.2]),
+                "churn_rate": kpi(0.05, 800, [0.04, 0.06]),
+                "clv": kpi(None, 800),
+            },  # customers given, but a value that cannot be computed
             "periods": [
                 {"period": "2026-W12", "csat": kpi(4.0, 300), "churn_rate": kpi(0.04, 250), "clv": kpi(None, 0)},
                 {"period": "2026-W13", "csat": kpi(float("nan"), 0), "churn_rate": kpi(0.05, 260), "clv": kpi(None, 0)},
@@ -161,28 +178,66 @@ def make_context(**overrides) -> ReportContext:
             "clv": {"name": "Customer lifetime value", "formula": "monthly_revenue / churn_rate", "unit": "USD"},
         },
         painpoints=[
-            painpoint("slow refunds", theme_id=3, mentions=140, affected=1234, sentiment=-0.52, lift=1.523,
-                      ci=[1.1, 2.049], revenue=12500.0, priority=0.91, share_customers=0.12,
-                      trend=[{"period": "2026-W13", "mentions": 30}, {"period": "2026-W14", "mentions": 55}],
-                      emerging=True, top_phrases=["refund took weeks", "still waiting"],
-                      quotes=[XSS_QUOTE, "second quote", "third quote", "fourth quote not shown"],
-                      top_segments=[{"segment": "SMB", "affected_customers": 800, "churn_rate_affected": 0.25}]),
-            painpoint("app crashes", theme_id=1, mentions=300, affected=90, sentiment=-0.3, lift=None, ci=None,
-                      revenue=None, priority=0.5,
-                      trend=[{"period": "2026-W13", "mentions": 80}, {"period": "2026-W14", "mentions": 60}]),
-            painpoint("=HYPERLINK(\"http://x\")", theme_id=7, mentions=20, affected=15, sentiment=float("nan"),
-                      lift=0.8, ci=[0.4912, 0.9381], revenue=300.0, priority=0.1),
+            painpoint(
+                "slow refunds",
+                theme_id=3,
+                mentions=140,
+                affected=1234,
+                sentiment=-0.52,
+                lift=1.523,
+                ci=[1.1, 2.049],
+                revenue=12500.0,
+                priority=0.91,
+                share_customers=0.12,
+                trend=[{"period": "2026-W13", "mentions": 30}, {"period": "2026-W14", "mentions": 55}],
+                emerging=True,
+                top_phrases=["refund took weeks", "still waiting"],
+                quotes=[XSS_QUOTE, "second quote", "third quote", "fourth quote not shown"],
+                top_segments=[{"segment": "SMB", "affected_customers": 800, "churn_rate_affected": 0.25}],
+            ),
+            painpoint(
+                "app crashes",
+                theme_id=1,
+                mentions=300,
+                affected=90,
+                sentiment=-0.3,
+                lift=None,
+                ci=None,
+                revenue=None,
+                priority=0.5,
+                trend=[{"period": "2026-W13", "mentions": 80}, {"period": "2026-W14", "mentions": 60}],
+            ),
+            painpoint(
+                '=HYPERLINK("http://x")',
+                theme_id=7,
+                mentions=20,
+                affected=15,
+                sentiment=float("nan"),
+                lift=0.8,
+                ci=[0.4912, 0.9381],
+                revenue=300.0,
+                priority=0.1,
+            ),
         ],
         priority_formula="affected_customers × (churn_lift − 1) × monthly revenue",
-        praise=[{"theme_label": "friendly staff", "mentions": 75, "mean_sentiment": 0.71, "quotes": ["Anna was great"]}],
-        sentiment_trend=[{"period": p, "mean_sentiment": s, "negative_share": ns, "n": n}
-                         for p, s, ns, n in zip(periods, [0.1, None, -0.2], [0.2, None, 0.4], [300, 0, 400])],
-        theme_volume={f"theme {i}": [{"period": p, "mentions": i * 10 + j} for j, p in enumerate(periods)]
-                      for i in range(1, 9)},
+        praise=[
+            {"theme_label": "friendly staff", "mentions": 75, "mean_sentiment": 0.71, "quotes": ["Anna was great"]}
+        ],
+        sentiment_trend=[
+            {"period": p, "mean_sentiment": s, "negative_share": ns, "n": n}
+            for p, s, ns, n in zip(periods, [0.1, None, -0.2], [0.2, None, 0.4], [300, 0, 400])
+        ],
+        theme_volume={
+            f"theme {i}": [{"period": p, "mentions": i * 10 + j} for j, p in enumerate(periods)] for i in range(1, 9)
+        },
         periods=periods,
         quality={"empty_text": 30, "non_english": 12},
         non_english_languages={"es": 7, "de": 3, "fr": 2},
-        methods={"sentiment": "VADER compound score.", "themes": "TF-IDF + NMF.", "impact": "Risk ratio with Wilson CI."},
+        methods={
+            "sentiment": "VADER compound score.",
+            "themes": "TF-IDF + NMF.",
+            "impact": "Risk ratio with Wilson CI.",
+        },
     )
     values.update(overrides)
     return ReportContext(**values)
@@ -211,6 +266,7 @@ def painpoint_rows(dom: Node) -> list[Node]:
 # --------------------------------------------------------------------------------------------------
 # Structure and numbers
 # --------------------------------------------------------------------------------------------------
+
 
 def test_painpoint_table_order_equals_priority_order(dom, context):
     shown = [row.find("th", cls="theme").own_text().strip() for row in painpoint_rows(dom)]
@@ -289,8 +345,12 @@ def test_sections_and_quality_link(dom):
     quality = dom.find("section", id="data-quality")
     assert "non english" in quality.text and "50 skipped" in dom.find("header").text
     methods = dom.find("section", id="methods").text
-    for text in ("churned customers / customers", "monthly_revenue / churn_rate", "VADER compound score.",
-                 "affected_customers × (churn_lift − 1) × monthly revenue"):
+    for text in (
+        "churned customers / customers",
+        "monthly_revenue / churn_rate",
+        "VADER compound score.",
+        "affected_customers × (churn_lift − 1) × monthly revenue",
+    ):
         assert text in methods
     assert "Anna was great" in dom.find("section", id="praise").text
 
@@ -298,6 +358,7 @@ def test_sections_and_quality_link(dom):
 # --------------------------------------------------------------------------------------------------
 # Safety: escaping, no network, CSP
 # --------------------------------------------------------------------------------------------------
+
 
 def test_hostile_quote_is_text(dom):
     scripts = list(dom.find_all("script"))
@@ -326,8 +387,14 @@ def test_csp_meta_tag_allows_only_the_shipped_script(dom):
     policy = dict(part.strip().split(" ", 1) for part in metas[0].attrs["content"].split(";"))
     script = dom.find("script").text
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
-    assert policy == {"default-src": "'none'", "style-src": "'unsafe-inline'", "script-src": f"'sha256-{digest}'",
-                      "img-src": "data:", "form-action": "'none'", "base-uri": "'none'"}
+    assert policy == {
+        "default-src": "'none'",
+        "style-src": "'unsafe-inline'",
+        "script-src": f"'sha256-{digest}'",
+        "img-src": "data:",
+        "form-action": "'none'",
+        "base-uri": "'none'",
+    }
     assert "unsafe-inline" not in policy["script-src"]  # an injected handler would not run
 
 
@@ -355,6 +422,7 @@ def test_template_using_unknown_field_fails(tmp_path, context):
 # Determinism, overrides, files
 # --------------------------------------------------------------------------------------------------
 
+
 def test_rendering_is_deterministic(context, html):
     assert render_report(context) == html
     assert render_report(make_context()) == html
@@ -362,7 +430,8 @@ def test_rendering_is_deterministic(context, html):
 
 def test_user_templates_dir_overrides_a_partial(tmp_path, context):
     (tmp_path / "_praise.html").write_text(
-        '<section id="praise"><p class="custom">{{ ctx.praise|length }} praised themes</p></section>', encoding="utf-8")
+        '<section id="praise"><p class="custom">{{ ctx.praise|length }} praised themes</p></section>', encoding="utf-8"
+    )
     dom = parse(render_report(context, templates_dir=tmp_path))
     assert dom.find("p", cls="custom").text == "1 praised themes"
     assert dom.find("ul", cls="praise") is None
@@ -376,8 +445,11 @@ def test_missing_templates_dir_is_a_clear_error(tmp_path, context):
 
 def test_non_english_rows_are_shown_by_language(dom):
     quality = dom.find("section", id="data-quality")
-    rows = {" ".join(row.find("th").text.split()): row.find("td").text for row in quality.find_all("tr")
-            if row.find("th", scope="row") is not None}
+    rows = {
+        " ".join(row.find("th").text.split()): row.find("td").text
+        for row in quality.find_all("tr")
+        if row.find("th", scope="row") is not None
+    }
     assert rows["non english (es 7, de 3, fr 2)"] == "12"
     assert rows["empty text"] == "30"
 
@@ -408,34 +480,41 @@ def test_empty_context_renders():
 # Filters and exports
 # --------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("func", [fmt_pct, fmt_num, fmt_money, fmt_signed, fmt_ci])
 @pytest.mark.parametrize("missing", [None, float("nan")])
 def test_filters_show_dash_for_missing(func, missing):
     assert func(missing) == MISSING
 
 
-@pytest.mark.parametrize("func, value, expected", [
-    (fmt_pct, 0.123, "12.3%"),
-    (fmt_num, 1234567, "1,234,567"),
-    (fmt_money, 1234.4, "$1,234"),
-    (fmt_signed, 0.5, "+0.50"),
-    (fmt_ci, [0.49, 0.94], "[0.49–0.94]"),
-])
+@pytest.mark.parametrize(
+    "func, value, expected",
+    [
+        (fmt_pct, 0.123, "12.3%"),
+        (fmt_num, 1234567, "1,234,567"),
+        (fmt_money, 1234.4, "$1,234"),
+        (fmt_signed, 0.5, "+0.50"),
+        (fmt_ci, [0.49, 0.94], "[0.49–0.94]"),
+    ],
+)
 def test_filters_format(func, value, expected):
     assert func(value) == expected
 
 
-@pytest.mark.parametrize("value, expected", [
-    ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
-    ("+1", "'+1"),
-    ("-2", "'-2"),
-    ("@x", "'@x"),
-    ("\tx", "'\tx"),
-    ("\rx", "'\rx"),
-    ("normal text", "normal text"),
-    (-0.5, -0.5),
-    (None, ""),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("normal text", "normal text"),
+        (-0.5, -0.5),
+        (None, ""),
+    ],
+)
 def test_csv_safe(value, expected):
     assert csv_safe(value) == expected
 
@@ -462,8 +541,7 @@ def test_download_links_are_data_uris(dom, context):
         kind = "text/csv" if a.attrs["download"].endswith(".csv") else "application/json"
         prefix = f"data:{kind};charset=utf-8,"
         assert href.startswith(prefix)
-        assert unquote(href[len(prefix):]) == tables[a.attrs["download"]]
-
+        assert unquote(href[len(prefix) :]) == tables[a.attrs["download"]]
 
 
 def test_numpy_values_render_like_plain_python(context, html):
@@ -485,6 +563,7 @@ def test_numpy_values_render_like_plain_python(context, html):
 # At a glance, segments, KPI units, definitions
 # --------------------------------------------------------------------------------------------------
 
+
 def test_at_a_glance_names_the_top_pain_points_and_worse_kpis(dom):
     summary = dom.find("section", id="summary")
     items = [li.text for li in summary.find("ol", cls="glance-list").find_all("li")]
@@ -497,11 +576,35 @@ def test_at_a_glance_names_the_top_pain_points_and_worse_kpis(dom):
 
 
 def test_at_a_glance_leaves_out_questions_and_links_each_pain_point_to_its_rank():
-    ask = painpoint("change the currency", theme_id=7, mentions=300, affected=290, sentiment=0.1, lift=1.2,
-                    ci=[0.9, 1.5], revenue=900.0, priority=0.99, kind="question", emerging=True)
-    hurts = [painpoint(f"problem {i}", theme_id=i, mentions=100 - i, affected=90 - i, sentiment=-0.4, lift=1.5,
-                       ci=[1.1, 2.0], revenue=100.0, priority=0.9 - i / 10, kind="pain point", emerging=i == 1)
-             for i in range(3)]
+    ask = painpoint(
+        "change the currency",
+        theme_id=7,
+        mentions=300,
+        affected=290,
+        sentiment=0.1,
+        lift=1.2,
+        ci=[0.9, 1.5],
+        revenue=900.0,
+        priority=0.99,
+        kind="question",
+        emerging=True,
+    )
+    hurts = [
+        painpoint(
+            f"problem {i}",
+            theme_id=i,
+            mentions=100 - i,
+            affected=90 - i,
+            sentiment=-0.4,
+            lift=1.5,
+            ci=[1.1, 2.0],
+            revenue=100.0,
+            priority=0.9 - i / 10,
+            kind="pain point",
+            emerging=i == 1,
+        )
+        for i in range(3)
+    ]
     root = parse(render_report(make_context(painpoints=[ask] + hurts)))
     glance = root.find("section", id="summary").find("ol", cls="glance-list")
     items = list(glance.find_all("li"))
@@ -520,10 +623,23 @@ def test_at_a_glance_leaves_out_questions_and_links_each_pain_point_to_its_rank(
 def test_segment_breakdown_in_the_details(tmp_path, context):
     records = [dict(p) for p in context.painpoints]
     records[0]["segments"] = [
-        {"segment": "smb", "customers": 800, "affected_customers": 120, "share_of_segment": 0.15,
-         "churn_rate_affected": 0.5, "churn_rate_unaffected": 0.25},
-        {"segment": "<b>ent</b>", "customers": 90, "affected_customers": 9, "share_of_segment": 0.1,
-         "churn_rate_affected": 0.1, "churn_rate_unaffected": None}]
+        {
+            "segment": "smb",
+            "customers": 800,
+            "affected_customers": 120,
+            "share_of_segment": 0.15,
+            "churn_rate_affected": 0.5,
+            "churn_rate_unaffected": 0.25,
+        },
+        {
+            "segment": "<b>ent</b>",
+            "customers": 90,
+            "affected_customers": 9,
+            "share_of_segment": 0.1,
+            "churn_rate_affected": 0.1,
+            "churn_rate_unaffected": None,
+        },
+    ]
     dom = parse(render_report(make_context(painpoints=records)))
     rows = list(dom.find("tbody", id="pp-1").find("table", cls="segments").find("tbody").find_all("tr"))
     cells = [[c.text for c in r.children if isinstance(c, Node)] for r in rows]
@@ -532,10 +648,16 @@ def test_segment_breakdown_in_the_details(tmp_path, context):
 
 def test_kpi_ci_is_in_the_kpis_unit_and_tiny_deltas_read_no_change():
     kpi = lambda v, n, ci=None: {"value": v, "n": n, "ci": ci}  # noqa: E731
-    ctx = make_context(kpis={"overall": {}, "periods": [
-        {"period": "2026-W13", "fcr": kpi(0.7761, 400), "ces": kpi(2.521, 100)},
-        {"period": "2026-W14", "fcr": kpi(0.7763, 380, [0.7321, 0.8152]), "ces": kpi(2.523, 114, [2.25, 2.79])}]},
-        kpi_definitions={"fcr": {"name": "FCR", "unit": "fraction"}, "ces": {"name": "CES", "unit": "score"}})
+    ctx = make_context(
+        kpis={
+            "overall": {},
+            "periods": [
+                {"period": "2026-W13", "fcr": kpi(0.7761, 400), "ces": kpi(2.521, 100)},
+                {"period": "2026-W14", "fcr": kpi(0.7763, 380, [0.7321, 0.8152]), "ces": kpi(2.523, 114, [2.25, 2.79])},
+            ],
+        },
+        kpi_definitions={"fcr": {"name": "FCR", "unit": "fraction"}, "ces": {"name": "CES", "unit": "score"}},
+    )
     dom = parse(render_report(ctx))
     fcr, ces = dom.find("li", data_kpi="fcr"), dom.find("li", data_kpi="ces")
     assert "95% CI [73.2–81.5%]" in fcr.find("p", cls="tile-n").text
@@ -548,8 +670,15 @@ def test_methods_define_every_painpoint_column(dom):
     methods = dom.find("section", id="methods")
     assert dom.find("h3", id="methods-priority") is not None
     defined = [th.text for th in methods.find("table", cls="definitions").find("tbody").find_all("th")]
-    for column in ("Affected customers", "Mentions", "Mean sentiment", "Churn lift", "Revenue at risk (per month)",
-                   "Trend", "New"):
+    for column in (
+        "Affected customers",
+        "Mentions",
+        "Mean sentiment",
+        "Churn lift",
+        "Revenue at risk (per month)",
+        "Trend",
+        "New",
+    ):
         assert column in defined
 
 
@@ -566,19 +695,49 @@ def test_painpoint_sentiment_is_what_the_theme_gets_from_its_texts_when_known():
 
 
 def test_a_theme_with_sub_themes_shows_them_in_its_drill_down_escaped():
-    subthemes = [{"subtheme_id": "3.1", "label": "refund <b>late</b>", "mentions": 90, "customers": 80, "share": 0.64,
-                  "negative_share": 0.9, "quote": XSS_QUOTE},
-                 {"subtheme_id": "3.2", "label": "partial refund", "mentions": 50, "customers": 45, "share": 0.36,
-                  "negative_share": None, "quote": "only half came back"}]
-    record = painpoint("slow refunds", theme_id=3, mentions=140, affected=120, sentiment=-0.5, lift=1.5,
-                       ci=[1.1, 2.0], revenue=100.0, priority=0.9, subthemes=subthemes)
+    subthemes = [
+        {
+            "subtheme_id": "3.1",
+            "label": "refund <b>late</b>",
+            "mentions": 90,
+            "customers": 80,
+            "share": 0.64,
+            "negative_share": 0.9,
+            "quote": XSS_QUOTE,
+        },
+        {
+            "subtheme_id": "3.2",
+            "label": "partial refund",
+            "mentions": 50,
+            "customers": 45,
+            "share": 0.36,
+            "negative_share": None,
+            "quote": "only half came back",
+        },
+    ]
+    record = painpoint(
+        "slow refunds",
+        theme_id=3,
+        mentions=140,
+        affected=120,
+        sentiment=-0.5,
+        lift=1.5,
+        ci=[1.1, 2.0],
+        revenue=100.0,
+        priority=0.9,
+        subthemes=subthemes,
+    )
     page = render_report(make_context(painpoints=[record]))
     root = parse(page)
     table = root.find("table", cls="subthemes")
-    rows = [[cell.text.strip() for cell in tr.children if not isinstance(cell, str)]
-            for tr in table.find("tbody").find_all("tr")]
-    assert [row[:5] for row in rows] == [["refund <b>late</b>", "90", "64.0%", "80", "90.0%"],
-                                         ["partial refund", "50", "36.0%", "45", "—"]]
+    rows = [
+        [cell.text.strip() for cell in tr.children if not isinstance(cell, str)]
+        for tr in table.find("tbody").find_all("tr")
+    ]
+    assert [row[:5] for row in rows] == [
+        ["refund <b>late</b>", "90", "64.0%", "80", "90.0%"],
+        ["partial refund", "50", "36.0%", "45", "—"],
+    ]
     assert rows[0][5] == XSS_QUOTE  # shown as text: the markup is escaped, not parsed
     assert "<b>late</b>" not in page and "&lt;b&gt;late&lt;/b&gt;" in page
     assert root.find("summary").text.startswith("Sub-themes, phrases")
@@ -587,9 +746,23 @@ def test_a_theme_with_sub_themes_shows_them_in_its_drill_down_escaped():
 
 
 def test_a_themes_score_impact_shows_in_its_drill_down_with_its_interval():
-    record = painpoint("slow refunds", theme_id=3, mentions=140, affected=120, sentiment=-0.5, lift=1.5,
-                       ci=[1.1, 2.0], revenue=100.0, priority=0.9, nps_impact=-2.345, nps_impact_ci=[-3.5, -1.25],
-                       csat_impact=-0.0321, csat_impact_ci=[-0.05, -0.01], ces_impact=None, ces_impact_ci=None)
+    record = painpoint(
+        "slow refunds",
+        theme_id=3,
+        mentions=140,
+        affected=120,
+        sentiment=-0.5,
+        lift=1.5,
+        ci=[1.1, 2.0],
+        revenue=100.0,
+        priority=0.9,
+        nps_impact=-2.345,
+        nps_impact_ci=[-3.5, -1.25],
+        csat_impact=-0.0321,
+        csat_impact_ci=[-0.05, -0.01],
+        ces_impact=None,
+        ces_impact_ci=None,
+    )
     root = parse(render_report(make_context(painpoints=[record])))
     assert root.find("dd", cls="impact-nps").text == "−2.3 [−3.5 – −1.2]"
     assert root.find("dd", cls="impact-csat").text == "−0.032 [−0.050 – −0.010]"
@@ -602,10 +775,23 @@ def _impact_context(**nps_by_label):
     records = []
     for rank, (label, impact) in enumerate(nps_by_label.items(), 1):
         ci = None if impact is None else [impact - 1.0, impact + 1.0]
-        records.append(painpoint(label.replace("_", " "), theme_id=rank, mentions=100 * rank, affected=50 * rank,
-                                 sentiment=-0.5, lift=1.5, ci=[1.1, 2.0], revenue=100.0, priority=1.0 / rank,
-                                 nps_impact=impact, nps_impact_ci=ci, csat_impact=-0.05 if rank == 1 else None,
-                                 csat_impact_ci=None))
+        records.append(
+            painpoint(
+                label.replace("_", " "),
+                theme_id=rank,
+                mentions=100 * rank,
+                affected=50 * rank,
+                sentiment=-0.5,
+                lift=1.5,
+                ci=[1.1, 2.0],
+                revenue=100.0,
+                priority=1.0 / rank,
+                nps_impact=impact,
+                nps_impact_ci=ci,
+                csat_impact=-0.05 if rank == 1 else None,
+                csat_impact_ci=None,
+            )
+        )
     return make_context(painpoints=records)
 
 
@@ -618,8 +804,10 @@ def test_the_painpoint_table_has_a_score_impact_column_that_sorts_by_its_value()
     assert [c.attrs["data-sort"] for c in cells][0] == "-4.26"
     assert all(td.attrs["colspan"] == "9" for td in root.find_all("td") if "colspan" in td.attrs)
     exported = list(csv.DictReader(io.StringIO(export_tables(_impact_context(a=-4.26, b=None))["painpoints.csv"])))
-    assert [(r["nps_impact"], r["nps_impact_ci_low"], r["nps_impact_ci_high"]) for r in exported] == \
-        [("-4.26", "-5.26", "-3.26"), ("", "", "")]
+    assert [(r["nps_impact"], r["nps_impact_ci_low"], r["nps_impact_ci_high"]) for r in exported] == [
+        ("-4.26", "-5.26", "-3.26"),
+        ("", "", ""),
+    ]
     assert exported[0]["csat_impact"] == "-0.05" and exported[0]["ces_impact"] == ""
     csat_only = _impact_context(slow_refunds=None)
     assert "CSAT impact [95% CI]" in visible_text(parse(render_report(csat_only)))

@@ -5,6 +5,7 @@ reorders the rows, details expand, hostile customer text stays text and runs not
 JavaScript, it fits a phone, and a screenshot is not blank. Skipped, with the reason, when Chromium, chromedriver
 or Selenium is missing (``.ci/run`` installs them).
 """
+
 from __future__ import annotations
 
 import base64
@@ -36,9 +37,11 @@ REASON = browser.unavailable_reason()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"headless browser unavailable: {REASON}")
 
 #: Installed before any page script: records alert/confirm/prompt instead of blocking the page.
-TRAP_DIALOGS = ("window.__dialogs = [];"
-                "['alert', 'confirm', 'prompt'].forEach(function (n) {"
-                "  window[n] = function (m) { window.__dialogs.push(n + ':' + m); }; });")
+TRAP_DIALOGS = (
+    "window.__dialogs = [];"
+    "['alert', 'confirm', 'prompt'].forEach(function (n) {"
+    "  window[n] = function (m) { window.__dialogs.push(n + ':' + m); }; });"
+)
 
 
 def hostile_context():
@@ -71,16 +74,22 @@ def loaded(chrome, page):
 
 
 def theme_order(b) -> list[str]:
-    return b.run("return Array.from(document.querySelectorAll('table.painpoints tbody.pp th.theme'))"
-                 ".map(function (th) { return th.getAttribute('data-sort'); });")
+    return b.run(
+        "return Array.from(document.querySelectorAll('table.painpoints tbody.pp th.theme'))"
+        ".map(function (th) { return th.getAttribute('data-sort'); });"
+    )
 
 
 def click_header(b, text: str) -> None:
-    b.run("var t = arguments[0]; Array.from(document.querySelectorAll('table.painpoints thead button.sort'))"
-          ".filter(function (x) { return x.textContent.indexOf(t) === 0; })[0].click();", text)
+    b.run(
+        "var t = arguments[0]; Array.from(document.querySelectorAll('table.painpoints thead button.sort'))"
+        ".filter(function (x) { return x.textContent.indexOf(t) === 0; })[0].click();",
+        text,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
+
 
 def test_no_console_errors_and_no_network_requests(loaded):
     assert loaded.console_errors() == []
@@ -98,8 +107,10 @@ def test_clicking_a_header_sorts_the_rows(loaded):
     assert theme_order(loaded) == [labels[0], labels[2], labels[1]]
     click_header(loaded, "Revenue at risk")
     assert theme_order(loaded) == [labels[2], labels[0], labels[1]]
-    sort_state = loaded.run("return Array.from(document.querySelectorAll('table.painpoints thead th'))"
-                            ".map(function (th) { return th.getAttribute('aria-sort'); });")
+    sort_state = loaded.run(
+        "return Array.from(document.querySelectorAll('table.painpoints thead th'))"
+        ".map(function (th) { return th.getAttribute('aria-sort'); });"
+    )
     assert sort_state.count("ascending") == 1 and sort_state.count("descending") == 0
     # each detail row moved with its row
     assert loaded.run("return document.querySelector('table.painpoints tbody.pp').id") == "pp-3"
@@ -119,12 +130,15 @@ def test_hostile_text_is_text_and_runs_nothing(loaded):
     assert loaded.run("return document.scripts.length") == 1
     assert loaded.run("return document.querySelectorAll('img, iframe, object, embed, form').length") == 0
     assert loaded.run("return document.querySelectorAll('a[href^=\"javascript\"], svg svg').length") == 0
-    quotes = loaded.run("return Array.from(document.querySelectorAll('#pp-2 blockquote'))"
-                        ".map(function (q) { return q.textContent; });")
+    quotes = loaded.run(
+        "return Array.from(document.querySelectorAll('#pp-2 blockquote')).map(function (q) { return q.textContent; });"
+    )
     assert quotes == [XSS_QUOTE, '"><svg onload=alert(3)>', "</textarea><script>alert(4)</script>"]
     assert loaded.run("return document.querySelector('#pp-2 th.theme').firstChild.textContent") == XSS_LABEL
-    phrases = loaded.run("return Array.from(document.querySelectorAll('#pp-2 ul.phrases li'))"
-                         ".map(function (li) { return li.textContent; });")
+    phrases = loaded.run(
+        "return Array.from(document.querySelectorAll('#pp-2 ul.phrases li'))"
+        ".map(function (li) { return li.textContent; });"
+    )
     assert phrases == ["<b>bold</b>", "javascript:alert(5)"]
     assert "49" not in loaded.run("return document.querySelector('#pp-2').textContent")
     assert loaded.console_errors() == []
@@ -148,8 +162,10 @@ def test_fits_a_phone_without_sideways_scrolling(chrome, page):
     chrome.open(page)
     assert chrome.run("return document.documentElement.scrollWidth") <= browser.PHONE[0]
     # every pain-point card shows its numbers with their labels
-    assert chrome.run("return getComputedStyle(document.querySelector('#pp-1 td.revenue'), '::before').content") \
+    assert (
+        chrome.run("return getComputedStyle(document.querySelector('#pp-1 td.revenue'), '::before').content")
         == '"Revenue at risk / month"'
+    )
     assert chrome.console_errors() == []
 
 
@@ -196,11 +212,18 @@ def test_screenshot_is_not_blank(loaded, tmp_path):
 # A report from a real (tiny) pipeline run, not a hand-made context
 # --------------------------------------------------------------------------------------------------
 
-TINY_TEXTS = ["I was charged twice this month and want a refund.", "Double charge again on my card, please refund me.",
-              "The app crashes every time I open an invoice.", "App keeps crashing when I export to PDF.",
-              "Support was quick and friendly, thank you!", "Great service, the agent solved it fast.",
-              "My refund has not arrived after two weeks.", "Still waiting for my refund, this is slow.",
-              "<script>alert(1)</script> the export is broken", 'Export to CSV is broken =HYPERLINK("x")']
+TINY_TEXTS = [
+    "I was charged twice this month and want a refund.",
+    "Double charge again on my card, please refund me.",
+    "The app crashes every time I open an invoice.",
+    "App keeps crashing when I export to PDF.",
+    "Support was quick and friendly, thank you!",
+    "Great service, the agent solved it fast.",
+    "My refund has not arrived after two weeks.",
+    "Still waiting for my refund, this is slow.",
+    "<script>alert(1)</script> the export is broken",
+    'Export to CSV is broken =HYPERLINK("x")',
+]
 
 
 def write_tiny_dataset(folder: Path) -> Path:
@@ -212,16 +235,44 @@ def write_tiny_dataset(folder: Path) -> Path:
         w = csv.writer(f)
         w.writerow(["feedback_id", "customer_id", "created_at", "channel", "text", "csat"])
         for i in range(80):
-            w.writerow([f"F{i:03d}", f"C{i % 40:03d}", f"2026-03-{2 + i % 28:02d} 10:00:00", "email",
-                        TINY_TEXTS[i % len(TINY_TEXTS)], 1 + i % 5])
+            w.writerow(
+                [
+                    f"F{i:03d}",
+                    f"C{i % 40:03d}",
+                    f"2026-03-{2 + i % 28:02d} 10:00:00",
+                    "email",
+                    TINY_TEXTS[i % len(TINY_TEXTS)],
+                    1 + i % 5,
+                ]
+            )
     with open(folder / "customers.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["customer_id", "segment", "plan", "signup_date", "churned", "churn_date", "monthly_revenue",
-                    "acquisition_cost"])
+        w.writerow(
+            [
+                "customer_id",
+                "segment",
+                "plan",
+                "signup_date",
+                "churned",
+                "churn_date",
+                "monthly_revenue",
+                "acquisition_cost",
+            ]
+        )
         for c in range(40):
             churned = c % 3 == 0
-            w.writerow([f"C{c:03d}", ("smb", "consumer")[c % 2], "basic", "2025-01-01", str(churned).lower(),
-                        "2026-03-20" if churned else "", 20, 50])
+            w.writerow(
+                [
+                    f"C{c:03d}",
+                    ("smb", "consumer")[c % 2],
+                    "basic",
+                    "2025-01-01",
+                    str(churned).lower(),
+                    "2026-03-20" if churned else "",
+                    20,
+                    50,
+                ]
+            )
     return folder
 
 

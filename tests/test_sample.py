@@ -1,4 +1,5 @@
 """Tests for feedback.sample: reproducible bytes, contract columns, planted truth and minimum volumes."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,12 +39,15 @@ def test_other_seed_writes_other_data(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "feedback.csv").read_bytes() != (tmp_path / "b" / "feedback.csv").read_bytes()
 
 
-@pytest.mark.parametrize(("name", "columns"), [
-    ("feedback.csv", FEEDBACK_REQUIRED + FEEDBACK_OPTIONAL),
-    ("customers.csv", CUSTOMERS_REQUIRED + ("region",)),
-    ("tickets.csv", TICKETS_REQUIRED),
-    ("truth.csv", ("feedback_id", "topics", "noise")),
-])
+@pytest.mark.parametrize(
+    ("name", "columns"),
+    [
+        ("feedback.csv", FEEDBACK_REQUIRED + FEEDBACK_OPTIONAL),
+        ("customers.csv", CUSTOMERS_REQUIRED + ("region",)),
+        ("tickets.csv", TICKETS_REQUIRED),
+        ("truth.csv", ("feedback_id", "topics", "noise")),
+    ],
+)
 def test_files_have_contract_columns(default_dir: Path, name: str, columns: tuple[str, ...]) -> None:
     assert set(columns) <= set(_read(default_dir, name).columns)
 

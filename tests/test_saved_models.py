@@ -1,6 +1,7 @@
 """What users of an earlier release saved still loads and gives what it gave: a theme model folder, a calibrated
 sentiment folder and a workspace, written by scripts/make_saved_fixtures.py into tests/fixtures/saved/ (see its
 docstring: the classes they pickle must stay importable where they were)."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,13 @@ from feedback.workspace import load_frames
 
 SAVED = Path(__file__).parent / "fixtures" / "saved"
 EXPECTED = json.loads((SAVED / "expected.json").read_text(encoding="utf-8"))
-PROBES = ["my luggage is lost and nobody answers", "on hold for three hours today", "the crew was lovely",
-          "I want to cancel, this is the worst airline", ""]
+PROBES = [
+    "my luggage is lost and nobody answers",
+    "on hold for three hours today",
+    "the crew was lovely",
+    "I want to cancel, this is the worst airline",
+    "",
+]
 
 
 def test_a_saved_theme_model_loads_and_tags_as_it_did():

@@ -1,5 +1,6 @@
 """Scale (feedback/scale.py): chunked analysis equals the in-memory pipeline, for any workers and on Dask; the
 fast VADER path equals VADER; the CLI streams, shows a summary and no progress bar off a terminal."""
+
 from __future__ import annotations
 
 import os
@@ -39,13 +40,17 @@ def _frame(rows: int = 240, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     texts = [TEMPLATES[rng.integers(len(TEMPLATES))].format(t=TOPICS[rng.integers(len(TOPICS))]) for _ in range(rows)]
     start = pd.Timestamp("2026-03-02")
-    frame = pd.DataFrame({
-        "feedback_id": [f"F{i:04d}" for i in range(rows)],
-        "customer_id": [f"C{c:02d}" for c in rng.integers(0, 30, rows)],
-        "created_at": [str(start + pd.Timedelta(minutes=int(m))) for m in np.sort(rng.integers(0, 60 * 24 * 20, rows))],
-        "channel": "email",
-        "text": texts,
-    })
+    frame = pd.DataFrame(
+        {
+            "feedback_id": [f"F{i:04d}" for i in range(rows)],
+            "customer_id": [f"C{c:02d}" for c in rng.integers(0, 30, rows)],
+            "created_at": [
+                str(start + pd.Timedelta(minutes=int(m))) for m in np.sort(rng.integers(0, 60 * 24 * 20, rows))
+            ],
+            "channel": "email",
+            "text": texts,
+        }
+    )
     # a resend that lands in a later chunk than its original
     frame.loc[rows - 5, ["customer_id", "text"]] = frame.loc[3, ["customer_id", "text"]].to_numpy()
     frame.loc[rows - 5, "created_at"] = frame.loc[3, "created_at"]
@@ -70,8 +75,13 @@ def model(standard):
 def _stream(frame, engine, model=None, chunk_rows=50, **kwargs):
     config = Config(n_themes=3, min_theme_size=3)
     stats = scale.RunStats()
-    out = pd.concat(list(scale.analyze_stream(scale.frame_chunks(frame, chunk_rows), config, model, None, engine,
-                                              stats=stats, **kwargs)))
+    out = pd.concat(
+        list(
+            scale.analyze_stream(
+                scale.frame_chunks(frame, chunk_rows), config, model, None, engine, stats=stats, **kwargs
+            )
+        )
+    )
     return out, stats
 
 
@@ -128,7 +138,9 @@ def test_dask_engine_equals_the_local_engine_row_for_row(standard, model):
     distributed = pytest.importorskip("dask.distributed")
     _, frame = standard
     local, _ = _stream(frame, scale.LocalEngine(1), model)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
         engine = scale.make_engine("dask", scheduler=cluster.scheduler_address)
         try:
             out, stats = _stream(frame, engine, model)
@@ -156,7 +168,9 @@ def test_dask_engine_fits_the_themes_as_a_cluster_task(standard):
     distributed = pytest.importorskip("dask.distributed")
     _, frame = standard
     reference, ref_model = analyze_feedback(frame, Config(n_themes=3, min_theme_size=3))
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
         engine = scale.make_engine("dask", scheduler=cluster.scheduler_address)
         try:
             out, stats = _stream(frame, engine)
@@ -220,18 +234,21 @@ def test_workers_beside_the_background_fit_run_at_a_lower_priority():
 def _given_back_on_free(megabytes: int) -> int:
     """MB of resident memory this process hands back when it frees a block of ``megabytes`` it has just filled
     (whatever this process held or reused before)."""
+
     def resident() -> int:
         with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2 ** 20
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
 
-    block = np.ones(megabytes * 2 ** 20 // 8)
+    block = np.ones(megabytes * 2**20 // 8)
     held = resident()
     del block
     return held - resident()
 
 
-@pytest.mark.skipif(scale._glibc() is None or not os.path.exists("/proc/self/statm"),
-                    reason="glibc's allocator and /proc: Linux with glibc")
+@pytest.mark.skipif(
+    scale._glibc() is None or not os.path.exists("/proc/self/statm"),
+    reason="glibc's allocator and /proc: Linux with glibc",
+)
 def test_pool_workers_keep_freed_memory_for_their_next_arrays():
     import multiprocessing
 
@@ -277,9 +294,13 @@ def test_output_that_cannot_be_written_stops_report_and_analyze_before_the_work(
     data.mkdir()
     pd.DataFrame({"text": ["the app crashes", "refund please"]}).to_csv(data / "feedback.csv", index=False)
     (tmp_path / "afile").write_text("x")
-    for command, out in [("report", "/proc/x.html"), ("report", tmp_path / "afile" / "r.html"),
-                         ("analyze", "/proc/x.csv"), ("analyze", tmp_path / "afile" / "o.csv"),
-                         ("report", tmp_path)]:
+    for command, out in [
+        ("report", "/proc/x.html"),
+        ("report", tmp_path / "afile" / "r.html"),
+        ("analyze", "/proc/x.csv"),
+        ("analyze", tmp_path / "afile" / "o.csv"),
+        ("report", tmp_path),
+    ]:
         capsys.readouterr()
         args = [command, str(data / "feedback.csv") if command == "analyze" else str(data), "--out", str(out)]
         assert main(args) == 2, (command, out)
@@ -302,10 +323,58 @@ def _support_sentences(n: int, seed: int = 0) -> list[str]:
     """Thousands of varied support sentences: lexicon words, negations, boosters, caps, 'but', 'kind of', '!!',
     emoji and non-ASCII, and sentences with no sentiment word at all."""
     rng = np.random.default_rng(seed)
-    words = ["good", "bad", "terrible", "great", "slow", "broken", "love", "hate", "fine", "ok", "refund", "invoice",
-             "app", "order", "account", "support", "help", "waiting", "cancel", "thanks", "please", "never", "not",
-             "no", "very", "extremely", "kind", "of", "but", "GREAT", "BAD", "least", "at", "the", "my", "is", "was",
-             "isn't", "won't", "damn", "lol", ":)", ":(", "😡", "👍", "café", "nothing", "without", "really", "sort"]
+    words = [
+        "good",
+        "bad",
+        "terrible",
+        "great",
+        "slow",
+        "broken",
+        "love",
+        "hate",
+        "fine",
+        "ok",
+        "refund",
+        "invoice",
+        "app",
+        "order",
+        "account",
+        "support",
+        "help",
+        "waiting",
+        "cancel",
+        "thanks",
+        "please",
+        "never",
+        "not",
+        "no",
+        "very",
+        "extremely",
+        "kind",
+        "of",
+        "but",
+        "GREAT",
+        "BAD",
+        "least",
+        "at",
+        "the",
+        "my",
+        "is",
+        "was",
+        "isn't",
+        "won't",
+        "damn",
+        "lol",
+        ":)",
+        ":(",
+        "😡",
+        "👍",
+        "café",
+        "nothing",
+        "without",
+        "really",
+        "sort",
+    ]
     out = []
     for _ in range(n):
         k = int(rng.integers(1, 14))
@@ -337,8 +406,9 @@ class _ReferenceScorer(SentimentScorer):
 def test_chunked_cached_sentiment_equals_the_reference_adapter_on_thousands_of_texts():
     rng = np.random.default_rng(1)
     sentences = _support_sentences(3000, seed=2)
-    texts = [" ".join(sentences[i] for i in rng.integers(0, len(sentences), int(rng.integers(1, 4))))
-             for _ in range(3000)] + ["", "   "]
+    texts = [
+        " ".join(sentences[i] for i in rng.integers(0, len(sentences), int(rng.integers(1, 4)))) for _ in range(3000)
+    ] + ["", "   "]
     frame = pd.DataFrame({"clean_text": texts, "quality_issue": [""] * len(texts)})
     reference = _ReferenceScorer()
     expected = [reference.score(t) for t in texts]
@@ -350,8 +420,9 @@ def test_chunked_cached_sentiment_equals_the_reference_adapter_on_thousands_of_t
     assert scored["sentiment_drivers"].tolist() == [e.drivers for e in expected]
 
 
-def test_analyze_cli_streams_chunks_and_writes_what_the_whole_frame_writer_writes(standard, tmp_path, monkeypatch,
-                                                                                   capsys):
+def test_analyze_cli_streams_chunks_and_writes_what_the_whole_frame_writer_writes(
+    standard, tmp_path, monkeypatch, capsys
+):
     from feedback.io.write import write_rows
     from feedback.clean import redact_columns
     from feedback.ingest import load_feedback
@@ -382,8 +453,22 @@ def test_parquet_output_when_the_first_chunk_has_no_usable_text(standard, tmp_pa
     blank.to_csv(tmp_path / "blank_first.csv", index=False)
     monkeypatch.setattr(scale, "CHUNK_ROWS", 60)
     out = tmp_path / "rows.parquet"
-    assert main(["analyze", str(tmp_path / "blank_first.csv"), "--out", str(out), "--n-themes", "3", "--workers", "1",
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(tmp_path / "blank_first.csv"),
+                "--out",
+                str(out),
+                "--n-themes",
+                "3",
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "Exception ignored" not in capsys.readouterr().err
     back = pd.read_parquet(out)
     assert back["feedback_id"].tolist() == frame["feedback_id"].tolist()
@@ -430,9 +515,24 @@ def test_sigterm_mid_run_removes_spilled_text_and_the_partial_output_and_stops_t
     spill_root = tmp_path / "tmp"
     spill_root.mkdir()
     out = tmp_path / "out.parquet"
-    run = subprocess.Popen([sys.executable, "-m", "feedback", "analyze", str(tmp_path / "big.csv"), "--out", str(out),
-                            "--workers", "2", "--quiet"], env={**os.environ, "TMPDIR": str(spill_root)},
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "feedback",
+            "analyze",
+            str(tmp_path / "big.csv"),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        env={**os.environ, "TMPDIR": str(spill_root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not list(spill_root.glob("feedback-chunks-*/*.pkl")) and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # until the first chunk is spilled: raw text is on disk now
@@ -444,5 +544,8 @@ def test_sigterm_mid_run_removes_spilled_text_and_the_partial_output_and_stops_t
     assert list(spill_root.iterdir()) == []
     assert not out.exists() and not Path(str(out) + ".part").exists()
     time.sleep(0.5)
-    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()
-            and "zombie" not in Path(f"/proc/{pid}/status").read_text()] == []
+    assert [
+        pid
+        for pid in workers
+        if Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    ] == []

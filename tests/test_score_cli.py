@@ -4,6 +4,7 @@ They run feedback.cli.main in this process: importing the package in a subproces
 2-core machine, and tests/test_cli.py already runs `feedback score - --json` through the installed entry point
 (tests/test_service.py runs `python -m feedback serve`).
 """
+
 import io
 import json
 import sys
@@ -15,20 +16,26 @@ from feedback.scoring import score_message
 
 COMPLAINT = "I have been waiting 3 weeks for my refund. I want to cancel my account."
 
-EML = (b"From: Jane Doe <jane.doe@example.com>\r\nTo: support@example.com\r\nSubject: URGENT: charged twice\r\n"
-       b"Date: Tue, 03 Mar 2026 10:00:00 +0000\r\nMessage-ID: <m1@example.com>\r\n"
-       b"Content-Type: text/plain; charset=utf-8\r\n\r\nHi team,\r\nI was charged twice this month and nobody replies. "
-       b"Call me on +44 20 7946 0958.\r\n\r\n-- \r\nJane\r\n")
+EML = (
+    b"From: Jane Doe <jane.doe@example.com>\r\nTo: support@example.com\r\nSubject: URGENT: charged twice\r\n"
+    b"Date: Tue, 03 Mar 2026 10:00:00 +0000\r\nMessage-ID: <m1@example.com>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nHi team,\r\nI was charged twice this month and nobody replies. "
+    b"Call me on +44 20 7946 0958.\r\n\r\n-- \r\nJane\r\n"
+)
 
 
 def _mbox_message(n: int, subject: str, body: str) -> str:
-    return (f"From sender{n}@example.com Tue Mar  3 10:00:0{n} 2026\nFrom: sender{n}@example.com\n"
-            f"Subject: {subject}\nMessage-ID: <m{n}@example.com>\n\n{body}\n\n")
+    return (
+        f"From sender{n}@example.com Tue Mar  3 10:00:0{n} 2026\nFrom: sender{n}@example.com\n"
+        f"Subject: {subject}\nMessage-ID: <m{n}@example.com>\n\n{body}\n\n"
+    )
 
 
-MBOX = (_mbox_message(1, "Love it", "The new dashboard is great, thank you!")
-        + _mbox_message(2, "Refund", COMPLAINT)
-        + _mbox_message(3, "Question", "How do I export invoices to CSV?"))
+MBOX = (
+    _mbox_message(1, "Love it", "The new dashboard is great, thank you!")
+    + _mbox_message(2, "Refund", COMPLAINT)
+    + _mbox_message(3, "Question", "How do I export invoices to CSV?")
+)
 
 
 def run(argv, capsys, stdin: str | None = None, monkeypatch=None):
@@ -89,10 +96,13 @@ def test_mbox_json_is_one_object_per_line(tmp_path, capsys):
     assert results[1] == score_message(COMPLAINT, "Refund")
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("missing.txt", None, "file not found"),
-    ("empty.mbox", "", "no messages found"),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("missing.txt", None, "file not found"),
+        ("empty.mbox", "", "no messages found"),
+    ],
+)
 def test_bad_input_exits_2_with_a_message(tmp_path, capsys, name, content, message):
     path = tmp_path / name
     if content is not None:
@@ -108,9 +118,11 @@ def test_scoring_without_a_theme_model_loads_no_theme_machinery(tmp_path):
 
     message = tmp_path / "message.txt"
     message.write_text(COMPLAINT, encoding="utf-8")
-    program = ("import sys\nfrom feedback.cli import main\ncode = main(['score', sys.argv[1], '--json'])\n"
-               "print(code, *sorted(m for m in ('sklearn', 'spacy', 'feedback.themes', 'feedback.embeddings')"
-               " if m in sys.modules))")
+    program = (
+        "import sys\nfrom feedback.cli import main\ncode = main(['score', sys.argv[1], '--json'])\n"
+        "print(code, *sorted(m for m in ('sklearn', 'spacy', 'feedback.themes', 'feedback.embeddings')"
+        " if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", program, str(message)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0"

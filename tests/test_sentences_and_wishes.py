@@ -3,6 +3,7 @@ give per-sentence themes and theme sentiment; wishes and regrets are not praise,
 
 From a new-user test of the sentence-level theme tags and the wish rule; each case failed before its fix.
 """
+
 import pytest
 
 from feedback.sentiment import default_scorer, theme_sentiment_values
@@ -24,10 +25,13 @@ def scorer():
 PLAIN = "My refund was not received. The app crashes on startup."
 
 
-@pytest.mark.parametrize("text", [
-    "My refund was not received. https://example.com/shot.png The app crashes on startup.",
-    "@Ledgerly My refund was not received. @Ledgerly The app crashes on startup.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My refund was not received. https://example.com/shot.png The app crashes on startup.",
+        "@Ledgerly My refund was not received. @Ledgerly The app crashes on startup.",
+    ],
+)
 def test_theme_sentiment_is_per_sentence_when_a_sentence_starts_with_a_link_or_handle(model, scorer, text):
     """theme_ids splits topic_text (link/handle removed) into sentences and raises the second theme from the
     crash sentence; theme_sentiment splits the raw text, finds one sentence (a link or '@' is not a capital) and
@@ -40,11 +44,15 @@ def test_theme_sentiment_is_per_sentence_when_a_sentence_starts_with_a_link_or_h
     assert linked == plain
 
 
-@pytest.mark.parametrize("text", [
-    PLAIN,
-    "@Ledgerly My refund was not received. @Ledgerly The app crashes on startup.",
-    "I love that the refund arrived so quickly, thank you. But I cannot log in, the password reset email never came.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        PLAIN,
+        "@Ledgerly My refund was not received. @Ledgerly The app crashes on startup.",
+        "I love that the refund arrived so quickly, thank you. But I cannot log in, the password reset email "
+        "never came.",
+    ],
+)
 def test_theme_sentiment_from_the_tagging_pass_is_per_theme_like_a_second_pass(model, scorer, text):
     """transform_with_parts hands over the parts that chose each tag, so tag_themes scores each theme's own part
     without tagging the sentences again; where each theme has its own sentence, both ways agree."""
@@ -70,10 +78,13 @@ def test_parts_are_given_only_for_messages_with_several_themes(model):
     assert parts[0].texts == ["My refund was not received.", "The app crashes on startup."]
 
 
-@pytest.mark.parametrize("text", [
-    "my refund was not received. the app crashes on startup.",      # chat/SMS: no capitals
-    "My refund was not received 😡 The app crashes on startup.",     # sentence closed by an emoji
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my refund was not received. the app crashes on startup.",  # chat/SMS: no capitals
+        "My refund was not received 😡 The app crashes on startup.",  # sentence closed by an emoji
+    ],
+)
 def test_two_sentences_without_capitals_or_with_an_emoji_stop_still_raise_two_themes(model, text):
     """split_sentences needs '.!?' + a capital: lowercase chat text or an emoji as the full stop is one
     'sentence', so the second topic is dropped (the same text capitalised gets both themes)."""
@@ -81,33 +92,42 @@ def test_two_sentences_without_capitals_or_with_an_emoji_stop_still_raise_two_th
     assert len(model.transform([text])["theme_ids"][0]) == 2
 
 
-@pytest.mark.parametrize("text", [
-    "I wish I could give you 10 stars!",              # positive before 03a631d, negative now
-    "I wish I could give more than 5 stars.",         # positive before, negative now
-    "I wish you guys were this fast everywhere.",     # positive before, negative now
-    "Five stars, I wish there were more stars to give.",  # positive before, negative now ("i wish there")
-    "Nothing could be better than this.",             # negative before (-0.34), more negative now (-0.71)
-    "Couldn't be better!",                            # negative (-0.64) before and after
-    "It can't get any better than this.",             # negative (-0.60) before and after
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I wish I could give you 10 stars!",  # positive before 03a631d, negative now
+        "I wish I could give more than 5 stars.",  # positive before, negative now
+        "I wish you guys were this fast everywhere.",  # positive before, negative now
+        "Five stars, I wish there were more stars to give.",  # positive before, negative now ("i wish there")
+        "Nothing could be better than this.",  # negative before (-0.34), more negative now (-0.71)
+        "Couldn't be better!",  # negative (-0.64) before and after
+        "It can't get any better than this.",  # negative (-0.60) before and after
+    ],
+)
 def test_praise_by_comparison_is_not_negative(scorer, text):
     assert scorer.score(text).label == "positive"
 
 
-@pytest.mark.parametrize("text", [
-    "I wish I had chosen another provider.",
-    "I wish I never signed up.",
-    "I wish I had never bought this.",
-    "I wish I had read the reviews first.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I wish I had chosen another provider.",
+        "I wish I never signed up.",
+        "I wish I had never bought this.",
+        "I wish I had read the reviews first.",
+    ],
+)
 def test_regret_wishes_are_not_praise(scorer, text):
     """'wish' keeps VADER's +1.7 when the wish is about the writer: regret reads as praise (+0.40)."""
     assert scorer.score(text).label != "positive"
 
 
-@pytest.mark.parametrize("text", [
-    "Wish you had a better mobile app.",   # tweets and chat drop the "I": +0.68
-    "Wish the app had an export.",         # +0.40
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wish you had a better mobile app.",  # tweets and chat drop the "I": +0.68
+        "Wish the app had an export.",  # +0.40
+    ],
+)
 def test_a_wish_without_i_is_not_praise(scorer, text):
     assert scorer.score(text).label != "positive"

@@ -3,6 +3,7 @@ free port; requests go through urllib / http.client; the agent page runs in head
 
 Two servers start once for the module, in parallel: an open one and one whose token comes from FEEDBACK_TOKEN.
 """
+
 import http.client
 import json
 import os
@@ -26,8 +27,10 @@ from feedback.service import MAX_BATCH_ITEMS, MAX_BODY_BYTES, resolve_token
 
 TOKEN = "test-token-5f1c-0a9e"
 SECRET_PHRASE = "zanzibar-quokka"  # appears in scored text; must never appear in the server's log
-COMPLAINT = ("I have been waiting 3 weeks for my refund and nobody answers. "
-             "Call me on +44 20 7946 0958. If this is not fixed by Friday I will cancel my account.")
+COMPLAINT = (
+    "I have been waiting 3 weeks for my refund and nobody answers. "
+    "Call me on +44 20 7946 0958. If this is not fixed by Friday I will cancel my account."
+)
 STARTUP_SECONDS = 90  # importing the package takes several seconds on a busy 2-core machine
 
 
@@ -46,10 +49,14 @@ class Server:
         if token:
             env["FEEDBACK_TOKEN"] = token
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.proc = subprocess.Popen([sys.executable, "-m", "feedback", "serve", "--port", str(self.port)]
-                                     + (["--themes", str(themes)] if themes else []),
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     cwd=Path(__file__).resolve().parent.parent)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "feedback", "serve", "--port", str(self.port)]
+            + (["--themes", str(themes)] if themes else []),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -125,10 +132,22 @@ class ThreadServer:
 
 
 #: two topics for the theme model the token server tags with
-REFUND = ["my refund was not received", "still waiting for my refund", "refund not received after two weeks",
-          "where is my refund", "I never received the refund you promised", "the refund has not arrived yet"]
-CRASH = ["the mobile app crashes when I scan a receipt", "app crashes on startup", "the app keeps crashing on android",
-         "mobile app crashed again while scanning", "crashes every time I open the app", "the app crashes on my iphone"]
+REFUND = [
+    "my refund was not received",
+    "still waiting for my refund",
+    "refund not received after two weeks",
+    "where is my refund",
+    "I never received the refund you promised",
+    "the refund has not arrived yet",
+]
+CRASH = [
+    "the mobile app crashes when I scan a receipt",
+    "app crashes on startup",
+    "the app keeps crashing on android",
+    "mobile app crashed again while scanning",
+    "crashes every time I open the app",
+    "the app crashes on my iphone",
+]
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +176,7 @@ def server(servers):
 
 # ------------------------------------------------------------------------------------------ scoring
 
+
 def test_score_json_returns_the_library_result(server):
     status, _, result = request(server, "POST", "/v1/score", {"text": COMPLAINT, "subject": "URGENT: refund"})
     assert status == 200
@@ -183,9 +203,11 @@ def test_score_matches_the_batch_pipeline(server):
 
 @pytest.mark.parametrize("content_type", ["message/rfc822", "text/plain; charset=utf-8"])
 def test_score_raw_rfc822_message(server, content_type):
-    raw = (b"From: Jane <jane@example.com>\r\nTo: support@example.com\r\nSubject: Charged twice, I will cancel\r\n"
-           b"Content-Type: text/plain; charset=utf-8\r\n\r\nHi,\r\nI was charged twice this month and nobody replies.\r\n"
-           b"\r\nOn Mon, 3 Mar 2026 at 10:00, Support <support@example.com> wrote:\r\n> Thanks for your patience!\r\n")
+    raw = (
+        b"From: Jane <jane@example.com>\r\nTo: support@example.com\r\nSubject: Charged twice, I will cancel\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nHi,\r\nI was charged twice this month and nobody replies.\r\n"
+        b"\r\nOn Mon, 3 Mar 2026 at 10:00, Support <support@example.com> wrote:\r\n> Thanks for your patience!\r\n"
+    )
     status, _, result = request(server, "POST", "/v1/score", raw, {"Content-Type": content_type})
     assert status == 200
     assert result["subject"] == "Charged twice, I will cancel"
@@ -195,8 +217,9 @@ def test_score_raw_rfc822_message(server, content_type):
 
 
 def test_text_plain_without_headers_is_the_text_itself(server):
-    status, _, result = request(server, "POST", "/v1/score", "Note: the export is broken again.".encode(),
-                                {"Content-Type": "text/plain"})
+    status, _, result = request(
+        server, "POST", "/v1/score", "Note: the export is broken again.".encode(), {"Content-Type": "text/plain"}
+    )
     assert status == 200 and result["redacted_text"] == "Note: the export is broken again." and result["subject"] == ""
 
 
@@ -239,6 +262,7 @@ def test_page_has_csp_and_no_external_urls(server):
 
 # ------------------------------------------------------------------------------------------ limits and errors
 
+
 def test_body_over_limit_is_refused_from_content_length_before_reading(server):
     # Headers only: the server must answer 413 without waiting for the (never sent) body.
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
@@ -280,16 +304,19 @@ def test_batch_over_limit_is_refused_with_a_message(server):
     assert status == 413 and str(MAX_BATCH_ITEMS) in body["detail"] and "split" in body["detail"]
 
 
-@pytest.mark.parametrize("path,body,needle", [
-    ("/v1/score", b"{not json", "not valid JSON"),
-    ("/v1/score", {"subject": "no text"}, "text: Field required"),
-    ("/v1/score", {"text": 42}, "text: Input should be a valid string"),
-    ("/v1/score", {"text": "ok", "extra": 1}, "extra"),
-    ("/v1/score", ["a list"], "valid dictionary"),
-    ("/v1/score", b'{"text": "\xff"}', "UTF-8"),
-    ("/v1/score/batch", {"texts": ["wrong key"]}, "items"),
-    ("/v1/score/batch", {"items": [{"text": "ok"}, {"subject": "no text"}]}, "items.1.text"),
-])
+@pytest.mark.parametrize(
+    "path,body,needle",
+    [
+        ("/v1/score", b"{not json", "not valid JSON"),
+        ("/v1/score", {"subject": "no text"}, "text: Field required"),
+        ("/v1/score", {"text": 42}, "text: Input should be a valid string"),
+        ("/v1/score", {"text": "ok", "extra": 1}, "extra"),
+        ("/v1/score", ["a list"], "valid dictionary"),
+        ("/v1/score", b'{"text": "\xff"}', "UTF-8"),
+        ("/v1/score/batch", {"texts": ["wrong key"]}, "items"),
+        ("/v1/score/batch", {"items": [{"text": "ok"}, {"subject": "no text"}]}, "items.1.text"),
+    ],
+)
 def test_invalid_requests_get_422_with_a_message(server, path, body, needle):
     status, _, result = request(server, "POST", path, body, {"Content-Type": "application/json"})
     assert status == 422
@@ -314,8 +341,17 @@ def test_text_never_reaches_the_log(servers):
 
 # ------------------------------------------------------------------------------------------ token
 
-@pytest.mark.parametrize("path,method", [("/v1/score", "POST"), ("/v1/score/batch", "POST"),
-                                         ("/v1/version", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")])
+
+@pytest.mark.parametrize(
+    "path,method",
+    [
+        ("/v1/score", "POST"),
+        ("/v1/score/batch", "POST"),
+        ("/v1/version", "GET"),
+        ("/openapi.json", "GET"),
+        ("/docs", "GET"),
+    ],
+)
 def test_token_is_required_on_every_data_endpoint(servers, path, method):
     server = servers["token"]
     body = {"text": COMPLAINT} if path == "/v1/score" else {"items": [{"text": "ok"}]} if method == "POST" else None
@@ -359,14 +395,20 @@ def test_non_loopback_host_without_token_is_refused(monkeypatch, capsys):
 
 
 def test_token_comes_from_option_then_environment():
-    assert resolve_token("0.0.0.0", "cli-token-0123456789", {"FEEDBACK_TOKEN": "env-token-0123456789"}) == "cli-token-0123456789"
+    assert (
+        resolve_token("0.0.0.0", "cli-token-0123456789", {"FEEDBACK_TOKEN": "env-token-0123456789"})
+        == "cli-token-0123456789"
+    )
     assert resolve_token("10.0.0.5", None, {"FEEDBACK_TOKEN": "env-token-0123456789"}) == "env-token-0123456789"
     assert resolve_token("127.0.0.1", None, {}) is None
 
 
 # ------------------------------------------------------------------------------------------ the page in a browser
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM, CHROMEDRIVER = (
+    shutil.which("chromium") or "/usr/bin/chromium",
+    shutil.which("chromedriver") or "/usr/bin/chromedriver",
+)
 
 
 @pytest.fixture(scope="module")
@@ -379,8 +421,17 @@ def browser():
     profile = tempfile.mkdtemp(prefix="feedback-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -396,17 +447,20 @@ def test_page_scores_a_pasted_email_and_shows_script_as_text(servers, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    email = ("Subject: Refund still missing\n\nI have been waiting 3 weeks for my refund. "
-             "<script>window.pwned = 1; document.title = 'pwned'</script> "
-             "<img src=x onerror=\"window.pwned = 2\"> This is unacceptable, I will cancel my account.")
+    email = (
+        "Subject: Refund still missing\n\nI have been waiting 3 weeks for my refund. "
+        "<script>window.pwned = 1; document.title = 'pwned'</script> "
+        '<img src=x onerror="window.pwned = 2"> This is unacceptable, I will cancel my account.'
+    )
     browser.get(servers["token"].base + "/")
     title = browser.title
     browser.find_element(By.ID, "token").send_keys(TOKEN)
     box = browser.find_element(By.ID, "message")
     browser.execute_script("arguments[0].value = arguments[1]", box, email)  # a paste
     browser.find_element(By.ID, "submit").click()
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "result").is_displayed()
-                                     or d.find_element(By.ID, "error").is_displayed())
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "result").is_displayed() or d.find_element(By.ID, "error").is_displayed()
+    )
     assert browser.find_element(By.ID, "error").is_displayed() is False
     assert browser.find_element(By.ID, "label").text.lower() == "negative"
     assert "churn risk" in browser.find_element(By.ID, "flags").text
@@ -429,13 +483,16 @@ def test_page_shows_the_sentiment_of_each_theme(servers, browser):
     browser.find_element(By.ID, "token").clear()  # the page keeps the token for the session
     browser.find_element(By.ID, "token").send_keys(TOKEN)
     box = browser.find_element(By.ID, "message")
-    browser.execute_script("arguments[0].value = arguments[1]", box,
-                           "The app crashes, awful. My refund was received, great!")
+    browser.execute_script(
+        "arguments[0].value = arguments[1]", box, "The app crashes, awful. My refund was received, great!"
+    )
     browser.find_element(By.ID, "submit").click()
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "result").is_displayed()
-                                     or d.find_element(By.ID, "error").is_displayed())
-    status, _, expected = request(servers["token"], "POST", "/v1/score",
-                                  {"text": "The app crashes, awful. My refund was received, great!"})
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "result").is_displayed() or d.find_element(By.ID, "error").is_displayed()
+    )
+    status, _, expected = request(
+        servers["token"], "POST", "/v1/score", {"text": "The app crashes, awful. My refund was received, great!"}
+    )
     assert browser.find_element(By.ID, "error").is_displayed() is False
     assert status == 200 and len(expected["theme_sentiment"]) == 2
     chips = browser.find_elements(By.CSS_SELECTOR, "#themes .chip.theme")

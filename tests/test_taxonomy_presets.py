@@ -1,4 +1,5 @@
 """Taxonomy presets: the shipped guide of the data's domain, chosen by fit and said, or none where none fits."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,14 +12,33 @@ from feedback.config import Config
 from feedback.resources import TAXONOMY_DIR, TAXONOMY_PRESETS
 from feedback.themes import DEFAULT_TAXONOMY_FIT, ThemeModel, load_taxonomy
 
-AIRLINE = ["my bag never arrived", "lost my luggage on the connection", "my suitcase is still missing",
-           "on hold for two hours", "hold time is over an hour again", "waited on hold all morning",
-           "flight delayed three hours at the gate", "our flight was delayed again", "delayed on the tarmac"]
-SOFTWARE = ["my refund was not received", "where is my refund", "the app crashes on startup",
-            "the mobile app keeps crashing", "cannot log in, password reset email never arrives",
-            "password reset link does not work"]
-CHAT = ["what a lovely sunny morning for a walk", "the movie had a brilliant soundtrack", "my cat sleeps all day",
-        "we watched the sunset by the lake", "this novel has a slow but beautiful ending", "grandma baked an apple pie"]
+AIRLINE = [
+    "my bag never arrived",
+    "lost my luggage on the connection",
+    "my suitcase is still missing",
+    "on hold for two hours",
+    "hold time is over an hour again",
+    "waited on hold all morning",
+    "flight delayed three hours at the gate",
+    "our flight was delayed again",
+    "delayed on the tarmac",
+]
+SOFTWARE = [
+    "my refund was not received",
+    "where is my refund",
+    "the app crashes on startup",
+    "the mobile app keeps crashing",
+    "cannot log in, password reset email never arrives",
+    "password reset link does not work",
+]
+CHAT = [
+    "what a lovely sunny morning for a walk",
+    "the movie had a brilliant soundtrack",
+    "my cat sleeps all day",
+    "we watched the sunset by the lake",
+    "this novel has a slow but beautiful ending",
+    "grandma baked an apple pie",
+]
 WHERE = ["", " yesterday", " this week", " in Denver", " last night", " again", " on Monday", " at noon"]
 
 
@@ -46,8 +66,14 @@ def test_preset_names_a_theme_its_units_say():
     model = ThemeModel(min_theme_size=3).fit(corpus(AIRLINE))
     labels = {theme.label for theme in model.themes_}
     assert {"lost luggage", "on hold for hours", "flight delayed"} <= labels
-    assert model.taxonomy_note_.endswith("named 3 theme(s): " + ", ".join(
-        theme.label for theme in model.themes_ if theme.label in {"lost luggage", "on hold for hours", "flight delayed"}))
+    assert model.taxonomy_note_.endswith(
+        "named 3 theme(s): "
+        + ", ".join(
+            theme.label
+            for theme in model.themes_
+            if theme.label in {"lost luggage", "on hold for hours", "flight delayed"}
+        )
+    )
 
 
 def test_no_preset_where_none_fits():
@@ -84,21 +110,50 @@ def test_config_reads_a_preset_name_as_a_name_not_a_path(tmp_path):
 
 def test_themes_fit_prints_the_preset_it_chose(tmp_path):
     texts = corpus(AIRLINE)
-    pd.DataFrame({"feedback_id": range(len(texts)), "customer_id": range(len(texts)),
-                  "created_at": "2026-01-05", "text": texts}).to_csv(tmp_path / "feedback.csv", index=False)
-    done = subprocess.run([sys.executable, "-m", "feedback", "themes", "fit", str(tmp_path / "feedback.csv"),
-                           "--out", str(tmp_path / "model")], capture_output=True, text=True, timeout=300)
+    pd.DataFrame(
+        {"feedback_id": range(len(texts)), "customer_id": range(len(texts)), "created_at": "2026-01-05", "text": texts}
+    ).to_csv(tmp_path / "feedback.csv", index=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "feedback",
+            "themes",
+            "fit",
+            str(tmp_path / "feedback.csv"),
+            "--out",
+            str(tmp_path / "model"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "taxonomy: the travel preset (its seeds match" in done.stderr  # the run's notes go to stderr
 
 
 def test_a_mistyped_preset_name_says_which_names_exist(tmp_path):
     texts = corpus(AIRLINE)
-    pd.DataFrame({"feedback_id": range(len(texts)), "customer_id": range(len(texts)),
-                  "created_at": "2026-01-05", "text": texts}).to_csv(tmp_path / "feedback.csv", index=False)
-    done = subprocess.run([sys.executable, "-m", "feedback", "themes", "fit", str(tmp_path / "feedback.csv"),
-                           "--out", str(tmp_path / "model"), "--taxonomy", "trvel"],
-                          capture_output=True, text=True, timeout=300)
+    pd.DataFrame(
+        {"feedback_id": range(len(texts)), "customer_id": range(len(texts)), "created_at": "2026-01-05", "text": texts}
+    ).to_csv(tmp_path / "feedback.csv", index=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "feedback",
+            "themes",
+            "fit",
+            str(tmp_path / "feedback.csv"),
+            "--out",
+            str(tmp_path / "model"),
+            "--taxonomy",
+            "trvel",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2
     assert "trvel: taxonomy file not found" in done.stderr
     assert "software, travel, banking, retail, telecom" in done.stderr and "Traceback" not in done.stderr

@@ -1,4 +1,5 @@
 """Themes: discovered, labelled in phrases, assigned to new text, saved and loaded unchanged."""
+
 import json
 import pickle
 import subprocess
@@ -12,13 +13,30 @@ import pytest
 from feedback import ConfigError, InputError, ModelError, ThemeModel, tag_themes
 from feedback.themes import FitNoteWarning
 
-REFUND = ["my refund was not received", "still waiting for my refund", "refund not received after two weeks",
-          "where is my refund", "I never received the refund you promised", "the refund has not arrived yet"]
-CRASH = ["the mobile app crashes when I scan a receipt", "app crashes on startup", "the app keeps crashing on android",
-         "mobile app crashed again while scanning", "crashes every time I open the app", "the app crashes on my iphone"]
-LOGIN = ["cannot log in, password reset email never arrives", "password reset link does not work",
-         "locked out, the password reset email is missing", "I cannot log in since the password change",
-         "the password reset page shows an error", "login fails after password reset"]
+REFUND = [
+    "my refund was not received",
+    "still waiting for my refund",
+    "refund not received after two weeks",
+    "where is my refund",
+    "I never received the refund you promised",
+    "the refund has not arrived yet",
+]
+CRASH = [
+    "the mobile app crashes when I scan a receipt",
+    "app crashes on startup",
+    "the app keeps crashing on android",
+    "mobile app crashed again while scanning",
+    "crashes every time I open the app",
+    "the app crashes on my iphone",
+]
+LOGIN = [
+    "cannot log in, password reset email never arrives",
+    "password reset link does not work",
+    "locked out, the password reset email is missing",
+    "I cannot log in since the password change",
+    "the password reset page shows an error",
+    "login fails after password reset",
+]
 CORPUS = (REFUND + CRASH + LOGIN) * 4
 
 
@@ -108,12 +126,19 @@ def test_invalid_n_themes_is_rejected_at_fit(bad):
         ThemeModel(n_themes=bad).fit(CORPUS)
 
 
-@pytest.mark.parametrize("params, says", [
-    ({"other_threshold": "0.5"}, "other_threshold"), ({"tag_threshold": -3}, "tag_threshold"),
-    ({"tag_threshold": 5}, "tag_threshold"), ({"tag_threshold": "0.6"}, "tag_threshold"),
-    ({"min_theme_size": 0}, "min_theme_size"), ({"min_theme_size": -5}, "min_theme_size"),
-    ({"seed": -1}, "seed"), ({"seed": "x"}, "seed"),
-])
+@pytest.mark.parametrize(
+    "params, says",
+    [
+        ({"other_threshold": "0.5"}, "other_threshold"),
+        ({"tag_threshold": -3}, "tag_threshold"),
+        ({"tag_threshold": 5}, "tag_threshold"),
+        ({"tag_threshold": "0.6"}, "tag_threshold"),
+        ({"min_theme_size": 0}, "min_theme_size"),
+        ({"min_theme_size": -5}, "min_theme_size"),
+        ({"seed": -1}, "seed"),
+        ({"seed": "x"}, "seed"),
+    ],
+)
 @pytest.mark.parametrize("embeddings", ["static", "tfidf"])
 def test_invalid_parameters_are_config_errors_naming_them(params, says, embeddings):
     with pytest.raises(ConfigError, match=f"'{says}' parameter"):
@@ -138,20 +163,29 @@ def test_texts_without_content_are_other_even_at_threshold_zero(embeddings):
 def test_words_keep_letters_outside_a_to_z():
     from feedback.text import lemma_string
 
-    assert lemma_string("Problème résolu en quelques minutes, très serviable") == \
-        "problème résolu en quelques minute très serviable"
+    assert (
+        lemma_string("Problème résolu en quelques minutes, très serviable")
+        == "problème résolu en quelques minute très serviable"
+    )
     assert lemma_string("naïve café Straße, 2fa on ios16 since 2026") == "naïve café straße 2fa ios16"
-    texts = ["l'application plante au démarrage", "l'application plante encore au démarrage",
-             "plante au démarrage depuis la mise à jour"] * 5 + \
-            ["problème de facture en double", "facture en double ce mois", "double facture encore"] * 5
+    texts = [
+        "l'application plante au démarrage",
+        "l'application plante encore au démarrage",
+        "plante au démarrage depuis la mise à jour",
+    ] * 5 + ["problème de facture en double", "facture en double ce mois", "double facture encore"] * 5
     labels = [t.label for t in ThemeModel(n_themes=2, min_theme_size=3, taxonomy=None, seed=1).fit(texts).themes_]
     assert any("démarrage" in label for label in labels) and not any(" d " in f" {label} " for label in labels)
 
 
 def test_a_theme_whose_texts_share_no_phrase_is_still_labelled_by_one():
     # one meaning in five wordings that share no phrase
-    texts = ["the app crashes on launch", "application freezes at startup", "program closes itself when opened",
-             "software hangs after opening", "it shuts down the moment I start it"]
+    texts = [
+        "the app crashes on launch",
+        "application freezes at startup",
+        "program closes itself when opened",
+        "software hangs after opening",
+        "it shuts down the moment I start it",
+    ]
     model = ThemeModel(taxonomy=None).fit(texts)  # a preset would name it
     assert model.themes_, "the case needs a theme: five texts of one meaning in static space make one"
     for theme in model.themes_:
@@ -187,18 +221,30 @@ def test_too_little_text_gives_no_themes_and_says_why(tmp_path):
 
 
 def test_tag_themes_leaves_skipped_rows_other():
-    frame = pd.DataFrame({"clean_text": CORPUS + ["", "texto en español"],
-                          "quality_issue": [""] * len(CORPUS) + ["empty_text", "non_english"]})
+    frame = pd.DataFrame(
+        {
+            "clean_text": CORPUS + ["", "texto en español"],
+            "quality_issue": [""] * len(CORPUS) + ["empty_text", "non_english"],
+        }
+    )
     out, model = tag_themes(frame, n_themes=3, min_theme_size=5)
     assert out["theme_id"].tolist()[-2:] == [-1, -1]
     assert out["theme_ids"].tolist()[-2:] == [[], []]
     assert (out["theme_id"][:-2] >= 0).all()
     assert all(ids and ids[0] == primary for ids, primary in zip(out["theme_ids"][:-2], out["theme_id"][:-2]))
-    assert out["themes"].iloc[0] == out["theme_label"].iloc[0] or out["themes"].iloc[0].startswith(out["theme_label"].iloc[0])
+    assert out["themes"].iloc[0] == out["theme_label"].iloc[0] or out["themes"].iloc[0].startswith(
+        out["theme_label"].iloc[0]
+    )
 
 
-EXPORT = ["the csv export gives an empty file", "export to excel is broken", "exporting invoices fails every time",
-          "the pdf export button does nothing", "export download never starts", "exported file has no rows"]
+EXPORT = [
+    "the csv export gives an empty file",
+    "export to excel is broken",
+    "exporting invoices fails every time",
+    "the pdf export button does nothing",
+    "export download never starts",
+    "exported file has no rows",
+]
 
 
 def test_refit_keeps_ids_and_labels_of_persisting_themes_and_marks_new_ones():
@@ -234,11 +280,19 @@ def test_taxonomy_names_a_theme_it_matches(tmp_path):
 
 
 def test_taxonomy_seeds_pull_paraphrases_without_shared_words_into_one_theme(tmp_path):
-    lost = ["my invoices vanished overnight", "all client records disappeared", "the sync wiped everything",
-            "all customer data vanished after the update", "everything was erased yesterday", "records deleted without warning"]
+    lost = [
+        "my invoices vanished overnight",
+        "all client records disappeared",
+        "the sync wiped everything",
+        "all customer data vanished after the update",
+        "everything was erased yesterday",
+        "records deleted without warning",
+    ]
     texts = (lost + CRASH) * 4
-    path = _taxonomy(tmp_path, '[[theme]]\nname = "data loss"\nseeds = ["vanished", "disappeared", "wiped", "gone", '
-                               '"erased", "deleted"]\n')
+    path = _taxonomy(
+        tmp_path,
+        '[[theme]]\nname = "data loss"\nseeds = ["vanished", "disappeared", "wiped", "gone", "erased", "deleted"]\n',
+    )
     guided = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=path, seed=1).fit_transform(texts)
     assert guided["theme_label"][:6].tolist() == ["data loss"] * 6
 
@@ -247,18 +301,34 @@ def test_a_seed_with_stop_words_matches_only_as_the_whole_phrase(tmp_path):
     from feedback.text import lemma_string
     from feedback.themes import _match_seeds, load_taxonomy
 
-    path = _taxonomy(tmp_path, '[[theme]]\nname = "slow"\nseeds = ["timed out", "takes forever"]\n'
-                               '[[theme]]\nname = "refund"\nseeds = ["refund", "money back"]\n'
-                               '[[theme]]\nname = "praise"\nseeds = ["helpful"]\n')
+    path = _taxonomy(
+        tmp_path,
+        '[[theme]]\nname = "slow"\nseeds = ["timed out", "takes forever"]\n'
+        '[[theme]]\nname = "refund"\nseeds = ["refund", "money back"]\n'
+        '[[theme]]\nname = "praise"\nseeds = ["helpful"]\n',
+    )
     guide = load_taxonomy(path)
     assert guide[0].seeds == () and guide[0].phrases == (("time", "time out"), ("forever", "takes forever"))
     assert guide[1].seeds == ("refund",) and guide[1].phrases == (("money", "money back"),)
-    texts = ["The football match ended in a draw after extra time.", "where is this money from",
-             "The upload timed out twice", "it times out and takes forever", "I want my money back",
-             "refund the money, back to my card", "Time out!"]
+    texts = [
+        "The football match ended in a draw after extra time.",
+        "where is this money from",
+        "The upload timed out twice",
+        "it times out and takes forever",
+        "I want my money back",
+        "refund the money, back to my card",
+        "Time out!",
+    ]
     matches = _match_seeds([lemma_string(t) for t in texts], guide, texts)
-    assert matches[:, :2].tolist() == [[False, False], [False, False], [True, False], [True, False],
-                                       [False, True], [False, True], [True, False]]
+    assert matches[:, :2].tolist() == [
+        [False, False],
+        [False, False],
+        [True, False],
+        [True, False],
+        [False, True],
+        [False, True],
+        [True, False],
+    ]
     # the content word alone, in the same text, is not the phrase; a phrase break between the words is not either
     assert not _match_seeds(["money"], guide, ["money. Back"]).any()
 
@@ -270,11 +340,14 @@ def test_taxonomy_merge_puts_two_topics_under_one_name(tmp_path):
     assert set(out["theme_label"]) == {"access and money"}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[[theme]]\nseeds = ['x']\n", "needs a name"),
-    ("[[theme]]\nname = 'x'\nseeds = []\n", "non-empty list of seeds"),
-    ("[[theme\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[[theme]]\nseeds = ['x']\n", "needs a name"),
+        ("[[theme]]\nname = 'x'\nseeds = []\n", "non-empty list of seeds"),
+        ("[[theme\n", "not valid TOML"),
+    ],
+)
 def test_bad_taxonomy_files_get_clear_errors(tmp_path, text, message):
     with pytest.raises(ModelError, match=message):
         ThemeModel(taxonomy=_taxonomy(tmp_path, text)).fit(CORPUS)
@@ -321,31 +394,34 @@ def test_default_taxonomy_only_names_themes_when_k_is_fixed():
     assert "refund not received" in set(named["theme_label"])
 
 
-@pytest.mark.parametrize("text, topic", [
-    ("@Ledgerly No complaints so far.", "No complaints so far."),
-    ("I was charged twice. You can reach me at [EMAIL] if needed.", "I was charged twice."),
-    ("Fine. My email is [EMAIL] and my phone is [PHONE].", "Fine."),
-    ("It works. The card I used is [CARD], exp 09/28.", "It works."),
-    ("Refund please.\nPlease call me back on [PHONE].\nApp crashes!", "Refund please.\nApp crashes!"),
-    # problems that mention a redacted detail stay
-    ("Someone used my card [CARD]!", "Someone used my card [CARD]!"),
-    ("My card [CARD] was used.", "My card [CARD] was used."),
-    ("I keep calling [PHONE].", "I keep calling [PHONE]."),
-    ("My email is [EMAIL], my refund never arrived.", "My email is [EMAIL], my refund never arrived."),
-    ("write to me@example.com [sic]", "write to me@example.com [sic]"),
-    # links point at the topic but are not words of it
-    ("Site down again http://t.co/gLXFwP6nQH", "Site down again"),
-    ("Export fails (screenshot: HTTPS://img.example/a.png?x=1).", "Export fails (screenshot:  )."),
-    ("see www.ledgerly.example/status, still broken", "see  , still broken"),
-    ("my wwwebsite is http-only", "my wwwebsite is http-only"),
-    ("policy: https://medium.example/@ledgerly/refund-rules", "policy:"),
-    ("Broken: https://app.example/dash,export fails too", "Broken:  ,export fails too"),
-    ("See https://img.example/a.png\u2014the button is gone", "See  \u2014the button is gone"),
-    # an export's redaction marks hid something: they are not words of the topic, a word that holds x's is
-    ("On XX/XX/2019 XXXX charged me twice", "On  / /2019   charged me twice"),
-    ("xxxx sent a letter to xx", "sent a letter to"),
-    ("my XXL coat from Foxxy never came", "my XXL coat from Foxxy never came"),
-])
+@pytest.mark.parametrize(
+    "text, topic",
+    [
+        ("@Ledgerly No complaints so far.", "No complaints so far."),
+        ("I was charged twice. You can reach me at [EMAIL] if needed.", "I was charged twice."),
+        ("Fine. My email is [EMAIL] and my phone is [PHONE].", "Fine."),
+        ("It works. The card I used is [CARD], exp 09/28.", "It works."),
+        ("Refund please.\nPlease call me back on [PHONE].\nApp crashes!", "Refund please.\nApp crashes!"),
+        # problems that mention a redacted detail stay
+        ("Someone used my card [CARD]!", "Someone used my card [CARD]!"),
+        ("My card [CARD] was used.", "My card [CARD] was used."),
+        ("I keep calling [PHONE].", "I keep calling [PHONE]."),
+        ("My email is [EMAIL], my refund never arrived.", "My email is [EMAIL], my refund never arrived."),
+        ("write to me@example.com [sic]", "write to me@example.com [sic]"),
+        # links point at the topic but are not words of it
+        ("Site down again http://t.co/gLXFwP6nQH", "Site down again"),
+        ("Export fails (screenshot: HTTPS://img.example/a.png?x=1).", "Export fails (screenshot:  )."),
+        ("see www.ledgerly.example/status, still broken", "see  , still broken"),
+        ("my wwwebsite is http-only", "my wwwebsite is http-only"),
+        ("policy: https://medium.example/@ledgerly/refund-rules", "policy:"),
+        ("Broken: https://app.example/dash,export fails too", "Broken:  ,export fails too"),
+        ("See https://img.example/a.png\u2014the button is gone", "See  \u2014the button is gone"),
+        # an export's redaction marks hid something: they are not words of the topic, a word that holds x's is
+        ("On XX/XX/2019 XXXX charged me twice", "On  / /2019   charged me twice"),
+        ("xxxx sent a letter to xx", "sent a letter to"),
+        ("my XXL coat from Foxxy never came", "my XXL coat from Foxxy never came"),
+    ],
+)
 def test_topic_text_drops_handles_and_contact_details_only(text, topic):
     from feedback.text import topic_text
 
@@ -356,7 +432,9 @@ def test_contact_details_do_not_become_a_theme():
     contact = ["My email is [EMAIL] and my phone is [PHONE].", "You can reach me at [EMAIL] if needed."]
     texts = [f"{t}. {c}" for t in REFUND + CRASH for c in contact] * 2
     model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit(texts)
-    assert not any(word in " ".join(t.top_phrases + [t.label]) for t in model.themes_ for word in ("email", "phone", "reach"))
+    assert not any(
+        word in " ".join(t.top_phrases + [t.label]) for t in model.themes_ for word in ("email", "phone", "reach")
+    )
     assert model.transform(["My email is [EMAIL]."])["theme_label"].tolist() == ["other"]
 
 
@@ -386,7 +464,9 @@ def test_paths_in_a_config_file_are_relative_to_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = Config.from_file(folder / "feedback.toml")
     assert Path(config.taxonomy) == folder / "ours.toml" and config.embeddings == "static"
-    assert "money back" in [t.label for t in ThemeModel.from_config(config).set_params(n_themes=3, min_theme_size=5).fit(CORPUS).themes_]
+    assert "money back" in [
+        t.label for t in ThemeModel.from_config(config).set_params(n_themes=3, min_theme_size=5).fit(CORPUS).themes_
+    ]
 
 
 def test_a_model_pickled_before_units_still_tags():
@@ -413,7 +493,7 @@ def test_the_fit_sample_depends_on_the_texts_not_on_the_seed_or_row_order(monkey
     assert chosen == {shuffled[i] for i in themes.smallest_keys(themes.stable_sample_keys(shuffled), 30)}
     # a text's key does not depend on the other texts: next week's data keeps this week's choices
     more = texts + [f"new message {i}" for i in range(100)]
-    assert (themes.stable_sample_keys(more)[:len(texts)] == keys).all()
+    assert (themes.stable_sample_keys(more)[: len(texts)] == keys).all()
 
 
 def test_repeated_texts_enter_the_sample_in_proportion():
@@ -461,8 +541,12 @@ def test_score_message_gives_each_theme_the_sentiment_of_its_own_sentences(tmp_p
     assert score_message(mixed)["theme_sentiment"] == []
     model.save(tmp_path / "tm")
     (tmp_path / "mail.txt").write_text(mixed, encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "feedback", "score", str(tmp_path / "mail.txt"), "--themes",
-                          str(tmp_path / "tm")], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "feedback", "score", str(tmp_path / "mail.txt"), "--themes", str(tmp_path / "tm")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("themes: "))
     assert f"{by_id[crash]['theme']} (negative, {by_id[crash]['sentiment']:+.2f})" in line
     assert f"{by_id[refund]['theme']} (positive, {by_id[refund]['sentiment']:+.2f})" in line
@@ -474,9 +558,18 @@ def test_tag_themes_gives_each_tag_the_sentiment_of_its_own_sentences():
     model = ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit((REFUND + CRASH) * 3)
     crash = model.transform(["the app crashes on startup"])["theme_id"][0]
     refund = model.transform(["my refund was not received"])["theme_id"][0]
-    frame = score_sentiment(pd.DataFrame({"clean_text": ["The app crashes, awful. My refund was received, great!",
-                                                          "the app crashes on startup, terrible", ""],
-                                          "quality_issue": ["", "", "empty_text"]}))
+    frame = score_sentiment(
+        pd.DataFrame(
+            {
+                "clean_text": [
+                    "The app crashes, awful. My refund was received, great!",
+                    "the app crashes on startup, terrible",
+                    "",
+                ],
+                "quality_issue": ["", "", "empty_text"],
+            }
+        )
+    )
     tagged, _ = tag_themes(frame, model)
     by_tag = dict(zip(tagged["theme_ids"][0], tagged["theme_sentiment"][0]))
     assert sorted(by_tag) == sorted([crash, refund])
@@ -488,10 +581,14 @@ def test_tag_themes_gives_each_tag_the_sentiment_of_its_own_sentences():
 
 def test_tagging_does_not_depend_on_how_texts_are_batched():
     # a float32 product's last bits depend on the batch (and BLAS threads): the rounded theme_score moved
-    texts = pd.read_csv(Path(__file__).resolve().parent.parent / "sample_data" / "feedback.csv")["text"].astype(str).tolist()
+    texts = (
+        pd.read_csv(Path(__file__).resolve().parent.parent / "sample_data" / "feedback.csv")["text"]
+        .astype(str)
+        .tolist()
+    )
     model = ThemeModel(seed=1).fit(texts[:3000])
     whole = model.transform(texts)
-    batched = pd.concat([model.transform(texts[i:i + 777]) for i in range(0, len(texts), 777)], ignore_index=True)
+    batched = pd.concat([model.transform(texts[i : i + 777]) for i in range(0, len(texts), 777)], ignore_index=True)
     pd.testing.assert_frame_equal(whole, batched)
 
 
@@ -501,16 +598,22 @@ def test_a_second_theme_comes_from_a_sentence_of_its_own():
     from feedback.units import UNIT_MIN_WORDS
 
     model = ThemeModel(n_themes=3, min_theme_size=5, taxonomy=None, seed=1).fit(CORPUS)
-    own = {name: model.transform([texts[0]])["theme_id"][0] for name, texts in
-           (("refund", REFUND), ("crash", CRASH), ("login", LOGIN))}
+    own = {
+        name: model.transform([texts[0]])["theme_id"][0]
+        for name, texts in (("refund", REFUND), ("crash", CRASH), ("login", LOGIN))
+    }
     assert len(set(own.values())) == 3
-    out = model.transform(["My refund was not received. The app crashes on startup.",
-                           "My refund was not received.",
-                           "My refund was not received. Where is my refund?",
-                           "My refund was not received. Crashes!",
-                           "my refund was not received and the app crashes on startup",
-                           "The app crashes on startup. My refund was not received. I cannot log in, the password "
-                           "reset email never arrives."])
+    out = model.transform(
+        [
+            "My refund was not received. The app crashes on startup.",
+            "My refund was not received.",
+            "My refund was not received. Where is my refund?",
+            "My refund was not received. Crashes!",
+            "my refund was not received and the app crashes on startup",
+            "The app crashes on startup. My refund was not received. I cannot log in, the password "
+            "reset email never arrives.",
+        ]
+    )
     ids = out["theme_ids"].tolist()
     assert sorted(ids[0]) == sorted([own["refund"], own["crash"]]) and ids[0][0] == out["theme_id"][0]
     # "Crashes!" alone is the crash theme, but one content word is too little to raise a theme in a message
@@ -528,14 +631,21 @@ def test_a_sentence_below_tag_threshold_adds_no_theme():
     assert model.transform([text])["theme_ids"][0] == model.transform([text])["theme_id"].tolist()
 
 
-BILLING = ["the invoice total is wrong", "wrong amount on my invoice", "my invoice shows the wrong VAT",
-           "the invoice lists a plan I never had", "invoice amount does not match my plan", "incorrect invoice again"]
+BILLING = [
+    "the invoice total is wrong",
+    "wrong amount on my invoice",
+    "my invoice shows the wrong VAT",
+    "the invoice lists a plan I never had",
+    "invoice amount does not match my plan",
+    "incorrect invoice again",
+]
 
 
 def _fit(texts, previous=None, n_themes=None):
     """Themes of six-text topics, one theme per topic unless ``n_themes`` says otherwise."""
     return ThemeModel(n_themes=n_themes or len(texts) // 6, min_theme_size=5, taxonomy=None, seed=1).fit(
-        texts * 4, previous=previous)
+        texts * 4, previous=previous
+    )
 
 
 def test_a_theme_that_comes_back_gets_its_old_id_and_label():
@@ -545,18 +655,20 @@ def test_a_theme_that_comes_back_gets_its_old_id_and_label():
     assert [t.theme_id for t in week2.gone_themes_] == [refund]
     week3 = _fit(CRASH + LOGIN + REFUND + EXPORT, previous=week2)
     back = [t for t in week3.themes_ if t.status == "returned"]
-    assert [(t.theme_id, t.label) for t in back] == [(refund, next(t.label for t in week1.themes_ if t.theme_id == refund))]
+    assert [(t.theme_id, t.label) for t in back] == [
+        (refund, next(t.label for t in week1.themes_ if t.theme_id == refund))
+    ]
     assert week3.transform(REFUND[1:2])["theme_id"][0] == refund and week3.gone_themes_ == []
     emerging = [t for t in week3.themes_ if t.status == "emerging"]
     assert len(emerging) == 1 and emerging[0].theme_id == max(t.theme_id for t in week1.themes_) + 1
 
 
 def test_a_theme_id_is_never_given_to_another_theme():
-    week1 = _fit(REFUND + CRASH + LOGIN)                   # ids 0-2
-    week2 = _fit(CRASH + LOGIN + EXPORT, previous=week1)     # export 3; refund gone
-    week3 = _fit(CRASH + LOGIN, previous=week2)              # export gone too
-    week4 = _fit(CRASH + LOGIN, previous=week3)              # nothing changes
-    week5 = _fit(CRASH + LOGIN + BILLING, previous=week4)    # a new theme
+    week1 = _fit(REFUND + CRASH + LOGIN)  # ids 0-2
+    week2 = _fit(CRASH + LOGIN + EXPORT, previous=week1)  # export 3; refund gone
+    week3 = _fit(CRASH + LOGIN, previous=week2)  # export gone too
+    week4 = _fit(CRASH + LOGIN, previous=week3)  # nothing changes
+    week5 = _fit(CRASH + LOGIN + BILLING, previous=week4)  # a new theme
     used = {t.theme_id for t in week1.themes_ + week2.themes_}
     new = [t for t in week5.themes_ if t.status == "emerging"]
     assert len(new) == 1 and new[0].theme_id not in used and new[0].theme_id == max(used) + 1
@@ -581,8 +693,17 @@ def test_phrase_scores_are_the_dense_computation_one_theme_at_a_time():
     """_PhraseScores gives each theme's row of share × log(share / baseline), as the dense arrays did."""
     from feedback.themes import MULTIWORD_PREFERENCE, UBIQUITOUS_SHARE, _PhraseScores, _phrase_counts
 
-    docs = [" ".join(words) for words in (["refund", "late"], ["refund", "late", "again"], ["login", "fail"],
-                                          ["login", "fail", "again"], ["refund", "never"], ["login", "never"])] * 4
+    docs = [
+        " ".join(words)
+        for words in (
+            ["refund", "late"],
+            ["refund", "late", "again"],
+            ["login", "fail"],
+            ["login", "fail", "again"],
+            ["refund", "never"],
+            ["login", "never"],
+        )
+    ] * 4
     counts = _phrase_counts(docs)
     primary = np.array([0, 0, 1, 1, 0, 1] * 4)
     for parent_of, subtheme_parents in ((None, None), (np.zeros(len(docs), dtype=int), np.array([0, 0]))):
@@ -612,9 +733,18 @@ def test_average_linkage_groups_are_sklearns_groups():
         assert average_linkage_groups(X, k).tolist() == expected.tolist()
 
 
-SIX_TOPICS = [f"the {a} and {b} trouble with {c} since order {n}" for a, b, c in (
-    ("refund", "money", "back"), ("login", "password", "reset"), ("invoice", "pdf", "download"),
-    ("crash", "app", "phone"), ("price", "plan", "expensive"), ("export", "excel", "csv")) for n in range(40)]
+SIX_TOPICS = [
+    f"the {a} and {b} trouble with {c} since order {n}"
+    for a, b, c in (
+        ("refund", "money", "back"),
+        ("login", "password", "reset"),
+        ("invoice", "pdf", "download"),
+        ("crash", "app", "phone"),
+        ("price", "plan", "expensive"),
+        ("export", "excel", "csv"),
+    )
+    for n in range(40)
+]
 
 
 def test_a_fixed_k_keeps_themes_smaller_than_min_theme_size_in_small_inputs(monkeypatch):
@@ -630,8 +760,10 @@ def test_a_fixed_k_keeps_themes_smaller_than_min_theme_size_in_small_inputs(monk
 
 
 def test_coarser_and_finer_move_the_silhouettes_choice_in_a_handful_of_units():
-    counts = {g: len(ThemeModel(n_themes=g, min_theme_size=5, taxonomy=None, seed=0).fit(SIX_TOPICS).themes_)
-              for g in ("coarser", "auto", "finer")}
+    counts = {
+        g: len(ThemeModel(n_themes=g, min_theme_size=5, taxonomy=None, seed=0).fit(SIX_TOPICS).themes_)
+        for g in ("coarser", "auto", "finer")
+    }
     assert counts["coarser"] < counts["auto"] < counts["finer"], counts
     model = ThemeModel(n_themes="finer", min_theme_size=5, taxonomy=None, seed=0).fit(SIX_TOPICS)
     assert "the cosine silhouette chose the number, doubled." in model.method_description()

@@ -1,5 +1,6 @@
 """`feedback watch` and `feedback digest` on the sample data split into weeks, with a real webhook receiver and a
 real SMTP server on loopback, each started here and stopped afterwards."""
+
 import json
 import shutil
 import socket
@@ -22,8 +23,13 @@ PAYLOAD_KEYS = {"kind", "theme_id", "theme_label", "kpi", "period", "value", "ba
 
 
 def feedback(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "feedback", *map(str, args)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "feedback", *map(str, args)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
 
 
 def _weeks(folder: Path, first: int, last: int) -> Path:
@@ -71,8 +77,9 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - the http.server name
-                posts.append((self.path, self.headers.get("Content-Type"),
-                              self.rfile.read(int(self.headers["Content-Length"]))))
+                posts.append(
+                    (self.path, self.headers.get("Content-Type"), self.rfile.read(int(self.headers["Content-Length"])))
+                )
                 self.send_response(200)
                 self.end_headers()
 
@@ -134,7 +141,9 @@ def test_a_failed_delivery_exits_1_keeps_the_alerts_pending_and_the_next_watch_s
 
     with sqlite3.connect(db) as con:
         attempts = con.execute("SELECT alerts, error IS NULL FROM delivery_attempts ORDER BY attempt_id").fetchall()
-        targets = {row[0] for row in con.execute("SELECT target FROM deliveries UNION SELECT target FROM delivery_attempts")}
+        targets = {
+            row[0] for row in con.execute("SELECT target FROM deliveries UNION SELECT target FROM delivery_attempts")
+        }
     assert [ok for _, ok in attempts] == [0, 1] and attempts[0][0] == attempts[1][0] > 0
     # a webhook URL is a secret: the workspace keeps a hash, the output shows the host only
     assert len(targets) == 1 and "/hook" not in targets.pop() and "/hook" not in failed.stderr + retried.stderr
@@ -154,12 +163,23 @@ def test_the_alert_email_is_a_multipart_digest_sent_to_a_real_smtp_server(worksp
     controller.start()
     try:
         db = _copy(workspaces, 10, tmp_path)
-        sent = feedback("watch", "--db", db, "--notify", f"smtp://127.0.0.1:{controller.port}",
-                        "--mail-to", "lead@example.com", "--report-url", "https://reports.example.com/weekly.html")
-        again = feedback("watch", "--db", db, "--notify", f"smtp://127.0.0.1:{controller.port}",
-                         "--mail-to", "lead@example.com")
-        other = feedback("watch", "--db", db, "--notify", f"smtp://127.0.0.1:{controller.port}",
-                         "--mail-to", "cto@example.com")
+        sent = feedback(
+            "watch",
+            "--db",
+            db,
+            "--notify",
+            f"smtp://127.0.0.1:{controller.port}",
+            "--mail-to",
+            "lead@example.com",
+            "--report-url",
+            "https://reports.example.com/weekly.html",
+        )
+        again = feedback(
+            "watch", "--db", db, "--notify", f"smtp://127.0.0.1:{controller.port}", "--mail-to", "lead@example.com"
+        )
+        other = feedback(
+            "watch", "--db", db, "--notify", f"smtp://127.0.0.1:{controller.port}", "--mail-to", "cto@example.com"
+        )
     finally:
         controller.stop()
     assert sent.returncode == again.returncode == other.returncode == 0, (sent.stderr, again.stderr, other.stderr)
@@ -199,14 +219,37 @@ def test_quotes_in_the_digest_are_escaped_in_html_and_markdown():
     from feedback.digest import Digest, render_digest
     from feedback.alerts import Alert
 
-    hostile = '<script>alert(1)</script> [click](http://evil.example) **now**'
-    digest = Digest(title="Weekly <b>feedback</b>", period="2026-W37",
-                    painpoints=[{"rank": 1, "label": "export <i>broken</i>", "affected_customers": 120,
-                                 "churn_lift": 1.5, "churn_lift_ci": [1.1, 2.0], "revenue_at_risk": 900.0,
-                                 "quote": hostile}],
-                    alerts=[Alert("spike", "2026-W37", 3, "export", "mentions", 43.0, 5.1, 1e-9,
-                                  'A "spike": <img src=x onerror=alert(1)>', hostile)],
-                    report_hint="feedback report --db ws.sqlite")
+    hostile = "<script>alert(1)</script> [click](http://evil.example) **now**"
+    digest = Digest(
+        title="Weekly <b>feedback</b>",
+        period="2026-W37",
+        painpoints=[
+            {
+                "rank": 1,
+                "label": "export <i>broken</i>",
+                "affected_customers": 120,
+                "churn_lift": 1.5,
+                "churn_lift_ci": [1.1, 2.0],
+                "revenue_at_risk": 900.0,
+                "quote": hostile,
+            }
+        ],
+        alerts=[
+            Alert(
+                "spike",
+                "2026-W37",
+                3,
+                "export",
+                "mentions",
+                43.0,
+                5.1,
+                1e-9,
+                'A "spike": <img src=x onerror=alert(1)>',
+                hostile,
+            )
+        ],
+        report_hint="feedback report --db ws.sqlite",
+    )
     html = render_digest(digest, "html")
     assert "<script>" not in html and "<img" not in html and "<i>broken" not in html and "<b>feedback" not in html
     page = parse(html)
@@ -218,12 +261,18 @@ def test_quotes_in_the_digest_are_escaped_in_html_and_markdown():
 
 def test_watch_refuses_a_target_it_cannot_send_to_before_any_work(workspaces, tmp_path):
     db = _copy(workspaces, 8, tmp_path)
-    for target, fix in (("ftp://example.com/x", "http(s)://"), ("smtp://127.0.0.1:2525", "--mail-to"),
-                        ("smtp://127.0.0.1", "smtp://HOST:PORT"), ("http://127.0.0.1:port/hook", "HOST[:PORT]"),
-                        ("https:///hook", "HOST[:PORT]")):
+    for target, fix in (
+        ("ftp://example.com/x", "http(s)://"),
+        ("smtp://127.0.0.1:2525", "--mail-to"),
+        ("smtp://127.0.0.1", "smtp://HOST:PORT"),
+        ("http://127.0.0.1:port/hook", "HOST[:PORT]"),
+        ("https:///hook", "HOST[:PORT]"),
+    ):
         done = feedback("watch", "--db", db, "--notify", target)
         assert done.returncode != 0 and fix in done.stderr and "Traceback" not in done.stderr
-    for arguments, fix in ((["--notify", "smtp://127.0.0.1:2525", "--mail-to", "not an address"], "name@example.com"),
-                           (["--mail-to", "lead@example.com"], "--notify smtp://HOST:PORT")):
+    for arguments, fix in (
+        (["--notify", "smtp://127.0.0.1:2525", "--mail-to", "not an address"], "name@example.com"),
+        (["--mail-to", "lead@example.com"], "--notify smtp://HOST:PORT"),
+    ):
         done = feedback("watch", "--db", db, *arguments)
         assert done.returncode == 2 and fix in done.stderr

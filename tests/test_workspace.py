@@ -1,4 +1,5 @@
 """The workspace database: incremental, idempotent adds; reports from stored rows; migrations; lock; crash safety."""
+
 from __future__ import annotations
 
 import os
@@ -67,10 +68,25 @@ def exports(tmp_path_factory):
     con.close()
     once = root / "once.sqlite"
     W.add(once, combined, theme_model=model)
-    return {"root": root, "combined": combined, "w1": w1, "w2": w2, "weekly": weekly, "once": once,
-            "after_w1": snapshot, "first": first, "second": second, "model": model,
-            "n": {"feedback": len(fb), "w1": int(early_fb.sum()), "w2": int((~early_fb).sum()),
-                  "customers": len(cust), "tickets_w2": int((~early_tk).sum())}}
+    return {
+        "root": root,
+        "combined": combined,
+        "w1": w1,
+        "w2": w2,
+        "weekly": weekly,
+        "once": once,
+        "after_w1": snapshot,
+        "first": first,
+        "second": second,
+        "model": model,
+        "n": {
+            "feedback": len(fb),
+            "w1": int(early_fb.sum()),
+            "w2": int((~early_fb).sum()),
+            "customers": len(cust),
+            "tickets_w2": int((~early_tk).sum()),
+        },
+    }
 
 
 def _stored_result(db, config=None):
@@ -79,8 +95,10 @@ def _stored_result(db, config=None):
 
 
 def _ranking(result) -> list[tuple]:
-    return [(r["theme_id"], r["theme_label"], r["mentions"], r["affected_customers"], round(r["priority"], 6))
-            for r in impact_records(result.impact)]
+    return [
+        (r["theme_id"], r["theme_label"], r["mentions"], r["affected_customers"], round(r["priority"], 6))
+        for r in impact_records(result.impact)
+    ]
 
 
 def test_weekly_adds_count_inserts_and_unchanged_overlap(exports):
@@ -128,7 +146,9 @@ def test_changed_row_is_an_update_that_replaces_the_stored_one(exports, tmp_path
     fb = _read(exports["w2"] / "feedback.csv")
     target = fb["feedback_id"].iloc[0]
     fb.loc[0, "text"] = "The export to CSV is broken again, write to me at jane.doe@example.com please."
-    changed = _export(tmp_path / "w2b", fb, _read(exports["w2"] / "customers.csv"), _read(exports["w2"] / "tickets.csv"))
+    changed = _export(
+        tmp_path / "w2b", fb, _read(exports["w2"] / "customers.csv"), _read(exports["w2"] / "tickets.csv")
+    )
     result = W.add(db, changed)
     assert result.counts["feedback"] == {"inserted": 0, "updated": 1, "unchanged": len(fb) - 1}
     stored = W.load_frames(db).feedback.set_index("feedback_id")
@@ -151,8 +171,9 @@ def test_keep_raw_stores_the_raw_text(exports, tmp_path):
     fb.to_csv(folder / "feedback.csv", index=False)
     assert main(["add", str(folder), "--db", str(db), "--keep-raw"]) == 0
     con = sqlite3.connect(db)
-    raw, clean = con.execute("SELECT raw_text, clean_text FROM feedback WHERE feedback_id = ?",
-                             (fb["feedback_id"].iloc[0],)).fetchone()
+    raw, clean = con.execute(
+        "SELECT raw_text, clean_text FROM feedback WHERE feedback_id = ?", (fb["feedback_id"].iloc[0],)
+    ).fetchone()
     con.close()
     assert "0201 234 5678" in raw and "0201 234 5678" not in clean
 
@@ -189,8 +210,10 @@ def test_pii_is_redacted_even_when_the_config_turns_redaction_off(exports, tmp_p
     fb.to_csv(folder / "feedback.csv", index=False)
     W.add(db, folder, Config(redact_pii=False))  # a report may show raw text; the workspace never stores it
     con = sqlite3.connect(db)
-    stored = con.execute("SELECT clean_text, subject, raw_text, sentiment_drivers FROM feedback WHERE feedback_id = ?",
-                         (fb["feedback_id"].iloc[0],)).fetchone()
+    stored = con.execute(
+        "SELECT clean_text, subject, raw_text, sentiment_drivers FROM feedback WHERE feedback_id = ?",
+        (fb["feedback_id"].iloc[0],),
+    ).fetchone()
     con.close()
     assert stored[2] is None
     assert not any("jane.doe@example.com" in v or "234 5678" in v for v in stored[:2] + stored[3:])
@@ -198,9 +221,14 @@ def test_pii_is_redacted_even_when_the_config_turns_redaction_off(exports, tmp_p
 
 #: a new week about something no stored theme covers (written for this test)
 GARAGE_OPENERS = ["Since Monday,", "Hi team,", "Honestly,", "Quick note:", "Ugh,", ""]
-GARAGE_BODIES = ["the parking garage at your Berlin office is flooded", "your office parking garage is flooded again",
-                 "the office garage flooded and my car is stuck", "flooded parking garage at the Berlin office",
-                 "the garage near your office flooded overnight", "water everywhere in the office parking garage"]
+GARAGE_BODIES = [
+    "the parking garage at your Berlin office is flooded",
+    "your office parking garage is flooded again",
+    "the office garage flooded and my car is stuck",
+    "flooded parking garage at the Berlin office",
+    "the garage near your office flooded overnight",
+    "water everywhere in the office parking garage",
+]
 GARAGE_TAILS = ["who pays for the damage?", "this is the second time.", "please send someone.", "", ""]
 
 
@@ -208,10 +236,16 @@ def test_uncovered_week_is_proposed_as_emerging_and_refit_keeps_persisting_ids(e
     db = tmp_path / "ws.sqlite"
     shutil.copy(exports["after_w1"], db)
     customers = _read(exports["w1"] / "customers.csv")["customer_id"].tolist()
-    rows = [{"feedback_id": f"G{i}", "customer_id": customers[i * 7 % len(customers)],
-             "created_at": f"2026-07-{20 + i % 5} 10:{i:02d}:00", "channel": "email",
-             "text": f"{GARAGE_OPENERS[i % 6]} {GARAGE_BODIES[i * 5 % 6]}, {GARAGE_TAILS[i % 5]}".strip()}
-            for i in range(40)]
+    rows = [
+        {
+            "feedback_id": f"G{i}",
+            "customer_id": customers[i * 7 % len(customers)],
+            "created_at": f"2026-07-{20 + i % 5} 10:{i:02d}:00",
+            "channel": "email",
+            "text": f"{GARAGE_OPENERS[i % 6]} {GARAGE_BODIES[i * 5 % 6]}, {GARAGE_TAILS[i % 5]}".strip(),
+        }
+        for i in range(40)
+    ]
     folder = tmp_path / "garage"
     folder.mkdir()
     pd.DataFrame(rows).to_csv(folder / "feedback.csv", index=False)
@@ -249,8 +283,10 @@ def test_uncovered_week_is_proposed_as_emerging_and_refit_keeps_persisting_ids(e
 
 #: the second `feedback add` process: imports first, then runs the real CLI when the test says go (so the test
 #: does not depend on how long a Python start takes on a loaded machine)
-SECOND_ADD = ("import sys\nfrom feedback import cli, ingest, pipeline, workspace\nprint('ready', flush=True)\n"
-              "sys.stdin.readline()\nsys.exit(cli.main(sys.argv[1:]))")
+SECOND_ADD = (
+    "import sys\nfrom feedback import cli, ingest, pipeline, workspace\nprint('ready', flush=True)\n"
+    "sys.stdin.readline()\nsys.exit(cli.main(sys.argv[1:]))"
+)
 
 
 def test_second_add_process_gets_a_clear_lock_message(exports, tmp_path):
@@ -262,14 +298,27 @@ def test_second_add_process_gets_a_clear_lock_message(exports, tmp_path):
     _read(exports["w2"] / "feedback.csv").head(5).to_csv(folder / "feedback.csv", index=False)
     args = ["add", str(folder), "--db", str(db)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    second = subprocess.Popen([sys.executable, "-c", SECOND_ADD, *args], cwd=REPO, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    second = subprocess.Popen(
+        [sys.executable, "-c", SECOND_ADD, *args],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     # a reader's SHARED lock holds the first writer at its COMMIT (see the killed-add test), lock file held
     reader = sqlite3.connect(db, isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT COUNT(*) FROM feedback").fetchone()
-    first = subprocess.Popen([sys.executable, "-m", "feedback", *args], cwd=REPO, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "feedback", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert second.stdout.readline().strip() == "ready"
         for line in first.stderr:
@@ -327,7 +376,8 @@ def test_old_schema_is_migrated_and_keeps_its_rows(tmp_path, capsys):
     columns = {r[1] for r in con.execute("PRAGMA table_info(feedback)")}
     assert {"raw_text", "model_version", "theme_sentiment", "scorer", "subtheme_id", "subtheme_label"} <= columns
     assert con.execute("SELECT feedback_id, clean_text, raw_text FROM feedback").fetchall() == [
-        ("F1", "The refund never arrived.", None)]
+        ("F1", "The refund never arrived.", None)
+    ]
     assert con.execute("SELECT COUNT(*) FROM adds").fetchone() == (0,)
     con.close()
 
@@ -349,9 +399,16 @@ def test_killed_add_leaves_the_database_as_it_was_and_a_rerun_completes(exports,
     shutil.copy(exports["after_w1"], db)
     # a larger export: week 3-4 replicated twice with new feedback and ticket ids
     fb, cust, tk = (_read(exports["w2"] / f"{n}.csv") for n in ("feedback", "customers", "tickets"))
-    copies = [(fb.assign(feedback_id=fb["feedback_id"] + f"-{k}", ticket_id=fb["ticket_id"].where(
-        fb["ticket_id"] == "", fb["ticket_id"] + f"-{k}")), tk.assign(ticket_id=tk["ticket_id"] + f"-{k}"))
-              for k in range(2)]
+    copies = [
+        (
+            fb.assign(
+                feedback_id=fb["feedback_id"] + f"-{k}",
+                ticket_id=fb["ticket_id"].where(fb["ticket_id"] == "", fb["ticket_id"] + f"-{k}"),
+            ),
+            tk.assign(ticket_id=tk["ticket_id"] + f"-{k}"),
+        )
+        for k in range(2)
+    ]
     big = _export(tmp_path / "big", pd.concat([c[0] for c in copies]), cust, pd.concat([c[1] for c in copies]))
     before = W.info(db)["rows"]
     # A reader holding a SHARED lock makes the writer's COMMIT wait (SQLite needs EXCLUSIVE to commit), so the
@@ -360,8 +417,14 @@ def test_killed_add_leaves_the_database_as_it_was_and_a_rerun_completes(exports,
     reader.execute("BEGIN")
     reader.execute("SELECT COUNT(*) FROM feedback").fetchone()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    child = subprocess.Popen([sys.executable, "-m", "feedback", "add", str(big), "--db", str(db)], cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "feedback", "add", str(big), "--db", str(db)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 120
         for line in child.stderr:
@@ -442,7 +505,9 @@ def test_rows_stored_before_theme_sentiment_existed_mix_with_new_ones(exports, t
     stored = W.load_frames(db).feedback
     assert (stored["theme_sentiment"].map(len) == 0).any() and (stored["theme_sentiment"].map(len) > 0).any()
     result = _stored_result(db)
-    assert impact_records(result.impact) and all(r["aspect_sentiment"] is not None for r in impact_records(result.impact))
+    assert impact_records(result.impact) and all(
+        r["aspect_sentiment"] is not None for r in impact_records(result.impact)
+    )
     W.refit(db)
     refitted = W.load_frames(db).feedback
     assert all(len(s) == len(t) for s, t in zip(refitted["theme_sentiment"], refitted["theme_ids"]))
@@ -453,13 +518,39 @@ def test_refit_scores_multi_theme_sentences_with_the_given_sentiment_model(expor
     from feedback.themes import tag_themes
 
     labelled = tmp_path / "labelled.csv"
-    pd.DataFrame({"comment": ["The app crashes, awful.", "Refund never came, terrible.", "Still broken, useless.",
-                              "Where is the export button?", "What time zone do dates use?", "Is there an API?",
-                              "Great support, thank you!", "Love the new dashboard.", "Fast refund, very happy."],
-                  "label": ["negative"] * 3 + ["neutral"] * 3 + ["positive"] * 3}).to_csv(labelled, index=False)
+    pd.DataFrame(
+        {
+            "comment": [
+                "The app crashes, awful.",
+                "Refund never came, terrible.",
+                "Still broken, useless.",
+                "Where is the export button?",
+                "What time zone do dates use?",
+                "Is there an API?",
+                "Great support, thank you!",
+                "Love the new dashboard.",
+                "Fast refund, very happy.",
+            ],
+            "label": ["negative"] * 3 + ["neutral"] * 3 + ["positive"] * 3,
+        }
+    ).to_csv(labelled, index=False)
     calibrated = tmp_path / "calibrated"
-    assert main(["sentiment", "fit", str(labelled), "--label-column", "label", "--text-column", "comment",
-                 "--out", str(calibrated)]) == 0
+    assert (
+        main(
+            [
+                "sentiment",
+                "fit",
+                str(labelled),
+                "--label-column",
+                "label",
+                "--text-column",
+                "comment",
+                "--out",
+                str(calibrated),
+            ]
+        )
+        == 0
+    )
     db = tmp_path / "refit.sqlite"
     shutil.copy(exports["weekly"], db)
     assert main(["themes", "refit", "--db", str(db), "--sentiment-model", str(calibrated)]) == 0
@@ -475,11 +566,23 @@ def test_refit_scores_multi_theme_sentences_with_the_given_sentiment_model(expor
 
 
 def test_refit_summary_lists_returned_and_split_themes():
-    result = W.RefitResult(3, [(0, "refund")], [(7, "garage door")], [(2, "export")], 120,
-                           returned=[(4, "login")], split=[(8, "app crashes on ios", 1)])
-    assert result.lines() == ["theme model version 3; 120 rows retagged", "kept: [0] refund", "returned: [4] login",
-                              "split: [8] app crashes on ios (from [1])", "emerging: [7] garage door",
-                              "gone: [2] export"]
+    result = W.RefitResult(
+        3,
+        [(0, "refund")],
+        [(7, "garage door")],
+        [(2, "export")],
+        120,
+        returned=[(4, "login")],
+        split=[(8, "app crashes on ios", 1)],
+    )
+    assert result.lines() == [
+        "theme model version 3; 120 rows retagged",
+        "kept: [0] refund",
+        "returned: [4] login",
+        "split: [8] app crashes on ios (from [1])",
+        "emerging: [7] garage door",
+        "gone: [2] export",
+    ]
     assert "returned" not in "\n".join(W.RefitResult(1, [], [], [], 0).lines())
 
 
@@ -491,7 +594,7 @@ def test_rows_scored_by_older_rules_are_named_and_rescored(exports, tmp_path, ca
     older = tmp_path / "older_rules.toml"  # "an earlier feedback": without the wish rule
     text = Path(DEFAULT_RULES).read_text(encoding="utf-8")
     start = text.index('[[rule]]\nname = "wish"')
-    older.write_text(text[:start] + text[text.index("[[rule]]", start + 5):], encoding="utf-8")
+    older.write_text(text[:start] + text[text.index("[[rule]]", start + 5) :], encoding="utf-8")
     old_scorer = SentimentScorer(rules_path=older)
     assert scorer_identity(old_scorer) != scorer_identity(default_scorer())
     db = tmp_path / "ws.sqlite"
@@ -503,8 +606,10 @@ def test_rows_scored_by_older_rules_are_named_and_rescored(exports, tmp_path, ca
     assert week1.sum() > 100 and f"{week1.sum()} stored rows were scored by other sentiment rules" in out
     assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 0
     assert "feedback db rescore" in capsys.readouterr().err
-    assert W.info(db)["scorers"] == {scorer_identity(default_scorer()): int((stored["scorer"] != scorer_identity(old_scorer)).sum()),
-                                     scorer_identity(old_scorer): int((stored["scorer"] == scorer_identity(old_scorer)).sum())}
+    assert W.info(db)["scorers"] == {
+        scorer_identity(default_scorer()): int((stored["scorer"] != scorer_identity(old_scorer)).sum()),
+        scorer_identity(old_scorer): int((stored["scorer"] == scorer_identity(old_scorer)).sum()),
+    }
     assert main(["db", "info", "--db", str(db)]) == 0
     assert "run `feedback db rescore`" in capsys.readouterr().out
     assert main(["db", "rescore", "--db", str(db)]) == 0
@@ -512,7 +617,9 @@ def test_rows_scored_by_older_rules_are_named_and_rescored(exports, tmp_path, ca
     after = W.load_frames(db).feedback
     assert set(after["scorer"]) == {scorer_identity(default_scorer())}
     fresh = [default_scorer().score(t).compound for t in after.loc[week1.to_numpy(), "clean_text"]]
-    assert after.loc[week1.to_numpy(), "sentiment"].round(4).tolist() == pytest.approx([round(x, 4) for x in fresh], abs=1e-4)
+    assert after.loc[week1.to_numpy(), "sentiment"].round(4).tolist() == pytest.approx(
+        [round(x, 4) for x in fresh], abs=1e-4
+    )
     assert (after["theme_ids"].map(len) == after["theme_sentiment"].map(len)).all()
     assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 0
     assert "rescore" not in capsys.readouterr().err
@@ -523,7 +630,9 @@ def test_stored_rows_carry_their_sub_theme_and_the_report_from_the_workspace_sho
     db = tmp_path / "ws.sqlite"
     W.add(db, REPO / "sample_data")
     con = sqlite3.connect(db)
-    stored = con.execute("SELECT theme_id, subtheme_id, subtheme_label FROM feedback WHERE subtheme_id != ''").fetchall()
+    stored = con.execute(
+        "SELECT theme_id, subtheme_id, subtheme_label FROM feedback WHERE subtheme_id != ''"
+    ).fetchall()
     con.close()
     assert stored and all(sub.split(".")[0] == str(theme) and label for theme, sub, label in stored)
     assert main(["report", "--db", str(db), "--out", str(tmp_path / "report.html")]) == 0

@@ -4,6 +4,7 @@ downloads and whole text files (the report, the digest).
 Customer text is untrusted: :func:`csv_safe` guards a spreadsheet cell against formula injection (the report's CSV
 downloads always, analyzed rows with ``--csv-safe``). A file appears under its name only when complete.
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,8 +55,9 @@ def csv_frame(frame: pd.DataFrame, guard: bool = False) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if column in CSV_JSON_COLUMNS or column.removeprefix("feedback_") in CSV_JSON_COLUMNS:
-            out[column] = [json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray)) else safe(v)
-                           for v in out[column]]
+            out[column] = [
+                json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray)) else safe(v) for v in out[column]
+            ]
         elif out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             if guard or any(isinstance(v, list) for v in out[column]):
                 out[column] = [safe("; ".join(map(str, v)) if isinstance(v, list) else v) for v in out[column]]
@@ -69,8 +71,9 @@ def json_frame(frame: pd.DataFrame) -> pd.DataFrame:
         values = out[column]
         if not pd.api.types.is_datetime64_any_dtype(values):
             continue
-        text = values.map(lambda t: t.isoformat()) if values.dt.tz is not None \
-            else values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+        text = (
+            values.map(lambda t: t.isoformat()) if values.dt.tz is not None else values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+        )
         out[column] = text.astype(object).where(values.notna(), None)
     return out
 
@@ -88,12 +91,13 @@ def json_records(frame: pd.DataFrame) -> list[str]:
     values as null, dates as ISO text (:func:`json_frame`)."""
     out = json_frame(frame).astype(object)
     out = out.where(out.notna(), None)
-    return [json.dumps(row, ensure_ascii=False, default=_json_value, allow_nan=False)
-            for row in out.to_dict(orient="records")]
+    return [
+        json.dumps(row, ensure_ascii=False, default=_json_value, allow_nan=False)
+        for row in out.to_dict(orient="records")
+    ]
 
 
-def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats=None,
-                 csv_safe: bool = False) -> Path:
+def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats=None, csv_safe: bool = False) -> Path:
     """Write analyzed chunks as one file in the format ``out``'s suffix names, one chunk in memory at a time:
     dates as ISO text in JSON, values as they are in Parquet; ``csv_safe`` guards CSV/TSV cells against formula
     injection (:func:`csv_frame`).
@@ -112,7 +116,9 @@ def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats=None,
                 for chunk in chunks:
                     start = time.perf_counter()
                     if suffix in (".csv", ".tsv"):
-                        text = csv_frame(chunk, csv_safe).to_csv(index=False, header=first, sep="\t" if suffix == ".tsv" else ",")
+                        text = csv_frame(chunk, csv_safe).to_csv(
+                            index=False, header=first, sep="\t" if suffix == ".tsv" else ","
+                        )
                         fh.write(text.encode("utf-8"))
                     elif suffix == ".jsonl":
                         fh.write("".join(line + "\n" for line in json_records(chunk)).encode("utf-8"))
@@ -123,8 +129,11 @@ def write_chunks(chunks: Iterable[pd.DataFrame], out: str | Path, stats=None,
                     elif suffix == ".parquet":
                         writer = _write_parquet(chunk, fh, writer)
                     else:
-                        raise InputError(f"cannot write {suffix or 'a file without suffix'}", path=out,
-                                         fix=f"end the output name with {', '.join(WRITERS)}")
+                        raise InputError(
+                            f"cannot write {suffix or 'a file without suffix'}",
+                            path=out,
+                            fix=f"end the output name with {', '.join(WRITERS)}",
+                        )
                     if suffix != ".json" or body:
                         first = False
                     if stats is not None:
