@@ -13,7 +13,6 @@ from feedback.themes import ThemeModel
 
 from test_report import parse
 from test_themes import CORPUS, CRASH, LOGIN, REFUND
-from test_watch import _weeks, feedback
 
 
 @pytest.fixture
@@ -101,13 +100,13 @@ def test_replay_applies_renames_and_merges_to_a_refitted_model_and_says_what_it_
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
+def workspace(tmp_path_factory, sample_weeks, run_feedback):
     """Weeks 1-8 of the sample data added, then weeks 9-10 (the export bug emerges in week 9, after the themes
     were fitted)."""
     base = tmp_path_factory.mktemp("curation")
     db = base / "ws.sqlite"
-    for folder in (_weeks(base / "w01-08", 1, 8), _weeks(base / "w09-10", 9, 10)):
-        done = feedback("add", folder, "--db", db)
+    for folder in (sample_weeks(base / "w01-08", 1, 8), sample_weeks(base / "w09-10", 9, 10)):
+        done = run_feedback("add", folder, "--db", db)
         assert done.returncode == 0, done.stderr
     return db
 
@@ -123,39 +122,39 @@ def _rows(db) -> list[tuple]:
         return con.execute("SELECT feedback_id, created_at, theme_id, theme_label, clean_text FROM feedback").fetchall()
 
 
-def test_rename_and_merge_survive_refits_and_the_report_shows_the_new_label(workspace, tmp_path):
+def test_rename_and_merge_survive_refits_and_the_report_shows_the_new_label(workspace, tmp_path, run_feedback):
     db = tmp_path / "ws.sqlite"
     shutil.copy(workspace, db)
     themes = _themes(db)
     pain = [t for t in themes.values() if t["kind"] == "pain point"]
     renamed, survivor, folded = pain[0]["theme_id"], pain[1]["theme_id"], pain[2]["theme_id"]
-    assert feedback("themes", "rename", "--db", db, renamed, "Trouble signing in").returncode == 0
-    merged = feedback("themes", "merge", "--db", db, survivor, folded)
+    assert run_feedback("themes", "rename", "--db", db, renamed, "Trouble signing in").returncode == 0
+    merged = run_feedback("themes", "merge", "--db", db, survivor, folded)
     assert merged.returncode == 0 and f"merge {folded} into {survivor}" in merged.stdout
     assert {r[2] for r in _rows(db)} >= {survivor} and folded not in {r[2] for r in _rows(db)}
     for _ in range(2):
-        refit = feedback("themes", "refit", "--db", db)
+        refit = run_feedback("themes", "refit", "--db", db)
         assert refit.returncode == 0 and "curations applied again: 2 of 2" in refit.stdout, refit.stdout
         themes = _themes(db)
         assert themes[renamed]["label"] == "Trouble signing in"
         assert folded not in themes and survivor in themes
         assert not [t for t in themes.values() if t["status"] == "split" and t["split_from"] == survivor]
-    shown = json.loads(feedback("themes", "show", "--db", db, "--json").stdout)
+    shown = json.loads(run_feedback("themes", "show", "--db", db, "--json").stdout)
     assert {t["theme_id"]: t["label"] for t in shown["themes"]}[renamed] == "Trouble signing in"
-    report = feedback("report", "--db", db, "--out", tmp_path / "report.html")
+    report = run_feedback("report", "--db", db, "--out", tmp_path / "report.html")
     assert report.returncode == 0, report.stderr
     labels = [th.text.strip() for th in parse((tmp_path / "report.html").read_text()).find_all("th", cls="theme")]
     assert any(label.startswith("Trouble signing in") for label in labels)
-    history = feedback("themes", "history", "--db", db)
+    history = run_feedback("themes", "history", "--db", db)
     lines = history.stdout.strip().splitlines()
     assert len(lines) == 2 and lines[0].endswith(f'rename {renamed} to "Trouble signing in"')
     assert lines[1].endswith(f"merge {folded} into {survivor}") and lines[0][:2] == "20" and lines[0][10] == " "
 
 
-def test_an_added_theme_is_backfilled_over_every_stored_week_and_split_gives_new_ids(workspace, tmp_path):
+def test_an_added_theme_is_backfilled_over_every_stored_week_and_split_gives_new_ids(workspace, tmp_path, run_feedback):
     db = tmp_path / "ws.sqlite"
     shutil.copy(workspace, db)
-    added = feedback(
+    added = run_feedback(
         "themes",
         "add",
         "--db",
@@ -176,32 +175,32 @@ def test_an_added_theme_is_backfilled_over_every_stored_week_and_split_gives_new
     assert min(r[1] for r in tagged) >= "2026-08-31"  # the bug emerges in week 9: the backfill finds none before
     themes = _themes(db)
     parent = next(t for t in themes.values() if t["subthemes"])
-    split = feedback("themes", "split", "--db", db, parent["theme_id"])
+    split = run_feedback("themes", "split", "--db", db, parent["theme_id"])
     assert split.returncode == 0, split.stderr
     after = _themes(db)
     assert parent["theme_id"] not in after
     parts = [t for t in after.values() if t["split_from"] == parent["theme_id"]]
     assert [t["label"] for t in parts] == [s["label"] for s in parent["subthemes"]]
     assert {t["theme_id"] for t in parts}.isdisjoint(themes) and parent["theme_id"] not in {r[2] for r in _rows(db)}
-    refused = feedback("themes", "split", "--db", db, min(t["theme_id"] for t in parts))
+    refused = run_feedback("themes", "split", "--db", db, min(t["theme_id"] for t in parts))
     assert refused.returncode == 2 and "no sub-themes to split into" in refused.stderr
-    refit = feedback("themes", "refit", "--db", db)
+    refit = run_feedback("themes", "refit", "--db", db)
     assert refit.returncode == 0 and "curations applied again: 2 of 2" in refit.stdout, refit.stdout
     after = _themes(db)
     assert {t["theme_id"] for t in parts} <= set(after) and new_id in after  # the split and the added theme hold
     assert [after[t["theme_id"]]["label"] for t in parts] == [t["label"] for t in parts]
 
 
-def test_a_model_folder_is_curated_too_with_its_history_beside_it(tmp_path):
+def test_a_model_folder_is_curated_too_with_its_history_beside_it(tmp_path, run_feedback):
     data = tmp_path / "texts.csv"
     data.write_text("text\n" + "\n".join(CORPUS) + "\n")
-    assert feedback("themes", "fit", data, "--out", tmp_path / "m", "--n-themes", "3").returncode == 0
-    shown = json.loads(feedback("themes", "show", tmp_path / "m", "--json").stdout)
+    assert run_feedback("themes", "fit", data, "--out", tmp_path / "m", "--n-themes", "3").returncode == 0
+    shown = json.loads(run_feedback("themes", "show", tmp_path / "m", "--json").stdout)
     first = shown["themes"][0]["theme_id"]
-    assert feedback("themes", "rename", "--model", tmp_path / "m", first, "my label").returncode == 0
-    shown = json.loads(feedback("themes", "show", tmp_path / "m", "--json").stdout)
+    assert run_feedback("themes", "rename", "--model", tmp_path / "m", first, "my label").returncode == 0
+    shown = json.loads(run_feedback("themes", "show", tmp_path / "m", "--json").stdout)
     assert shown["themes"][0]["label"] == "my label"
-    assert "rename" in feedback("themes", "history", "--model", tmp_path / "m").stdout
+    assert "rename" in run_feedback("themes", "history", "--model", tmp_path / "m").stdout
     assert (tmp_path / "m" / "curations.json").exists()
-    both = feedback("themes", "rename", first, "x")
+    both = run_feedback("themes", "rename", first, "x")
     assert both.returncode == 2 and "--db PATH" in both.stderr and "--model DIR" in both.stderr

@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,15 +33,9 @@ COMPLAINT = (
 STARTUP_SECONDS = 90  # importing the package takes several seconds on a busy 2-core machine
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Server:
-    def __init__(self, token: str | None = None, themes: Path | None = None):
-        self.port = _free_port()
+    def __init__(self, port: int, token: str | None = None, themes: Path | None = None):
+        self.port = port
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="feedback-serve-", suffix=".log", delete=False)
         env = {k: v for k, v in os.environ.items() if k != "FEEDBACK_TOKEN"}
@@ -105,14 +98,14 @@ def request(server: Server, method: str, path: str, body=None, headers: dict | N
 class ThreadServer:
     """The same app without a token, run by uvicorn in a thread of this process (no second package import)."""
 
-    def __init__(self):
+    def __init__(self, port: int):
         import threading
 
         import uvicorn
 
         from feedback.service import create_app
 
-        self.port = _free_port()
+        self.port = port
         self.base = f"http://127.0.0.1:{self.port}"
         self.headers = {}
         config = uvicorn.Config(create_app(), host="127.0.0.1", port=self.port, access_log=False, log_level="warning")
@@ -151,16 +144,16 @@ CRASH = [
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory):
+def servers(tmp_path_factory, free_port):
     """`python -m feedback serve --themes DIR` with FEEDBACK_TOKEN (the CLI path, token mode on loopback) in a
     subprocess, and the open app (no themes) in a thread; both over real HTTP on 127.0.0.1."""
     from feedback import ThemeModel
 
     themes = tmp_path_factory.mktemp("service") / "themes"
     ThemeModel(n_themes=2, min_theme_size=5, taxonomy=None, seed=1).fit((REFUND + CRASH) * 3).save(themes)
-    started = {"token": Server(token=TOKEN, themes=themes)}
+    started = {"token": Server(free_port(), token=TOKEN, themes=themes)}
     try:
-        started["open"] = ThreadServer()
+        started["open"] = ThreadServer(free_port())
         for server in started.values():
             server.wait_ready()
         yield started

@@ -3,56 +3,29 @@ real SMTP server on loopback, each started here and stopped afterwards."""
 
 import json
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 from email import message_from_bytes
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from test_report import parse  # the small DOM the report tests use
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data"
 PAYLOAD_KEYS = {"kind", "theme_id", "theme_label", "kpi", "period", "value", "baseline", "p_value"}
 
 
-def feedback(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "feedback", *map(str, args)],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
-
-
-def _weeks(folder: Path, first: int, last: int) -> Path:
-    """The sample export's weeks first..last (1-based, weeks start on the sample's first Monday)."""
-    rows = pd.read_csv(SAMPLE / "feedback.csv", dtype=str, keep_default_na=False)
-    week = (pd.to_datetime(rows["created_at"]) - pd.Timestamp("2026-07-06")).dt.days // 7 + 1
-    folder.mkdir(parents=True)
-    rows[(week >= first) & (week <= last)].to_csv(folder / "feedback.csv", index=False)
-    for name in ("customers.csv", "tickets.csv"):
-        shutil.copy(SAMPLE / name, folder)
-    return folder
-
-
 @pytest.fixture(scope="module")
-def workspaces(tmp_path_factory):
+def workspaces(tmp_path_factory, run_feedback, sample_weeks):
     """Two workspaces: weeks 1-8 of the sample added, and then weeks 9-10 (the export bug emerges in week 9)."""
     base = tmp_path_factory.mktemp("watch")
     eight = base / "weeks-1-8.sqlite"
-    done = feedback("add", _weeks(base / "w01-08", 1, 8), "--db", eight)
+    done = run_feedback("add", sample_weeks(base / "w01-08", 1, 8), "--db", eight)
     assert done.returncode == 0, done.stderr
     ten = base / "weeks-1-10.sqlite"
     shutil.copy(eight, ten)
-    done = feedback("add", _weeks(base / "w09-10", 9, 10), "--db", ten)
+    done = run_feedback("add", sample_weeks(base / "w09-10", 9, 10), "--db", ten)
     assert done.returncode == 0, done.stderr
     return {8: eight, 10: ten}
 
@@ -61,12 +34,6 @@ def _copy(workspaces, weeks: int, tmp_path: Path) -> Path:
     db = tmp_path / f"weeks-{weeks}.sqlite"
     shutil.copy(workspaces[weeks], db)
     return db
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Receiver:
@@ -99,8 +66,8 @@ class Receiver:
         self.server.server_close()
 
 
-def test_the_emerging_export_bug_is_posted_once_when_it_appears_and_not_before(workspaces, tmp_path):
-    before = feedback("watch", "--db", _copy(workspaces, 8, tmp_path), "--json")
+def test_the_emerging_export_bug_is_posted_once_when_it_appears_and_not_before(workspaces, tmp_path, run_feedback):
+    before = run_feedback("watch", "--db", _copy(workspaces, 8, tmp_path), "--json")
     assert before.returncode == 0, before.stderr
     found = json.loads(before.stdout)
     assert found["period"] == "2026-W35"  # week 8 of the sample: the data's last week, long over
@@ -108,8 +75,8 @@ def test_the_emerging_export_bug_is_posted_once_when_it_appears_and_not_before(w
 
     db = _copy(workspaces, 10, tmp_path)
     with Receiver() as receiver:
-        first = feedback("watch", "--db", db, "--notify", receiver.url)
-        second = feedback("watch", "--db", db, "--notify", receiver.url)
+        first = run_feedback("watch", "--db", db, "--notify", receiver.url)
+        second = run_feedback("watch", "--db", db, "--notify", receiver.url)
     assert first.returncode == 0 and second.returncode == 0, (first.stderr, second.stderr)
     assert len(receiver.posts) == 1, "the second watch of the same period sent again"
     path, content_type, body = receiver.posts[0]
@@ -126,15 +93,17 @@ def test_the_emerging_export_bug_is_posted_once_when_it_appears_and_not_before(w
     print("webhook body:", body.decode())
 
 
-def test_a_failed_delivery_exits_1_keeps_the_alerts_pending_and_the_next_watch_sends_them(workspaces, tmp_path):
+def test_a_failed_delivery_exits_1_keeps_the_alerts_pending_and_the_next_watch_sends_them(
+    workspaces, tmp_path, run_feedback, free_port
+):
     db = _copy(workspaces, 10, tmp_path)
-    port = _free_port()  # nothing listens there yet
+    port = free_port()  # nothing listens there yet
     url = f"http://127.0.0.1:{port}/hook"
-    failed = feedback("watch", "--db", db, "--notify", url)
+    failed = run_feedback("watch", "--db", db, "--notify", url)
     assert failed.returncode == 1
     assert "delivery failed after 3 tries" in failed.stderr and "stay pending" in failed.stderr
     with Receiver(port) as receiver:
-        retried = feedback("watch", "--db", db, "--notify", url)
+        retried = run_feedback("watch", "--db", db, "--notify", url)
     assert retried.returncode == 0, retried.stderr
     assert len(receiver.posts) == 1 and json.loads(receiver.posts[0][2])["alerts"]
     import sqlite3
@@ -149,7 +118,9 @@ def test_a_failed_delivery_exits_1_keeps_the_alerts_pending_and_the_next_watch_s
     assert len(targets) == 1 and "/hook" not in targets.pop() and "/hook" not in failed.stderr + retried.stderr
 
 
-def test_the_alert_email_is_a_multipart_digest_sent_to_a_real_smtp_server(workspaces, tmp_path):
+def test_the_alert_email_is_a_multipart_digest_sent_to_a_real_smtp_server(
+    workspaces, tmp_path, run_feedback, free_port
+):
     from aiosmtpd.controller import Controller
 
     received = []
@@ -159,11 +130,11 @@ def test_the_alert_email_is_a_multipart_digest_sent_to_a_real_smtp_server(worksp
             received.append(envelope)
             return "250 OK"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=_free_port())
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         db = _copy(workspaces, 10, tmp_path)
-        sent = feedback(
+        sent = run_feedback(
             "watch",
             "--db",
             db,
@@ -174,10 +145,10 @@ def test_the_alert_email_is_a_multipart_digest_sent_to_a_real_smtp_server(worksp
             "--report-url",
             "https://reports.example.com/weekly.html",
         )
-        again = feedback(
+        again = run_feedback(
             "watch", "--db", db, "--notify", f"smtp://127.0.0.1:{controller.port}", "--mail-to", "lead@example.com"
         )
-        other = feedback(
+        other = run_feedback(
             "watch", "--db", db, "--notify", f"smtp://127.0.0.1:{controller.port}", "--mail-to", "cto@example.com"
         )
     finally:
@@ -198,10 +169,10 @@ def test_the_alert_email_is_a_multipart_digest_sent_to_a_real_smtp_server(worksp
     print("alert e-mail as received:\n" + received[0].content.decode("utf-8", "replace"))
 
 
-def test_digest_writes_markdown_text_and_html_from_the_workspace(workspaces, tmp_path):
+def test_digest_writes_markdown_text_and_html_from_the_workspace(workspaces, tmp_path, run_feedback):
     db = _copy(workspaces, 10, tmp_path)
     for name in ("digest.md", "digest.txt", "digest.html"):
-        done = feedback("digest", "--db", db, "--out", tmp_path / name)
+        done = run_feedback("digest", "--db", db, "--out", tmp_path / name)
         assert done.returncode == 0, done.stderr
     markdown = (tmp_path / "digest.md").read_text()
     assert markdown.startswith("# ") and "## What hurts most" in markdown and "## KPI moves in 2026-W37" in markdown
@@ -211,7 +182,7 @@ def test_digest_writes_markdown_text_and_html_from_the_workspace(workspaces, tmp
     page = parse((tmp_path / "digest.html").read_text())
     rows = list(page.find("section", id="kpis").find("tbody").find_all("tr"))
     assert rows and all(row.attrs["data-kpi"] for row in rows)
-    refused = feedback("digest", "--db", db, "--out", tmp_path / "digest.pdf")
+    refused = run_feedback("digest", "--db", db, "--out", tmp_path / "digest.pdf")
     assert refused.returncode != 0 and ".md, .txt or .html" in refused.stderr
 
 
@@ -259,7 +230,7 @@ def test_quotes_in_the_digest_are_escaped_in_html_and_markdown():
     assert "\\[click\\](http://evil.example)" in markdown and "\\*\\*now\\*\\*" in markdown
 
 
-def test_watch_refuses_a_target_it_cannot_send_to_before_any_work(workspaces, tmp_path):
+def test_watch_refuses_a_target_it_cannot_send_to_before_any_work(workspaces, tmp_path, run_feedback):
     db = _copy(workspaces, 8, tmp_path)
     for target, fix in (
         ("ftp://example.com/x", "http(s)://"),
@@ -268,11 +239,11 @@ def test_watch_refuses_a_target_it_cannot_send_to_before_any_work(workspaces, tm
         ("http://127.0.0.1:port/hook", "HOST[:PORT]"),
         ("https:///hook", "HOST[:PORT]"),
     ):
-        done = feedback("watch", "--db", db, "--notify", target)
+        done = run_feedback("watch", "--db", db, "--notify", target)
         assert done.returncode != 0 and fix in done.stderr and "Traceback" not in done.stderr
     for arguments, fix in (
         (["--notify", "smtp://127.0.0.1:2525", "--mail-to", "not an address"], "name@example.com"),
         (["--mail-to", "lead@example.com"], "--notify smtp://HOST:PORT"),
     ):
-        done = feedback("watch", "--db", db, *arguments)
+        done = run_feedback("watch", "--db", db, *arguments)
         assert done.returncode == 2 and fix in done.stderr

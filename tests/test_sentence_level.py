@@ -1,7 +1,5 @@
 """Sentences as users write them (tweets' handles and links, chat without capitals, an emoji as the full stop)
 give per-sentence themes and theme sentiment; wishes and regrets are not praise, praise by comparison is.
-
-From a new-user test of the sentence-level theme tags and the wish rule; each case failed before its fix.
 """
 
 import pytest
