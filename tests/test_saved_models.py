@@ -14,13 +14,7 @@ from feedback.workspace import load_frames
 
 SAVED = Path(__file__).parent / "fixtures" / "saved"
 EXPECTED = json.loads((SAVED / "expected.json").read_text(encoding="utf-8"))
-PROBES = [
-    "my luggage is lost and nobody answers",
-    "on hold for three hours today",
-    "the crew was lovely",
-    "I want to cancel, this is the worst airline",
-    "",
-]
+PROBES = EXPECTED["probes"]
 
 
 def test_a_saved_theme_model_loads_and_tags_as_it_did():
