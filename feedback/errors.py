@@ -8,19 +8,18 @@ from __future__ import annotations
 
 
 class FeedbackError(Exception):
-    """Base class for errors caused by input or usage, not by a bug in feedback."""
+    """Base class for errors caused by input or usage, not by a bug in feedback.
 
-    exit_code = 2
-
-
-class InputError(FeedbackError):
-    """A data file cannot be used as given.
-
-    The message is built from the parts a user needs to fix it.
+    Every kind carries the parts a user needs to fix it, and its message is built from them: where (``path``,
+    ``row``, ``column``), what (``message``, the bad ``value``) and the ``fix``.
 
     >>> str(InputError("no column 'text'", path="f.csv", column="text", fix="pass --text-column Comment"))
     "f.csv, column 'text': no column 'text'. Fix: pass --text-column Comment"
+    >>> str(ModelError("not a theme model folder", path="models/x", fix="create one with `feedback themes fit`"))
+    'models/x: not a theme model folder. Fix: create one with `feedback themes fit`'
     """
+
+    exit_code = 2
 
     def __init__(
         self,
@@ -32,7 +31,7 @@ class InputError(FeedbackError):
         value: object | None = None,
         fix: str | None = None,
     ) -> None:
-        self.path, self.row, self.column, self.value, self.fix = path, row, column, value, fix
+        self.message, self.path, self.row, self.column, self.value, self.fix = message, path, row, column, value, fix
         where = []
         if path is not None:
             where.append(str(path))
@@ -48,6 +47,10 @@ class InputError(FeedbackError):
         if fix:
             text += f". Fix: {fix}"
         super().__init__(text)
+
+
+class InputError(FeedbackError):
+    """A data file cannot be used as given."""
 
 
 class ConfigError(FeedbackError, ValueError):

@@ -440,16 +440,16 @@ class DaskEngine:
             self.client = Client(scheduler) if self._own else scheduler
         except (OSError, ValueError, TypeError) as exc:  # ValueError, TypeError: an address that is not one
             raise ConfigError(
-                f"cannot reach the Dask scheduler at {scheduler}: {exc}. Fix: start it "
-                "(`dask scheduler`) and give its address, e.g. tcp://10.0.0.5:8786"
+                f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                fix="start it (`dask scheduler`) and give its address, e.g. tcp://10.0.0.5:8786",
             ) from None
         try:  # tasks sent to a scheduler without workers wait forever, silently
             self.client.wait_for_workers(1, timeout=DASK_WORKER_WAIT)
         except (TimeoutError, OSError):
             self.close()
             raise ConfigError(
-                f"the Dask scheduler at {scheduler} has no workers (waited {DASK_WORKER_WAIT} s). "
-                f"Fix: start some with `dask worker {scheduler}`"
+                f"the Dask scheduler at {scheduler} has no workers (waited {DASK_WORKER_WAIT} s)",
+                fix=f"start some with `dask worker {scheduler}`",
             ) from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 

@@ -241,7 +241,7 @@ def load_support_layer(path: str | Path = DEFAULT_RULES) -> SupportLayer:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ModelError(
-            f"{path}: cannot read sentiment rules ({exc}). Fix: restore the file from the package"
+            f"{path}: cannot read sentiment rules ({exc})", fix="restore the file from the package"
         ) from None
     rules = []
     for i, entry in enumerate(data.get("rule", []), start=1):
@@ -258,14 +258,14 @@ def load_support_layer(path: str | Path = DEFAULT_RULES) -> SupportLayer:
             )
         except (KeyError, re.error, ValueError, TypeError) as exc:
             raise ModelError(
-                f"{path}: rule {i} is invalid ({exc!r}). Fix: each [[rule]] needs name, pattern, valence"
+                f"{path}: rule {i} is invalid ({exc!r})", fix="each [[rule]] needs name, pattern, valence"
             ) from None
     lexicon = {}
     for word, value in data.get("lexicon", {}).items():
         if not isinstance(value, (int, float)) or not -4 <= value <= 4:
             raise ModelError(
-                f"{path}: lexicon entry {word!r} = {value!r} is invalid. Fix: use a number from -4 to 4 "
-                "(VADER's valence scale)"
+                f"{path}: lexicon entry {word!r} = {value!r} is invalid",
+                fix="use a number from -4 to 4 (VADER's valence scale)",
             )
         lexicon[word.lower()] = float(value)
     return SupportLayer(tuple(rules), lexicon)

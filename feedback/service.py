@@ -80,14 +80,14 @@ def resolve_token(host: str, token: str | None, environ: dict | None = None) -> 
     token = token or environ.get(TOKEN_ENV) or None
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise ConfigError(
-            f"the token is {len(token)} characters long; a guessable token protects nothing. "
-            f"Fix: use at least {MIN_TOKEN_CHARS} random characters, e.g. "
-            "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            f"the token is {len(token)} characters long; a guessable token protects nothing",
+            fix=f"use at least {MIN_TOKEN_CHARS} random characters, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'",
         )
     if token is None and not is_loopback(host):
         raise ConfigError(
-            f"binding to {host} exposes the service beyond this machine and needs a token. "
-            f"Fix: pass --token TOKEN or set {TOKEN_ENV}, or bind to 127.0.0.1"
+            f"binding to {host} exposes the service beyond this machine and needs a token",
+            fix=f"pass --token TOKEN or set {TOKEN_ENV}, or bind to 127.0.0.1",
         )
     return token
 
@@ -505,7 +505,7 @@ def listening_sockets(host: str, port: int) -> list[socket.socket]:
     before the service says it serves, and no other process can take the port in between."""
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ConfigError(
-            f"--port {port} is not a TCP port. Fix: pass --port with a number from 1 to 65535, e.g. --port 8000"
+            f"--port {port} is not a TCP port", fix="pass --port with a number from 1 to 65535, e.g. --port 8000"
         )
     sockets: list[socket.socket] = []
     try:

@@ -205,27 +205,27 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> tuple[GuideTheme, ...]
     path = Path(path)
     if path.is_dir():
         raise ModelError(
-            f"{path}: is a folder; the taxonomy is a TOML file. Fix: give the file's path, e.g. "
-            "a copy of a preset in models/taxonomies"
+            f"{path}: is a folder; the taxonomy is a TOML file",
+            fix="give the file's path, e.g. a copy of a preset in models/taxonomies",
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelError(
-            f"{path}: taxonomy file not found. Fix: check the path, or name a shipped preset "
-            f"({', '.join(TAXONOMY_PRESETS)}), 'default' or 'none'"
+            f"{path}: taxonomy file not found",
+            fix=f"check the path, or name a shipped preset ({', '.join(TAXONOMY_PRESETS)}), 'default' or 'none'",
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(
-            f"{path}: not valid TOML ({exc}). Fix: compare with the presets in models/taxonomies"
+            f"{path}: not valid TOML ({exc})", fix="compare with the presets in models/taxonomies"
         ) from None
     themes = []
     for i, entry in enumerate(data.get("theme", []), start=1):
         name, seeds = entry.get("name"), entry.get("seeds")
         if not isinstance(name, str) or not name.strip() or not isinstance(seeds, list) or not seeds:
             raise ModelError(
-                f"{path}: theme {i} needs a name and a non-empty list of seeds. "
-                'Fix: [[theme]] name = "refund" seeds = ["refund", "money back"]'
+                f"{path}: theme {i} needs a name and a non-empty list of seeds",
+                fix='[[theme]] name = "refund" seeds = ["refund", "money back"]',
             )
         lemmas, phrases = [], []
         for seed in map(str, seeds):
@@ -670,7 +670,7 @@ def _is_int(value) -> bool:
 def _text_list(texts, method: str) -> list[str]:
     """``texts`` as a list of strings; a single string is refused (iterating it would give one text per character)."""
     if isinstance(texts, (str, bytes)):
-        raise InputError(f"ThemeModel.{method} takes a list of texts, not one string. Fix: {method}([text])")
+        raise InputError(f"ThemeModel.{method} takes a list of texts, not one string", fix=f"{method}([text])")
     return [str(t) for t in texts]
 
 
@@ -813,8 +813,8 @@ class ThemeModel:
             )
         if self.assignment == "neighbours" and self.embeddings == "tfidf":
             raise ConfigError(
-                "assignment='neighbours' needs an embedding space: TF-IDF themes are k-means centroids. "
-                "Fix: use embeddings='static' (or 'minilm'), or assignment='centroid'"
+                "assignment='neighbours' needs an embedding space: TF-IDF themes are k-means centroids",
+                fix="use embeddings='static' (or 'minilm'), or assignment='centroid'",
             )
         if self.embeddings not in EMBEDDINGS:
             if not isinstance(self.embeddings, (str, Path)) or not str(self.embeddings).strip():
@@ -1979,27 +1979,29 @@ class ThemeModel:
         meta_path, model_path = folder / "themes.json", folder / "model.pkl"
         if not meta_path.exists() or not model_path.exists():
             raise ModelError(
-                f"{folder}: not a theme model folder (needs themes.json and model.pkl). "
-                "Fix: create one with `feedback themes fit FILE --out DIR`"
+                f"{folder}: not a theme model folder (needs themes.json and model.pkl)",
+                fix="create one with `feedback themes fit FILE --out DIR`",
             )
         refit_command = f"`feedback themes fit FILE --out {folder}`"
-        refit = f"Fix: refit with {refit_command}"
+        refit = f"refit with {refit_command}"
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # ValueError: invalid JSON or not UTF-8
-            raise ModelError(f"{meta_path}: cannot read the theme model's summary ({exc}). {refit}") from None
+            raise ModelError(f"{meta_path}: cannot read the theme model's summary ({exc})", fix=refit) from None
         version = meta.get("format_version") if isinstance(meta, dict) else None
         if version != FORMAT_VERSION:
             raise ModelError(
-                f"{folder}: theme model format {version} but this feedback reads format {FORMAT_VERSION}. {refit}"
+                f"{folder}: theme model format {version} but this feedback reads format {FORMAT_VERSION}", fix=refit
             )
         try:
             with open(model_path, "rb") as fh:
                 model = pickle.load(fh)
         except Exception as exc:  # a damaged pickle raises almost any type (ValueError, EOFError, KeyError ...)
-            raise ModelError(f"{model_path}: damaged, cannot be read ({type(exc).__name__}: {exc}). {refit}") from None
+            raise ModelError(
+                f"{model_path}: damaged, cannot be read ({type(exc).__name__}: {exc})", fix=refit
+            ) from None
         if not isinstance(model, cls):
-            raise ModelError(f"{model_path}: does not hold a ThemeModel. {refit}")
+            raise ModelError(f"{model_path}: does not hold a ThemeModel", fix=refit)
         # tagging needs the vector space the model was fitted in: say so now, naming this folder, rather than at
         # the first text with a message about an `embeddings` setting the user never gave
         space = model._space
@@ -2008,13 +2010,14 @@ class ThemeModel:
 
             if not minilm_available():
                 raise ModelError(
-                    f"{folder}: this theme model was fitted with embeddings='minilm', which needs the "
-                    f"optional extra. Fix: {EXTRA_HINT}, or refit with {refit_command}"
+                    f"{folder}: this theme model was fitted with embeddings='minilm', which needs the optional extra",
+                    fix=f"{EXTRA_HINT}, or refit with {refit_command}",
                 )
         elif space not in EMBEDDINGS and not Path(space).is_dir():
             raise ModelError(
                 f"{folder}: this theme model was fitted with the embedding model folder {space}, which "
-                f"is not on this machine. Fix: put that model folder back, or refit with {refit_command}"
+                f"is not on this machine",
+                fix=f"put that model folder back, or refit with {refit_command}",
             )
         return model
 

@@ -520,8 +520,8 @@ def latest_model(con: sqlite3.Connection):
         model = pickle.loads(row[1])
     except Exception as exc:  # a model pickled by an incompatible version of the libraries
         raise ModelError(
-            f"stored theme model version {row[0]} cannot be read ({exc}). "
-            "Fix: `feedback themes refit --db PATH` after upgrading, or start a new workspace"
+            f"stored theme model version {row[0]} cannot be read ({exc})",
+            fix="`feedback themes refit --db PATH` after upgrading, or start a new workspace",
         ) from None
     return model, int(row[0])
 
