@@ -1,5 +1,5 @@
-"""Fixtures shared by the test files: the bundled sample data cut into weekly exports, the `feedback` command run
-as a user runs it, and a free loopback port for the servers the tests start."""
+"""Fixtures shared by the test files: the bundled sample data cut into weekly exports, a small labelled set, the
+`feedback` command run as a user runs it, and a free loopback port for the servers the tests start."""
 
 from __future__ import annotations
 
@@ -38,6 +38,23 @@ def sample_weeks():
 def sample_week1(sample_weeks, tmp_path_factory) -> Path:
     """Week 1 of the sample as a weekly export (767 feedback rows, the full customers and tickets)."""
     return sample_weeks(tmp_path_factory.mktemp("sample") / "w01", 1, 1)
+
+
+@pytest.fixture(scope="session")
+def labelled_texts() -> tuple[list[str], list[str]]:
+    """Nine support messages and their sentiment, three of each label: enough to fit a calibrated scorer."""
+    texts = [
+        "The app crashes, awful.",
+        "Refund never came, terrible.",
+        "Still broken, useless.",
+        "Where is the export button?",
+        "What time zone do dates use?",
+        "Is there an API?",
+        "Great support, thank you!",
+        "Love the new dashboard.",
+        "Fast refund, very happy.",
+    ]
+    return texts, ["negative"] * 3 + ["neutral"] * 3 + ["positive"] * 3
 
 
 @pytest.fixture(scope="session")

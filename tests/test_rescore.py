@@ -49,24 +49,13 @@ def test_a_read_only_workspace_of_the_previous_schema_is_not_called_not_a_worksp
     assert code == 0 or "not a feedback workspace" not in err, err
 
 
-def test_calibrated_scorers_fitted_in_python_have_distinct_identities():
+def test_calibrated_scorers_fitted_in_python_have_distinct_identities(labelled_texts):
     """scorer_identity of a CalibratedScorer made by fit_calibrated (not loaded from a folder) is just
     'CalibratedScorer': two different models look alike to the workspace (no rescore hint)."""
     from feedback.calibration import fit_calibrated
     from feedback.sentiment import scorer_identity
 
-    texts = [
-        "The app crashes, awful.",
-        "Refund never came, terrible.",
-        "Still broken, useless.",
-        "Where is the export button?",
-        "What time zone do dates use?",
-        "Is there an API?",
-        "Great support, thank you!",
-        "Love the new dashboard.",
-        "Fast refund, very happy.",
-    ]
-    labels = ["negative"] * 3 + ["neutral"] * 3 + ["positive"] * 3
+    texts, labels = labelled_texts
     flipped = ["positive"] * 3 + ["neutral"] * 3 + ["negative"] * 3
     assert scorer_identity(fit_calibrated(texts, labels)) != scorer_identity(fit_calibrated(texts, flipped))
 

@@ -513,27 +513,12 @@ def test_rows_stored_before_theme_sentiment_existed_mix_with_new_ones(exports, t
     assert all(len(s) == len(t) for s, t in zip(refitted["theme_sentiment"], refitted["theme_ids"]))
 
 
-def test_refit_scores_multi_theme_sentences_with_the_given_sentiment_model(exports, tmp_path):
+def test_refit_scores_multi_theme_sentences_with_the_given_sentiment_model(exports, tmp_path, labelled_texts):
     from feedback.calibration import load_scorer
     from feedback.themes import tag_themes
 
     labelled = tmp_path / "labelled.csv"
-    pd.DataFrame(
-        {
-            "comment": [
-                "The app crashes, awful.",
-                "Refund never came, terrible.",
-                "Still broken, useless.",
-                "Where is the export button?",
-                "What time zone do dates use?",
-                "Is there an API?",
-                "Great support, thank you!",
-                "Love the new dashboard.",
-                "Fast refund, very happy.",
-            ],
-            "label": ["negative"] * 3 + ["neutral"] * 3 + ["positive"] * 3,
-        }
-    ).to_csv(labelled, index=False)
+    pd.DataFrame({"comment": labelled_texts[0], "label": labelled_texts[1]}).to_csv(labelled, index=False)
     calibrated = tmp_path / "calibrated"
     assert (
         main(
