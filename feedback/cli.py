@@ -747,6 +747,25 @@ def cmd_sample(args) -> int:
 # ------------------------------------------------------------------------------------------ parser
 
 
+#: the help of --sentiment-model where a command scores text
+USE_CALIBRATED = "Use a calibrated sentiment model (from `feedback sentiment fit`)."
+#: ... and where it scores the sentences of stored rows again
+ADDED_WITH = (
+    "The calibrated sentiment model the rows were added with (scores the sentences of rows with several "
+    "themes on its scale)."
+)
+
+
+def _sentiment_model_option(p, help: str = USE_CALIBRATED) -> None:
+    p.add_argument("--sentiment-model", metavar="DIR", help=help)
+
+
+def _window_options(p) -> None:
+    """--since and --until: the dates of the feedback a command reads."""
+    p.add_argument("--since", metavar="DATE", help="Only feedback on or after DATE (YYYY-MM-DD).")
+    p.add_argument("--until", metavar="DATE", help="Only feedback on or before DATE (YYYY-MM-DD).")
+
+
 def _ingest_options(p) -> None:
     from .presets import PRESETS
 
@@ -883,14 +902,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: text, or the column a detected export preset names).",
     )
     p.add_argument("--period", choices=["week", "month"], help="Trend period (default week).")
-    p.add_argument("--since", metavar="DATE", help="Only feedback on or after DATE (YYYY-MM-DD).")
-    p.add_argument("--until", metavar="DATE", help="Only feedback on or before DATE (YYYY-MM-DD).")
+    _window_options(p)
     discovery(p)
     p.add_argument("--templates", metavar="DIR", help="Folder of template overrides (same names as templates/).")
     common(p)
-    p.add_argument(
-        "--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`)."
-    )
+    _sentiment_model_option(p)
     _ingest_options(p)
     _scale_options(p)
     p.set_defaults(func=cmd_report)
@@ -924,9 +940,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     discovery(p)
     common(p)
-    p.add_argument(
-        "--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`)."
-    )
+    _sentiment_model_option(p)
     _ingest_options(p)
     _scale_options(p)
     p.set_defaults(func=cmd_analyze)
@@ -949,9 +963,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODEL_DIR",
         help="Tag themes with a saved theme model (only folders you trust: the model is a pickle).",
     )
-    p.add_argument(
-        "--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`)."
-    )
+    _sentiment_model_option(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
@@ -1071,12 +1083,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--model", metavar="DIR", help="Or a model folder written by `feedback themes fit`.")
         if changes:
-            p.add_argument(
-                "--sentiment-model",
-                metavar="DIR",
-                help="The calibrated sentiment model the rows were "
-                "added with (scores the sentences of rows with several themes on its scale).",
-            )
+            _sentiment_model_option(p, ADDED_WITH)
         p.set_defaults(func=cmd_themes_curate if changes else cmd_themes_history)
 
     p = themes_sub.add_parser(
@@ -1139,11 +1146,10 @@ def build_parser() -> argparse.ArgumentParser:
         "retag every row and store the model as the next version.",
     )
     workspace(p)
-    p.add_argument(
-        "--sentiment-model",
-        metavar="DIR",
-        help="The calibrated sentiment model the rows were added with "
-        "(`feedback add --sentiment-model`): scores the sentences of rows with several themes on its scale.",
+    _sentiment_model_option(
+        p,
+        "The calibrated sentiment model the rows were added with (`feedback add --sentiment-model`): scores the "
+        "sentences of rows with several themes on its scale.",
     )
     discovery(p)
     common(p, themes=False)
@@ -1182,8 +1188,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="week",
         help="Group rows by (default week).",
     )
-    p.add_argument("--since", metavar="DATE", help="Only feedback on or after DATE (YYYY-MM-DD).")
-    p.add_argument("--until", metavar="DATE", help="Only feedback on or before DATE (YYYY-MM-DD).")
+    _window_options(p)
     p.add_argument("--json", action="store_true", help="Print the KPI JSON object.")
     p.add_argument("--config", metavar="FILE", help="TOML config file.")
     p.add_argument(
@@ -1213,14 +1218,9 @@ def build_parser() -> argparse.ArgumentParser:
         "analyzed again.",
     )
     p.add_argument("--json", action="store_true", help="Print the table as a JSON list, highest priority first.")
-    p.add_argument(
-        "--sentiment-model",
-        metavar="DIR",
-        help="Use a calibrated sentiment model (from `feedback sentiment fit`), as `report` does.",
-    )
+    _sentiment_model_option(p, USE_CALIBRATED[:-1] + ", as `report` does.")
     p.add_argument("--period", choices=["week", "month"], help="Trend period (default week).")
-    p.add_argument("--since", metavar="DATE", help="Only feedback on or after DATE (YYYY-MM-DD).")
-    p.add_argument("--until", metavar="DATE", help="Only feedback on or before DATE (YYYY-MM-DD).")
+    _window_options(p)
     common(p)
     p.set_defaults(func=cmd_impact)
 
@@ -1248,9 +1248,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     discovery(p, "Number of themes when the first add fits the model, or 'auto', 'coarser' or 'finer'.")
     common(p)
-    p.add_argument(
-        "--sentiment-model", metavar="DIR", help="Use a calibrated sentiment model (from `feedback sentiment fit`)."
-    )
+    _sentiment_model_option(p)
     _ingest_options(p)
     p.set_defaults(func=cmd_add)
 
@@ -1338,10 +1336,8 @@ def build_parser() -> argparse.ArgumentParser:
         "when stored rows were scored otherwise.",
     )
     workspace(p)
-    p.add_argument(
-        "--sentiment-model",
-        metavar="DIR",
-        help="The calibrated sentiment model to score with (`feedback sentiment fit`); default: the shipped rules.",
+    _sentiment_model_option(
+        p, "The calibrated sentiment model to score with (`feedback sentiment fit`); default: the shipped rules."
     )
     p.set_defaults(func=cmd_db_rescore)
 
