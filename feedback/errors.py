@@ -31,7 +31,7 @@ class FeedbackError(Exception):
         value: object | None = None,
         fix: str | None = None,
     ) -> None:
-        self.message, self.path, self.row, self.column, self.value, self.fix = message, path, row, column, value, fix
+        self.path, self.row, self.column, self.value, self.fix = path, row, column, value, fix
         where = []
         if path is not None:
             where.append(str(path))

@@ -157,7 +157,7 @@ def lemma_string(text: str) -> str:
 _MENTION = re.compile(r"(?<![\w@])@\w+")
 #: a redaction mark an export put in place of what it hid ("XXXX", the parts of "XX/XX/2019"): in redacted
 #: complaints, units made mostly of marks were alike only in them, and made the largest theme
-_REDACTION_MARK = re.compile(r"(?<![^\W\d_])[xX]{2,}(?![^\W\d_])")
+REDACTION_MARK = re.compile(r"(?<![^\W\d_])[xX]{2,}(?![^\W\d_])")
 #: a link points at the topic (a screenshot, a tracking page) but its parts are not words of it: left in, the
 #: "http" and "co" of shortened links made a theme of their own in tweets
 #: (a link ends at a space, a comma, a quote, a bracket or a non-ASCII dash, and not on a full stop)
@@ -203,7 +203,7 @@ def topic_text(text: str) -> str:
     if "@" in text:
         text = _MENTION.sub(" ", text)
     if "xx" in text or "XX" in text:
-        text = _REDACTION_MARK.sub(" ", text)
+        text = REDACTION_MARK.sub(" ", text)
     if "[" in text and _PLACEHOLDER.search(text):
         parts = _SENTENCE_END.split(text)  # sentence, separator, sentence, …: line breaks stay phrase breaks
         text = "".join(

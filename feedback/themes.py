@@ -68,7 +68,7 @@ from .units import (
     message_sentences,
     split_message,
 )
-from .text import KEPT_FUNCTION_WORDS, PHRASE_BREAKS, lemma_string, phrase_lemmas, words_and_content
+from .text import KEPT_FUNCTION_WORDS, PHRASE_BREAKS, REDACTION_MARK, lemma_string, phrase_lemmas, words_and_content
 
 #: the preset a taxonomy file's documentation points to as the example to copy
 DEFAULT_TAXONOMY = TAXONOMY_DIR / "software.toml"
@@ -415,8 +415,6 @@ message email mail ticket case number call reply answer question
 tell say ask try receive send issue problem experience state speak explain inform ago idea able
 """.split()
 )
-#: a word of letters x (or X) only is a redaction mark ("XXXX", "xx/xx/xxxx"), not a customer's word
-_REDACTION = re.compile(r"^x{2,}$")
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -576,7 +574,7 @@ def _unfit_label(phrase: str) -> bool:
     [True, True, False, False]
     """
     words = phrase.split()
-    if any(_REDACTION.match(w) for w in words):
+    if any(REDACTION_MARK.fullmatch(w) for w in words):
         return True
     if len(words) == 1 and (words[0] in KEPT_FUNCTION_WORDS or len(words[0]) < 3):
         return True

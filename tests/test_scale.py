@@ -423,7 +423,7 @@ def test_chunked_cached_sentiment_equals_the_reference_adapter_on_thousands_of_t
 def test_analyze_cli_streams_chunks_and_writes_what_the_whole_frame_writer_writes(
     standard, tmp_path, monkeypatch, capsys
 ):
-    from feedback.io.write import write_rows
+    from feedback.io.write import write_chunks
     from feedback.clean import redact_columns
     from feedback.ingest import load_feedback
 
@@ -432,7 +432,9 @@ def test_analyze_cli_streams_chunks_and_writes_what_the_whole_frame_writer_write
     frame, _ = load_feedback(path, keep_input=True)
     whole, _ = analyze_feedback(frame, Config(n_themes=3, min_theme_size=3))
     # the file's own columns as given; of what analyze adds, only removed_text can hold personal data
-    write_rows(scale.export_frame(redact_columns(whole, ["removed_text"]), ids_from_input=True), tmp_path / "whole.csv")
+    write_chunks(
+        [scale.export_frame(redact_columns(whole, ["removed_text"]), ids_from_input=True)], tmp_path / "whole.csv"
+    )
     for workers in ("1", "2"):
         out = tmp_path / f"streamed{workers}.csv"
         assert main(["analyze", str(path), "--out", str(out), "--n-themes", "3", "--workers", workers]) == 0

@@ -1,1 +1,1 @@
-"""Reading and writing files: :mod:`feedback.io.write` writes every file feedback writes."""
+"""Files: :mod:`feedback.io.write` writes every file feedback writes."""

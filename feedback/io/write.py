@@ -188,12 +188,6 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
-def write_rows(frame: pd.DataFrame, out: str | Path, csv_safe: bool = False) -> Path:
-    """Write analyzed rows in the format the suffix names (``csv_safe``: CSV/TSV cells guarded against formula
-    injection, for a file meant for a spreadsheet)."""
-    return write_chunks([frame], out, csv_safe=csv_safe)
-
-
 def write_text(text: str, out: str | Path) -> Path:
     """Write a whole text file as UTF-8 with LF line ends, creating its folder; it appears under its name only
     when complete (written to ``OUT.part`` first)."""
